@@ -1,0 +1,53 @@
+# Berth's make targets. `make run` and `make test` are the two set-up commands
+# a fresh machine needs; both install what they use and are safe to run twice.
+
+GO        ?= go
+BIN       := bin/berth
+TOOLS_BIN := $(CURDIR)/.tools/bin
+VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+export BERTH_TOOLS_BIN := $(TOOLS_BIN)
+
+.PHONY: all build run test unit e2e bench fuzz lint deps tools clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/berth
+
+# deps installs the system packages and Go tools the tests and `make run` use.
+deps:
+	./scripts/install-deps.sh
+
+tools:
+	./scripts/build-tools.sh
+
+run: build deps
+	./scripts/run-examples.sh
+
+# test runs every test, including integration tests against real ZooKeeper,
+# Consul, nginx, Docker and Git, after installing what they need.
+test: deps lint
+	$(GO) test -count=1 -timeout 18m ./...
+
+unit:
+	$(GO) test -short -count=1 ./...
+
+e2e: deps build
+	$(GO) test -count=1 -timeout 15m -run 'TestWalkthrough|TestDrill' ./e2e/...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+FUZZTIME ?= 5m
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+lint: tools
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(TOOLS_BIN)/staticcheck ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,180 @@
+package cluster
+
+import (
+	"time"
+)
+
+// TaskState is a task's lifecycle state, named as Mesos names them so that
+// operators' dashboards and habits carry over.
+type TaskState string
+
+const (
+	TaskStaging     TaskState = "STAGING"
+	TaskStarting    TaskState = "STARTING"
+	TaskRunning     TaskState = "RUNNING"
+	TaskFinished    TaskState = "FINISHED"
+	TaskFailed      TaskState = "FAILED"
+	TaskKilling     TaskState = "KILLING"
+	TaskKilled      TaskState = "KILLED"
+	TaskLost        TaskState = "LOST"
+	TaskUnreachable TaskState = "UNREACHABLE"
+)
+
+// Terminal reports whether a task in this state will never run again.
+func (s TaskState) Terminal() bool {
+	switch s {
+	case TaskFinished, TaskFailed, TaskKilled, TaskLost:
+		return true
+	}
+	return false
+}
+
+// Health is a task's health-check verdict.
+type Health string
+
+const (
+	HealthUnknown   Health = ""          // no verdict yet (in grace period, or not running)
+	HealthHealthy   Health = "healthy"   // passing, or RUNNING with no health checks
+	HealthUnhealthy Health = "unhealthy" // failing after the grace period
+)
+
+// Resources is an amount of schedulable resources.
+type Resources struct {
+	CPUs float64 `json:"cpus"`
+	Mem  float64 `json:"mem"`  // MiB
+	Disk float64 `json:"disk"` // MiB
+}
+
+// PortRange is an inclusive range of host ports an agent offers.
+type PortRange struct {
+	Begin int `json:"begin"`
+	End   int `json:"end"`
+}
+
+// Agent is a node that runs tasks, as it registered itself.
+type Agent struct {
+	ID         string            `json:"id"`
+	Hostname   string            `json:"hostname"`
+	Address    string            `json:"address"` // advertise address: published ports bind here
+	Resources  Resources         `json:"resources"`
+	Ports      []PortRange       `json:"ports"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+	// AllowPrivileged is the agent operator's consent to privileged containers.
+	AllowPrivileged bool      `json:"allowPrivileged,omitempty"`
+	Version         string    `json:"version,omitempty"` // berth version of the agent
+	RegisteredAt    time.Time `json:"registeredAt"`
+	LastSeen        time.Time `json:"lastSeen"`
+	// Reachable is false once the agent's session expired; its tasks are then
+	// handled by their app's unreachableStrategy.
+	Reachable bool `json:"reachable"`
+}
+
+// OwnerKind says what a task belongs to.
+type OwnerKind string
+
+const (
+	OwnerApp OwnerKind = "app"
+	OwnerJob OwnerKind = "job"
+)
+
+// TaskSpec is everything an agent needs to launch and supervise one task. The
+// server derives it from an App or Job manifest, so agents never interpret
+// manifests themselves and an agent of an older version still runs what the
+// server decided.
+type TaskSpec struct {
+	Image          string `json:"image"`
+	ForcePullImage bool   `json:"forcePullImage,omitempty"`
+	// Cmd is run through /bin/sh -c (Marathon `cmd`, Chronos shell=true).
+	Cmd string `json:"cmd,omitempty"`
+	// Args go to the image's entrypoint without a shell (Marathon `args`).
+	Args        []string          `json:"args,omitempty"`
+	Env         map[string]string `json:"env,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Resources   Resources         `json:"resources"`
+	Network     string            `json:"network"`               // BRIDGE, HOST or USER
+	NetworkName string            `json:"networkName,omitempty"` // the Docker network for USER
+	Ports       []PortSpec        `json:"ports,omitempty"`
+	Volumes     []VolumeSpec      `json:"volumes,omitempty"`
+	Privileged  bool              `json:"privileged,omitempty"`
+	// Parameters are raw `docker run` options (Marathon docker.parameters).
+	Parameters   []Parameter       `json:"parameters,omitempty"`
+	HealthChecks []HealthCheckSpec `json:"healthChecks,omitempty"`
+	// KillGracePeriod is the time between SIGTERM and SIGKILL.
+	KillGracePeriod time.Duration `json:"killGracePeriod"`
+	User            string        `json:"user,omitempty"`
+}
+
+// PortSpec is one port of a task. HostPort 0 means "any free port"; by the
+// time a spec reaches an agent inside an Assignment, host ports are resolved.
+type PortSpec struct {
+	Name          string            `json:"name,omitempty"`
+	ContainerPort int               `json:"containerPort,omitempty"` // 0 under HOST networking
+	HostPort      int               `json:"hostPort"`
+	ServicePort   int               `json:"servicePort,omitempty"`
+	Protocol      string            `json:"protocol"` // tcp, udp or "udp,tcp"
+	Labels        map[string]string `json:"labels,omitempty"`
+}
+
+// VolumeSpec is a host bind mount.
+type VolumeSpec struct {
+	HostPath      string `json:"hostPath"`
+	ContainerPath string `json:"containerPath"`
+	ReadOnly      bool   `json:"readOnly,omitempty"`
+}
+
+// Parameter is a raw docker option.
+type Parameter struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// HealthCheckSpec is a resolved health check (Marathon semantics, defaults applied).
+type HealthCheckSpec struct {
+	Protocol               string        `json:"protocol"` // HTTP, HTTPS, TCP, COMMAND
+	Path                   string        `json:"path,omitempty"`
+	PortIndex              int           `json:"portIndex"`
+	Port                   int           `json:"port,omitempty"`
+	Command                string        `json:"command,omitempty"`
+	GracePeriod            time.Duration `json:"gracePeriod"`
+	Interval               time.Duration `json:"interval"`
+	Timeout                time.Duration `json:"timeout"`
+	MaxConsecutiveFailures int           `json:"maxConsecutiveFailures"`
+}
+
+// Assignment is the leader's decision that a task runs on an agent. The agent
+// watches its assignments and makes Docker match them; removing an assignment
+// (or setting Kill) asks the agent to stop the task.
+type Assignment struct {
+	TaskID  string    `json:"taskId"`
+	Owner   OwnerKind `json:"owner"`
+	OwnerID string    `json:"ownerId"` // app id (/web/nginx) or job name
+	Version string    `json:"version"` // content hash of the spec the task runs
+	AgentID string    `json:"agentId"`
+	Spec    TaskSpec  `json:"spec"`
+	// Kill asks the agent to stop the task gracefully and report KILLED.
+	Kill      bool      `json:"kill,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// TaskStatus is what an agent reports about one task.
+type TaskStatus struct {
+	TaskID   string    `json:"taskId"`
+	AgentID  string    `json:"agentId"`
+	State    TaskState `json:"state"`
+	Health   Health    `json:"health,omitempty"`
+	Message  string    `json:"message,omitempty"`
+	ExitCode *int      `json:"exitCode,omitempty"`
+	// OutputTail is the last lines of the task's output when it ended.
+	OutputTail  string    `json:"outputTail,omitempty"`
+	ContainerID string    `json:"containerId,omitempty"`
+	HostPorts   []int     `json:"hostPorts,omitempty"`
+	StartedAt   time.Time `json:"startedAt,omitempty"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+// Task joins an assignment with its latest status: the unit the API and the
+// planner reason about.
+type Task struct {
+	Assignment
+	Status TaskStatus `json:"status"`
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what Berth's tests and `make run` need on a fresh Debian machine:
+# ZooKeeper, nginx and busybox-static from Debian's packages, and the Go tools
+# (Consul, consul-template, staticcheck) built from tools/go.mod. Safe to run
+# again: everything already present is left as it is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -d /usr/share/zookeeper ] || need+=(zookeeper)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sh && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: need root to install: ${need[*]} (sudo apt-get install -y ${need[*]})" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" file >/dev/null
+fi
+# Debian's nginx and zookeeper packages start system services; the tests run
+# their own instances on loopback ports, so the system ones are not needed.
+if command -v systemctl >/dev/null 2>&1; then
+  systemctl stop nginx zookeeper >/dev/null 2>&1 || true
+fi
+./scripts/build-tools.sh
