@@ -178,3 +178,58 @@ type Task struct {
 	Assignment
 	Status TaskStatus `json:"status"`
 }
+
+// ServicePort is a cluster-wide service port held by one port of one app
+// (Marathon's servicePort): unique across the cluster and kept on update.
+type ServicePort struct {
+	Port      int    `json:"port"`
+	AppID     string `json:"appId"`
+	PortIndex int    `json:"portIndex"`
+}
+
+// AppliedCommit is the Git commit whose manifests the cluster was last
+// converged to.
+type AppliedCommit struct {
+	Commit    string    `json:"commit"`
+	Branch    string    `json:"branch,omitempty"`
+	AppliedAt time.Time `json:"appliedAt"`
+}
+
+// Deployment is a rollout in progress, kept in the cluster state so that a new
+// leader resumes it instead of starting over.
+type Deployment struct {
+	ID      string   `json:"id"`
+	Commit  string   `json:"commit"`
+	AppIDs  []string `json:"appIds"`
+	Step    int      `json:"step"`
+	Steps   int      `json:"steps"`
+	Message string   `json:"message,omitempty"`
+	// StartedAt and UpdatedAt let operators see a stuck rollout.
+	StartedAt time.Time `json:"startedAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// JobRunState is where one run of a job is.
+type JobRunState string
+
+const (
+	JobRunPending   JobRunState = "PENDING"
+	JobRunRunning   JobRunState = "RUNNING"
+	JobRunSucceeded JobRunState = "SUCCEEDED"
+	JobRunFailed    JobRunState = "FAILED"
+)
+
+// JobRun is one scheduled (or dependency-triggered) run of a job, with its
+// retries, as Chronos tracks them.
+type JobRun struct {
+	Job         string      `json:"job"`
+	RunID       string      `json:"runId"`
+	TaskID      string      `json:"taskId,omitempty"`
+	State       JobRunState `json:"state"`
+	Attempt     int         `json:"attempt"`
+	ScheduledAt time.Time   `json:"scheduledAt"`
+	StartedAt   time.Time   `json:"startedAt,omitempty"`
+	FinishedAt  time.Time   `json:"finishedAt,omitempty"`
+	ExitCode    *int        `json:"exitCode,omitempty"`
+	Message     string      `json:"message,omitempty"`
+}

@@ -1,0 +1,339 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+)
+
+// State is the typed view of the cluster state over a raw Store: what agents
+// and the leader read and write. It holds no state of its own, so any number
+// of them may share one Store.
+type State struct {
+	store Store
+}
+
+// NewState wraps s.
+func NewState(s Store) *State { return &State{store: s} }
+
+// Store returns the raw store underneath.
+func (st *State) Store() Store { return st.store }
+
+// Versioned is a value with the store version a conditional write must name.
+type Versioned[T any] struct {
+	Value   T
+	Version int32
+}
+
+// RegisterAgent records a (persistent) and marks it live with an ephemeral
+// node that disappears when the agent's session expires, which is how the
+// leader learns an agent was lost. The store re-creates the live node after a
+// new session, so an agent that comes back is live again by itself.
+func (st *State) RegisterAgent(ctx context.Context, a Agent) (Registration, error) {
+	data, err := json.Marshal(a)
+	if err != nil {
+		return nil, fmt.Errorf("register agent %s: %w", a.ID, err)
+	}
+	if err := st.store.Multi(ctx, Put(agentPath(a.ID), data)); err != nil {
+		return nil, fmt.Errorf("register agent %s: write record: %w", a.ID, err)
+	}
+	// The agent's own directories exist before anyone watches them.
+	for _, dir := range []string{assignmentsDir(a.ID), statusesDir(a.ID)} {
+		if err := ensure(ctx, st.store, dir); err != nil {
+			return nil, fmt.Errorf("register agent %s: %w", a.ID, err)
+		}
+	}
+	reg, err := st.store.Register(ctx, livePath(a.ID), data)
+	if err != nil {
+		return nil, fmt.Errorf("register agent %s: live node: %w", a.ID, err)
+	}
+	return reg, nil
+}
+
+// ensure creates dir (and its parents) unless it exists.
+func ensure(ctx context.Context, s interface {
+	Multi(context.Context, ...Op) error
+}, dir string) error {
+	err := s.Multi(ctx, Create(dir, nil))
+	if err != nil && !errors.Is(err, ErrExists) {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Agents lists every agent that ever registered, with Reachable set from
+// whether its session is live now.
+func (st *State) Agents(ctx context.Context) ([]Agent, error) {
+	names, err := children(ctx, st.store, dirAgents)
+	if err != nil {
+		return nil, fmt.Errorf("list agents: %w", err)
+	}
+	live, err := children(ctx, st.store, dirLive)
+	if err != nil {
+		return nil, fmt.Errorf("list live agents: %w", err)
+	}
+	isLive := make(map[string]bool, len(live))
+	for _, n := range live {
+		isLive[n] = true
+	}
+	agents := make([]Agent, 0, len(names))
+	for _, n := range names {
+		var a Agent
+		if _, err := getJSON(ctx, st.store, join(dirAgents, n), &a); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				continue // removed while listing
+			}
+			return nil, fmt.Errorf("read agent: %w", err)
+		}
+		a.Reachable = isLive[n]
+		agents = append(agents, a)
+	}
+	return agents, nil
+}
+
+// WatchAgents fires when an agent becomes live or is lost.
+func (st *State) WatchAgents(ctx context.Context) (<-chan Event, error) {
+	if err := ensure(ctx, st.store, dirLive); err != nil {
+		return nil, err
+	}
+	return st.store.Watch(ctx, dirLive)
+}
+
+// Assignments reads the assignments of one agent, sorted by task id.
+func (st *State) Assignments(ctx context.Context, agentID string) ([]Versioned[Assignment], error) {
+	return listJSON[Assignment](ctx, st.store, assignmentsDir(agentID))
+}
+
+// WatchAssignments sends the full set of agentID's assignments now and after
+// every change, until ctx is done; the channel is then closed. Sets can be
+// skipped if the reader is slow, never reordered: the agent always sees the
+// latest. Errors reading are reported on errs and retried after the next
+// change or a second, whichever is first.
+func (st *State) WatchAssignments(ctx context.Context, agentID string, errs func(error)) <-chan []Assignment {
+	out := make(chan []Assignment, 1)
+	dir := assignmentsDir(agentID)
+	go func() {
+		defer close(out)
+		for ctx.Err() == nil {
+			changed, err := st.store.Watch(ctx, dir)
+			if err == nil {
+				var list []Versioned[Assignment]
+				list, err = listJSON[Assignment](ctx, st.store, dir)
+				if err == nil {
+					set := make([]Assignment, len(list))
+					for i, v := range list {
+						set[i] = v.Value
+					}
+					// Replace an unread set: only the latest matters.
+					select {
+					case <-out:
+					default:
+					}
+					out <- set
+				}
+			}
+			if err != nil {
+				if errs != nil && ctx.Err() == nil {
+					errs(fmt.Errorf("watch assignments of %s: %w", agentID, err))
+				}
+				changed = nil
+			}
+			if !waitChange(ctx, changed) {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// waitChange blocks until changed fires, or a retry delay when it is nil.
+func waitChange(ctx context.Context, changed <-chan Event) bool {
+	if changed == nil {
+		t := newTimer()
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-changed:
+		return true
+	}
+}
+
+// PutStatuses writes task statuses, grouped under their agents, in as few
+// transactions as fit ZooKeeper's request limit. Agents own their statuses,
+// so the writes are unconditional and unfenced.
+func (st *State) PutStatuses(ctx context.Context, statuses ...TaskStatus) error {
+	ops := make([]Op, 0, len(statuses))
+	for _, s := range statuses {
+		data, err := json.Marshal(s)
+		if err != nil {
+			return fmt.Errorf("write status of task %s: %w", s.TaskID, err)
+		}
+		ops = append(ops, Put(statusPath(s.AgentID, s.TaskID), data))
+	}
+	for _, b := range SplitBatches(ops, nil, 0) {
+		if err := st.store.Multi(ctx, b...); err != nil {
+			return fmt.Errorf("write %d task statuses: %w", len(b), err)
+		}
+	}
+	return nil
+}
+
+// DeleteStatus removes a task's status (after its assignment is gone).
+func (st *State) DeleteStatus(ctx context.Context, agentID, taskID string) error {
+	err := st.store.Multi(ctx, Delete(statusPath(agentID, taskID), AnyVersion))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("delete status of task %s: %w", taskID, err)
+	}
+	return nil
+}
+
+// Statuses reads the statuses one agent reported.
+func (st *State) Statuses(ctx context.Context, agentID string) ([]TaskStatus, error) {
+	list, err := listJSON[TaskStatus](ctx, st.store, statusesDir(agentID))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TaskStatus, len(list))
+	for i, v := range list {
+		out[i] = v.Value
+	}
+	return out, nil
+}
+
+// Tasks joins every assignment with its status, over all agents, sorted by
+// agent then task id. A task with no status yet has State STAGING.
+func (st *State) Tasks(ctx context.Context) ([]Task, error) {
+	agents, err := children(ctx, st.store, dirAssignments)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	var tasks []Task
+	for _, n := range agents {
+		agentID, err := url.PathUnescape(n)
+		if err != nil {
+			return nil, fmt.Errorf("list tasks: agent node %q: %w", n, err)
+		}
+		as, err := st.Assignments(ctx, agentID)
+		if err != nil {
+			return nil, err
+		}
+		ss, err := st.Statuses(ctx, agentID)
+		if err != nil {
+			return nil, err
+		}
+		byTask := make(map[string]TaskStatus, len(ss))
+		for _, s := range ss {
+			byTask[s.TaskID] = s
+		}
+		for _, a := range as {
+			s, ok := byTask[a.Value.TaskID]
+			if !ok {
+				s = TaskStatus{TaskID: a.Value.TaskID, AgentID: agentID, State: TaskStaging}
+			}
+			tasks = append(tasks, Task{Assignment: a.Value, Status: s})
+		}
+	}
+	return tasks, nil
+}
+
+// ServicePorts reads every service port held.
+func (st *State) ServicePorts(ctx context.Context) ([]ServicePort, error) {
+	list, err := listJSON[ServicePort](ctx, st.store, dirPorts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ServicePort, len(list))
+	for i, v := range list {
+		out[i] = v.Value
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Port < out[j].Port })
+	return out, nil
+}
+
+// AppliedCommit reads the commit the cluster was last converged to; the zero
+// value and no error if none was applied yet.
+func (st *State) AppliedCommit(ctx context.Context) (AppliedCommit, error) {
+	var c AppliedCommit
+	_, err := getJSON(ctx, st.store, nodeCommit, &c)
+	if errors.Is(err, ErrNotFound) {
+		return AppliedCommit{}, nil
+	}
+	return c, err
+}
+
+// Deployments reads the deployments in progress.
+func (st *State) Deployments(ctx context.Context) ([]Deployment, error) {
+	list, err := listJSON[Deployment](ctx, st.store, dirDeployments)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Deployment, len(list))
+	for i, v := range list {
+		out[i] = v.Value
+	}
+	return out, nil
+}
+
+// JobRuns reads the recorded runs of one job, sorted by run id.
+func (st *State) JobRuns(ctx context.Context, job string) ([]JobRun, error) {
+	list, err := listJSON[JobRun](ctx, st.store, jobRunsDir(job))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]JobRun, len(list))
+	for i, v := range list {
+		out[i] = v.Value
+	}
+	return out, nil
+}
+
+// children lists a directory, treating a missing one as empty.
+func children(ctx context.Context, s Store, dir string) ([]string, error) {
+	names, err := s.Children(ctx, dir)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return names, err
+}
+
+func getJSON(ctx context.Context, s Store, p string, v any) (int32, error) {
+	n, err := s.Get(ctx, p)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", p, err)
+	}
+	if err := json.Unmarshal(n.Data, v); err != nil {
+		return 0, fmt.Errorf("decode %s: %w", p, err)
+	}
+	return n.Version, nil
+}
+
+func listJSON[T any](ctx context.Context, s Store, dir string) ([]Versioned[T], error) {
+	names, err := children(ctx, s, dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	out := make([]Versioned[T], 0, len(names))
+	for _, n := range names {
+		var v T
+		ver, err := getJSON(ctx, s, join(dir, n), &v)
+		if errors.Is(err, ErrNotFound) {
+			continue // deleted while listing
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Versioned[T]{Value: v, Version: ver})
+	}
+	return out, nil
+}
