@@ -1,0 +1,288 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Header says what a plan compares, for its rendered forms.
+type Header struct {
+	Base Revision `json:"base"`
+	Head Revision `json:"head"`
+	// Path is the manifest root inside the repository, empty for the root.
+	Path string `json:"path,omitempty"`
+}
+
+// Revision names one side of a comparison: a ref and the commit it resolved
+// to, or (for live state) a description such as "observed: state.json".
+type Revision struct {
+	Ref    string `json:"ref,omitempty"`
+	Commit string `json:"commit,omitempty"`
+}
+
+func (r Revision) String() string {
+	switch {
+	case r.Commit == "":
+		return r.Ref
+	case r.Ref == "" || r.Ref == r.Commit:
+		return short(r.Commit)
+	}
+	return r.Ref + " (" + short(r.Commit) + ")"
+}
+
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	return commit
+}
+
+// jsonPlan is the documented JSON form (docs/diff-json.md). It is its own type
+// so the Go structs can evolve without changing the schema by accident.
+type jsonPlan struct {
+	SchemaVersion int      `json:"schemaVersion"`
+	Base          Revision `json:"base"`
+	Head          Revision `json:"head"`
+	Path          string   `json:"path,omitempty"`
+	Summary       Summary  `json:"summary"`
+	Changes       []Change `json:"changes"`
+	Fit           *Fit     `json:"fit,omitempty"`
+}
+
+// WriteJSON writes p in the stable JSON schema, indented, ending in a newline.
+func WriteJSON(w io.Writer, p *Plan, h Header) error {
+	if p == nil {
+		p = &Plan{}
+	}
+	changes := p.Changes
+	if changes == nil {
+		changes = []Change{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(jsonPlan{
+		SchemaVersion: SchemaVersion,
+		Base:          h.Base,
+		Head:          h.Head,
+		Path:          h.Path,
+		Summary:       p.Summary(),
+		Changes:       changes,
+		Fit:           p.Fit,
+	})
+	if err != nil {
+		return fmt.Errorf("write plan as JSON: %w", err)
+	}
+	return nil
+}
+
+// summaryLine is the one-line count every format opens with.
+func summaryLine(s Summary) string {
+	if s.Create+s.Update+s.Delete == 0 {
+		return fmt.Sprintf("No changes. %d unchanged.", s.Unchanged)
+	}
+	var parts []string
+	if s.Update > 0 {
+		var kinds []string
+		for _, k := range []struct {
+			n    int
+			name string
+		}{{s.Scale, "scale"}, {s.Restart, "restart"}, {s.Config, "config"}} {
+			if k.n > 0 {
+				kinds = append(kinds, fmt.Sprintf("%d %s", k.n, k.name))
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%d to update (%s)", s.Update, strings.Join(kinds, ", ")))
+	}
+	parts = append([]string{fmt.Sprintf("%d to create", s.Create)}, parts...)
+	if s.Update == 0 {
+		parts = append(parts, "0 to update")
+	}
+	parts = append(parts, fmt.Sprintf("%d to delete", s.Delete), fmt.Sprintf("%d unchanged", s.Unchanged))
+	return "Plan: " + strings.Join(parts, ", ") + "."
+}
+
+func originString(c Change) string {
+	if c.Origin.File == "" {
+		return ""
+	}
+	if c.Origin.Line == 0 {
+		return c.Origin.File
+	}
+	return c.Origin.File + ":" + strconv.Itoa(c.Origin.Line)
+}
+
+func actionSign(a Action) string {
+	switch a {
+	case ActionCreate:
+		return "+"
+	case ActionDelete:
+		return "-"
+	}
+	return "~"
+}
+
+// TextOptions controls the text form.
+type TextOptions struct {
+	// Color adds ANSI colours, as git diff does on a terminal.
+	Color bool
+}
+
+const (
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiBold   = "\x1b[1m"
+	ansiReset  = "\x1b[0m"
+)
+
+// WriteText writes p for a terminal or a CI log: one block per change, in
+// step order, with a line per differing field.
+func WriteText(w io.Writer, p *Plan, h Header, opts TextOptions) error {
+	if p == nil {
+		p = &Plan{}
+	}
+	paint := func(code, s string) string {
+		if !opts.Color {
+			return s
+		}
+		return code + s + ansiReset
+	}
+	colorOf := func(a Action) string {
+		switch a {
+		case ActionCreate:
+			return ansiGreen
+		case ActionDelete:
+			return ansiRed
+		}
+		return ansiYellow
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n", paint(ansiBold, "berth diff "+h.Base.String()+" -> "+h.Head.String()+pathSuffix(h.Path)))
+	fmt.Fprintf(&b, "%s\n", summaryLine(p.Summary()))
+	step := 0
+	for _, c := range p.Changes {
+		if c.Step != step {
+			step = c.Step
+			fmt.Fprintf(&b, "\n%s\n", paint(ansiBold, fmt.Sprintf("step %d", step)))
+		}
+		head := fmt.Sprintf("%s %s %s %s", actionSign(c.Action), c.Action, c.Kind, c.ID)
+		if c.Update != "" {
+			head += " (" + string(c.Update) + ")"
+		}
+		if o := originString(c); o != "" {
+			head += "  " + o
+		}
+		fmt.Fprintf(&b, "%s\n", paint(colorOf(c.Action), head))
+		if c.Running != nil {
+			fmt.Fprintf(&b, "    running: %d\n", *c.Running)
+		}
+		for _, f := range c.Fields {
+			fmt.Fprintf(&b, "    %s\n", paint(colorOf(c.Action), fieldLine(c.Action, f)))
+		}
+	}
+	writeFitText(&b, p.Fit)
+	_, err := io.WriteString(w, b.String())
+	if err != nil {
+		return fmt.Errorf("write plan as text: %w", err)
+	}
+	return nil
+}
+
+func pathSuffix(p string) string {
+	if p == "" || p == "." {
+		return ""
+	}
+	return " (path " + p + ")"
+}
+
+func fieldLine(a Action, f FieldChange) string {
+	switch {
+	case a == ActionCreate || f.From == nil:
+		return "+ " + f.Path + ": " + string(f.To)
+	case a == ActionDelete || f.To == nil:
+		return "- " + f.Path + ": " + string(f.From)
+	}
+	return "~ " + f.Path + ": " + string(f.From) + " -> " + string(f.To)
+}
+
+func writeFitText(b *strings.Builder, f *Fit) {
+	if f == nil {
+		return
+	}
+	verdict := "fits"
+	if !f.Fits {
+		verdict = "does NOT fit"
+	}
+	fmt.Fprintf(b, "\nCapacity: %s (needed: %s; free: %s)\n", verdict, resString(f.Needed), resString(f.Free))
+	for _, u := range f.Unplaced {
+		fmt.Fprintf(b, "    cannot place %s %s instance %d: %s\n", u.Kind, u.ID, u.Instance, u.Reason)
+	}
+}
+
+func resString(r Resources) string {
+	return fmt.Sprintf("cpus %g, mem %g MiB, disk %g MiB", r.CPUs, r.Mem, r.Disk)
+}
+
+// WriteMarkdown writes p as a pull-request comment: a heading, the summary,
+// a table of every change, and one collapsible section per change with its
+// fields. Values are HTML-escaped so nothing in a manifest can break the
+// comment's layout.
+func WriteMarkdown(w io.Writer, p *Plan, h Header) error {
+	if p == nil {
+		p = &Plan{}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Berth plan: %s &rarr; %s%s\n\n", code(h.Base.String()), code(h.Head.String()), html.EscapeString(pathSuffix(h.Path)))
+	fmt.Fprintf(&b, "**%s**\n", summaryLine(p.Summary()))
+	if len(p.Changes) > 0 {
+		b.WriteString("\n| step | action | kind | id | update | declared in |\n|---:|---|---|---|---|---|\n")
+		for _, c := range p.Changes {
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", c.Step, c.Action, c.Kind, code(c.ID), c.Update, code(originString(c)))
+		}
+		for _, c := range p.Changes {
+			title := fmt.Sprintf("<b>%s</b> %s %s", c.Action, c.Kind, code(c.ID))
+			if c.Update != "" {
+				title += " (" + string(c.Update) + ")"
+			}
+			fmt.Fprintf(&b, "\n<details><summary>%s</summary>\n\n", title)
+			if c.Running != nil {
+				fmt.Fprintf(&b, "Running now: %d\n\n", *c.Running)
+			}
+			b.WriteString("| field | from | to |\n|---|---|---|\n")
+			for _, f := range c.Fields {
+				fmt.Fprintf(&b, "| %s | %s | %s |\n", code(f.Path), code(string(f.From)), code(string(f.To)))
+			}
+			b.WriteString("\n</details>\n")
+		}
+	}
+	if f := p.Fit; f != nil {
+		verdict := "fits"
+		if !f.Fits {
+			verdict = "**does not fit**"
+		}
+		fmt.Fprintf(&b, "\nCapacity: %s (needed %s; free %s)\n", verdict, html.EscapeString(resString(f.Needed)), html.EscapeString(resString(f.Free)))
+		for _, u := range f.Unplaced {
+			fmt.Fprintf(&b, "- cannot place %s %s instance %d: %s\n", u.Kind, code(u.ID), u.Instance, html.EscapeString(u.Reason))
+		}
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write plan as Markdown: %w", err)
+	}
+	return nil
+}
+
+// code renders s as inline code that survives a Markdown table: <code> with
+// HTML escaping, and the pipe escaped so it cannot end a cell.
+func code(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "|", "&#124;").Replace(s)
+	s = strings.ReplaceAll(s, "\n", " ")
+	return "<code>" + s + "</code>"
+}
