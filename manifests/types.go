@@ -23,19 +23,22 @@ type Origin struct {
 // App is a long-running service, field for field Marathon's app definition
 // (/v2/apps), with Marathon's defaults applied by normalisation.
 type App struct {
-	ID                         string              `json:"id" yaml:"id"`
-	Cmd                        string              `json:"cmd,omitempty" yaml:"cmd,omitempty"`
-	Args                       []string            `json:"args,omitempty" yaml:"args,omitempty"`
-	User                       string              `json:"user,omitempty" yaml:"user,omitempty"`
-	Env                        map[string]string   `json:"env,omitempty" yaml:"env,omitempty"`
-	Instances                  int                 `json:"instances" yaml:"instances"`
-	CPUs                       float64             `json:"cpus" yaml:"cpus"`
-	Mem                        float64             `json:"mem" yaml:"mem"`
-	Disk                       float64             `json:"disk" yaml:"disk"`
-	Constraints                []Constraint        `json:"constraints,omitempty" yaml:"constraints,omitempty"`
-	Container                  *Container          `json:"container,omitempty" yaml:"container,omitempty"`
-	Networks                   []Network           `json:"networks,omitempty" yaml:"networks,omitempty"`
-	PortDefinitions            []PortDefinition    `json:"portDefinitions,omitempty" yaml:"portDefinitions,omitempty"`
+	ID              string            `json:"id" yaml:"id"`
+	Cmd             string            `json:"cmd,omitempty" yaml:"cmd,omitempty"`
+	Args            []string          `json:"args,omitempty" yaml:"args,omitempty"`
+	User            string            `json:"user,omitempty" yaml:"user,omitempty"`
+	Env             map[string]string `json:"env,omitempty" yaml:"env,omitempty"`
+	Instances       int               `json:"instances" yaml:"instances"`
+	CPUs            float64           `json:"cpus" yaml:"cpus"`
+	Mem             float64           `json:"mem" yaml:"mem"`
+	Disk            float64           `json:"disk" yaml:"disk"`
+	Constraints     []Constraint      `json:"constraints,omitempty" yaml:"constraints,omitempty"`
+	Container       *Container        `json:"container,omitempty" yaml:"container,omitempty"`
+	Networks        []Network         `json:"networks,omitempty" yaml:"networks,omitempty"`
+	PortDefinitions []PortDefinition  `json:"portDefinitions,omitempty" yaml:"portDefinitions,omitempty"`
+	// Ports is Marathon's older form of PortDefinitions; normalisation moves
+	// it there and leaves it empty.
+	Ports                      []int               `json:"ports,omitempty" yaml:"ports,omitempty"`
 	RequirePorts               bool                `json:"requirePorts,omitempty" yaml:"requirePorts,omitempty"`
 	HealthChecks               []HealthCheck       `json:"healthChecks,omitempty" yaml:"healthChecks,omitempty"`
 	UpgradeStrategy            UpgradeStrategy     `json:"upgradeStrategy" yaml:"upgradeStrategy"`

@@ -23,7 +23,8 @@ consul-template-style files and capacity queues.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(
-	// subcommands: one line each, keep sorted
+		// subcommands: one line each, keep sorted
+		newValidateCmd(),
 	)
 	return root
 }

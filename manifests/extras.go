@@ -1,0 +1,151 @@
+package manifests
+
+import (
+	"reflect"
+
+	"gopkg.in/yaml.v3"
+)
+
+// extraRule says what to do with a field Berth knows about but does not
+// model: status that Marathon and Chronos put in their API responses (ignored,
+// so an export can be committed as it is), features Berth does not have
+// (accepted only while empty, so a default-filled export still loads), and
+// features that must not be silently dropped (rejected with the reason).
+// docs/manifests.md lists every one of them.
+type extraRule struct {
+	action extraAction
+	reason string
+}
+
+type extraAction int
+
+const (
+	extraIgnore      extraAction = iota // status or intent with no meaning in Berth
+	extraIgnoreEmpty                    // accepted while empty/false/zero, else rejected with reason
+	extraReject                         // always rejected with reason
+)
+
+func ignore() extraRule                { return extraRule{action: extraIgnore} }
+func ifEmpty(reason string) extraRule  { return extraRule{action: extraIgnoreEmpty, reason: reason} }
+func rejected(reason string) extraRule { return extraRule{action: extraReject, reason: reason} }
+
+const (
+	whyFetch   = "fetching artifacts into the sandbox is not supported: build them into the image"
+	whyRoles   = "Mesos roles have no meaning in Berth: use queue"
+	whySecrets = "secrets are not supported: mount them from the host with a volume"
+	whyIP      = "ipAddress is Marathon's older USER-network form: use networks [{mode: container, name: ...}]"
+)
+
+// extraRules is built per decoder (not a package variable) so that nothing in
+// the package is mutable shared state.
+func extraRules() map[reflect.Type]map[string]extraRule {
+	return map[reflect.Type]map[string]extraRule{
+		reflect.TypeFor[App](): {
+			"kind":                  ignore(),
+			"version":               ignore(),
+			"versionInfo":           ignore(),
+			"tasksStaged":           ignore(),
+			"tasksRunning":          ignore(),
+			"tasksHealthy":          ignore(),
+			"tasksUnhealthy":        ignore(),
+			"deployments":           ignore(),
+			"tasks":                 ignore(),
+			"lastTaskFailure":       ignore(),
+			"taskStats":             ignore(),
+			"readinessCheckResults": ignore(),
+			"storeUrls":             ignore(),
+			"role":                  ignore(),
+			"acceptedResourceRoles": ignore(),
+			"uris":                  ifEmpty(whyFetch),
+			"fetch":                 ifEmpty(whyFetch),
+			"executor":              ifEmpty("custom Mesos executors are not supported"),
+			"secrets":               ifEmpty(whySecrets),
+			"readinessChecks":       ifEmpty("readiness checks are not supported: use a health check"),
+			"ipAddress":             ifEmpty(whyIP),
+			"gpus":                  ifEmpty("GPUs are not scheduled by Berth"),
+			"tty":                   ifEmpty("tty is not supported"),
+			"residency":             rejected("resident (persistent-volume) apps are not supported"),
+			"check":                 rejected("Mesos checks are not supported: use healthChecks"),
+			"networkNames":          ifEmpty(whyIP),
+		},
+		reflect.TypeFor[Container](): {
+			"linuxInfo": ifEmpty("linuxInfo is not supported"),
+		},
+		reflect.TypeFor[Docker](): {
+			"credential": rejected("registry credentials are not supported: no registry is pulled from"),
+			"pullConfig": rejected("registry credentials are not supported: no registry is pulled from"),
+		},
+		reflect.TypeFor[Volume](): {
+			"persistent": rejected("persistent (local) volumes are not supported: use a hostPath bind mount"),
+			"external":   rejected("external volumes are not supported: use a hostPath bind mount"),
+		},
+		reflect.TypeFor[PortMapping](): {
+			"networkNames": ifEmpty("networkNames are not supported"),
+		},
+		reflect.TypeFor[HealthCheck](): {
+			"delaySeconds": ignore(),
+			"ipProtocol":   ignore(),
+		},
+		reflect.TypeFor[Job](): {
+			"kind":                   ignore(),
+			"async":                  ignore(),
+			"successCount":           ignore(),
+			"errorCount":             ignore(),
+			"lastSuccess":            ignore(),
+			"lastError":              ignore(),
+			"errorsSinceLastSuccess": ignore(),
+			"softError":              ignore(),
+			"highPriority":           ignore(),
+			"description":            ignore(),
+			"ownerName":              ignore(),
+			"runAsUser":              ignore(),
+			"dataProcessingJobType":  ignore(),
+			"uris":                   ifEmpty(whyFetch),
+			"fetch":                  ifEmpty(whyFetch),
+			"executor":               ifEmpty("custom Mesos executors are not supported"),
+			"executorFlags":          ifEmpty("custom Mesos executors are not supported"),
+			"taskInfoData":           ifEmpty("custom Mesos executors are not supported"),
+		},
+		reflect.TypeFor[JobContainer](): {
+			"networkInfos": rejected("networkInfos is not supported: use network and networkName"),
+		},
+		reflect.TypeFor[Template](): {"kind": ignore()},
+		reflect.TypeFor[Queue]():    {"kind": ignore()},
+	}
+}
+
+func (d *decoder) applyExtra(r extraRule, key, val *yaml.Node, field string) {
+	switch r.action {
+	case extraIgnore:
+	case extraIgnoreEmpty:
+		if !emptyNode(d.resolve(val, field)) {
+			d.errorf(key, field, "%s", r.reason)
+		}
+	case extraReject:
+		d.errorf(key, field, "%s", r.reason)
+	}
+}
+
+// emptyNode reports whether n is null, "", 0, false, [] or {}.
+func emptyNode(n *yaml.Node) bool {
+	if n == nil {
+		return true
+	}
+	switch n.Kind {
+	case yaml.SequenceNode, yaml.MappingNode:
+		return len(n.Content) == 0
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return true
+		case "!!str":
+			return n.Value == ""
+		case "!!bool":
+			return n.Value == "false"
+		case "!!int", "!!float":
+			f, ok := scalarNumber(n)
+			return ok && f == 0
+		}
+	}
+	return false
+}

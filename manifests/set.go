@@ -1,0 +1,281 @@
+package manifests
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+)
+
+// finish normalises and validates everything decoded, checks what spans
+// objects (duplicates, references, cycles, queue capacities) and builds the
+// sorted Set.
+func (l *loader) finish() (*Set, error) {
+	set := &Set{}
+	for _, e := range l.apps {
+		r := reporter{errs: &l.errs, file: e.file, root: e.node}
+		normalizeApp(e.v, r)
+		if e.v.Queue != "" {
+			e.v.Queue = resolveID(e.v.Queue, "/")
+		}
+		validateApp(e.v, r)
+		set.Apps = append(set.Apps, *e.v)
+	}
+	for _, e := range l.jobs {
+		r := reporter{errs: &l.errs, file: e.file, root: e.node}
+		normalizeJob(e.v)
+		if e.v.Queue != "" {
+			e.v.Queue = resolveID(e.v.Queue, "/")
+		}
+		validateJob(e.v, r)
+		set.Jobs = append(set.Jobs, *e.v)
+	}
+	for _, e := range l.templates {
+		r := reporter{errs: &l.errs, file: e.file, root: e.node}
+		normalizeTemplate(e.v)
+		l.readSource(e.v, r)
+		validateTemplate(e.v, r)
+		set.Templates = append(set.Templates, *e.v)
+	}
+	for _, e := range l.queues {
+		r := reporter{errs: &l.errs, file: e.file, root: e.node}
+		normalizeQueue(e.v)
+		validateQueue(e.v, r)
+		set.Queues = append(set.Queues, *e.v)
+	}
+	set.sort()
+	l.checkDuplicates(set)
+	l.checkReferences(set)
+	if len(l.errs) > 0 {
+		return nil, l.errs.sort()
+	}
+	return set, nil
+}
+
+// readSource reads a template's source file. A source is relative to the
+// manifest's directory, or to the repository root when it starts with "/";
+// it may never leave the repository.
+func (l *loader) readSource(t *Template, r reporter) {
+	if t.Source == "" {
+		return
+	}
+	name := strings.TrimPrefix(t.Source, "/")
+	if !strings.HasPrefix(t.Source, "/") {
+		name = path.Join(path.Dir(t.Origin.File), t.Source)
+	}
+	name = path.Clean(name)
+	if !fs.ValidPath(name) || strings.Contains(t.Source, "\\") {
+		r.at(p("source"), "%q is outside the repository: a template source must be a file in it", t.Source)
+		return
+	}
+	data, err := fs.ReadFile(l.fsys, name)
+	if err != nil {
+		r.at(p("source"), "cannot read %q: %v", name, err)
+		return
+	}
+	t.Contents = string(data)
+}
+
+func (s *Set) sort() {
+	slices.SortStableFunc(s.Apps, func(a, b App) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortStableFunc(s.Jobs, func(a, b Job) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(s.Templates, func(a, b Template) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortStableFunc(s.Queues, func(a, b Queue) int { return cmp.Compare(a.ID, b.ID) })
+}
+
+func (l *loader) errAt(o Origin, field, format string, args ...any) {
+	l.errs = append(l.errs, &Error{File: o.File, Line: o.Line, Col: o.Col, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func where(o Origin) string { return fmt.Sprintf("%s:%d:%d", o.File, o.Line, o.Col) }
+
+// checkDuplicates reports every object whose id another one already uses,
+// naming the other's place. The slices are sorted, so duplicates are adjacent.
+func (l *loader) checkDuplicates(s *Set) {
+	dup := func(kind, id string, prev, cur Origin) {
+		l.errAt(cur, "id", "%s %q is also declared at %s", kind, id, where(prev))
+	}
+	for i := 1; i < len(s.Apps); i++ {
+		if s.Apps[i].ID != "" && s.Apps[i].ID == s.Apps[i-1].ID {
+			dup("app", s.Apps[i].ID, s.Apps[i-1].Origin, s.Apps[i].Origin)
+		}
+	}
+	for i := 1; i < len(s.Jobs); i++ {
+		if s.Jobs[i].Name != "" && s.Jobs[i].Name == s.Jobs[i-1].Name {
+			l.errAt(s.Jobs[i].Origin, "name", "job %q is also declared at %s", s.Jobs[i].Name, where(s.Jobs[i-1].Origin))
+		}
+	}
+	for i := 1; i < len(s.Templates); i++ {
+		if s.Templates[i].ID != "" && s.Templates[i].ID == s.Templates[i-1].ID {
+			dup("template", s.Templates[i].ID, s.Templates[i-1].Origin, s.Templates[i].Origin)
+		}
+	}
+	for i := 1; i < len(s.Queues); i++ {
+		if s.Queues[i].ID != "" && s.Queues[i].ID == s.Queues[i-1].ID {
+			dup("queue", s.Queues[i].ID, s.Queues[i-1].Origin, s.Queues[i].Origin)
+		}
+	}
+}
+
+// checkReferences checks app dependencies, job parents and queues: each must
+// exist, and dependencies and parents must not form a cycle.
+func (l *loader) checkReferences(s *Set) {
+	queues := map[string]*Queue{}
+	for i := range s.Queues {
+		queues[s.Queues[i].ID] = &s.Queues[i]
+	}
+	checkQueue := func(o Origin, q string) {
+		if q != "" && queues[q] == nil {
+			l.errAt(o, "queue", "no queue %q is declared", q)
+		}
+	}
+	children := map[string]float64{}
+	for _, q := range s.Queues {
+		parent := path.Dir(q.ID)
+		if parent != "/" && queues[parent] == nil {
+			l.errAt(q.Origin, "id", "parent queue %q is not declared", parent)
+		}
+		children[parent] += q.Capacity
+	}
+	for parent, sum := range children {
+		if sum > 100+1e-9 {
+			for _, q := range s.Queues {
+				if path.Dir(q.ID) == parent {
+					l.errAt(q.Origin, "capacity", "the capacities of the children of %q add up to %v%%, more than 100", parent, sum)
+				}
+			}
+		}
+	}
+
+	// An app may depend on an app or on a group: every app under that path.
+	appIDs := make([]string, len(s.Apps))
+	for i, a := range s.Apps {
+		appIDs[i] = a.ID
+	}
+	deps := map[string][]string{}
+	for _, a := range s.Apps {
+		checkQueue(a.Origin, a.Queue)
+		for _, d := range a.Dependencies {
+			targets := appsUnder(appIDs, d)
+			if len(targets) == 0 {
+				l.errAt(a.Origin, "dependencies", "no app or group %q is declared", d)
+			}
+			for _, t := range targets {
+				if t != a.ID {
+					deps[a.ID] = append(deps[a.ID], t)
+				}
+			}
+		}
+	}
+	for _, a := range s.Apps {
+		if cyc := findCycle(a.ID, deps); cyc != nil {
+			l.errAt(a.Origin, "dependencies", "dependency cycle: %s", strings.Join(cyc, " -> "))
+		}
+	}
+
+	jobs := map[string]bool{}
+	for _, j := range s.Jobs {
+		jobs[j.Name] = true
+	}
+	parents := map[string][]string{}
+	for _, j := range s.Jobs {
+		checkQueue(j.Origin, j.Queue)
+		for _, pa := range j.Parents {
+			if !jobs[pa] {
+				l.errAt(j.Origin, "parents", "no job %q is declared", pa)
+				continue
+			}
+			parents[j.Name] = append(parents[j.Name], pa)
+		}
+	}
+	for _, j := range s.Jobs {
+		if cyc := findCycle(j.Name, parents); cyc != nil {
+			l.errAt(j.Origin, "parents", "parent cycle: %s", strings.Join(cyc, " -> "))
+		}
+	}
+}
+
+// appsUnder returns the app ids equal to id or below it (ids are sorted).
+func appsUnder(ids []string, id string) []string {
+	var out []string
+	prefix := strings.TrimSuffix(id, "/") + "/"
+	for _, a := range ids {
+		if a == id || strings.HasPrefix(a, prefix) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// findCycle returns a cycle through start in the graph, or nil. Only cycles
+// through start are reported, so each member of a cycle reports it once.
+func findCycle(start string, edges map[string][]string) []string {
+	visited := map[string]bool{}
+	var walk func(n string, trail []string) []string
+	walk = func(n string, trail []string) []string {
+		for _, next := range edges[n] {
+			if next == start {
+				return append(append([]string{}, trail...), next)
+			}
+			if visited[next] {
+				continue
+			}
+			visited[next] = true
+			if c := walk(next, append(trail, next)); c != nil {
+				return c
+			}
+		}
+		return nil
+	}
+	return walk(start, []string{start})
+}
+
+// Canonical is the set's stable JSON form: equal content gives equal bytes,
+// whichever files, order or spelling (older Marathon forms, strings for
+// numbers) it was written in. Origins are not part of it.
+func (s *Set) Canonical() ([]byte, error) {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode manifest set: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// App returns the app with the given absolute id, or nil.
+func (s *Set) App(id string) *App {
+	i, ok := slices.BinarySearchFunc(s.Apps, id, func(a App, id string) int { return cmp.Compare(a.ID, id) })
+	if !ok {
+		return nil
+	}
+	return &s.Apps[i]
+}
+
+// Job returns the job with the given name, or nil.
+func (s *Set) Job(name string) *Job {
+	i, ok := slices.BinarySearchFunc(s.Jobs, name, func(j Job, n string) int { return cmp.Compare(j.Name, n) })
+	if !ok {
+		return nil
+	}
+	return &s.Jobs[i]
+}
+
+// Template returns the template with the given id, or nil.
+func (s *Set) Template(id string) *Template {
+	i, ok := slices.BinarySearchFunc(s.Templates, id, func(t Template, id string) int { return cmp.Compare(t.ID, id) })
+	if !ok {
+		return nil
+	}
+	return &s.Templates[i]
+}
+
+// Queue returns the queue with the given id, or nil.
+func (s *Set) Queue(id string) *Queue {
+	i, ok := slices.BinarySearchFunc(s.Queues, id, func(q Queue, id string) int { return cmp.Compare(q.ID, id) })
+	if !ok {
+		return nil
+	}
+	return &s.Queues[i]
+}

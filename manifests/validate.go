@@ -1,0 +1,423 @@
+package manifests
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var (
+	idSegmentRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+	jobNameRE   = regexp.MustCompile(`^[\w.-]+$`)
+)
+
+// checkPathID validates a Marathon-style path id (already made absolute).
+func checkPathID(id string) string {
+	if id == "" {
+		return "required"
+	}
+	if id == "/" {
+		return "the root group cannot be an object's id"
+	}
+	for _, seg := range strings.Split(strings.TrimPrefix(id, "/"), "/") {
+		if !idSegmentRE.MatchString(seg) {
+			return fmt.Sprintf("%q is not a valid id: each path segment must be lowercase letters, digits and dashes, starting and ending with a letter or digit (dots may separate such labels)", id)
+		}
+	}
+	return ""
+}
+
+func nonNegative(r reporter, v float64, name string) {
+	if v < 0 {
+		r.at(p(name), "must not be negative, found %v", v)
+	}
+}
+
+func validateApp(a *App, r reporter) {
+	if msg := checkPathID(a.ID); msg != "" {
+		r.at(p("id"), "%s", msg)
+	}
+	if a.Cmd != "" && len(a.Args) > 0 {
+		r.at(p("args"), "set cmd (run through /bin/sh -c) or args (passed to the image's entrypoint), not both")
+	}
+	image := ""
+	if a.Container != nil && a.Container.Docker != nil {
+		image = a.Container.Docker.Image
+	}
+	if a.Cmd == "" && image == "" {
+		r.at(p("cmd"), "nothing to run: set cmd, or container.docker.image")
+	}
+	if len(a.Args) > 0 && image == "" {
+		r.at(p("args"), "args need an image whose entrypoint receives them: set container.docker.image, or use cmd")
+	}
+	if a.Instances < 0 {
+		r.at(p("instances"), "must not be negative, found %d", a.Instances)
+	}
+	nonNegative(r, a.CPUs, "cpus")
+	nonNegative(r, a.Mem, "mem")
+	nonNegative(r, a.Disk, "disk")
+	nonNegative(r, a.BackoffSeconds, "backoffSeconds")
+	nonNegative(r, a.MaxLaunchDelaySeconds, "maxLaunchDelaySeconds")
+	nonNegative(r, a.TaskKillGracePeriodSeconds, "taskKillGracePeriodSeconds")
+	if a.BackoffFactor < 1 {
+		r.at(p("backoffFactor"), "must be at least 1, found %v", a.BackoffFactor)
+	}
+	if us := a.UpgradeStrategy; us.MinimumHealthCapacity < 0 || us.MinimumHealthCapacity > 1 {
+		r.at(p("upgradeStrategy", "minimumHealthCapacity"), "must be between 0 and 1, found %v", us.MinimumHealthCapacity)
+	}
+	if us := a.UpgradeStrategy; us.MaximumOverCapacity < 0 || us.MaximumOverCapacity > 1 {
+		r.at(p("upgradeStrategy", "maximumOverCapacity"), "must be between 0 and 1, found %v", us.MaximumOverCapacity)
+	}
+	if us := a.UnreachableStrategy; us.InactiveAfterSeconds < 0 || us.ExpungeAfterSeconds < 0 || us.InactiveAfterSeconds > us.ExpungeAfterSeconds && us.ExpungeAfterSeconds != 0 {
+		r.at(p("unreachableStrategy"), "inactiveAfterSeconds and expungeAfterSeconds must not be negative, and inactiveAfterSeconds must not exceed expungeAfterSeconds")
+	}
+	switch a.KillSelection {
+	case "YOUNGEST_FIRST", "OLDEST_FIRST":
+	default:
+		r.at(p("killSelection"), "unknown kill selection %q: expected YOUNGEST_FIRST or OLDEST_FIRST", a.KillSelection)
+	}
+	for i, c := range a.Constraints {
+		validateConstraint(c, r, p("constraints", i))
+	}
+	for k := range a.Env {
+		if k == "" {
+			r.at(p("env"), "an environment variable needs a name")
+		}
+	}
+	validateNetworks(a, r)
+	validateContainer(a, r)
+	validatePorts(a, r)
+	validateHealthChecks(a, r)
+}
+
+func validateConstraint(c Constraint, r reporter, at []any) {
+	if c.Field == "" {
+		r.at(at, "a constraint needs a field (hostname or an agent attribute)")
+	}
+	switch c.Operator {
+	case OpUnique:
+		if c.Value != "" {
+			r.at(at, "UNIQUE takes no value")
+		}
+	case OpCluster:
+	case OpGroupBy:
+		if c.Value != "" {
+			if n, err := strconv.Atoi(c.Value); err != nil || n < 1 {
+				r.at(at, "GROUP_BY takes an optional positive number of values, found %q", c.Value)
+			}
+		}
+	case OpMaxPer:
+		if n, err := strconv.Atoi(c.Value); err != nil || n < 1 {
+			r.at(at, "MAX_PER needs a positive number, found %q", c.Value)
+		}
+	case OpLike, OpUnlike:
+		if c.Value == "" {
+			r.at(at, "%s needs a regular expression", c.Operator)
+		} else if _, err := regexp.Compile("^(?:" + c.Value + ")$"); err != nil {
+			r.at(at, "bad regular expression %q: %v", c.Value, err)
+		}
+	case OpIs:
+		if c.Value == "" {
+			r.at(at, "IS needs a value")
+		}
+	default:
+		r.at(at, "unknown operator %q: expected UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE, MAX_PER or IS", c.Operator)
+	}
+}
+
+func validateNetworks(a *App, r reporter) {
+	hosts, bridges := 0, 0
+	for i, n := range a.Networks {
+		switch n.Mode {
+		case ModeHost:
+			hosts++
+		case ModeBridge:
+			bridges++
+		case ModeContainer:
+			if n.Name == "" && len(a.Networks) > 1 {
+				r.at(p("networks", i, "name"), "a container network needs a name when there are several")
+			}
+		default:
+			r.at(p("networks", i, "mode"), "unknown network mode %q: expected host, container/bridge or container", n.Mode)
+		}
+	}
+	if (hosts > 0 || bridges > 0) && len(a.Networks) > 1 {
+		r.at(p("networks"), "host and container/bridge networking cannot be combined with other networks")
+	}
+}
+
+func validateContainer(a *App, r reporter) {
+	c := a.Container
+	if c == nil {
+		return
+	}
+	switch c.Type {
+	case "DOCKER":
+		if c.Docker == nil || c.Docker.Image == "" {
+			r.at(p("container", "docker", "image"), "a DOCKER container needs an image")
+		}
+	case "MESOS":
+		r.at(p("container", "type"), "MESOS containers without a docker image are not supported: Berth runs tasks on Docker")
+	default:
+		r.at(p("container", "type"), "unknown container type %q: expected DOCKER", c.Type)
+	}
+	if d := c.Docker; d != nil {
+		for i, prm := range d.Parameters {
+			if prm.Key == "" {
+				r.at(p("container", "docker", "parameters", i, "key"), "required")
+			}
+		}
+	}
+	validateVolumes(c.Volumes, r, "container")
+}
+
+func validateVolumes(vs []Volume, r reporter, parent string) {
+	for i, v := range vs {
+		if !path.IsAbs(v.ContainerPath) {
+			r.at(p(parent, "volumes", i, "containerPath"), "must be an absolute path, found %q", v.ContainerPath)
+		}
+		if !path.IsAbs(v.HostPath) {
+			r.at(p(parent, "volumes", i, "hostPath"), "must be an absolute path on the host, found %q", v.HostPath)
+		}
+		if v.Mode != "RO" && v.Mode != "RW" {
+			r.at(p(parent, "volumes", i, "mode"), "unknown mode %q: expected RO or RW", v.Mode)
+		}
+	}
+}
+
+func validProtocol(s string) bool {
+	return s == "tcp" || s == "udp" || s == "udp,tcp"
+}
+
+func validatePorts(a *App, r reporter) {
+	fixed := map[int]string{}
+	checkHost := func(port int, field []any) {
+		if port == 0 {
+			return
+		}
+		if prev, ok := fixed[port]; ok {
+			r.at(field, "host port %d is already used by %s of this app", port, prev)
+			return
+		}
+		fixed[port] = fieldPath(field...)
+	}
+	checkRange := func(port int, field []any) bool {
+		if port < 0 || port > 65535 {
+			r.at(field, "must be between 0 and 65535, found %d", port)
+			return false
+		}
+		return true
+	}
+	names := map[string]bool{}
+	checkName := func(name string, field []any) {
+		if name == "" {
+			return
+		}
+		if names[name] {
+			r.at(field, "port name %q is used twice", name)
+		}
+		names[name] = true
+	}
+	if a.Container != nil {
+		pm := "portMappings"
+		base := p("container", pm)
+		if locate(r.root, "container", "docker", pm) != locate(r.root, "container") {
+			base = p("container", "docker", pm) // written in the older place
+		}
+		if len(a.Container.PortMappings) > 0 && a.hostNetwork() {
+			r.at(base, "portMappings need container/bridge or container networking; with host networking use portDefinitions")
+		}
+		for i, m := range a.Container.PortMappings {
+			at := append(append([]any{}, base...), i)
+			if checkRange(m.ContainerPort, append(at, "containerPort")) && checkRange(m.HostPort, append(at, "hostPort")) {
+				checkHost(m.HostPort, append(at, "hostPort"))
+			}
+			checkRange(m.ServicePort, append(at, "servicePort"))
+			if !validProtocol(m.Protocol) {
+				r.at(append(at, "protocol"), "unknown protocol %q: expected tcp, udp or udp,tcp", m.Protocol)
+			}
+			checkName(m.Name, append(at, "name"))
+		}
+	}
+	base := p("portDefinitions")
+	if locate(r.root, "ports") != r.root {
+		base = p("ports")
+	}
+	for i, d := range a.PortDefinitions {
+		at := append(append([]any{}, base...), i)
+		if checkRange(d.Port, append(at, "port")) {
+			checkHost(d.Port, append(at, "port"))
+		}
+		if !validProtocol(d.Protocol) {
+			r.at(append(at, "protocol"), "unknown protocol %q: expected tcp, udp or udp,tcp", d.Protocol)
+		}
+		checkName(d.Name, append(at, "name"))
+	}
+}
+
+// portCount is how many ports each task of the app has, for portIndex.
+func (a *App) portCount() int {
+	if a.Container != nil && len(a.Container.PortMappings) > 0 {
+		return len(a.Container.PortMappings)
+	}
+	return len(a.PortDefinitions)
+}
+
+func validateHealthChecks(a *App, r reporter) {
+	for i, hc := range a.HealthChecks {
+		at := p("healthChecks", i)
+		switch hc.Protocol {
+		case "HTTP", "HTTPS", "TCP":
+			if hc.Port == 0 && (hc.PortIndex < 0 || hc.PortIndex >= a.portCount()) {
+				r.at(append(at, "portIndex"), "the app has %d ports, so portIndex %d does not exist", a.portCount(), hc.PortIndex)
+			}
+			if hc.Port < 0 || hc.Port > 65535 {
+				r.at(append(at, "port"), "must be between 0 and 65535, found %d", hc.Port)
+			}
+		case "COMMAND":
+			if hc.Command == nil || hc.Command.Value == "" {
+				r.at(append(at, "command"), "a COMMAND health check needs command.value")
+			}
+		default:
+			r.at(append(at, "protocol"), "unknown protocol %q: expected HTTP, HTTPS, TCP or COMMAND", hc.Protocol)
+		}
+		for _, f := range []struct {
+			name string
+			v    int
+		}{{"gracePeriodSeconds", hc.GracePeriodSeconds}, {"intervalSeconds", hc.IntervalSeconds}, {"timeoutSeconds", hc.TimeoutSeconds}, {"maxConsecutiveFailures", hc.MaxConsecutiveFailures}} {
+			if f.v < 0 {
+				r.at(append(at, f.name), "must not be negative, found %d", f.v)
+			}
+		}
+		if hc.IntervalSeconds < 1 {
+			r.at(append(at, "intervalSeconds"), "must be at least 1")
+		}
+	}
+}
+
+func validateJob(j *Job, r reporter) {
+	switch {
+	case j.Name == "":
+		r.at(p("name"), "required")
+	case !jobNameRE.MatchString(j.Name):
+		r.at(p("name"), "%q is not a valid job name: use letters, digits, '_', '.' and '-'", j.Name)
+	}
+	if j.Command == "" && (j.Container == nil || j.Container.Image == "") {
+		r.at(p("command"), "nothing to run: set command, or container.image")
+	}
+	if !j.Shell && j.Command == "" && len(j.Arguments) == 0 && j.Container == nil {
+		r.at(p("command"), "required")
+	}
+	scheduled := j.Schedule != "" || j.Cron != ""
+	switch {
+	case j.Schedule != "" && j.Cron != "":
+		r.at(p("cron"), "set schedule or cron, not both")
+	case scheduled && len(j.Parents) > 0:
+		r.at(p("parents"), "a job has a schedule or parents, never both")
+	case !scheduled && len(j.Parents) == 0:
+		r.at(p("schedule"), "a job needs a schedule, a cron expression or parents")
+	}
+	if j.Schedule != "" {
+		if err := checkISOSchedule(j.Schedule); err != nil {
+			r.at(p("schedule"), "%v", err)
+		}
+	}
+	if j.Cron != "" {
+		if err := checkCron(j.Cron); err != nil {
+			r.at(p("cron"), "%v", err)
+		}
+	}
+	if j.ScheduleTimeZone != "" && !scheduled {
+		r.at(p("scheduleTimeZone"), "only meaningful with a schedule")
+	}
+	if j.Epsilon != "" {
+		if _, err := parseISODuration(j.Epsilon); err != nil {
+			r.at(p("epsilon"), "%v", err)
+		}
+	}
+	if j.Retries < 0 {
+		r.at(p("retries"), "must not be negative, found %d", j.Retries)
+	}
+	nonNegative(r, j.CPUs, "cpus")
+	nonNegative(r, j.Mem, "mem")
+	nonNegative(r, j.Disk, "disk")
+	for i, c := range j.Constraints {
+		validateConstraint(c, r, p("constraints", i))
+	}
+	for i, e := range j.EnvironmentVariables {
+		if e.Name == "" {
+			r.at(p("environmentVariables", i, "name"), "required")
+		}
+	}
+	if c := j.Container; c != nil {
+		switch c.Type {
+		case "DOCKER":
+			if c.Image == "" {
+				r.at(p("container", "image"), "a DOCKER container needs an image")
+			}
+		case "MESOS":
+			r.at(p("container", "type"), "MESOS containers without an image are not supported: Berth runs tasks on Docker")
+		default:
+			r.at(p("container", "type"), "unknown container type %q: expected DOCKER", c.Type)
+		}
+		switch c.Network {
+		case NetworkHost, NetworkBridge:
+		case NetworkUser:
+			if c.NetworkName == "" {
+				r.at(p("container", "networkName"), "a USER network needs networkName")
+			}
+		default:
+			r.at(p("container", "network"), "unknown network %q: expected HOST, BRIDGE or USER", c.Network)
+		}
+		validateVolumes(c.Volumes, r, "container")
+	}
+}
+
+var permsRE = regexp.MustCompile(`^0?[0-7]{3}$`)
+
+func validateTemplate(t *Template, r reporter) {
+	if msg := checkPathID(t.ID); msg != "" {
+		r.at(p("id"), "%s", msg)
+	}
+	if (t.Source == "") == (t.Contents == "") {
+		r.at(p("source"), "set source (a file in the repository) or contents, exactly one")
+	}
+	if !path.IsAbs(t.Destination) {
+		r.at(p("destination"), "must be an absolute path on the node, found %q", t.Destination)
+	}
+	if !permsRE.MatchString(t.Perms) {
+		r.at(p("perms"), "must be octal permissions like \"0644\", found %q", t.Perms)
+	}
+	if (t.LeftDelim == "") != (t.RightDelim == "") {
+		r.at(p("leftDelimiter"), "set both leftDelimiter and rightDelimiter, or neither")
+	}
+	if w := t.Wait; w != nil {
+		min, err := time.ParseDuration(w.Min)
+		if err != nil || min < 0 {
+			r.at(p("wait", "min"), "must be a duration like \"5s\", found %q", w.Min)
+		}
+		max, err := time.ParseDuration(w.Max)
+		if err != nil || max < min {
+			r.at(p("wait", "max"), "must be a duration like \"20s\", at least min, found %q", w.Max)
+		}
+	}
+	for i, c := range t.Constraints {
+		validateConstraint(c, r, p("constraints", i))
+	}
+}
+
+func validateQueue(q *Queue, r reporter) {
+	if msg := checkPathID(q.ID); msg != "" {
+		r.at(p("id"), "%s", msg)
+	}
+	if q.Capacity < 0 || q.Capacity > 100 {
+		r.at(p("capacity"), "a percentage of the parent: between 0 and 100, found %v", q.Capacity)
+	}
+	if q.MaxCapacity < q.Capacity || q.MaxCapacity > 100 {
+		r.at(p("maxCapacity"), "a percentage of the parent between capacity (%v) and 100, found %v", q.Capacity, q.MaxCapacity)
+	}
+	nonNegative(r, q.Weight, "weight")
+}
