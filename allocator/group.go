@@ -1,0 +1,266 @@
+package allocator
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/berthops/berth/manifests"
+)
+
+// groupRun is one Group while it is being placed.
+type groupRun struct {
+	idx   int
+	g     *Group
+	need  vec
+	ports []int // the group's HostPorts: 0 = any
+	nPort int
+	rules []rule
+	// counts[i] holds, for dynamic rule i, the group's tasks per value.
+	counts []map[string]int32
+	// eligible are the classes that pass every static attribute rule, in
+	// position order.
+	eligible []int
+	hostRules  []int // rules on hostname, checked per agent
+	classRules []int // dynamic rules on attributes, checked per class
+	// gang groups are placed all or nothing: their constraints couple the
+	// instances, so half a placement could hold a spot a whole one needs.
+	gang   bool
+	cursor int
+	accept func(pos int) bool
+
+	queue  int
+	result GroupResult
+	done   bool
+}
+
+// where names a group's manifest for messages.
+func where(g *Group) string {
+	if g.Origin.File == "" {
+		return "app " + g.ID
+	}
+	if g.Origin.Line > 0 {
+		return fmt.Sprintf("%s:%d: app %s", g.Origin.File, g.Origin.Line, g.ID)
+	}
+	return g.Origin.File + ": app " + g.ID
+}
+
+// newGroupRun checks a group and prepares it; an error is the group's reason
+// and the group places nothing.
+func (s *state) newGroupRun(idx int, g *Group, running []Running, eligibleCache map[string][]int) (*groupRun, error) {
+	gr := &groupRun{idx: idx, g: g, result: GroupResult{ID: g.ID}}
+	if g.Instances < 0 {
+		return gr, fmt.Errorf("%s: instances: %d is negative", where(g), g.Instances)
+	}
+	need, err := toVec(g.Resources)
+	if err != nil {
+		return gr, fmt.Errorf("%s: %w", where(g), err)
+	}
+	gr.need = need
+	seenPort := map[int]bool{}
+	for i, p := range g.HostPorts {
+		if p < 0 || p > 65535 {
+			return gr, fmt.Errorf("%s: hostPorts[%d]: %d is not a port (want 0 for any, or 1-65535)", where(g), i, p)
+		}
+		if p != 0 && seenPort[p] {
+			return gr, fmt.Errorf("%s: hostPorts[%d]: port %d is asked for twice", where(g), i, p)
+		}
+		seenPort[p] = true
+	}
+	gr.ports = g.HostPorts
+	gr.nPort = len(g.HostPorts)
+	rules, err := compileRules(g.Constraints)
+	if err != nil {
+		return gr, fmt.Errorf("%s: %w", where(g), err)
+	}
+	gr.rules = rules
+	gr.counts = make([]map[string]int32, len(rules))
+	var staticKey []byte
+	for i := range rules {
+		r := &rules[i]
+		if r.dynamic {
+			gr.counts[i] = map[string]int32{}
+			switch r.op {
+			case manifests.OpUnique, manifests.OpGroupBy, manifests.OpMaxPer:
+				gr.gang = true
+			}
+		}
+		if r.hostname {
+			gr.hostRules = append(gr.hostRules, i)
+		} else if r.dynamic {
+			gr.classRules = append(gr.classRules, i)
+		}
+		if !r.hostname {
+			staticKey = fmt.Appendf(staticKey, "%s\x00%s\x00%s\x00%t\x00", r.field, r.op, r.value, r.dynamic)
+		}
+	}
+	// Apps share constraint sets (often none at all), so the class filter
+	// is computed once per distinct set.
+	if el, ok := eligibleCache[string(staticKey)]; ok {
+		gr.eligible = el
+	} else {
+		for ci := range s.classes {
+			if s.classPassesStatic(gr, ci) {
+				gr.eligible = append(gr.eligible, ci)
+			}
+		}
+		eligibleCache[string(staticKey)] = gr.eligible
+	}
+	for i := range running {
+		if running[i].Group != g.ID {
+			continue
+		}
+		pos, known := s.byID[running[i].AgentID]
+		for ri := range rules {
+			if !rules[ri].dynamic {
+				continue
+			}
+			key := missingKey
+			if known {
+				if v, ok := s.value(pos, rules[ri].field, rules[ri].hostname); ok {
+					key = v
+				}
+			}
+			gr.counts[ri][key]++
+		}
+	}
+	gr.accept = func(pos int) bool { return s.acceptAgent(gr, pos) }
+	return gr, nil
+}
+
+func (s *state) classPassesStatic(gr *groupRun, ci int) bool {
+	attrs := s.classes[ci].attrs
+	for i := range gr.rules {
+		r := &gr.rules[i]
+		if r.hostname {
+			continue
+		}
+		v, ok := attrs[r.field]
+		if !r.matchStatic(v, ok) {
+			return false
+		}
+	}
+	return true
+}
+
+// classAllows applies the group's dynamic attribute rules to a class.
+func (s *state) classAllows(gr *groupRun, ci int) bool {
+	attrs := s.classes[ci].attrs
+	for _, i := range gr.classRules {
+		r := &gr.rules[i]
+		if !r.matchDynamic(attrs[r.field], gr.counts[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// acceptAgent applies what the fit tree cannot: hostname rules and fixed
+// host ports.
+func (s *state) acceptAgent(gr *groupRun, pos int) bool {
+	a := &s.agents[pos]
+	for _, i := range gr.hostRules {
+		r := &gr.rules[i]
+		if r.dynamic {
+			if !r.matchDynamic(a.hostname, gr.counts[i]) {
+				return false
+			}
+		} else if !r.matchStatic(a.hostname, true) {
+			return false
+		}
+	}
+	for _, p := range gr.ports {
+		if p != 0 && !a.ports.isFree(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// find returns the first agent from start (wrapping around) where one task
+// of the group fits, or -1.
+func (s *state) find(gr *groupRun, start int) int {
+	el := gr.eligible
+	n := len(el)
+	if n == 0 {
+		return -1
+	}
+	ci, _ := slices.BinarySearchFunc(el, start, func(c, start int) int {
+		if s.classes[c].hi <= start {
+			return -1
+		}
+		return 1
+	})
+	if ci == n {
+		ci, start = 0, 0
+	}
+	for step := 0; step <= n; step++ {
+		k := (ci + step) % n
+		c := &s.classes[el[k]]
+		lo, hi := c.lo, c.hi
+		if step == 0 {
+			lo = max(lo, start)
+		}
+		if step == n {
+			hi = min(hi, start)
+		}
+		if lo >= hi || !s.classAllows(gr, el[k]) {
+			continue
+		}
+		if p := s.tree.first(lo, hi, gr.need, gr.nPort, gr.accept); p >= 0 {
+			return p
+		}
+	}
+	return -1
+}
+
+// commit places one task of the group on the agent at pos.
+func (s *state) commit(gr *groupRun, pos int, portSlab *[]int) Placement {
+	a := &s.agents[pos]
+	a.free = a.free.sub(gr.need)
+	var hp []int
+	if gr.nPort > 0 {
+		if cap(*portSlab)-len(*portSlab) < gr.nPort {
+			*portSlab = make([]int, 0, max(4096, gr.nPort))
+		}
+		start := len(*portSlab)
+		for _, p := range gr.ports {
+			if p != 0 {
+				a.ports.take(p)
+			}
+		}
+		for _, p := range gr.ports {
+			if p == 0 {
+				p = a.ports.takeAny()
+			}
+			*portSlab = append(*portSlab, p)
+		}
+		hp = (*portSlab)[start:len(*portSlab):len(*portSlab)]
+	}
+	s.tree.set(pos, a.free, a.ports.free)
+	for i := range gr.rules {
+		if gr.rules[i].dynamic {
+			v, _ := s.value(pos, gr.rules[i].field, gr.rules[i].hostname)
+			gr.counts[i][v]++
+		}
+	}
+	return Placement{AgentID: a.id, HostPorts: hp}
+}
+
+// undo takes back a committed placement (a gang that did not fit whole).
+func (s *state) undo(gr *groupRun, p Placement) {
+	pos := s.byID[p.AgentID]
+	a := &s.agents[pos]
+	a.free = a.free.add(gr.need)
+	for _, port := range p.HostPorts {
+		a.ports.release(port)
+	}
+	s.tree.set(pos, a.free, a.ports.free)
+	for i := range gr.rules {
+		if gr.rules[i].dynamic {
+			v, _ := s.value(pos, gr.rules[i].field, gr.rules[i].hostname)
+			if gr.counts[i][v]--; gr.counts[i][v] <= 0 {
+				delete(gr.counts[i], v)
+			}
+		}
+	}
+}
