@@ -19,7 +19,7 @@ type groupRun struct {
 	counts []map[string]int32
 	// eligible are the classes that pass every static attribute rule, in
 	// position order.
-	eligible []int
+	eligible   []int
 	hostRules  []int // rules on hostname, checked per agent
 	classRules []int // dynamic rules on attributes, checked per class
 	// gang groups are placed all or nothing: their constraints couple the
