@@ -1,0 +1,203 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+
+	"github.com/berthops/berth/cluster"
+)
+
+// Config wires an agent to its node description and its three edges.
+type Config struct {
+	Node     Node
+	Docker   Docker
+	Cluster  Cluster
+	Registry Registry // nil: tasks are not registered as services
+	// ShellImage runs a `cmd` for a task that names no image (default berth/shell:dev).
+	ShellImage string
+	// ExtraLabels go on every container the agent creates.
+	ExtraLabels map[string]string
+	// DefaultKillGrace is the SIGTERM-to-SIGKILL time for tasks that set none
+	// (Mesos's default is 3 s).
+	DefaultKillGrace time.Duration
+	Version          string
+	Logger           *slog.Logger
+	Now              func() time.Time
+}
+
+// Agent makes one Docker Engine run the tasks assigned to one node.
+type Agent struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New checks the configuration and returns an agent ready to Run.
+func New(cfg Config) (*Agent, error) {
+	switch {
+	case cfg.Node.ID == "":
+		return nil, errors.New("agent: node id is empty")
+	case cfg.Node.Address == "":
+		return nil, errors.New("agent: advertise address is empty")
+	case cfg.Docker == nil || cfg.Cluster == nil:
+		return nil, errors.New("agent: Docker and Cluster are required")
+	}
+	if cfg.ShellImage == "" {
+		cfg.ShellImage = "berth/shell:dev"
+	}
+	if cfg.DefaultKillGrace <= 0 {
+		cfg.DefaultKillGrace = 3 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Agent{cfg: cfg, log: cfg.Logger.With("agent", cfg.Node.ID)}, nil
+}
+
+// Run registers the node, then keeps Docker equal to the node's assignments
+// until ctx ends. Stopping the agent leaves running containers alone: the
+// next agent on this node re-attaches to them.
+func (a *Agent) Run(ctx context.Context) error {
+	n := a.cfg.Node
+	now := a.cfg.Now()
+	reg := cluster.Agent{
+		ID: n.ID, Hostname: n.Hostname, Address: n.Address, Resources: n.Resources, Ports: n.Ports,
+		Attributes: n.Attributes, AllowPrivileged: n.AllowPrivileged, Version: a.cfg.Version,
+		RegisteredAt: now, LastSeen: now, Reachable: true,
+	}
+	if err := a.cfg.Cluster.RegisterAgent(ctx, reg); err != nil {
+		return fmt.Errorf("register agent %s: %w", n.ID, err)
+	}
+	existing, err := a.listOwn(ctx)
+	if err != nil {
+		return err
+	}
+	watch, err := a.cfg.Cluster.WatchAssignments(ctx, n.ID)
+	if err != nil {
+		return fmt.Errorf("watch assignments of %s: %w", n.ID, err)
+	}
+	a.log.Info("agent running", "address", n.Address, "containers", len(existing))
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tasks := map[string]*task{}
+	first := true
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case set, ok := <-watch:
+			if !ok {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("assignments watch of %s ended", n.ID)
+			}
+			a.reconcile(ctx, &wg, tasks, set, existing)
+			if first {
+				first = false
+				// Whatever no assignment claimed on the first pass is left
+				// from before a restart and is not wanted any more.
+				for id, c := range existing {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						a.removeUnwanted(ctx, id, c)
+					}()
+				}
+				existing = nil
+			}
+		}
+	}
+}
+
+// listOwn finds this agent's containers by label, so a restarted agent knows
+// what it was running. Other containers are never listed, so never touched.
+func (a *Agent) listOwn(ctx context.Context) (map[string]container.Summary, error) {
+	list, err := a.cfg.Docker.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", LabelAgent+"="+a.cfg.Node.ID)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list containers of agent %s: %w", a.cfg.Node.ID, err)
+	}
+	out := map[string]container.Summary{}
+	for _, c := range list {
+		if id := c.Labels[LabelTask]; id != "" {
+			out[id] = c
+		}
+	}
+	return out, nil
+}
+
+// reconcile starts a supervisor for every new assignment (adopting a
+// container found at start), asks supervisors of killed assignments to stop,
+// and those of removed assignments to stop and remove their container.
+func (a *Agent) reconcile(ctx context.Context, wg *sync.WaitGroup, tasks map[string]*task, set []cluster.Assignment, existing map[string]container.Summary) {
+	wanted := map[string]bool{}
+	for _, as := range set {
+		if as.AgentID != "" && as.AgentID != a.cfg.Node.ID {
+			continue
+		}
+		wanted[as.TaskID] = true
+		t, ok := tasks[as.TaskID]
+		if !ok {
+			t = newTask(a, as)
+			if c, found := existing[as.TaskID]; found {
+				t.containerID = c.ID
+				delete(existing, as.TaskID)
+			}
+			tasks[as.TaskID] = t
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t.run(ctx)
+			}()
+		}
+		if as.Kill {
+			t.stop(false)
+		}
+	}
+	for id, t := range tasks {
+		if !wanted[id] {
+			t.stop(true)
+			delete(tasks, id)
+		}
+	}
+}
+
+// removeUnwanted stops (gracefully) and removes a container no assignment
+// wants, deregistering it first.
+func (a *Agent) removeUnwanted(ctx context.Context, taskID string, c container.Summary) {
+	log := a.log.With("task", taskID, "container", shortID(c.ID))
+	log.Info("removing container no assignment wants")
+	if a.cfg.Registry != nil {
+		if err := a.cfg.Registry.Deregister(ctx, taskID); err != nil {
+			log.Warn("deregister unwanted task", "err", err)
+		}
+	}
+	grace := int(a.cfg.DefaultKillGrace.Seconds())
+	if err := a.cfg.Docker.ContainerStop(ctx, c.ID, container.StopOptions{Timeout: &grace}); err != nil && !client.IsErrNotFound(err) {
+		log.Warn("stop unwanted container", "err", err)
+	}
+	if err := a.cfg.Docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
+		log.Warn("remove unwanted container", "err", err)
+	}
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

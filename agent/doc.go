@@ -1,0 +1,19 @@
+// Package agent is Berth's node agent: it stands in for the Mesos agent, the
+// Docker executor and Registrator. It registers its node in the cluster state,
+// watches the assignments the leader makes for it, makes the local Docker
+// Engine run exactly those tasks, supervises them (exit, health checks,
+// graceful kills), reports every state change back, and registers each
+// running task's ports as services in the local Consul agent.
+//
+// The pure parts (node flags, container and environment construction, service
+// registrations, health verdicts) are functions over values. Docker, Consul
+// and the cluster store sit behind the small interfaces declared here
+// (Docker, Cluster, Registry); the agent never reads manifests, only the
+// cluster.TaskSpec the server resolved, so an older agent still runs what a
+// newer server decided.
+//
+// Containers are found again by label after a restart (berth.agent,
+// berth.task, berth.app, berth.version); containers without this agent's
+// berth.agent label are never touched, so several agents can share one
+// Docker daemon.
+package agent

@@ -1,0 +1,414 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/berthops/berth/cluster"
+)
+
+// task supervises one assignment's container for as long as the assignment
+// exists: launch (or adopt), watch, health-check, kill, and finally remove.
+type task struct {
+	ag  *Agent
+	as  cluster.Assignment
+	log *slog.Logger
+	// containerID is set before run when a container was found at start.
+	containerID string
+	// stopCh carries stop requests from the agent loop: false = kill and
+	// keep the container (for logs), true = the assignment is gone, remove it.
+	stopCh        chan bool
+	killRequested bool // agent loop only
+	status        cluster.TaskStatus
+}
+
+func newTask(a *Agent, as cluster.Assignment) *task {
+	return &task{
+		ag:     a,
+		as:     as,
+		log:    a.log.With("task", as.TaskID, "app", as.OwnerID),
+		stopCh: make(chan bool, 2),
+		status: cluster.TaskStatus{TaskID: as.TaskID, AgentID: a.cfg.Node.ID},
+	}
+}
+
+// stop is called from the agent loop only; each kind of request is sent once,
+// so the buffer of two never blocks.
+func (t *task) stop(remove bool) {
+	if remove {
+		t.stopCh <- true
+		return
+	}
+	if !t.killRequested {
+		t.killRequested = true
+		t.stopCh <- false
+	}
+}
+
+func (t *task) run(ctx context.Context) {
+	remove, stopping := t.supervise(ctx)
+	if stopping {
+		return // the agent is stopping: leave the container for the next agent
+	}
+	for !remove {
+		select {
+		case <-ctx.Done():
+			return
+		case remove = <-t.stopCh:
+		}
+	}
+	if t.containerID == "" {
+		return
+	}
+	err := t.ag.cfg.Docker.ContainerRemove(ctx, t.containerID, container.RemoveOptions{Force: true})
+	if err != nil && !client.IsErrNotFound(err) {
+		t.log.Warn("remove container", "container", shortID(t.containerID), "err", err)
+	}
+}
+
+// report sends the task's status with the given state; the edit fills the
+// fields that state carries.
+func (t *task) report(ctx context.Context, state cluster.TaskState, edit func(*cluster.TaskStatus)) {
+	st := t.status
+	st.State, st.Message, st.ExitCode, st.OutputTail = state, "", nil, ""
+	if edit != nil {
+		edit(&st)
+	}
+	st.UpdatedAt = t.ag.cfg.Now()
+	t.status = st
+	t.log.Info("task state", "state", state, "health", st.Health, "message", st.Message)
+	if err := t.ag.cfg.Cluster.ReportStatus(ctx, st); err != nil {
+		t.log.Warn("report task status", "state", state, "err", err)
+	}
+}
+
+func (t *task) fail(ctx context.Context, msg string) {
+	t.report(ctx, cluster.TaskFailed, func(s *cluster.TaskStatus) { s.Message = msg })
+}
+
+// supervise runs the task until it is terminal. remove says a removal was
+// already requested; stopping says the agent itself is shutting down.
+func (t *task) supervise(ctx context.Context) (remove, stopping bool) {
+	d := t.ag.cfg.Docker
+	spec := t.as.Spec
+	if t.containerID == "" {
+		select {
+		case r := <-t.stopCh:
+			t.report(ctx, cluster.TaskKilled, func(s *cluster.TaskStatus) { s.Message = "killed before launch" })
+			return r, false
+		default:
+		}
+		if err := t.launch(ctx); err != nil {
+			if ctx.Err() != nil {
+				return false, true
+			}
+			t.fail(ctx, err.Error())
+			return false, false
+		}
+	}
+	info, err := d.ContainerInspect(ctx, t.containerID)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, true
+		}
+		t.fail(ctx, fmt.Sprintf("inspect container %s: %v", shortID(t.containerID), err))
+		return false, false
+	}
+	t.status.ContainerID = t.containerID
+	if info.State != nil {
+		t.status.StartedAt, _ = time.Parse(time.RFC3339Nano, info.State.StartedAt)
+	}
+	ports := hostPorts(spec, info)
+	t.status.HostPorts = ports
+
+	// Everything below stops with this task's supervision.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	exitCh, errCh := d.ContainerWait(sctx, t.containerID, container.WaitConditionNotRunning)
+
+	trackers := make([]*healthTracker, len(spec.HealthChecks))
+	results := make(chan probeResult)
+	if info.State != nil && info.State.Running {
+		health := cluster.HealthUnknown
+		if len(spec.HealthChecks) == 0 {
+			health = cluster.HealthHealthy
+		}
+		t.report(ctx, cluster.TaskRunning, func(s *cluster.TaskStatus) { s.Health = health })
+		t.register(ctx, ports, health == cluster.HealthHealthy)
+		for i, hc := range spec.HealthChecks {
+			trackers[i] = &healthTracker{spec: hc, started: t.status.StartedAt}
+			if trackers[i].started.IsZero() {
+				trackers[i].started = t.ag.cfg.Now()
+			}
+			go t.probeLoop(sctx, i, hc, ports, results)
+		}
+	}
+
+	for {
+		select {
+		case <-ctx.Done():
+			return false, true
+		case r := <-t.stopCh:
+			t.kill(ctx, "killed: the assignment was withdrawn", cluster.HealthUnknown)
+			return r, false
+		case w := <-exitCh:
+			t.exited(ctx, int(w.StatusCode), "")
+			return false, false
+		case err := <-errCh:
+			if ctx.Err() != nil {
+				return false, true
+			}
+			t.exited(ctx, -1, fmt.Sprintf("lost the container: %v", err))
+			return false, false
+		case r := <-results:
+			tr := trackers[r.index]
+			if r.err != nil {
+				t.log.Debug("health check failed", "check", r.index, "err", r.err)
+			}
+			if tr.observe(t.ag.cfg.Now(), r.err == nil) {
+				t.kill(ctx, fmt.Sprintf("killed: health check %d (%s) failed %d times in a row: %v",
+					r.index, tr.spec.Protocol, tr.failures, r.err), cluster.HealthUnhealthy)
+				return false, false
+			}
+			if h := combinedHealth(trackers); h != t.status.Health {
+				t.report(ctx, cluster.TaskRunning, func(s *cluster.TaskStatus) { s.Health = h })
+				if t.ag.cfg.Registry != nil {
+					t.ag.cfg.Registry.SetHealthy(t.as.TaskID, h == cluster.HealthHealthy)
+				}
+			}
+		}
+	}
+}
+
+// launch pulls the image if needed, creates and starts the container,
+// reporting STAGING then STARTING.
+func (t *task) launch(ctx context.Context) error {
+	d := t.ag.cfg.Docker
+	t.report(ctx, cluster.TaskStaging, nil)
+	l, err := buildLaunch(t.ag.cfg.Node, t.as, launchOptions{ShellImage: t.ag.cfg.ShellImage, ExtraLabels: t.ag.cfg.ExtraLabels})
+	if err != nil {
+		return fmt.Errorf("task %s: %w", t.as.TaskID, err)
+	}
+	if err := t.ensureImage(ctx, l.Image); err != nil {
+		return err
+	}
+	created, err := d.ContainerCreate(ctx, l.Config, l.Host, l.Net, nil, l.Name)
+	if err != nil {
+		return fmt.Errorf("create container %s: %w", l.Name, err)
+	}
+	t.containerID = created.ID
+	t.status.ContainerID = created.ID
+	t.report(ctx, cluster.TaskStarting, nil)
+	if err := d.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		return fmt.Errorf("start container %s: %w", l.Name, err)
+	}
+	return nil
+}
+
+// ensureImage pulls ref when it is missing, or always with forcePullImage. A
+// failed forced pull of an image that is present is only a warning: the
+// task still runs what the node has, as Docker itself would.
+func (t *task) ensureImage(ctx context.Context, ref string) error {
+	d := t.ag.cfg.Docker
+	_, err := d.ImageInspect(ctx, ref)
+	present := err == nil
+	if err != nil && !client.IsErrNotFound(err) {
+		return fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	if present && !t.as.Spec.ForcePullImage {
+		return nil
+	}
+	perr := t.pull(ctx, ref)
+	switch {
+	case perr == nil:
+		return nil
+	case present:
+		t.log.Warn("forced pull failed; using the local image", "image", ref, "err", perr)
+		return nil
+	}
+	return fmt.Errorf("pull image %s: %w", ref, perr)
+}
+
+func (t *task) pull(ctx context.Context, ref string) error {
+	rc, err := t.ag.cfg.Docker.ImagePull(ctx, ref, image.PullOptions{})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	// A pull's failure arrives in its progress stream, not as an error.
+	dec := json.NewDecoder(rc)
+	for {
+		var msg struct {
+			Error string `json:"error"`
+		}
+		if err := dec.Decode(&msg); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if msg.Error != "" {
+			return errors.New(msg.Error)
+		}
+	}
+}
+
+// exited reports a container that stopped by itself (or was stopped by
+// someone other than this agent): FINISHED on 0, FAILED otherwise.
+func (t *task) exited(ctx context.Context, code int, msg string) {
+	t.deregister(ctx)
+	tail := t.outputTail(ctx)
+	state := cluster.TaskFinished
+	if code != 0 {
+		state = cluster.TaskFailed
+		if msg == "" {
+			msg = fmt.Sprintf("exited with status %d", code)
+		}
+	}
+	t.report(ctx, state, func(s *cluster.TaskStatus) {
+		s.Health, s.Message, s.OutputTail = cluster.HealthUnknown, msg, tail
+		if code >= 0 {
+			s.ExitCode = &code
+		}
+	})
+}
+
+// kill stops the task gracefully: out of the registry first, then SIGTERM,
+// then SIGKILL after the grace period.
+func (t *task) kill(ctx context.Context, reason string, health cluster.Health) {
+	t.deregister(ctx)
+	t.report(ctx, cluster.TaskKilling, func(s *cluster.TaskStatus) { s.Health, s.Message = health, reason })
+	grace := t.as.Spec.KillGracePeriod
+	if grace <= 0 {
+		grace = t.ag.cfg.DefaultKillGrace
+	}
+	secs := int(math.Ceil(grace.Seconds()))
+	if err := t.ag.cfg.Docker.ContainerStop(ctx, t.containerID, container.StopOptions{Timeout: &secs}); err != nil && !client.IsErrNotFound(err) {
+		t.log.Warn("stop container", "err", err)
+	}
+	var code *int
+	if info, err := t.ag.cfg.Docker.ContainerInspect(ctx, t.containerID); err == nil && info.State != nil {
+		c := info.State.ExitCode
+		code = &c
+	}
+	tail := t.outputTail(ctx)
+	t.report(ctx, cluster.TaskKilled, func(s *cluster.TaskStatus) {
+		s.Health, s.Message, s.ExitCode, s.OutputTail = health, reason, code, tail
+	})
+}
+
+func (t *task) register(ctx context.Context, ports []int, healthy bool) {
+	r := t.ag.cfg.Registry
+	if r == nil {
+		return
+	}
+	svcs := taskServices(t.ag.cfg.Node, t.as, ports)
+	if len(svcs) == 0 {
+		return
+	}
+	r.SetHealthy(t.as.TaskID, healthy)
+	if err := r.Register(ctx, t.as.TaskID, svcs); err != nil {
+		// The registry's own sync loop retries; the task itself is fine.
+		t.log.Warn("register services", "err", err)
+	}
+}
+
+func (t *task) deregister(ctx context.Context) {
+	if r := t.ag.cfg.Registry; r != nil {
+		if err := r.Deregister(ctx, t.as.TaskID); err != nil {
+			t.log.Warn("deregister services", "err", err)
+		}
+	}
+}
+
+// outputTailLines is how much of a task's output its terminal status carries.
+const outputTailLines = 20
+
+func (t *task) outputTail(ctx context.Context) string {
+	rc, err := t.ag.cfg.Docker.ContainerLogs(ctx, t.containerID, container.LogsOptions{
+		ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(outputTailLines),
+	})
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	if _, err := stdcopy.StdCopy(&buf, &buf, io.LimitReader(rc, 64<<10)); err != nil {
+		return ""
+	}
+	s := buf.String()
+	if len(s) > 4096 {
+		s = s[len(s)-4096:]
+	}
+	return strings.TrimRight(s, "\n")
+}
+
+type probeResult struct {
+	index int
+	err   error
+}
+
+// probeLoop probes one health check now and then every interval.
+func (t *task) probeLoop(ctx context.Context, i int, hc cluster.HealthCheckSpec, ports []int, out chan<- probeResult) {
+	interval := hc.Interval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		err := probe(ctx, hc, t.ag.cfg.Node.Address, ports, t.exec)
+		if ctx.Err() != nil {
+			return
+		}
+		select {
+		case out <- probeResult{index: i, err: err}:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// exec runs a COMMAND health check inside the container through its shell.
+func (t *task) exec(ctx context.Context, cmd string) (int, error) {
+	d := t.ag.cfg.Docker
+	ex, err := d.ContainerExecCreate(ctx, t.containerID, container.ExecOptions{Cmd: []string{"/bin/sh", "-c", cmd}})
+	if err != nil {
+		return -1, fmt.Errorf("exec %q: %w", cmd, err)
+	}
+	if err := d.ContainerExecStart(ctx, ex.ID, container.ExecStartOptions{Detach: true}); err != nil {
+		return -1, fmt.Errorf("exec %q: %w", cmd, err)
+	}
+	for {
+		info, err := d.ContainerExecInspect(ctx, ex.ID)
+		if err != nil {
+			return -1, fmt.Errorf("exec %q: %w", cmd, err)
+		}
+		if !info.Running {
+			return info.ExitCode, nil
+		}
+		select {
+		case <-ctx.Done():
+			return -1, fmt.Errorf("exec %q: %w", cmd, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
