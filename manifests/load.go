@@ -125,6 +125,9 @@ type loader struct {
 	jobs      []*entry[Job]
 	templates []*entry[Template]
 	queues    []*entry[Queue]
+	// skipReferences is set by Import: its input is part of a repository.
+	skipReferences bool
+	reporters      map[Origin]reporter
 }
 
 // entry is one decoded object with the node it came from, so that checks made
@@ -165,7 +168,13 @@ func parseDocs(data []byte) (docs []*yaml.Node, err error) {
 }
 
 func (l *loader) addFile(name string, data []byte) {
-	if strings.HasSuffix(name, ".json") {
+	l.addFileAs(name, data, strings.HasSuffix(name, ".json"))
+}
+
+// addFileAs parses a file, as JSON text (which YAML reads once tabs and `\/`
+// are dealt with) or as YAML.
+func (l *loader) addFileAs(name string, data []byte, isJSON bool) {
+	if isJSON {
 		// Tabs are whitespace in JSON but not YAML indentation; a valid JSON
 		// file has none inside strings, so this keeps every column.
 		data = bytes.ReplaceAll(data, []byte("\t"), []byte(" "))

@@ -7,7 +7,7 @@ import (
 
 func TestLoadSmoke(t *testing.T) {
 	fsys := fstest.MapFS{
-		"apps/web.yaml": {Data: []byte("kind: App\nid: web/nginx\ncontainer:\n  docker:\n    image: nginx\n    network: BRIDGE\n    portMappings:\n      - containerPort: 80\n")},
+		"apps/web.yaml":   {Data: []byte("kind: App\nid: web/nginx\ncontainer:\n  docker:\n    image: nginx\n    network: BRIDGE\n    portMappings:\n      - containerPort: 80\n")},
 		"jobs/daily.json": {Data: []byte(`{"name": "daily", "command": "true", "schedule": "R/2026-01-01T02:00:00Z/P1D", "cpus": "0.5"}`)},
 	}
 	set, err := Load(fsys)

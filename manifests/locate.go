@@ -1,9 +1,11 @@
 package manifests
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/berthops/berth/schedule"
 	"gopkg.in/yaml.v3"
 )
 
@@ -65,6 +67,25 @@ func (r reporter) at(path []any, format string, args ...any) {
 		File: r.file, Line: n.Line, Col: n.Column,
 		Field: fieldPath(path...), Message: fmt.Sprintf(format, args...),
 	})
+}
+
+// syntax reports a parse error of a scalar field; a schedule.SyntaxError's
+// byte offset is turned into the column it points at.
+func (r reporter) syntax(path []any, err error) {
+	n := locate(r.root, path...)
+	e := &Error{File: r.file, Line: n.Line, Col: n.Column, Field: fieldPath(path...), Message: err.Error()}
+	var se *schedule.SyntaxError
+	if errors.As(err, &se) {
+		e.Message = se.Msg
+		if n.Kind == yaml.ScalarNode && !strings.Contains(n.Value, "\n") && se.Pos >= 0 && se.Pos <= len(n.Value) {
+			e.Col += se.Pos
+			if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+				e.Col++
+			}
+		}
+		e.Message = fmt.Sprintf("%q: %s", n.Value, se.Msg)
+	}
+	*r.errs = append(*r.errs, e)
 }
 
 // p builds a path; it keeps call sites short.

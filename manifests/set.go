@@ -15,8 +15,10 @@ import (
 // sorted Set.
 func (l *loader) finish() (*Set, error) {
 	set := &Set{}
+	l.reporters = map[Origin]reporter{}
 	for _, e := range l.apps {
 		r := reporter{errs: &l.errs, file: e.file, root: e.node}
+		l.reporters[e.v.Origin] = r
 		normalizeApp(e.v, r)
 		if e.v.Queue != "" {
 			e.v.Queue = resolveID(e.v.Queue, "/")
@@ -26,6 +28,7 @@ func (l *loader) finish() (*Set, error) {
 	}
 	for _, e := range l.jobs {
 		r := reporter{errs: &l.errs, file: e.file, root: e.node}
+		l.reporters[e.v.Origin] = r
 		normalizeJob(e.v)
 		if e.v.Queue != "" {
 			e.v.Queue = resolveID(e.v.Queue, "/")
@@ -35,6 +38,7 @@ func (l *loader) finish() (*Set, error) {
 	}
 	for _, e := range l.templates {
 		r := reporter{errs: &l.errs, file: e.file, root: e.node}
+		l.reporters[e.v.Origin] = r
 		normalizeTemplate(e.v)
 		l.readSource(e.v, r)
 		validateTemplate(e.v, r)
@@ -42,13 +46,16 @@ func (l *loader) finish() (*Set, error) {
 	}
 	for _, e := range l.queues {
 		r := reporter{errs: &l.errs, file: e.file, root: e.node}
+		l.reporters[e.v.Origin] = r
 		normalizeQueue(e.v)
 		validateQueue(e.v, r)
 		set.Queues = append(set.Queues, *e.v)
 	}
 	set.sort()
 	l.checkDuplicates(set)
-	l.checkReferences(set)
+	if !l.skipReferences {
+		l.checkReferences(set)
+	}
 	if len(l.errs) > 0 {
 		return nil, l.errs.sort()
 	}
@@ -90,13 +97,23 @@ func (l *loader) errAt(o Origin, field, format string, args ...any) {
 	l.errs = append(l.errs, &Error{File: o.File, Line: o.Line, Col: o.Col, Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
+// refAt reports a problem with a field of the object declared at o, at the
+// field's own line when the object's source node is known.
+func (l *loader) refAt(o Origin, path []any, format string, args ...any) {
+	if r, ok := l.reporters[o]; ok {
+		r.at(path, format, args...)
+		return
+	}
+	l.errAt(o, fieldPath(path...), format, args...)
+}
+
 func where(o Origin) string { return fmt.Sprintf("%s:%d:%d", o.File, o.Line, o.Col) }
 
 // checkDuplicates reports every object whose id another one already uses,
 // naming the other's place. The slices are sorted, so duplicates are adjacent.
 func (l *loader) checkDuplicates(s *Set) {
 	dup := func(kind, id string, prev, cur Origin) {
-		l.errAt(cur, "id", "%s %q is also declared at %s", kind, id, where(prev))
+		l.refAt(cur, p("id"), "%s %q is also declared at %s", kind, id, where(prev))
 	}
 	for i := 1; i < len(s.Apps); i++ {
 		if s.Apps[i].ID != "" && s.Apps[i].ID == s.Apps[i-1].ID {
@@ -105,7 +122,7 @@ func (l *loader) checkDuplicates(s *Set) {
 	}
 	for i := 1; i < len(s.Jobs); i++ {
 		if s.Jobs[i].Name != "" && s.Jobs[i].Name == s.Jobs[i-1].Name {
-			l.errAt(s.Jobs[i].Origin, "name", "job %q is also declared at %s", s.Jobs[i].Name, where(s.Jobs[i-1].Origin))
+			l.refAt(s.Jobs[i].Origin, p("name"), "job %q is also declared at %s", s.Jobs[i].Name, where(s.Jobs[i-1].Origin))
 		}
 	}
 	for i := 1; i < len(s.Templates); i++ {
@@ -129,14 +146,14 @@ func (l *loader) checkReferences(s *Set) {
 	}
 	checkQueue := func(o Origin, q string) {
 		if q != "" && queues[q] == nil {
-			l.errAt(o, "queue", "no queue %q is declared", q)
+			l.refAt(o, p("queue"), "no queue %q is declared", q)
 		}
 	}
 	children := map[string]float64{}
 	for _, q := range s.Queues {
 		parent := path.Dir(q.ID)
 		if parent != "/" && queues[parent] == nil {
-			l.errAt(q.Origin, "id", "parent queue %q is not declared", parent)
+			l.refAt(q.Origin, p("id"), "parent queue %q is not declared", parent)
 		}
 		children[parent] += q.Capacity
 	}
@@ -144,7 +161,7 @@ func (l *loader) checkReferences(s *Set) {
 		if sum > 100+1e-9 {
 			for _, q := range s.Queues {
 				if path.Dir(q.ID) == parent {
-					l.errAt(q.Origin, "capacity", "the capacities of the children of %q add up to %v%%, more than 100", parent, sum)
+					l.refAt(q.Origin, p("capacity"), "the capacities of the children of %q add up to %v%%, more than 100", parent, sum)
 				}
 			}
 		}
@@ -161,7 +178,9 @@ func (l *loader) checkReferences(s *Set) {
 		for _, d := range a.Dependencies {
 			targets := appsUnder(appIDs, d)
 			if len(targets) == 0 {
-				l.errAt(a.Origin, "dependencies", "no app or group %q is declared", d)
+				// Dependencies are sorted by normalisation; point at the
+				// list, not at an index that may not be the written one.
+				l.refAt(a.Origin, p("dependencies"), "no app or group %q is declared", d)
 			}
 			for _, t := range targets {
 				if t != a.ID {
@@ -172,7 +191,7 @@ func (l *loader) checkReferences(s *Set) {
 	}
 	for _, a := range s.Apps {
 		if cyc := findCycle(a.ID, deps); cyc != nil {
-			l.errAt(a.Origin, "dependencies", "dependency cycle: %s", strings.Join(cyc, " -> "))
+			l.refAt(a.Origin, p("dependencies"), "dependency cycle: %s", strings.Join(cyc, " -> "))
 		}
 	}
 
@@ -185,7 +204,7 @@ func (l *loader) checkReferences(s *Set) {
 		checkQueue(j.Origin, j.Queue)
 		for _, pa := range j.Parents {
 			if !jobs[pa] {
-				l.errAt(j.Origin, "parents", "no job %q is declared", pa)
+				l.refAt(j.Origin, p("parents"), "no job %q is declared", pa)
 				continue
 			}
 			parents[j.Name] = append(parents[j.Name], pa)
@@ -193,7 +212,7 @@ func (l *loader) checkReferences(s *Set) {
 	}
 	for _, j := range s.Jobs {
 		if cyc := findCycle(j.Name, parents); cyc != nil {
-			l.errAt(j.Origin, "parents", "parent cycle: %s", strings.Join(cyc, " -> "))
+			l.refAt(j.Origin, p("parents"), "parent cycle: %s", strings.Join(cyc, " -> "))
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/berthops/berth/schedule"
 )
 
 var (
@@ -320,22 +322,29 @@ func validateJob(j *Job, r reporter) {
 	case !scheduled && len(j.Parents) == 0:
 		r.at(p("schedule"), "a job needs a schedule, a cron expression or parents")
 	}
+	if j.ScheduleTimeZone != "" {
+		if _, err := schedule.LoadZone(j.ScheduleTimeZone); err != nil {
+			r.at(p("scheduleTimeZone"), "%v", err)
+		}
+	}
 	if j.Schedule != "" {
-		if err := checkISOSchedule(j.Schedule); err != nil {
-			r.at(p("schedule"), "%v", err)
+		if _, err := schedule.ParseISO(j.Schedule, ""); err != nil {
+			r.syntax(p("schedule"), err)
 		}
 	}
 	if j.Cron != "" {
-		if err := checkCron(j.Cron); err != nil {
-			r.at(p("cron"), "%v", err)
+		if _, err := schedule.ParseCron(j.Cron, ""); err != nil {
+			r.syntax(p("cron"), err)
 		}
 	}
 	if j.ScheduleTimeZone != "" && !scheduled {
 		r.at(p("scheduleTimeZone"), "only meaningful with a schedule")
 	}
 	if j.Epsilon != "" {
-		if _, err := parseISODuration(j.Epsilon); err != nil {
-			r.at(p("epsilon"), "%v", err)
+		if d, err := schedule.ParseDuration(j.Epsilon); err != nil {
+			r.syntax(p("epsilon"), err)
+		} else if d < 0 {
+			r.at(p("epsilon"), "must not be negative")
 		}
 	}
 	if j.Retries < 0 {
