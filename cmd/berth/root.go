@@ -24,6 +24,7 @@ consul-template-style files and capacity queues.`,
 	root.SetErr(stderr)
 	root.AddCommand(
 		// subcommands: one line each, keep sorted
+		newBenchCmd(),
 		newImportCmd(),
 		newValidateCmd(),
 	)
