@@ -1,0 +1,299 @@
+package reconciler
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/berthops/berth/allocator"
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler/rollout"
+)
+
+// Snapshot is everything one reconcile pass reads: the desired manifests and
+// the observed cluster, plus the little memory the loop keeps between passes.
+type Snapshot struct {
+	Desired      *manifests.Set
+	Commit       string
+	Agents       []cluster.Agent
+	Tasks        []cluster.Task
+	ServicePorts []cluster.ServicePort
+	// Launches is the per-app launch-failure history from the last pass.
+	Launches map[string]rollout.Launches
+	Now      time.Time
+}
+
+// PassOptions are the server's settings for a pass.
+type PassOptions struct {
+	Spec SpecOptions
+	// Prune stops apps that are no longer declared; false only reports them.
+	Prune    bool
+	Strategy allocator.Strategy
+	Seed     uint64
+	// NewTaskID makes a unique task id for an instance of appID.
+	NewTaskID func(appID string) string
+}
+
+// AppOutcome is the pass's verdict on one app, for status and events.
+type AppOutcome struct {
+	ID       string
+	Version  string
+	Decision rollout.Decision
+	Status   rollout.Status
+	// Unplaced is the allocator's reason when starts could not be placed.
+	Unplaced string
+}
+
+// Outcome is what a pass decided: the writes to commit and what to report.
+type Outcome struct {
+	Batch    cluster.Batch
+	Launches map[string]rollout.Launches
+	Apps     []AppOutcome
+	// Orphans are apps with tasks that no manifest declares (pruned, or only
+	// reported when Prune is false).
+	Orphans []string
+	// Converged is true when every app is exactly as declared.
+	Converged bool
+	// RequeueAt is the earliest time a pass can decide differently without
+	// any change in the cluster (a backoff ends, say); zero if none.
+	RequeueAt time.Time
+}
+
+// Pass decides one reconcile step for every app. It is a pure function of
+// the snapshot: the loop reads the snapshot, calls Pass and commits the
+// batch, so the same decisions are made whoever leads.
+func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
+	out := Outcome{Launches: map[string]rollout.Launches{}, Converged: true}
+	if s.Desired == nil {
+		s.Desired = &manifests.Set{}
+	}
+	agents := map[string]cluster.Agent{}
+	for _, a := range s.Agents {
+		agents[a.ID] = a
+	}
+	byApp := map[string][]cluster.Task{}
+	for _, t := range s.Tasks {
+		if t.Owner == cluster.OwnerApp {
+			byApp[t.OwnerID] = append(byApp[t.OwnerID], t)
+		}
+	}
+	ports := newServicePorts(s.ServicePorts)
+
+	type start struct {
+		app  *manifests.App
+		spec cluster.TaskSpec
+		n    int
+	}
+	var starts []start
+	declared := map[string]bool{}
+	for i := range s.Desired.Apps {
+		app := &s.Desired.Apps[i]
+		declared[app.ID] = true
+		sp, err := ports.forApp(app, &out.Batch)
+		if err != nil {
+			return Outcome{}, err
+		}
+		spec := AppTaskSpec(app, sp, opts.Spec)
+		version := SpecVersion(spec)
+		rs := rollout.SpecFromApp(*app, version)
+		group := groupByAttribute(app)
+		var tasks []rollout.Task
+		for _, t := range byApp[app.ID] {
+			tasks = append(tasks, observedTask(t, agents, group))
+		}
+		in := rollout.Input{Spec: rs, Tasks: tasks, Launches: s.Launches[app.ID], Now: s.Now}
+		d := rollout.Step(in)
+		out.Launches[app.ID] = d.Launches
+		out.RequeueAt = earliest(out.RequeueAt, d.RequeueAt)
+		if !d.Done {
+			out.Converged = false
+		}
+		applyKillsAndForgets(&out.Batch, byApp[app.ID], d)
+		if d.Start > 0 {
+			starts = append(starts, start{app: app, spec: spec, n: d.Start})
+		}
+		out.Apps = append(out.Apps, AppOutcome{ID: app.ID, Version: version, Decision: d, Status: rollout.AppStatus(in)})
+	}
+	for id, tasks := range byApp {
+		if declared[id] {
+			continue
+		}
+		out.Orphans = append(out.Orphans, id)
+		if !opts.Prune {
+			continue
+		}
+		out.Converged = false
+		for _, t := range tasks {
+			switch {
+			case t.Status.State.Terminal():
+				out.Batch.DeleteAssignment(t.AgentID, t.TaskID, cluster.AnyVersion)
+				out.Batch.DeleteStatus(t.AgentID, t.TaskID)
+			case !t.Kill:
+				a := t.Assignment
+				a.Kill = true
+				out.Batch.PutAssignment(a)
+			}
+		}
+		for _, p := range s.ServicePorts {
+			if p.AppID == id {
+				out.Batch.DeleteServicePort(p.Port)
+			}
+		}
+	}
+	sort.Strings(out.Orphans)
+
+	if len(starts) > 0 {
+		c := allocatorCluster(s.Agents, s.Tasks)
+		demand := make([]allocator.Group, len(starts))
+		for i, st := range starts {
+			demand[i] = allocator.Group{
+				ID:          st.app.ID,
+				Instances:   st.n,
+				Resources:   allocator.Resources{CPUs: st.spec.Resources.CPUs, Mem: st.spec.Resources.Mem, Disk: st.spec.Resources.Disk},
+				Constraints: st.app.Constraints,
+				Queue:       st.app.Queue,
+				Origin:      st.app.Origin,
+			}
+			for _, p := range st.spec.Ports {
+				demand[i].HostPorts = append(demand[i].HostPorts, p.HostPort)
+			}
+		}
+		res, err := allocator.Allocate(c, demand, allocator.Options{Strategy: opts.Strategy, Seed: opts.Seed, Queues: s.Desired.Queues})
+		if err != nil {
+			return Outcome{}, fmt.Errorf("place new tasks: %w", err)
+		}
+		for i, g := range res.Groups {
+			st := starts[i]
+			for _, p := range g.Placements {
+				spec := st.spec
+				spec.Ports = append([]cluster.PortSpec(nil), st.spec.Ports...)
+				for j := range spec.Ports {
+					if j < len(p.HostPorts) {
+						spec.Ports[j].HostPort = p.HostPorts[j]
+					}
+				}
+				out.Batch.PutAssignment(cluster.Assignment{
+					TaskID:    opts.NewTaskID(st.app.ID),
+					Owner:     cluster.OwnerApp,
+					OwnerID:   st.app.ID,
+					Version:   SpecVersion(st.spec),
+					AgentID:   p.AgentID,
+					Spec:      spec,
+					CreatedAt: s.Now,
+				})
+			}
+			if g.Unplaced > 0 {
+				for k := range out.Apps {
+					if out.Apps[k].ID == st.app.ID {
+						out.Apps[k].Unplaced = g.Reason
+					}
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// observedTask converts a cluster task for rollout, marking tasks on lost
+// agents UNREACHABLE since the agent was last seen.
+func observedTask(t cluster.Task, agents map[string]cluster.Agent, groupAttr string) rollout.Task {
+	group := ""
+	a, known := agents[t.AgentID]
+	if groupAttr != "" && known {
+		if groupAttr == "hostname" {
+			group = a.Hostname
+		} else {
+			group = a.Attributes[groupAttr]
+		}
+	}
+	rt := rollout.TaskFromCluster(t, group)
+	if (!known || !a.Reachable) && !rt.State.Terminal() {
+		rt.State = cluster.TaskUnreachable
+		if known && !a.LastSeen.IsZero() {
+			rt.Since = a.LastSeen
+		}
+	}
+	return rt
+}
+
+// applyKillsAndForgets turns a decision's kills into Kill flags on the
+// assignments (the agent stops the task and reports KILLED) and its forgets
+// into deletions of the assignment and its status.
+func applyKillsAndForgets(b *cluster.Batch, tasks []cluster.Task, d rollout.Decision) {
+	byID := map[string]cluster.Task{}
+	for _, t := range tasks {
+		byID[t.TaskID] = t
+	}
+	for _, k := range d.Kill {
+		t, ok := byID[k.TaskID]
+		if !ok || t.Kill {
+			continue
+		}
+		a := t.Assignment
+		a.Kill = true
+		b.PutAssignment(a)
+	}
+	for _, id := range d.Forget {
+		t, ok := byID[id]
+		if !ok {
+			continue
+		}
+		b.DeleteAssignment(t.AgentID, t.TaskID, cluster.AnyVersion)
+		b.DeleteStatus(t.AgentID, t.TaskID)
+	}
+}
+
+// groupByAttribute is the attribute an app's GROUP_BY constraint spreads
+// over, which scale-down keeps even.
+func groupByAttribute(app *manifests.App) string {
+	for _, c := range app.Constraints {
+		if c.Operator == manifests.OpGroupBy {
+			return c.Field
+		}
+	}
+	return ""
+}
+
+// allocatorCluster is the allocator's view: reachable agents, and every task
+// that still holds resources.
+func allocatorCluster(agents []cluster.Agent, tasks []cluster.Task) allocator.Cluster {
+	var c allocator.Cluster
+	live := map[string]bool{}
+	for _, a := range agents {
+		if !a.Reachable {
+			continue
+		}
+		live[a.ID] = true
+		ag := allocator.Agent{ID: a.ID, Hostname: a.Hostname, Attributes: a.Attributes,
+			Total: allocator.Resources{CPUs: a.Resources.CPUs, Mem: a.Resources.Mem, Disk: a.Resources.Disk}}
+		for _, r := range a.Ports {
+			ag.Ports = append(ag.Ports, allocator.PortRange{Begin: r.Begin, End: r.End})
+		}
+		c.Agents = append(c.Agents, ag)
+	}
+	for _, t := range tasks {
+		if !live[t.AgentID] || t.Status.State.Terminal() {
+			continue
+		}
+		r := allocator.Running{AgentID: t.AgentID, Group: t.OwnerID,
+			Resources: allocator.Resources{CPUs: t.Spec.Resources.CPUs, Mem: t.Spec.Resources.Mem, Disk: t.Spec.Resources.Disk}}
+		for _, p := range t.Spec.Ports {
+			if p.HostPort != 0 {
+				r.HostPorts = append(r.HostPorts, p.HostPort)
+			}
+		}
+		c.Running = append(c.Running, r)
+	}
+	return c
+}
+
+func earliest(a, b time.Time) time.Time {
+	switch {
+	case a.IsZero():
+		return b
+	case b.IsZero() || a.Before(b):
+		return a
+	}
+	return b
+}

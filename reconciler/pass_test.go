@@ -1,0 +1,166 @@
+package reconciler
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/manifests"
+)
+
+// fakeCluster applies pass outcomes to an in-memory task list, the way the
+// store and agents would, so whole rollouts can be checked without I/O.
+type fakeCluster struct {
+	agents []cluster.Agent
+	tasks  map[string]*cluster.Task
+	ports  []cluster.ServicePort
+	n      int
+}
+
+func newFakeCluster(agents ...string) *fakeCluster {
+	f := &fakeCluster{tasks: map[string]*cluster.Task{}}
+	for i, id := range agents {
+		f.agents = append(f.agents, cluster.Agent{ID: id, Hostname: id, Address: fmt.Sprintf("127.0.0.%d", i+2), Reachable: true,
+			Resources: cluster.Resources{CPUs: 4, Mem: 4096, Disk: 10000}, Ports: []cluster.PortRange{{Begin: 31000, End: 31010}}})
+	}
+	return f
+}
+
+func (f *fakeCluster) snapshot(set *manifests.Set, now time.Time) Snapshot {
+	s := Snapshot{Desired: set, Agents: f.agents, ServicePorts: f.ports, Now: now}
+	for _, t := range f.tasks {
+		s.Tasks = append(s.Tasks, *t)
+	}
+	return s
+}
+
+func (f *fakeCluster) opts() PassOptions {
+	return PassOptions{Prune: true, NewTaskID: func(app string) string { f.n++; return fmt.Sprintf("%s.%d", ServiceName(app), f.n) }}
+}
+
+// apply commits a batch by replaying its operations' effects.
+func (f *fakeCluster) apply(t *testing.T, out Outcome) {
+	t.Helper()
+	for _, op := range out.Batch.Ops() {
+		switch {
+		case op.Kind == cluster.OpPut && strings.Contains(op.Path, "/assignments/"):
+			var a cluster.Assignment
+			mustJSON(t, op.Data, &a)
+			old, ok := f.tasks[a.TaskID]
+			nt := &cluster.Task{Assignment: a}
+			if ok {
+				nt.Status = old.Status
+			}
+			f.tasks[a.TaskID] = nt
+		case op.Kind == cluster.OpDelete && strings.Contains(op.Path, "/assignments/"):
+			for id := range f.tasks {
+				if strings.HasSuffix(op.Path, "/"+id) {
+					delete(f.tasks, id)
+				}
+			}
+		case op.Kind == cluster.OpPut && strings.Contains(op.Path, "/serviceports/"):
+			var p cluster.ServicePort
+			mustJSON(t, op.Data, &p)
+			f.ports = append(f.ports, p)
+		}
+	}
+}
+
+// agentsAct plays the agents: new tasks run and become healthy, killed
+// tasks end.
+func (f *fakeCluster) agentsAct(now time.Time) {
+	for _, t := range f.tasks {
+		switch {
+		case t.Kill && !t.Status.State.Terminal():
+			t.Status = cluster.TaskStatus{TaskID: t.TaskID, AgentID: t.AgentID, State: cluster.TaskKilled, UpdatedAt: now}
+		case t.Status.State == "":
+			t.Status = cluster.TaskStatus{TaskID: t.TaskID, AgentID: t.AgentID, State: cluster.TaskRunning, Health: cluster.HealthHealthy, StartedAt: now, UpdatedAt: now}
+		}
+	}
+}
+
+func (f *fakeCluster) running(version string) int {
+	n := 0
+	for _, t := range f.tasks {
+		if t.Status.State == cluster.TaskRunning && !t.Kill && (version == "" || t.Version == version) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestPassStartsScalesRollsAndPrunes(t *testing.T) {
+	f := newFakeCluster("a1", "a2")
+	app := manifests.App{ID: "/web", Instances: 3, CPUs: 0.5, Mem: 64, BackoffSeconds: 1, BackoffFactor: 1.15, MaxLaunchDelaySeconds: 300,
+		KillSelection: "YOUNGEST_FIRST", UpgradeStrategy: manifests.UpgradeStrategy{MinimumHealthCapacity: 1, MaximumOverCapacity: 1},
+		Container: &manifests.Container{Type: "DOCKER", Docker: &manifests.Docker{Image: "berth/web:dev", Network: "BRIDGE"},
+			PortMappings: []manifests.PortMapping{{ContainerPort: 80, Protocol: "tcp"}}}}
+	set := &manifests.Set{Apps: []manifests.App{app}}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	converge := func(set *manifests.Set) Outcome {
+		t.Helper()
+		var out Outcome
+		for i := 0; i < 20; i++ {
+			now = now.Add(time.Second)
+			var err error
+			out, err = Pass(f.snapshot(set, now), f.opts())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Converged && out.Batch.Len() == 0 {
+				return out
+			}
+			f.apply(t, out)
+			f.agentsAct(now)
+		}
+		t.Fatalf("did not converge: %+v", out.Apps)
+		return out
+	}
+	out := converge(set)
+	if got := f.running(""); got != 3 {
+		t.Fatalf("running after start = %d, want 3", got)
+	}
+	if out.Apps[0].Status.Health != "Healthy" || out.Apps[0].Status.Sync != "Synced" {
+		t.Errorf("status %+v", out.Apps[0].Status)
+	}
+	if len(f.ports) != 1 || f.ports[0].Port != 10000 {
+		t.Errorf("service ports %+v, want 10000 for /web", f.ports)
+	}
+	for _, tk := range f.tasks {
+		if hp := tk.Spec.Ports[0].HostPort; hp < 31000 || hp > 31010 {
+			t.Errorf("task %s host port %d outside the agent range", tk.TaskID, hp)
+		}
+		if tk.Spec.Ports[0].ServicePort != 10000 {
+			t.Errorf("task %s service port %d", tk.TaskID, tk.Spec.Ports[0].ServicePort)
+		}
+	}
+
+	set.Apps[0].Instances = 5
+	converge(set)
+	if got := f.running(""); got != 5 {
+		t.Fatalf("running after scale up = %d, want 5", got)
+	}
+
+	set.Apps[0].Container.Docker.Image = "berth/web:v2"
+	v2 := SpecVersion(AppTaskSpec(&set.Apps[0], []int{10000}, SpecOptions{}))
+	converge(set)
+	if got := f.running(v2); got != 5 || len(f.tasks) != 5 {
+		t.Fatalf("after rollout: %d of v2 running, %d tasks; want 5 and 5", got, len(f.tasks))
+	}
+
+	converge(&manifests.Set{})
+	if len(f.tasks) != 0 {
+		t.Fatalf("after prune %d tasks remain", len(f.tasks))
+	}
+}
+
+
+func mustJSON(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+}
