@@ -25,7 +25,9 @@ consul-template-style files and capacity queues.`,
 	root.AddCommand(
 		// subcommands: one line each, keep sorted
 		newBenchCmd(),
+		newFmtCmd(),
 		newImportCmd(),
+		newJobsCmd(),
 		newValidateCmd(),
 	)
 	return root

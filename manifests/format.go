@@ -1,0 +1,113 @@
+package manifests
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Format returns a manifest file in Berth's canonical style, keeping its
+// content and comments: YAML is indented by two spaces with each object's
+// keys in the order of the model (kind, id or name first; unknown keys last,
+// in their order); JSON is indented by two spaces with its keys as written,
+// so that exports from Marathon and Chronos stay diffable against the
+// originals. name decides which (by extension) and is used in errors.
+func Format(name string, data []byte) ([]byte, error) {
+	if strings.HasSuffix(name, ".json") {
+		var b bytes.Buffer
+		if err := json.Indent(&b, bytes.TrimSpace(data), "", "  "); err != nil {
+			return nil, fmt.Errorf("format %s: %w", name, err)
+		}
+		b.WriteByte('\n')
+		return b.Bytes(), nil
+	}
+	docs, err := parseDocs(data)
+	if err != nil {
+		return nil, fmt.Errorf("format %s: %w", name, err)
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	for _, doc := range docs {
+		orderKeys(doc, docType(doc), 0)
+		if err := enc.Encode(doc); err != nil {
+			return nil, fmt.Errorf("format %s: %w", name, err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("format %s: %w", name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// docType is the model type a top-level document decodes into, or nil.
+func docType(n *yaml.Node) reflect.Type {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	kind := ""
+	if k := mapValue(n, "kind"); k != nil {
+		kind = k.Value
+	}
+	switch {
+	case kind == string(KindApp), kind == "" && mapValue(n, "id") != nil && mapValue(n, "apps") == nil && mapValue(n, "groups") == nil:
+		return reflect.TypeFor[App]()
+	case kind == string(KindJob), kind == "" && mapValue(n, "name") != nil:
+		return reflect.TypeFor[Job]()
+	case kind == string(KindTemplate):
+		return reflect.TypeFor[Template]()
+	case kind == string(KindQueue):
+		return reflect.TypeFor[Queue]()
+	}
+	return nil
+}
+
+// orderKeys sorts the keys of a mapping node of type t into the model's
+// field order, recursively. depth bounds recursion on hostile input.
+func orderKeys(n *yaml.Node, t reflect.Type, depth int) {
+	if n == nil || t == nil || depth > 32 {
+		return
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for _, c := range n.Content {
+			orderKeys(c, t.Elem(), depth+1)
+		}
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		rank := map[string]int{"kind": -1}
+		fields := map[string]reflect.Type{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			rank[name] = i
+			fields[name] = f.Type
+		}
+		type pair struct{ k, v *yaml.Node }
+		pairs := make([]pair, 0, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			pairs = append(pairs, pair{n.Content[i], n.Content[i+1]})
+		}
+		pos := func(k *yaml.Node) int {
+			if r, ok := rank[k.Value]; ok {
+				return r
+			}
+			return t.NumField() // unknown keys keep their order, at the end
+		}
+		slices.SortStableFunc(pairs, func(a, b pair) int { return pos(a.k) - pos(b.k) })
+		for i, pr := range pairs {
+			n.Content[2*i], n.Content[2*i+1] = pr.k, pr.v
+			orderKeys(pr.v, fields[pr.k.Value], depth+1)
+		}
+	}
+}
