@@ -1,0 +1,494 @@
+package zkstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/berthops/berth/cluster"
+)
+
+// DefaultSessionTimeout is the session timeout Mesos and Marathon default
+// to nowhere near as aggressively; Berth's issue asks for 6 s so a dead
+// leader or agent is noticed quickly.
+const DefaultSessionTimeout = 6 * time.Second
+
+// Options tune a Store.
+type Options struct {
+	// SessionTimeout bounds how long a silent client keeps its session (and
+	// its ephemeral nodes and leadership): DefaultSessionTimeout if zero.
+	SessionTimeout time.Duration
+	Logger         *slog.Logger
+}
+
+// Store is a cluster.Store over one ZooKeeper session (renewed after
+// expiry).
+type Store struct {
+	conn   *zk.Conn
+	cfg    Config
+	acl    []zk.ACL
+	logger *slog.Logger
+
+	mu        sync.Mutex
+	session   chan struct{} // closed when the current session ends
+	expired   bool          // a session ended and the next one is not set up yet
+	closed    bool
+	regs      map[string]*registration
+	knownDirs map[string]bool // directories known to exist, to skip re-checking them
+
+	wake chan struct{} // signals the session loop that a new session started
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	txns  atomic.Int64
+	reads atomic.Int64
+}
+
+var (
+	_ cluster.Store        = (*Store)(nil)
+	_ cluster.SessionStore = (*Store)(nil)
+)
+
+// Open connects to the ensemble, waits for a session (or ctx), authenticates
+// and makes sure the chroot exists.
+func Open(ctx context.Context, cfg Config, opts Options) (*Store, error) {
+	if opts.SessionTimeout == 0 {
+		opts.SessionTimeout = DefaultSessionTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{
+		cfg:       cfg,
+		logger:    opts.Logger.With("zk", cfg.String()),
+		session:   make(chan struct{}),
+		regs:      map[string]*registration{},
+		knownDirs: map[string]bool{},
+		wake:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+	}
+	s.acl = zk.WorldACL(zk.PermAll)
+	if cfg.User != "" {
+		// Only Berth's credentials change its tree; anyone may read it.
+		s.acl = append(zk.DigestACL(zk.PermAll, cfg.User, cfg.Password), zk.WorldACL(zk.PermRead)...)
+	}
+	connected := make(chan struct{}, 1)
+	conn, _, err := zk.Connect(cfg.Servers, opts.SessionTimeout,
+		zk.WithLogInfo(false),
+		zk.WithLogger(zkLogger{s.logger}),
+		zk.WithEventCallback(func(ev zk.Event) { s.onEvent(ev, connected) }))
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", cfg, err)
+	}
+	s.conn = conn
+	select {
+	case <-connected:
+	case <-ctx.Done():
+		conn.Close()
+		return nil, fmt.Errorf("connect to %s: no session: %w", cfg, ctx.Err())
+	}
+	if cfg.User != "" {
+		if err := conn.AddAuth("digest", []byte(cfg.User+":"+cfg.Password)); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("connect to %s: authenticate: %w", cfg, err)
+		}
+	}
+	if cfg.Chroot != "" {
+		if err := s.ensureDir(ctx, cfg.Chroot); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("connect to %s: create %s: %w", cfg, cfg.Chroot, err)
+		}
+	}
+	s.wg.Add(1)
+	go s.sessionLoop()
+	return s, nil
+}
+
+// onEvent runs inside the client's event loop, so it must not block or
+// call the connection.
+func (s *Store) onEvent(ev zk.Event, connected chan struct{}) {
+	if ev.Type != zk.EventSession {
+		return
+	}
+	switch ev.State {
+	case zk.StateHasSession:
+		select {
+		case connected <- struct{}{}:
+		default:
+		}
+		s.mu.Lock()
+		renewed := s.expired
+		s.expired = false
+		s.mu.Unlock()
+		if renewed {
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
+		}
+	case zk.StateExpired:
+		s.logger.Warn("zookeeper session expired: ephemeral nodes and leadership are gone")
+		s.endSession()
+	case zk.StateDisconnected:
+		s.logger.Info("disconnected from zookeeper; reconnecting")
+	}
+}
+
+func (s *Store) endSession() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.expired {
+		return
+	}
+	s.expired = true
+	close(s.session)
+	s.session = make(chan struct{})
+}
+
+// sessionLoop re-creates registrations once a new session replaced an
+// expired one, so an agent that was cut off becomes live again by itself.
+func (s *Store) sessionLoop() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.wake:
+		}
+		s.mu.Lock()
+		regs := make([]*registration, 0, len(s.regs))
+		for _, r := range s.regs {
+			regs = append(regs, r)
+		}
+		s.mu.Unlock()
+		for _, r := range regs {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := s.createEphemeral(ctx, r.path, r.data)
+			cancel()
+			if err != nil && !errors.Is(err, cluster.ErrExists) {
+				s.logger.Error("re-register after session expiry", "path", r.path, "err", err)
+				continue
+			}
+			s.logger.Info("re-registered after session expiry", "path", r.path)
+		}
+	}
+}
+
+// Stats counts what the store asked of ZooKeeper.
+type Stats struct {
+	// Transactions are writes (each multi counts once): what the ensemble
+	// must agree on.
+	Transactions int64
+	Reads        int64
+}
+
+// Stats returns the counts since Open.
+func (s *Store) Stats() Stats {
+	return Stats{Transactions: s.txns.Load(), Reads: s.reads.Load()}
+}
+
+func (s *Store) full(p string) string {
+	if p == "/" {
+		if s.cfg.Chroot == "" {
+			return "/"
+		}
+		return s.cfg.Chroot
+	}
+	return s.cfg.Chroot + p
+}
+
+func (s *Store) rel(p string) string {
+	r := strings.TrimPrefix(p, s.cfg.Chroot)
+	if r == "" {
+		return "/"
+	}
+	return r
+}
+
+// call runs f but returns when ctx ends; the ZooKeeper client's requests
+// take no context and end only with a reply or the connection.
+func call[T any](ctx context.Context, f func() (T, error)) (T, error) {
+	if ctx.Done() == nil {
+		return f()
+	}
+	if err := ctx.Err(); err != nil {
+		var zero T
+		return zero, err
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := f()
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// mapErr turns the client's errors into the store's.
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, zk.ErrNoNode):
+		return fmt.Errorf("%w (%v)", cluster.ErrNotFound, err)
+	case errors.Is(err, zk.ErrNodeExists):
+		return fmt.Errorf("%w (%v)", cluster.ErrExists, err)
+	case errors.Is(err, zk.ErrBadVersion):
+		return fmt.Errorf("%w (%v)", cluster.ErrVersion, err)
+	case errors.Is(err, zk.ErrNotEmpty):
+		return fmt.Errorf("%w (%v)", cluster.ErrNotEmpty, err)
+	case errors.Is(err, zk.ErrClosing):
+		return fmt.Errorf("%w (%v)", cluster.ErrClosed, err)
+	}
+	return err
+}
+
+func (s *Store) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Get implements cluster.Store.
+func (s *Store) Get(ctx context.Context, p string) (cluster.Node, error) {
+	if s.isClosed() {
+		return cluster.Node{}, cluster.ErrClosed
+	}
+	s.reads.Add(1)
+	type got struct {
+		data []byte
+		stat *zk.Stat
+	}
+	g, err := call(ctx, func() (got, error) {
+		d, st, err := s.conn.Get(s.full(p))
+		return got{d, st}, err
+	})
+	if err != nil {
+		return cluster.Node{}, fmt.Errorf("get %s: %w", p, mapErr(err))
+	}
+	return cluster.Node{Path: p, Data: g.data, Version: g.stat.Version}, nil
+}
+
+// Children implements cluster.Store.
+func (s *Store) Children(ctx context.Context, p string) ([]string, error) {
+	if s.isClosed() {
+		return nil, cluster.ErrClosed
+	}
+	s.reads.Add(1)
+	names, err := call(ctx, func() ([]string, error) {
+		n, _, err := s.conn.Children(s.full(p))
+		return n, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("children of %s: %w", p, mapErr(err))
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Watch implements cluster.Store.
+func (s *Store) Watch(ctx context.Context, p string) (<-chan cluster.Event, error) {
+	if s.isClosed() {
+		return nil, cluster.ErrClosed
+	}
+	full := s.full(p)
+	s.reads.Add(1)
+	type watches struct{ exists, children <-chan zk.Event }
+	w, err := call(ctx, func() (watches, error) {
+		ok, _, ew, err := s.conn.ExistsW(full)
+		if err != nil || !ok {
+			return watches{exists: ew}, err
+		}
+		_, _, cw, err := s.conn.ChildrenW(full)
+		if errors.Is(err, zk.ErrNoNode) {
+			// Deleted in between: the exists watch fires for it.
+			err = nil
+		}
+		return watches{exists: ew, children: cw}, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: %w", p, mapErr(err))
+	}
+	out := make(chan cluster.Event, 1)
+	go func() {
+		defer close(out)
+		var ev zk.Event
+		select {
+		case ev = <-w.exists:
+		case ev = <-w.children:
+		case <-ctx.Done():
+			return
+		}
+		if ev.Type == zk.EventNotWatching || ev.Err != nil {
+			out <- cluster.Event{Kind: cluster.EventSessionLost, Path: p, Err: mapErr(ev.Err)}
+			return
+		}
+		out <- cluster.Event{Kind: cluster.EventChanged, Path: p}
+	}()
+	return out, nil
+}
+
+// ensureDir creates full path dir and its ancestors (absolute, chroot
+// included) unless they exist.
+func (s *Store) ensureDir(ctx context.Context, dir string) error {
+	if dir == "/" {
+		return nil
+	}
+	s.mu.Lock()
+	known := s.knownDirs[dir]
+	s.mu.Unlock()
+	if known {
+		return nil
+	}
+	if err := s.ensureDir(ctx, path.Dir(dir)); err != nil {
+		return err
+	}
+	s.txns.Add(1)
+	_, err := call(ctx, func() (string, error) { return s.conn.Create(dir, nil, 0, s.acl) })
+	if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		return fmt.Errorf("create %s: %w", s.rel(dir), mapErr(err))
+	}
+	s.mu.Lock()
+	s.knownDirs[dir] = true
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Store) forgetDirs() {
+	s.mu.Lock()
+	s.knownDirs = map[string]bool{}
+	s.mu.Unlock()
+}
+
+// CreateEphemeralSequential implements cluster.SessionStore.
+func (s *Store) CreateEphemeralSequential(ctx context.Context, prefix string, data []byte) (string, error) {
+	if s.isClosed() {
+		return "", cluster.ErrClosed
+	}
+	if err := s.ensureDir(ctx, path.Dir(s.full(prefix))); err != nil {
+		return "", err
+	}
+	s.txns.Add(1)
+	// The protected form finds its node again if the connection drops
+	// between the create and its reply, so no orphan candidate is left.
+	p, err := call(ctx, func() (string, error) {
+		return s.conn.CreateProtectedEphemeralSequential(s.full(prefix), data, s.acl)
+	})
+	if err != nil {
+		return "", fmt.Errorf("create %s*: %w", prefix, mapErr(err))
+	}
+	return s.rel(p), nil
+}
+
+// Session implements cluster.SessionStore.
+func (s *Store) Session() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.session
+}
+
+func (s *Store) createEphemeral(ctx context.Context, p string, data []byte) error {
+	full := s.full(p)
+	if err := s.ensureDir(ctx, path.Dir(full)); err != nil {
+		return err
+	}
+	s.txns.Add(1)
+	_, err := call(ctx, func() (string, error) { return s.conn.Create(full, data, zk.FlagEphemeral, s.acl) })
+	if err != nil {
+		return fmt.Errorf("create %s: %w", p, mapErr(err))
+	}
+	return nil
+}
+
+// Register implements cluster.Store.
+func (s *Store) Register(ctx context.Context, p string, data []byte) (cluster.Registration, error) {
+	if s.isClosed() {
+		return nil, cluster.ErrClosed
+	}
+	if err := s.createEphemeral(ctx, p, data); err != nil {
+		return nil, fmt.Errorf("register: %w", err)
+	}
+	r := &registration{s: s, path: p, data: append([]byte(nil), data...)}
+	s.mu.Lock()
+	s.regs[p] = r
+	s.mu.Unlock()
+	return r, nil
+}
+
+// Campaign implements cluster.Store.
+func (s *Store) Campaign(ctx context.Context, dir, id string) (cluster.Leadership, error) {
+	return cluster.Campaign(ctx, s, dir, id)
+}
+
+// Leader implements cluster.Store.
+func (s *Store) Leader(ctx context.Context, dir string) (string, error) {
+	return cluster.LeaderOf(ctx, s, dir)
+}
+
+// Close implements cluster.Store: the session ends at once, so the ensemble
+// deletes its ephemeral nodes without waiting for the session timeout.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.stop)
+	close(s.session)
+	s.mu.Unlock()
+	s.conn.Close()
+	s.wg.Wait()
+	return nil
+}
+
+type registration struct {
+	s    *Store
+	path string
+	data []byte
+}
+
+func (r *registration) Path() string { return r.path }
+
+func (r *registration) Close(ctx context.Context) error {
+	r.s.mu.Lock()
+	if r.s.regs[r.path] != r {
+		r.s.mu.Unlock()
+		return nil
+	}
+	delete(r.s.regs, r.path)
+	r.s.mu.Unlock()
+	r.s.txns.Add(1)
+	_, err := call(ctx, func() (struct{}, error) { return struct{}{}, r.s.conn.Delete(r.s.full(r.path), -1) })
+	if err != nil && !errors.Is(err, zk.ErrNoNode) {
+		return fmt.Errorf("unregister %s: %w", r.path, mapErr(err))
+	}
+	return nil
+}
+
+// zkLogger sends the client's own messages to slog at debug level: they
+// are reconnection chatter an operator rarely needs.
+type zkLogger struct{ l *slog.Logger }
+
+func (z zkLogger) Printf(format string, args ...any) {
+	z.l.Debug(fmt.Sprintf(format, args...), "component", "zk-client")
+}

@@ -1,0 +1,126 @@
+package zkstore_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/cluster/storetest"
+	"github.com/berthops/berth/cluster/zkstore"
+	"github.com/berthops/berth/testenv"
+)
+
+// The session timeout of test clients: short, so expiry tests are quick,
+// and inside the ensemble's 2-20 tick bounds.
+const testSession = 2 * time.Second
+
+func open(t testing.TB, servers []string, chroot, user, pass string) *zkstore.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := zkstore.Open(ctx, zkstore.Config{Servers: servers, Chroot: chroot, User: user, Password: pass},
+		zkstore.Options{SessionTimeout: testSession})
+	if err != nil {
+		t.Fatalf("open zkstore: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	testenv.Integration(t)
+	zk := testenv.StartZooKeeper(t, 1)
+	var n atomic.Int64
+	var proxies sync.Map // *zkstore.Store -> *proxy
+	storetest.Run(t, storetest.Harness{
+		Namespace: func(t *testing.T) func() cluster.Store {
+			chroot := fmt.Sprintf("/conformance-%d", n.Add(1))
+			return func() cluster.Store {
+				px := startProxy(t, zk.Addrs()[0])
+				s := open(t, []string{px.Addr()}, chroot, "", "")
+				proxies.Store(s, px)
+				return s
+			}
+		},
+		Expire: func(t *testing.T, s cluster.Store) {
+			p, _ := proxies.Load(s)
+			expire(t, s.(*zkstore.Store), p.(*proxy))
+		},
+	})
+}
+
+// expire cuts a client off (as a partition or a paused process would) for
+// longer than its session timeout, then lets it reconnect and waits until it
+// has learnt its session expired.
+func expire(t *testing.T, s *zkstore.Store, px *proxy) {
+	t.Helper()
+	sess := s.Session()
+	px.Block()
+	// The ensemble expires sessions on tick boundaries after the timeout.
+	time.Sleep(testSession + 3*testenv.TickTime)
+	px.Unblock()
+	select {
+	case <-sess:
+	case <-time.After(4 * testSession):
+		t.Fatalf("client did not learn its session expired")
+	}
+}
+
+func TestDigestCredentialsProtectTheTree(t *testing.T) {
+	testenv.Integration(t)
+	zk := testenv.StartZooKeeper(t, 1)
+	ctx := context.Background()
+	berth := open(t, zk.Addrs(), "/secured", "berth", "s3cret")
+	defer berth.Close()
+	st := cluster.NewState(berth)
+	if _, err := st.RegisterAgent(ctx, cluster.Agent{ID: "a1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := berth.Multi(ctx, cluster.Put("/commit", []byte(`{"commit":"abc"}`))); err != nil {
+		t.Fatal(err)
+	}
+	for _, creds := range [][2]string{{"", ""}, {"mallory", "guess"}} {
+		other := open(t, zk.Addrs(), "/secured", creds[0], creds[1])
+		if _, err := other.Get(ctx, "/commit"); err != nil {
+			t.Errorf("%q cannot read Berth's tree: %v", creds[0], err)
+		}
+		if err := other.Multi(ctx, cluster.Set("/commit", []byte("x"), cluster.AnyVersion)); err == nil {
+			t.Errorf("%q changed a node Berth protected", creds[0])
+		}
+		if err := other.Multi(ctx, cluster.Create("/agents/evil", nil)); err == nil {
+			t.Errorf("%q created a node in a directory Berth protected", creds[0])
+		}
+		other.Close()
+	}
+}
+
+func TestWritesAreBatched(t *testing.T) {
+	testenv.Integration(t)
+	zk := testenv.StartZooKeeper(t, 1)
+	ctx := context.Background()
+	s := open(t, zk.Addrs(), "/batched", "", "")
+	defer s.Close()
+	st := cluster.NewState(s)
+	lead, err := s.Campaign(ctx, cluster.DirLeader, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := s.Stats().Transactions
+	var b cluster.Batch
+	for i := range 1000 {
+		b.PutAssignment(cluster.Assignment{TaskID: fmt.Sprintf("app.%d", i), AgentID: fmt.Sprintf("agent-%d", i%10),
+			Spec: cluster.TaskSpec{Image: "registry.example/app:1", Cmd: "serve --port $PORT0"}})
+	}
+	n, err := st.Commit(ctx, lead, &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txns := s.Stats().Transactions - before
+	t.Logf("1000 placements over 10 new agents: %d multi, %d transactions", n, txns)
+	if txns > 2 {
+		t.Fatalf("1000 small placements took %d transactions, want at most 2", txns)
+	}
+}
