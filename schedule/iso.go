@@ -32,6 +32,9 @@ type isoSpec struct {
 // at 02:30 local time across DST changes. Without tz, the start's own offset
 // (UTC for "Z") is the zone.
 func ParseISO(expr string, tz string) (Schedule, error) {
+	if i := strings.Index(expr, `\/`); i >= 0 {
+		return Schedule{}, syntaxErr(expr, i, `JSON-escaped slash \/: write / (a JSON decoder unescapes it)`)
+	}
 	parts := strings.Split(expr, "/")
 	if len(parts) != 3 {
 		return Schedule{}, syntaxErr(expr, 0, "a schedule has three parts separated by /: R[n]/[start]/period, e.g. R/2026-01-01T02:00:00Z/P1D")
