@@ -28,7 +28,9 @@ type Config struct {
 	// DefaultKillGrace is the SIGTERM-to-SIGKILL time for tasks that set none
 	// (Mesos's default is 3 s).
 	DefaultKillGrace time.Duration
-	Version          string
+	// SyncInterval is how often the registry is repaired (default 5 s).
+	SyncInterval time.Duration
+	Version      string
 	Logger           *slog.Logger
 	Now              func() time.Time
 }
@@ -37,6 +39,9 @@ type Config struct {
 type Agent struct {
 	cfg Config
 	log *slog.Logger
+
+	mu   sync.Mutex
+	live map[string]bool // tasks with a supervisor, for the registry's Sync
 }
 
 // New checks the configuration and returns an agent ready to Run.
@@ -55,13 +60,16 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.DefaultKillGrace <= 0 {
 		cfg.DefaultKillGrace = 3 * time.Second
 	}
+	if cfg.SyncInterval <= 0 {
+		cfg.SyncInterval = 5 * time.Second
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Agent{cfg: cfg, log: cfg.Logger.With("agent", cfg.Node.ID)}, nil
+	return &Agent{cfg: cfg, log: cfg.Logger.With("agent", cfg.Node.ID), live: map[string]bool{}}, nil
 }
 
 // Run registers the node, then keeps Docker equal to the node's assignments
@@ -116,6 +124,13 @@ func (a *Agent) Run(ctx context.Context) error {
 					}()
 				}
 				existing = nil
+				if a.cfg.Registry != nil {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						a.syncRegistry(ctx)
+					}()
+				}
 			}
 		}
 	}
@@ -158,6 +173,7 @@ func (a *Agent) reconcile(ctx context.Context, wg *sync.WaitGroup, tasks map[str
 				delete(existing, as.TaskID)
 			}
 			tasks[as.TaskID] = t
+			a.setLive(as.TaskID, true)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -172,6 +188,7 @@ func (a *Agent) reconcile(ctx context.Context, wg *sync.WaitGroup, tasks map[str
 		if !wanted[id] {
 			t.stop(true)
 			delete(tasks, id)
+			a.setLive(id, false)
 		}
 	}
 }
@@ -200,4 +217,36 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+func (a *Agent) setLive(taskID string, live bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if live {
+		a.live[taskID] = true
+	} else {
+		delete(a.live, taskID)
+	}
+}
+
+func (a *Agent) isLive(taskID string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.live[taskID]
+}
+
+// syncRegistry repairs the registry now and then every SyncInterval.
+func (a *Agent) syncRegistry(ctx context.Context) {
+	tick := time.NewTicker(a.cfg.SyncInterval)
+	defer tick.Stop()
+	for {
+		if err := a.cfg.Registry.Sync(ctx, a.isLive); err != nil && ctx.Err() == nil {
+			a.log.Warn("sync service registry", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

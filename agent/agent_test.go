@@ -46,6 +46,12 @@ func (h *harness) node(addr string) Node {
 // start runs an agent until the returned stop is called (or the test ends).
 func (h *harness) start(node Node, reg Registry) (stop func()) {
 	h.t.Helper()
+	return h.startWith(node, reg, 0)
+}
+
+// startWith is start with a registry sync interval.
+func (h *harness) startWith(node Node, reg Registry, sync time.Duration) (stop func()) {
+	h.t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if os.Getenv("BERTH_TEST_QUIET") != "" {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -53,7 +59,7 @@ func (h *harness) start(node Node, reg Registry) (stop func()) {
 	ag, err := New(Config{
 		Node: node, Docker: h.cli, Cluster: h.fc, Registry: reg,
 		ExtraLabels:      map[string]string{testenv.TestLabel: h.label},
-		DefaultKillGrace: time.Second, Logger: log,
+		DefaultKillGrace: time.Second, Logger: log, SyncInterval: sync,
 	})
 	if err != nil {
 		h.t.Fatal(err)

@@ -53,4 +53,8 @@ type Registry interface {
 	// SetHealthy feeds the agent's own health verdict to registrations that
 	// have no check of their own (TTL checks).
 	SetHealthy(taskID string, healthy bool)
+	// Sync repairs the registry: re-registers what it lost and removes
+	// services of tasks keep does not claim. The agent calls it periodically,
+	// first right after it has taken stock of its containers.
+	Sync(ctx context.Context, keep func(taskID string) bool) error
 }
