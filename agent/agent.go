@@ -31,8 +31,8 @@ type Config struct {
 	// SyncInterval is how often the registry is repaired (default 5 s).
 	SyncInterval time.Duration
 	Version      string
-	Logger           *slog.Logger
-	Now              func() time.Time
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Agent makes one Docker Engine run the tasks assigned to one node.

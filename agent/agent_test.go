@@ -314,4 +314,3 @@ func slicesEqual[T comparable](a, b []T) bool {
 	}
 	return true
 }
-
