@@ -93,6 +93,9 @@ func orderKeys(n *yaml.Node, t reflect.Type, depth int) {
 			rank[name] = i
 			fields[name] = f.Type
 		}
+		for i, name := range keyOrder(t) {
+			rank[name] = i
+		}
 		type pair struct{ k, v *yaml.Node }
 		pairs := make([]pair, 0, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -110,4 +113,22 @@ func orderKeys(n *yaml.Node, t reflect.Type, depth int) {
 			orderKeys(pr.v, fields[pr.k.Value], depth+1)
 		}
 	}
+}
+
+// keyOrder is the order people read apps and jobs in: what it is, what it
+// runs, how much of it, where, then the tuning. Other types keep the order of
+// their fields.
+func keyOrder(t reflect.Type) []string {
+	switch t {
+	case reflect.TypeFor[App]():
+		return []string{"id", "cmd", "args", "user", "instances", "cpus", "mem", "disk", "constraints",
+			"container", "networks", "portDefinitions", "ports", "requirePorts", "env", "labels", "healthChecks",
+			"upgradeStrategy", "unreachableStrategy", "backoffSeconds", "backoffFactor", "maxLaunchDelaySeconds",
+			"taskKillGracePeriodSeconds", "killSelection", "dependencies", "queue"}
+	case reflect.TypeFor[Job]():
+		return []string{"name", "schedule", "scheduleTimeZone", "cron", "parents", "epsilon", "command", "shell",
+			"arguments", "retries", "cpus", "mem", "disk", "container", "environmentVariables", "owner",
+			"disabled", "concurrent", "constraints", "queue"}
+	}
+	return nil
 }

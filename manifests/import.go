@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"reflect"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -65,6 +66,7 @@ func (s *Set) Files() (map[string][]byte, error) {
 		if err := doc.Encode(v); err != nil {
 			return fmt.Errorf("encode %s %s: %w", kind, name, err)
 		}
+		orderKeys(&doc, reflect.TypeOf(v), 0)
 		doc.Content = append([]*yaml.Node{
 			{Kind: yaml.ScalarNode, Tag: "!!str", Value: "kind"},
 			{Kind: yaml.ScalarNode, Tag: "!!str", Value: string(kind)},

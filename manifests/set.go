@@ -40,8 +40,8 @@ func (l *loader) finish() (*Set, error) {
 		r := reporter{errs: &l.errs, file: e.file, root: e.node}
 		l.reporters[e.v.Origin] = r
 		normalizeTemplate(e.v)
-		l.readSource(e.v, r)
 		validateTemplate(e.v, r)
+		l.readSource(e.v, r)
 		set.Templates = append(set.Templates, *e.v)
 	}
 	for _, e := range l.queues {
