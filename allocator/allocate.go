@@ -51,9 +51,6 @@ func Allocate(c Cluster, demand []Group, opts Options) (Result, error) {
 		a.groups[i] = gr
 		if err == nil {
 			gr.queue, err = qt.leafFor(g.Queue)
-			if err != nil {
-				err = fmt.Errorf("%s: %w", where(g), err)
-			}
 		}
 		switch {
 		case err != nil:
@@ -156,7 +153,12 @@ func (a *allocation) place(gr *groupRun, chunk int) bool {
 			if gr.gang && k > 0 {
 				reason += fmt.Sprintf(" (its constraints couple the instances, so none of the %d was placed)", chunk)
 			}
-			gr.fail(gr.g.Instances-len(gr.result.Placements), chunk-k, reason)
+			left := gr.g.Instances - len(gr.result.Placements)
+			short := left
+			if gr.gang {
+				short = chunk - k
+			}
+			gr.fail(left, short, reason)
 			return false
 		}
 		gr.result.Placements = append(gr.result.Placements, s.commit(gr, pos, &a.portSlab))

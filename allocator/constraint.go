@@ -86,8 +86,10 @@ func (r *rule) matchStatic(val string, ok bool) bool {
 		return r.op == manifests.OpUnlike
 	}
 	switch r.op {
-	case manifests.OpIs, manifests.OpCluster:
+	case manifests.OpIs:
 		return val == r.value
+	case manifests.OpCluster:
+		return r.value == "" || val == r.value
 	case manifests.OpLike:
 		return r.re.MatchString(val)
 	case manifests.OpUnlike:

@@ -125,8 +125,12 @@ func (s *state) describe(gr *groupRun, d diagnosis) string {
 	if d.portRej == d.eligible {
 		return fmt.Sprintf("host port %d: taken or not offered on %s", d.port, strings.Replace(scope, "any", "every", 1))
 	}
-	return fmt.Sprintf("no single agent has cpus %s, mem %s, disk %s and %s free at once (%s meet the constraints)",
-		fmtMilli(gr.need[rCPU]), fmtMilli(gr.need[rMem]), fmtMilli(gr.need[rDisk]), plural(gr.nPort, "port", "ports"),
+	ports := ""
+	if gr.nPort > 0 {
+		ports = " and " + plural(gr.nPort, "port", "ports")
+	}
+	return fmt.Sprintf("no single agent has cpus %s, mem %s, disk %s%s free at once (%s meet the constraints)",
+		fmtMilli(gr.need[rCPU]), fmtMilli(gr.need[rMem]), fmtMilli(gr.need[rDisk]), ports,
 		plural(d.eligible, "agent", "agents"))
 }
 

@@ -33,36 +33,25 @@ type groupRun struct {
 	done   bool
 }
 
-// where names a group's manifest for messages.
-func where(g *Group) string {
-	if g.Origin.File == "" {
-		return "app " + g.ID
-	}
-	if g.Origin.Line > 0 {
-		return fmt.Sprintf("%s:%d: app %s", g.Origin.File, g.Origin.Line, g.ID)
-	}
-	return g.Origin.File + ": app " + g.ID
-}
-
 // newGroupRun checks a group and prepares it; an error is the group's reason
 // and the group places nothing.
 func (s *state) newGroupRun(idx int, g *Group, running []Running, eligibleCache map[string][]int) (*groupRun, error) {
 	gr := &groupRun{idx: idx, g: g, result: GroupResult{ID: g.ID}}
 	if g.Instances < 0 {
-		return gr, fmt.Errorf("%s: instances: %d is negative", where(g), g.Instances)
+		return gr, fmt.Errorf("instances: %d is negative", g.Instances)
 	}
 	need, err := toVec(g.Resources)
 	if err != nil {
-		return gr, fmt.Errorf("%s: %w", where(g), err)
+		return gr, err
 	}
 	gr.need = need
 	seenPort := map[int]bool{}
 	for i, p := range g.HostPorts {
 		if p < 0 || p > 65535 {
-			return gr, fmt.Errorf("%s: hostPorts[%d]: %d is not a port (want 0 for any, or 1-65535)", where(g), i, p)
+			return gr, fmt.Errorf("hostPorts[%d]: %d is not a port (want 0 for any, or 1-65535)", i, p)
 		}
 		if p != 0 && seenPort[p] {
-			return gr, fmt.Errorf("%s: hostPorts[%d]: port %d is asked for twice", where(g), i, p)
+			return gr, fmt.Errorf("hostPorts[%d]: port %d is asked for twice", i, p)
 		}
 		seenPort[p] = true
 	}
@@ -70,7 +59,7 @@ func (s *state) newGroupRun(idx int, g *Group, running []Running, eligibleCache 
 	gr.nPort = len(g.HostPorts)
 	rules, err := compileRules(g.Constraints)
 	if err != nil {
-		return gr, fmt.Errorf("%s: %w", where(g), err)
+		return gr, err
 	}
 	gr.rules = rules
 	gr.counts = make([]map[string]int32, len(rules))
@@ -104,6 +93,14 @@ func (s *state) newGroupRun(idx int, g *Group, running []Running, eligibleCache 
 			}
 		}
 		eligibleCache[string(staticKey)] = gr.eligible
+	}
+	// Marathon learns the values of a GROUP_BY field from the offers it
+	// sees; Berth sees every agent at once, so "the values seen" are those
+	// of every agent the static constraints allow.
+	for i := range gr.rules {
+		if r := &gr.rules[i]; r.op == manifests.OpGroupBy && r.value == "" {
+			r.n = s.distinctValues(gr, r)
+		}
 	}
 	for i := range running {
 		if running[i].Group != g.ID {
@@ -263,4 +260,32 @@ func (s *state) undo(gr *groupRun, p Placement) {
 			}
 		}
 	}
+}
+
+// distinctValues counts the values of a rule's field among the agents the
+// group's static constraints allow.
+func (s *state) distinctValues(gr *groupRun, r *rule) int {
+	seen := map[string]bool{}
+	for _, ci := range gr.eligible {
+		c := &s.classes[ci]
+		if !r.hostname {
+			seen[c.attrs[r.field]] = true
+			continue
+		}
+		for pos := c.lo; pos < c.hi; pos++ {
+			if s.passesStaticHost(gr, pos) {
+				seen[s.agents[pos].hostname] = true
+			}
+		}
+	}
+	return len(seen)
+}
+
+func (s *state) passesStaticHost(gr *groupRun, pos int) bool {
+	for _, i := range gr.hostRules {
+		if r := &gr.rules[i]; !r.dynamic && !r.matchStatic(s.agents[pos].hostname, true) {
+			return false
+		}
+	}
+	return true
 }

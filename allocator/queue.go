@@ -244,7 +244,9 @@ func (t *queueTree) admit(i int, cost vec, phase int) string {
 		}
 		return ""
 	}
-	for j := i; j >= 0; j = t.nodes[j].parent {
+	// The root's maximum is the whole cluster: whether a task fits there is
+	// for the agents to say, with a better reason than a queue could give.
+	for j := i; j > 0; j = t.nodes[j].parent {
 		n := &t.nodes[j]
 		if n.max.sub(n.used).fits(cost) {
 			continue
