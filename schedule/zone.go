@@ -144,9 +144,15 @@ func resolve(wall time.Time, loc *time.Location) time.Time {
 	y, mo, d := wall.Date()
 	h, mi, s := wall.Clock()
 	guess := time.Date(y, mo, d, h, mi, s, wall.Nanosecond(), loc)
+	start, end := guess.ZoneBounds()
+	// Away from any transition (offsets differ by less than a day) the
+	// wall time exists exactly once and time.Date found it.
+	const far = 26 * time.Hour
+	if (start.IsZero() || guess.Sub(start) > far) && (end.IsZero() || end.Sub(guess) > far) {
+		return guess
+	}
 	offs := [3]int{offsetOf(guess)}
 	n := 1
-	start, end := guess.ZoneBounds()
 	if !start.IsZero() {
 		offs[n] = offsetOf(start.Add(-time.Nanosecond))
 		n++
