@@ -1,0 +1,111 @@
+package templates
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// watchUpdate is what a watch reports to the runner's loop.
+type watchUpdate struct {
+	key   string
+	value any
+	err   error     // non-nil: the source failed; value is not meaningful
+	held  string    // non-empty: an answer is being held back, and why
+	at    time.Time // when it was observed
+}
+
+// watchConfig tunes how watches retry and when they distrust an answer.
+type watchConfig struct {
+	retryMin, retryMax time.Duration
+	// recoveryHold is how long an empty service list that replaces a
+	// non-empty one is held back when it arrives right after the source
+	// failed: a Consul that restarted or lost its leader answers "no
+	// instances" before agents re-register, and rendering that would empty
+	// an upstream.
+	recoveryHold time.Duration
+	now          func() time.Time
+}
+
+// watch runs one blocking query in a loop and reports every changed
+// answer. It owns nothing shared: it only sends on out, until ctx ends.
+func watch(ctx context.Context, src Source, q Query, cfg watchConfig, out chan<- watchUpdate, log *slog.Logger) {
+	key := q.String()
+	var index uint64
+	var last any
+	haveLast := false
+	failing := false
+	backoff := cfg.retryMin
+	send := func(u watchUpdate) bool {
+		u.key, u.at = key, cfg.now()
+		select {
+		case out <- u:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	sleep := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for ctx.Err() == nil {
+		value, next, err := src.Fetch(ctx, q, index)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			log.Warn("template data source failed", "query", key, "err", err)
+			failing = true
+			if !send(watchUpdate{err: err}) || !sleep(backoff) {
+				return
+			}
+			backoff = min(backoff*2, cfg.retryMax)
+			continue
+		}
+		backoff = cfg.retryMin
+		// An index that goes backwards means the source restarted: start
+		// over rather than wait for an index it may never reach again.
+		if next < index {
+			next = 0
+		}
+		if failing && haveLast && isEmptyList(value) && !isEmptyList(last) {
+			log.Warn("holding an empty answer that arrived right after a source failure", "query", key, "hold", cfg.recoveryHold)
+			if !send(watchUpdate{held: "an empty answer arrived right after the data source recovered; holding the last good data for " + cfg.recoveryHold.String() + " to confirm"}) || !sleep(cfg.recoveryHold) {
+				return
+			}
+			failing = false
+			index = 0
+			continue
+		}
+		recovered := failing
+		failing = false
+		if haveLast && next == index && next != 0 && !recovered {
+			continue // the blocking query timed out with nothing new
+		}
+		index = next
+		if !send(watchUpdate{value: value}) {
+			return
+		}
+		last, haveLast = value, true
+	}
+}
+
+// isEmptyList reports whether an answer is an empty service or node list.
+// Only lists of instances count: an empty KV prefix is ordinary data, and
+// safeLs/safeTree already guard it.
+func isEmptyList(v any) bool {
+	switch l := v.(type) {
+	case []*HealthService:
+		return len(l) == 0
+	case []*Node:
+		return len(l) == 0
+	}
+	return false
+}
