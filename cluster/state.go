@@ -123,6 +123,12 @@ func (st *State) WatchAssignments(ctx context.Context, agentID string, errs func
 				var list []Versioned[Assignment]
 				list, err = listJSON[Assignment](ctx, st.store, dir)
 				if err == nil {
+					// A directory watch fires on added and removed children
+					// only; a changed assignment (a kill request) changes a
+					// child's data, so each child is watched as well.
+					changed, err = st.watchChildren(ctx, dir, changed, list)
+				}
+				if err == nil {
 					set := make([]Assignment, len(list))
 					for i, v := range list {
 						set[i] = v.Value
@@ -147,6 +153,41 @@ func (st *State) WatchAssignments(ctx context.Context, agentID string, errs func
 		}
 	}()
 	return out
+}
+
+// watchChildren merges the watch on dir with a watch on each listed child
+// into one channel that fires on the first event of any of them.
+func (st *State) watchChildren(ctx context.Context, dir string, dirWatch <-chan Event, list []Versioned[Assignment]) (<-chan Event, error) {
+	if len(list) == 0 {
+		return dirWatch, nil
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	chans := []<-chan Event{dirWatch}
+	for _, v := range list {
+		ch, err := st.store.Watch(wctx, assignmentPath(v.Value.AgentID, v.Value.TaskID))
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		chans = append(chans, ch)
+	}
+	merged := make(chan Event, 1)
+	for _, ch := range chans {
+		go func() {
+			select {
+			case ev, ok := <-ch:
+				if ok {
+					select {
+					case merged <- ev:
+					default:
+					}
+				}
+				cancel()
+			case <-wctx.Done():
+			}
+		}()
+	}
+	return merged, nil
 }
 
 // waitChange blocks until changed fires, or a retry delay when it is nil.

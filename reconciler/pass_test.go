@@ -157,7 +157,6 @@ func TestPassStartsScalesRollsAndPrunes(t *testing.T) {
 	}
 }
 
-
 func mustJSON(t *testing.T, b []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(b, v); err != nil {

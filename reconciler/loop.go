@@ -1,0 +1,299 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler/rollout"
+)
+
+// Source is the Git side of the loop: fetch, resolve the branch, read a
+// commit's manifest tree.
+type Source interface {
+	Fetch(ctx context.Context) error
+	Resolve(ref string) (string, error)
+	Tree(commit, dir string) (fs.FS, error)
+}
+
+// Config is the loop's configuration.
+type Config struct {
+	// Branch is the ref whose head the cluster follows.
+	Branch string
+	// Path is the manifest root inside the repository ("" = the whole tree).
+	Path string
+	// Poll is how often the branch is fetched when no webhook arrives.
+	Poll time.Duration
+	// Resync is how often the cluster is re-read and a pass runs, even with
+	// no Git change: self-healing is level-triggered.
+	Resync time.Duration
+	Pass   PassOptions
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// CommitError is a commit that was rejected as a whole.
+type CommitError struct {
+	Commit string    `json:"commit"`
+	Errors []string  `json:"errors"`
+	Since  time.Time `json:"since"`
+}
+
+// Status is what the loop reports about itself and every object.
+type Status struct {
+	// Head is the newest commit seen on the branch; Desired the newest valid
+	// one, the commit the cluster is being converged to.
+	Head    string `json:"head,omitempty"`
+	Desired string `json:"desired,omitempty"`
+	// Rejected is set while Head is invalid: the cluster stays on Desired.
+	Rejected  *CommitError `json:"rejected,omitempty"`
+	LastSync  time.Time    `json:"lastSync,omitempty"`
+	LastError string       `json:"lastError,omitempty"`
+	Converged bool         `json:"converged"`
+	Apps      []AppStatus  `json:"apps,omitempty"`
+	Orphans   []string     `json:"orphans,omitempty"`
+}
+
+// AppStatus is one app as operators see it in Argo CD terms.
+type AppStatus struct {
+	ID        string         `json:"id"`
+	Version   string         `json:"version"`
+	Sync      rollout.Sync   `json:"sync"`
+	Health    rollout.Health `json:"health"`
+	Message   string         `json:"message,omitempty"`
+	Instances int            `json:"instances"`
+	Healthy   int            `json:"healthy"`
+	Unplaced  string         `json:"unplaced,omitempty"`
+}
+
+// Reconciler keeps the cluster equal to the head of a branch. Run it only
+// while leading; everything it needs is re-read from Git and the store, so a
+// new leader resumes where the last one stopped.
+type Reconciler struct {
+	cfg   Config
+	src   Source
+	state *cluster.State
+	log   *slog.Logger
+
+	trigger chan struct{}
+
+	mu       sync.Mutex
+	status   Status
+	desired  *manifests.Set
+	launches map[string]rollout.Launches
+	listener []func(Status)
+}
+
+// New makes a reconciler; call Run to start it.
+func New(cfg Config, src Source, state *cluster.State) *Reconciler {
+	if cfg.Poll <= 0 {
+		cfg.Poll = 30 * time.Second
+	}
+	if cfg.Resync <= 0 {
+		cfg.Resync = time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Pass.NewTaskID == nil {
+		cfg.Pass.NewTaskID = NewTaskID
+	}
+	return &Reconciler{cfg: cfg, src: src, state: state, log: cfg.Logger, trigger: make(chan struct{}, 1), launches: map[string]rollout.Launches{}}
+}
+
+// Sync asks for a Git fetch and a pass as soon as possible (a webhook or
+// `berth sync`). It never blocks.
+func (r *Reconciler) Sync() {
+	select {
+	case r.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Status returns the latest status.
+func (r *Reconciler) Status() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status
+}
+
+// OnStatus registers f to be called after every pass with the new status.
+func (r *Reconciler) OnStatus(f func(Status)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.listener = append(r.listener, f)
+}
+
+// Run fetches and applies until ctx is done or leadership is lost (the
+// returned error then wraps cluster.ErrFenced).
+func (r *Reconciler) Run(ctx context.Context, lead cluster.Leadership) error {
+	poll := time.NewTicker(r.cfg.Poll)
+	defer poll.Stop()
+	resync := time.NewTimer(0)
+	defer resync.Stop()
+	fetch := true
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-poll.C:
+			fetch = true
+		case <-r.trigger:
+			fetch = true
+		case <-resync.C:
+		}
+		if fetch {
+			r.refresh(ctx)
+			fetch = false
+		}
+		next, err := r.pass(ctx, lead)
+		if errors.Is(err, cluster.ErrFenced) || errors.Is(err, cluster.ErrClosed) {
+			return fmt.Errorf("reconcile: %w", err)
+		}
+		wait := r.cfg.Resync
+		if !next.IsZero() {
+			if d := next.Sub(r.cfg.Now()); d < wait {
+				wait = max(d, 10*time.Millisecond)
+			}
+		}
+		resync.Reset(wait)
+	}
+}
+
+// refresh fetches the branch and loads its head when it moved. An invalid
+// commit is rejected whole: the desired state stays on the last good one.
+func (r *Reconciler) refresh(ctx context.Context) {
+	if err := r.src.Fetch(ctx); err != nil {
+		r.log.Warn("git fetch failed", "err", err)
+		r.setError(fmt.Sprintf("git fetch: %v", err))
+		return
+	}
+	head, err := r.src.Resolve(r.cfg.Branch)
+	if err != nil {
+		r.setError(fmt.Sprintf("resolve %s: %v", r.cfg.Branch, err))
+		return
+	}
+	r.mu.Lock()
+	seen := r.status.Head == head
+	r.mu.Unlock()
+	if seen {
+		return
+	}
+	set, err := r.load(head)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status.Head = head
+	if err != nil {
+		ce := &CommitError{Commit: head, Since: r.cfg.Now()}
+		var list manifests.ErrorList
+		if errors.As(err, &list) {
+			for _, e := range list {
+				ce.Errors = append(ce.Errors, e.Error())
+			}
+		} else {
+			ce.Errors = []string{err.Error()}
+		}
+		r.status.Rejected = ce
+		r.log.Warn("commit rejected", "commit", head, "errors", len(ce.Errors))
+		return
+	}
+	r.status.Rejected = nil
+	r.status.Desired = head
+	r.desired = set
+	r.log.Info("commit loaded", "commit", head, "apps", len(set.Apps), "jobs", len(set.Jobs))
+}
+
+func (r *Reconciler) load(commit string) (*manifests.Set, error) {
+	tree, err := r.src.Tree(commit, r.cfg.Path)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", commit, err)
+	}
+	return manifests.Load(tree)
+}
+
+func (r *Reconciler) setError(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status.LastError = msg
+}
+
+// pass reads the cluster, decides, and commits the decision fenced by lead.
+func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Time, error) {
+	r.mu.Lock()
+	desired, commit := r.desired, r.status.Desired
+	launches := r.launches
+	r.mu.Unlock()
+	if desired == nil {
+		// Nothing loaded yet (Git unreachable or every commit invalid): do
+		// not touch the cluster; in particular, do not prune it.
+		return time.Time{}, nil
+	}
+	snap, err := r.snapshot(ctx, desired, commit, launches)
+	if err != nil {
+		r.setError(err.Error())
+		return time.Time{}, err
+	}
+	out, err := Pass(snap, r.cfg.Pass)
+	if err != nil {
+		r.setError(err.Error())
+		return time.Time{}, err
+	}
+	if out.Converged && out.Batch.Len() == 0 {
+		applied, err := r.state.AppliedCommit(ctx)
+		if err == nil && applied.Commit != commit {
+			out.Batch.SetAppliedCommit(cluster.AppliedCommit{Commit: commit, Branch: r.cfg.Branch, AppliedAt: snap.Now})
+		}
+	}
+	if out.Batch.Len() > 0 {
+		if _, err := r.state.Commit(ctx, lead, &out.Batch); err != nil {
+			r.setError(err.Error())
+			return time.Time{}, err
+		}
+	}
+	r.publish(out, snap.Now)
+	return out.RequeueAt, nil
+}
+
+func (r *Reconciler) snapshot(ctx context.Context, desired *manifests.Set, commit string, launches map[string]rollout.Launches) (Snapshot, error) {
+	agents, err := r.state.Agents(ctx)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("read agents: %w", err)
+	}
+	tasks, err := r.state.Tasks(ctx)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("read tasks: %w", err)
+	}
+	ports, err := r.state.ServicePorts(ctx)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("read service ports: %w", err)
+	}
+	return Snapshot{Desired: desired, Commit: commit, Agents: agents, Tasks: tasks, ServicePorts: ports, Launches: launches, Now: r.cfg.Now()}, nil
+}
+
+func (r *Reconciler) publish(out Outcome, now time.Time) {
+	r.mu.Lock()
+	r.launches = out.Launches
+	st := r.status
+	st.LastSync, st.LastError, st.Converged, st.Orphans = now, "", out.Converged, out.Orphans
+	st.Apps = st.Apps[:0:0]
+	for _, a := range out.Apps {
+		st.Apps = append(st.Apps, AppStatus{ID: a.ID, Version: a.Version, Sync: a.Status.Sync, Health: a.Status.Health,
+			Message: a.Status.Message, Instances: a.Decision.Counts.Current, Healthy: a.Decision.Counts.CurrentHealthy, Unplaced: a.Unplaced})
+	}
+	r.status = st
+	listeners := append([]func(Status){}, r.listener...)
+	r.mu.Unlock()
+	for _, f := range listeners {
+		f(st)
+	}
+}
