@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+	"github.com/spf13/cobra"
+
+	"github.com/berthops/berth/agent"
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/cluster/zkstore"
+)
+
+type agentFlags struct {
+	zkURL, id, hostname, advertise     string
+	resources, attributes, consul      string
+	shellImage, dockerRoot, logLevel   string
+	allowPrivileged                    bool
+	killGrace, syncInterval, zkSession time.Duration
+}
+
+func newAgentCmd() *cobra.Command {
+	var fl agentFlags
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run the node agent: Docker tasks from the cluster's assignments, services in Consul",
+		Long: `Run Berth's node agent, in place of the Mesos agent, the Docker executor and
+Registrator. It registers the node (resources, attributes, hostname, advertise
+address) in the cluster state on ZooKeeper, runs the tasks the leader assigns
+to it as Docker containers, reports their states and health, and registers
+their ports as services in the local Consul agent.
+
+Stopping the agent leaves its containers running; the next agent with the same
+--id re-attaches to them. See docs/agent.md.`,
+		Example: `  berth agent --zk zk://127.0.0.1:2181/berth --id node-2 --advertise 127.0.0.2 \
+    --resources 'cpus:4;mem:8192;disk:40000;ports:[31000-32000]' --attributes 'rack:r1;zone:a'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(fl.logLevel)); err != nil {
+				return fmt.Errorf("--log-level %q: want debug, info, warn or error", fl.logLevel)
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			return runAgent(cmd.Context(), logger, fl)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.zkURL, "zk", os.Getenv("BERTH_ZK"), "ZooKeeper connection string zk://host:port[,host:port...]/path (env BERTH_ZK)")
+	f.StringVar(&fl.id, "id", "", "agent id, stable across restarts (default: the hostname)")
+	f.StringVar(&fl.hostname, "hostname", "", "hostname constraints match (default: the machine's)")
+	f.StringVar(&fl.advertise, "advertise", "127.0.0.1", "address published ports bind to and services are registered with")
+	f.StringVar(&fl.resources, "resources", "", "override detected resources: 'cpus:4;mem:8192;disk:40000;ports:[31000-32000]'")
+	f.StringVar(&fl.attributes, "attributes", "", "node attributes for constraints: 'rack:r1;zone:a'")
+	f.BoolVar(&fl.allowPrivileged, "allow-privileged", false, "allow apps with docker.privileged to run here")
+	f.StringVar(&fl.consul, "consul", consulDefault(), "local Consul agent HTTP address; empty disables service registration (env CONSUL_HTTP_ADDR)")
+	f.StringVar(&fl.shellImage, "shell-image", "berth/shell:dev", "image that runs a cmd for apps that name no image")
+	f.StringVar(&fl.dockerRoot, "docker-root", "/var/lib/docker", "directory whose filesystem the disk resource is measured on")
+	f.DurationVar(&fl.killGrace, "kill-grace", 3*time.Second, "SIGTERM-to-SIGKILL time for tasks that set none")
+	f.DurationVar(&fl.syncInterval, "registry-sync", 5*time.Second, "how often Consul registrations are checked and repaired")
+	f.DurationVar(&fl.zkSession, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout: how long a silent agent stays reachable")
+	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func consulDefault() string {
+	if a := os.Getenv("CONSUL_HTTP_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:8500"
+}
+
+func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
+	if fl.zkURL == "" {
+		return fmt.Errorf("--zk is required (zk://host1:2181,host2:2181/berth)")
+	}
+	zcfg, err := zkstore.ParseURL(fl.zkURL)
+	if err != nil {
+		return err
+	}
+	node, err := agentNode(fl)
+	if err != nil {
+		return err
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	docker, err := agent.DialDocker(dctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer docker.Close()
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	store, err := zkstore.Open(octx, zcfg, zkstore.Options{SessionTimeout: fl.zkSession, Logger: logger})
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	cfg := agent.Config{
+		Node: node, Docker: docker, Cluster: &agent.StateCluster{State: cluster.NewState(store), Log: logger},
+		ShellImage: fl.shellImage, DefaultKillGrace: fl.killGrace, SyncInterval: fl.syncInterval,
+		Version: version, Logger: logger,
+	}
+	if fl.consul != "" {
+		ccfg := api.DefaultConfig()
+		ccfg.Address = fl.consul
+		client, err := api.NewClient(ccfg)
+		if err != nil {
+			return fmt.Errorf("--consul %s: %w", fl.consul, err)
+		}
+		cfg.Registry = agent.NewConsulRegistry(client, node.ID, logger)
+	}
+	ag, err := agent.New(cfg)
+	if err != nil {
+		return err
+	}
+	logger.Info("berth agent starting", "id", node.ID, "advertise", node.Address, "resources", node.Resources, "ports", node.Ports, "consul", fl.consul)
+	return ag.Run(ctx)
+}
+
+// agentNode resolves the node description from the flags and the machine.
+func agentNode(fl agentFlags) (agent.Node, error) {
+	host := fl.hostname
+	if host == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return agent.Node{}, fmt.Errorf("--hostname not given and no hostname: %w", err)
+		}
+		host = h
+	}
+	id := fl.id
+	if id == "" {
+		id = host
+	}
+	over, err := agent.ParseResources(fl.resources)
+	if err != nil {
+		return agent.Node{}, err
+	}
+	attrs, err := agent.ParseAttributes(fl.attributes)
+	if err != nil {
+		return agent.Node{}, err
+	}
+	dir := fl.dockerRoot
+	if _, err := os.Stat(dir); err != nil {
+		dir = "/"
+	}
+	res, ports, err := agent.DetectResources(dir)
+	if err != nil {
+		return agent.Node{}, err
+	}
+	res, ports = over.Apply(res, ports)
+	return agent.Node{
+		ID: id, Hostname: host, Address: fl.advertise, Resources: res, Ports: ports,
+		Attributes: attrs, AllowPrivileged: fl.allowPrivileged,
+	}, nil
+}
