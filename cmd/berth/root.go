@@ -24,10 +24,12 @@ consul-template-style files and capacity queues.`,
 	root.SetErr(stderr)
 	root.AddCommand(
 		// subcommands: one line each, keep sorted
+		newAgentCmd(),
 		newBenchCmd(),
 		newFmtCmd(),
 		newImportCmd(),
 		newJobsCmd(),
+		newLogsCmd(),
 		newValidateCmd(),
 	)
 	return root
