@@ -187,6 +187,9 @@ func checkConstraints(c allocator.Cluster, d allocator.Group, g allocator.GroupR
 					return fmt.Errorf("%s: %v violated: %d on %q", d.ID, k, before[v]+n, v)
 				}
 			case manifests.OpCluster:
+				if k.Value != "" {
+					break
+				}
 				if len(added) > 1 || (len(before) > 0 && before[v] == 0) {
 					return fmt.Errorf("%s: %v violated: values %v after %v", d.ID, k, added, before)
 				}

@@ -104,8 +104,10 @@ func (r *rule) matchStatic(val string, ok bool) bool {
 const missingKey = "\x00missing"
 
 // matchDynamic applies a dynamic rule given the counts of the group's tasks
-// placed so far (running and new), with Marathon's semantics.
-func (r *rule) matchDynamic(val string, counts map[string]int32) bool {
+// placed so far (running and new), with Marathon's semantics. pin is the
+// value of the group's first task for CLUSTER without a value (nil before
+// there is one).
+func (r *rule) matchDynamic(val string, counts map[string]int32, pin *string) bool {
 	switch r.op {
 	case manifests.OpUnique:
 		return counts[val] == 0
@@ -113,10 +115,7 @@ func (r *rule) matchDynamic(val string, counts map[string]int32) bool {
 		return int(counts[val]) < r.n
 	case manifests.OpCluster:
 		// Without a value: every task on the value of the first one.
-		if len(counts) == 0 {
-			return true
-		}
-		return counts[val] > 0
+		return pin == nil || *pin == val
 	case manifests.OpGroupBy:
 		c, seen := counts[val]
 		if !seen || c == 0 {

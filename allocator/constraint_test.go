@@ -52,25 +52,26 @@ func TestMatchDynamic(t *testing.T) {
 		name   string
 		c      manifests.Constraint
 		counts map[string]int32
+		pin    string
 		val    string
 		want   bool
 	}{
-		{"UNIQUE unused value", manifests.Constraint{Field: "hostname", Operator: "UNIQUE"}, map[string]int32{"a": 1}, "b", true},
-		{"UNIQUE used value", manifests.Constraint{Field: "hostname", Operator: "UNIQUE"}, map[string]int32{"a": 1}, "a", false},
-		{"CLUSTER without value, nothing placed", manifests.Constraint{Field: "rack", Operator: "CLUSTER"}, map[string]int32{}, "b", true},
-		{"CLUSTER without value follows the first", manifests.Constraint{Field: "rack", Operator: "CLUSTER"}, map[string]int32{"a": 2}, "a", true},
-		{"CLUSTER without value refuses another", manifests.Constraint{Field: "rack", Operator: "CLUSTER"}, map[string]int32{"a": 2}, "b", false},
-		{"MAX_PER below the limit", manifests.Constraint{Field: "rack", Operator: "MAX_PER", Value: "2"}, map[string]int32{"a": 1}, "a", true},
-		{"MAX_PER at the limit", manifests.Constraint{Field: "rack", Operator: "MAX_PER", Value: "2"}, map[string]int32{"a": 2}, "a", false},
-		{"GROUP_BY without count, new value", manifests.Constraint{Field: "rack", Operator: "GROUP_BY"}, map[string]int32{"a": 2, "b": 1}, "c", true},
-		{"GROUP_BY without count, smallest value", manifests.Constraint{Field: "rack", Operator: "GROUP_BY"}, map[string]int32{"a": 2, "b": 1}, "b", true},
-		{"GROUP_BY without count, larger value", manifests.Constraint{Field: "rack", Operator: "GROUP_BY"}, map[string]int32{"a": 2, "b": 1}, "a", false},
-		{"GROUP_BY without count, balanced", manifests.Constraint{Field: "rack", Operator: "GROUP_BY"}, map[string]int32{"a": 1, "b": 1}, "a", true},
-		{"GROUP_BY 3, too few values seen", manifests.Constraint{Field: "rack", Operator: "GROUP_BY", Value: "3"}, map[string]int32{"a": 1, "b": 1}, "a", false},
-		{"GROUP_BY 3, new value while too few", manifests.Constraint{Field: "rack", Operator: "GROUP_BY", Value: "3"}, map[string]int32{"a": 1, "b": 1}, "c", true},
-		{"GROUP_BY 3, all seen and smallest", manifests.Constraint{Field: "rack", Operator: "GROUP_BY", Value: "3"}, map[string]int32{"a": 1, "b": 2, "c": 1}, "a", true},
-		{"GROUP_BY 3, all seen and larger", manifests.Constraint{Field: "rack", Operator: "GROUP_BY", Value: "3"}, map[string]int32{"a": 1, "b": 2, "c": 1}, "b", false},
-		{"GROUP_BY counts tasks on agents without the attribute", manifests.Constraint{Field: "rack", Operator: "GROUP_BY"}, map[string]int32{missingKey: 1, "a": 2}, "a", false},
+		{"UNIQUE unused value", manifests.Constraint{Field: "hostname", Operator: "UNIQUE"}, map[string]int32{"a": 1}, "", "b", true},
+		{"UNIQUE used value", manifests.Constraint{Field: "hostname", Operator: "UNIQUE"}, map[string]int32{"a": 1}, "", "a", false},
+		{"CLUSTER without value, nothing placed", manifests.Constraint{Field: "rack", Operator: "CLUSTER"}, map[string]int32{}, "", "b", true},
+		{"CLUSTER without value follows the first", manifests.Constraint{Field: "rack", Operator: "CLUSTER"}, map[string]int32{"a": 2, "b": 1}, "a", "a", true},
+		{"CLUSTER without value refuses another", manifests.Constraint{Field: "rack", Operator: "CLUSTER"}, map[string]int32{"a": 2, "b": 1}, "a", "b", false},
+		{"MAX_PER below the limit", manifests.Constraint{Field: "rack", Operator: "MAX_PER", Value: "2"}, map[string]int32{"a": 1}, "", "a", true},
+		{"MAX_PER at the limit", manifests.Constraint{Field: "rack", Operator: "MAX_PER", Value: "2"}, map[string]int32{"a": 2}, "", "a", false},
+		{"GROUP_BY without count, new value", manifests.Constraint{Field: "rack", Operator: "GROUP_BY"}, map[string]int32{"a": 2, "b": 1}, "", "c", true},
+		{"GROUP_BY without count, smallest value", manifests.Constraint{Field: "rack", Operator: "GROUP_BY"}, map[string]int32{"a": 2, "b": 1}, "", "b", true},
+		{"GROUP_BY without count, larger value", manifests.Constraint{Field: "rack", Operator: "GROUP_BY"}, map[string]int32{"a": 2, "b": 1}, "", "a", false},
+		{"GROUP_BY without count, balanced", manifests.Constraint{Field: "rack", Operator: "GROUP_BY"}, map[string]int32{"a": 1, "b": 1}, "", "a", true},
+		{"GROUP_BY 3, too few values seen", manifests.Constraint{Field: "rack", Operator: "GROUP_BY", Value: "3"}, map[string]int32{"a": 1, "b": 1}, "", "a", false},
+		{"GROUP_BY 3, new value while too few", manifests.Constraint{Field: "rack", Operator: "GROUP_BY", Value: "3"}, map[string]int32{"a": 1, "b": 1}, "", "c", true},
+		{"GROUP_BY 3, all seen and smallest", manifests.Constraint{Field: "rack", Operator: "GROUP_BY", Value: "3"}, map[string]int32{"a": 1, "b": 2, "c": 1}, "", "a", true},
+		{"GROUP_BY 3, all seen and larger", manifests.Constraint{Field: "rack", Operator: "GROUP_BY", Value: "3"}, map[string]int32{"a": 1, "b": 2, "c": 1}, "", "b", false},
+		{"GROUP_BY counts tasks on agents without the attribute", manifests.Constraint{Field: "rack", Operator: "GROUP_BY"}, map[string]int32{missingKey: 1, "a": 2}, "", "a", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,7 +82,11 @@ func TestMatchDynamic(t *testing.T) {
 			if !rs[0].dynamic {
 				t.Fatalf("%v should be dynamic", tt.c)
 			}
-			if got := rs[0].matchDynamic(tt.val, tt.counts); got != tt.want {
+			var pin *string
+			if tt.pin != "" {
+				pin = &tt.pin
+			}
+			if got := rs[0].matchDynamic(tt.val, tt.counts, pin); got != tt.want {
 				t.Errorf("matchDynamic(%q, %v) = %v, want %v", tt.val, tt.counts, got, tt.want)
 			}
 		})

@@ -2,7 +2,6 @@ package allocator
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/berthops/berth/manifests"
@@ -46,7 +45,7 @@ agents:
 				continue
 			}
 			v, _ := s.value(pos, r.field, r.hostname)
-			if !r.matchDynamic(v, gr.counts[i]) {
+			if !r.matchDynamic(v, gr.counts[i], gr.pins[i]) {
 				d.dynRej[i]++
 				continue agents
 			}
@@ -178,14 +177,9 @@ agents:
 		}
 		return fmt.Sprintf("%s: no agent with room left on the values of %s with the fewest instances", r.String(), r.field)
 	case manifests.OpCluster:
-		keys := make([]string, 0, len(counts))
-		for k := range counts {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
 		on := "the first instance's value"
-		if len(keys) > 0 && keys[0] != missingKey {
-			on = r.field + "=" + keys[0]
+		if p := gr.pins[ri]; p != nil && *p != missingKey {
+			on = r.field + "=" + *p
 		}
 		return fmt.Sprintf("%s keeps every instance on %s, where no agent has room left", r.String(), on)
 	}

@@ -17,6 +17,9 @@ type groupRun struct {
 	rules []rule
 	// counts[i] holds, for dynamic rule i, the group's tasks per value.
 	counts []map[string]int32
+	// pins[i] is, for CLUSTER rule i without a value, the value of the
+	// group's first task.
+	pins []*string
 	// eligible are the classes that pass every static attribute rule, in
 	// position order.
 	eligible   []int
@@ -63,6 +66,7 @@ func (s *state) newGroupRun(idx int, g *Group, running []Running, eligibleCache 
 	}
 	gr.rules = rules
 	gr.counts = make([]map[string]int32, len(rules))
+	gr.pins = make([]*string, len(rules))
 	var staticKey []byte
 	for i := range rules {
 		r := &rules[i]
@@ -118,6 +122,9 @@ func (s *state) newGroupRun(idx int, g *Group, running []Running, eligibleCache 
 				}
 			}
 			gr.counts[ri][key]++
+			if gr.pins[ri] == nil && rules[ri].op == manifests.OpCluster {
+				gr.pins[ri] = &key
+			}
 		}
 	}
 	gr.accept = func(pos int) bool { return s.acceptAgent(gr, pos) }
@@ -144,7 +151,7 @@ func (s *state) classAllows(gr *groupRun, ci int) bool {
 	attrs := s.classes[ci].attrs
 	for _, i := range gr.classRules {
 		r := &gr.rules[i]
-		if !r.matchDynamic(attrs[r.field], gr.counts[i]) {
+		if !r.matchDynamic(attrs[r.field], gr.counts[i], gr.pins[i]) {
 			return false
 		}
 	}
@@ -158,7 +165,7 @@ func (s *state) acceptAgent(gr *groupRun, pos int) bool {
 	for _, i := range gr.hostRules {
 		r := &gr.rules[i]
 		if r.dynamic {
-			if !r.matchDynamic(a.hostname, gr.counts[i]) {
+			if !r.matchDynamic(a.hostname, gr.counts[i], gr.pins[i]) {
 				return false
 			}
 		} else if !r.matchStatic(a.hostname, true) {
@@ -238,6 +245,9 @@ func (s *state) commit(gr *groupRun, pos int, portSlab *[]int) Placement {
 		if gr.rules[i].dynamic {
 			v, _ := s.value(pos, gr.rules[i].field, gr.rules[i].hostname)
 			gr.counts[i][v]++
+			if gr.pins[i] == nil && gr.rules[i].op == manifests.OpCluster {
+				gr.pins[i] = &v
+			}
 		}
 	}
 	return Placement{AgentID: a.id, HostPorts: hp}
@@ -257,6 +267,9 @@ func (s *state) undo(gr *groupRun, p Placement) {
 			v, _ := s.value(pos, gr.rules[i].field, gr.rules[i].hostname)
 			if gr.counts[i][v]--; gr.counts[i][v] <= 0 {
 				delete(gr.counts[i], v)
+			}
+			if len(gr.counts[i]) == 0 {
+				gr.pins[i] = nil
 			}
 		}
 	}
