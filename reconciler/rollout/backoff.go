@@ -40,7 +40,8 @@ func (b Backoff) Delay(failures int) time.Duration {
 	if limit <= 0 {
 		limit = time.Duration(maxSeconds) * time.Second
 	}
-	d := float64(b.Initial) * math.Pow(factor, float64(failures-1))
+	// Rounded to the nanosecond so that 1s * 1.15^2 is 1.3225s exactly.
+	d := math.Round(float64(b.Initial) * math.Pow(factor, float64(failures-1)))
 	if math.IsNaN(d) || d >= float64(limit) {
 		return limit
 	}

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"cmp"
+	"container/heap"
 	"slices"
 	"strings"
 
@@ -12,8 +13,10 @@ import (
 // serve nothing yet go before tasks that serve.
 func killRank(t *Task) int {
 	switch {
-	case t.Agent == "" || t.State == cluster.TaskUnreachable:
-		return 0 // unplaced, or on a lost agent
+	case t.State == cluster.TaskUnreachable:
+		return 0 // on a lost agent
+	case t.State != cluster.TaskRunning && t.Agent == "":
+		return 0 // not placed yet
 	case t.State != cluster.TaskRunning:
 		return 1 // staging or starting
 	case t.Health == cluster.HealthUnhealthy:
@@ -99,33 +102,48 @@ func pickVictims(ts []*Task, k int, sel KillSelection) []*Task {
 		}
 		byGroup[t.Group] = append(byGroup[t.Group], t)
 	}
-	groups := make([]string, 0, len(byGroup))
-	for g := range byGroup {
-		groups = append(groups, g)
+	h := &groupHeap{order: order}
+	for _, q := range byGroup {
+		h.queues = append(h.queues, q)
 	}
-	slices.Sort(groups)
-	for len(victims) < k {
-		best := ""
-		found := false
-		for _, g := range groups {
-			q := byGroup[g]
-			if len(q) == 0 {
-				continue
-			}
-			if !found {
-				best, found = g, true
-				continue
-			}
-			bq := byGroup[best]
-			if len(q) > len(bq) || (len(q) == len(bq) && order(q[0], bq[0]) < 0) {
-				best = g
-			}
+	heap.Init(h)
+	for len(victims) < k && h.Len() > 0 {
+		q := h.queues[0]
+		victims = append(victims, q[0])
+		if len(q) == 1 {
+			heap.Pop(h)
+			continue
 		}
-		if !found {
-			break
-		}
-		victims = append(victims, byGroup[best][0])
-		byGroup[best] = byGroup[best][1:]
+		h.queues[0] = q[1:]
+		heap.Fix(h, 0)
 	}
 	return victims
+}
+
+// groupHeap keeps the group to take the next victim from on top: the one
+// with the most instances, ties broken by which has the better victim.
+// Queues are never empty and each is sorted by order.
+type groupHeap struct {
+	queues [][]*Task
+	order  func(a, b *Task) int
+}
+
+func (h *groupHeap) Len() int { return len(h.queues) }
+
+func (h *groupHeap) Less(i, j int) bool {
+	a, b := h.queues[i], h.queues[j]
+	if len(a) != len(b) {
+		return len(a) > len(b)
+	}
+	return h.order(a[0], b[0]) < 0
+}
+
+func (h *groupHeap) Swap(i, j int) { h.queues[i], h.queues[j] = h.queues[j], h.queues[i] }
+
+func (h *groupHeap) Push(x any) { h.queues = append(h.queues, x.([]*Task)) }
+
+func (h *groupHeap) Pop() any {
+	last := h.queues[len(h.queues)-1]
+	h.queues = h.queues[:len(h.queues)-1]
+	return last
 }
