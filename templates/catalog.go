@@ -122,7 +122,9 @@ func Answer(data *CatalogData, q Query) any {
 			SortNodeServices(cn.Services)
 			return cn
 		}
-		return (*CatalogNode)(nil)
+		// consul-template answers an unknown node with an empty node, not
+		// nil: `with node "x"` is true and `.Node` is nil.
+		return &CatalogNode{}
 	case QueryNodes:
 		out := make([]*Node, 0, len(data.Nodes))
 		for _, n := range data.Nodes {

@@ -150,6 +150,8 @@ type CatalogNodeService struct {
 	Meta    map[string]string
 	Port    int
 	Address string
+	// EnableTagOverride is Consul's anti-entropy tag override flag.
+	EnableTagOverride bool
 }
 
 // CatalogNode is what `node` returns: the node and its services.
