@@ -88,7 +88,7 @@ type Reconciler struct {
 	status   Status
 	desired  *manifests.Set
 	launches map[string]rollout.Launches
-	listener []func(Status)
+	subs     map[chan<- Status]struct{}
 }
 
 // New makes a reconciler; call Run to start it.
@@ -127,11 +127,20 @@ func (r *Reconciler) Status() Status {
 	return r.status
 }
 
-// OnStatus registers f to be called after every pass with the new status.
-func (r *Reconciler) OnStatus(f func(Status)) {
+// subscribe sends every new status to ch (dropping it when ch is full:
+// a slow reader sees the next one) until the returned cancel is called.
+func (r *Reconciler) subscribe(ch chan<- Status) (cancel func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.listener = append(r.listener, f)
+	if r.subs == nil {
+		r.subs = map[chan<- Status]struct{}{}
+	}
+	r.subs[ch] = struct{}{}
+	return func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		delete(r.subs, ch)
+	}
 }
 
 // Run fetches and applies until ctx is done or leadership is lost (the
@@ -291,9 +300,11 @@ func (r *Reconciler) publish(out Outcome, now time.Time) {
 			Message: a.Status.Message, Instances: a.Decision.Counts.Current, Healthy: a.Decision.Counts.CurrentHealthy, Unplaced: a.Unplaced})
 	}
 	r.status = st
-	listeners := append([]func(Status){}, r.listener...)
-	r.mu.Unlock()
-	for _, f := range listeners {
-		f(st)
+	for ch := range r.subs {
+		select {
+		case ch <- st:
+		default:
+		}
 	}
+	r.mu.Unlock()
 }

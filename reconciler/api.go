@@ -1,0 +1,226 @@
+package reconciler
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/berthops/berth/cluster"
+)
+
+// APIOptions secure the reconciler's HTTP API.
+type APIOptions struct {
+	// Token is the bearer token write endpoints require (`--token-file`).
+	// With no token every write is refused: an orchestrator whose API anyone
+	// can drive is not safe to expose.
+	Token string
+	// ProtectReads makes reads need the token too.
+	ProtectReads bool
+	// WebhookSecret verifies push webhooks; empty refuses every webhook.
+	WebhookSecret string
+	// Forward, when set, is called first for endpoints only the leader can
+	// answer (sync, webhooks, object status); it returns true if it proxied
+	// the request to the leader.
+	Forward func(w http.ResponseWriter, r *http.Request) bool
+	Logger  *slog.Logger
+}
+
+// Routes returns the reconciler's endpoints as pattern -> handler, for the
+// server to mount. Reads of agents and tasks come from the store, so every
+// replica answers them; sync, webhooks and object status are the leader's.
+func (r *Reconciler) Routes(state *cluster.State, o APIOptions) map[string]http.Handler {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &api{r: r, state: state, o: o}
+	return map[string]http.Handler{
+		"POST /v1/hooks/git":   a.leaderOnly(http.HandlerFunc(a.hook)),
+		"POST /v1/sync":        a.write(a.leaderOnly(http.HandlerFunc(a.sync))),
+		"GET /v1/sync":         a.read(a.leaderOnly(http.HandlerFunc(a.syncStatus))),
+		"GET /v1/apps":         a.read(a.leaderOnly(http.HandlerFunc(a.apps))),
+		"GET /v1/apps/{id...}": a.read(a.leaderOnly(http.HandlerFunc(a.app))),
+		"GET /v1/tasks":        a.read(http.HandlerFunc(a.tasks)),
+		"GET /v1/agents":       a.read(http.HandlerFunc(a.agents)),
+		"GET /v1/events":       a.read(a.leaderOnly(http.HandlerFunc(a.events))),
+	}
+}
+
+type api struct {
+	r     *Reconciler
+	state *cluster.State
+	o     APIOptions
+}
+
+func (a *api) authorized(req *http.Request) bool {
+	tok, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+	return ok && a.o.Token != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(a.o.Token)) == 1
+}
+
+func (a *api) write(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !a.authorized(req) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="berth"`)
+			writeError(w, http.StatusUnauthorized, "this endpoint needs a bearer token (the server's --token-file)")
+			return
+		}
+		h.ServeHTTP(w, req)
+	})
+}
+
+func (a *api) read(h http.Handler) http.Handler {
+	if !a.o.ProtectReads {
+		return h
+	}
+	return a.write(h)
+}
+
+func (a *api) leaderOnly(h http.Handler) http.Handler {
+	if a.o.Forward == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if a.o.Forward(w, req) {
+			return
+		}
+		h.ServeHTTP(w, req)
+	})
+}
+
+func (a *api) hook(w http.ResponseWriter, req *http.Request) {
+	body, err := readHookBody(req)
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("read webhook: %v", err))
+		return
+	}
+	provider, ok := VerifyWebhook(req.Header, body, a.o.WebhookSecret)
+	if !ok {
+		a.o.Logger.Warn("webhook rejected", "provider", provider, "remote", req.RemoteAddr)
+		writeError(w, http.StatusUnauthorized, "webhook signature or token missing or wrong")
+		return
+	}
+	a.r.Sync()
+	writeJSON(w, http.StatusAccepted, map[string]string{"sync": "started", "provider": provider})
+}
+
+func (a *api) sync(w http.ResponseWriter, _ *http.Request) {
+	a.r.Sync()
+	writeJSON(w, http.StatusAccepted, map[string]string{"sync": "started"})
+}
+
+func (a *api) syncStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, a.r.Status())
+}
+
+func (a *api) apps(w http.ResponseWriter, _ *http.Request) {
+	apps := a.r.Status().Apps
+	if apps == nil {
+		apps = []AppStatus{}
+	}
+	writeJSON(w, http.StatusOK, apps)
+}
+
+func (a *api) app(w http.ResponseWriter, req *http.Request) {
+	id := "/" + strings.TrimPrefix(req.PathValue("id"), "/")
+	for _, s := range a.r.Status().Apps {
+		if s.ID == id {
+			writeJSON(w, http.StatusOK, s)
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, fmt.Sprintf("no app %s in the desired state", id))
+}
+
+func (a *api) tasks(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
+	defer cancel()
+	tasks, err := a.state.Tasks(ctx)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read tasks: %v", err))
+		return
+	}
+	if app := req.URL.Query().Get("app"); app != "" {
+		kept := tasks[:0]
+		for _, t := range tasks {
+			if t.OwnerID == app {
+				kept = append(kept, t)
+			}
+		}
+		tasks = kept
+	}
+	if tasks == nil {
+		tasks = []cluster.Task{}
+	}
+	writeJSON(w, http.StatusOK, tasks)
+}
+
+func (a *api) agents(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
+	defer cancel()
+	agents, err := a.state.Agents(ctx)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read agents: %v", err))
+		return
+	}
+	if agents == nil {
+		agents = []cluster.Agent{}
+	}
+	writeJSON(w, http.StatusOK, agents)
+}
+
+// events streams the reconciler's status as Server-Sent Events, one
+// `status` event after every pass that changed it.
+func (a *api) events(w http.ResponseWriter, req *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, "streaming unsupported")
+		return
+	}
+	ch := make(chan Status, 16)
+	cancel := a.r.subscribe(ch)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	var last []byte
+	send := func(st Status) {
+		st.LastSync = time.Time{} // only changes of substance are events
+		b, _ := json.Marshal(st)
+		if string(b) == string(last) {
+			return
+		}
+		last = b
+		fmt.Fprintf(w, "event: status\ndata: %s\n\n", b)
+		fl.Flush()
+	}
+	send(a.r.Status())
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-req.Context().Done():
+			return
+		case st := <-ch:
+			send(st)
+		case <-keepalive.C:
+			fmt.Fprint(w, ": keepalive\n\n")
+			fl.Flush()
+		}
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
