@@ -46,7 +46,7 @@ var javaShortIDs = map[string]string{
 
 // LoadZone resolves a scheduleTimeZone value: an IANA name
 // ("Europe/Berlin"), one of Java's short ids ("PST"), "UTC", or a fixed offset
-// ("+05:30", "-08"). The empty string is UTC.
+// ("+05:30", "-08", "GMT+05:30"). The empty string is UTC.
 func LoadZone(name string) (*time.Location, error) {
 	switch {
 	case name == "" || name == "UTC" || name == "Z":
@@ -55,8 +55,10 @@ func LoadZone(name string) (*time.Location, error) {
 		// The host's zone would make the same manifest mean different
 		// things on different servers.
 		return nil, fmt.Errorf("time zone %q is not allowed: name the zone, e.g. Europe/Berlin", name)
-	case name[0] == '+' || name[0] == '-':
-		off, err := parseOffset(name)
+	case name[0] == '+' || name[0] == '-',
+		// Java's custom ids, which Chronos accepts through TimeZone.getTimeZone.
+		len(name) > 3 && (strings.HasPrefix(name, "GMT") || strings.HasPrefix(name, "UTC")) && (name[3] == '+' || name[3] == '-'):
+		off, err := parseOffset(strings.TrimPrefix(strings.TrimPrefix(name, "GMT"), "UTC"))
 		if err != nil {
 			return nil, fmt.Errorf("time zone %q: %w", name, err)
 		}
