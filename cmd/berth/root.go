@@ -26,6 +26,7 @@ consul-template-style files and capacity queues.`,
 		// subcommands: one line each, keep sorted
 		newAgentCmd(),
 		newBenchCmd(),
+		newDiffCmd(),
 		newFmtCmd(),
 		newImportCmd(),
 		newJobsCmd(),

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler/gitsource"
+	"github.com/berthops/berth/reconciler/plan"
+)
+
+// diffFlags are `berth diff`'s options.
+type diffFlags struct {
+	repo, base, head, path string
+	observed, server       string
+	format                 string
+	exitCode               bool
+	cacheDir               string
+	sshKey, knownHosts     string
+}
+
+func newDiffCmd() *cobra.Command {
+	var f diffFlags
+	cmd := &cobra.Command{
+		Use:   "diff --base REF [--head REF] | --observed FILE | --server URL",
+		Short: "Show what a commit would change: against another commit (PR review) or the live cluster",
+		Long: `diff loads the manifests of the head commit (default HEAD) and compares them
+with the base commit (--base, offline: no cluster needed), or with live state
+(--observed FILE, the cluster's state as JSON; --server URL is reserved for
+asking a running server). The plan lists every create, update (scale, restart
+or config) and delete in deployment order.
+
+--repo is a local repository or a remote URL (file://, http(s)://, ssh://,
+user@host:path); remotes are cloned into --cache-dir and fetched incrementally.
+HTTP credentials come from $BERTH_GIT_TOKEN, or $BERTH_GIT_USERNAME and
+$BERTH_GIT_PASSWORD; SSH uses --ssh-key and --known-hosts
+($BERTH_GIT_SSH_PASSPHRASE decrypts the key).
+
+Formats: text (coloured on a terminal), markdown (a pull-request comment),
+json (schema in docs/diff-json.md). With --exit-code the status is 0 for no
+changes, 2 for changes and 1 for an error; invalid manifests are printed as
+berth validate prints them and exit 1.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDiff(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.repo, "repo", ".", "repository: a local path or a remote URL")
+	fl.StringVar(&f.base, "base", "", "base branch, tag or commit to compare against (offline diff)")
+	fl.StringVar(&f.head, "head", "HEAD", "head branch, tag or commit whose manifests are desired")
+	fl.StringVar(&f.path, "path", "", "directory inside the repository that holds the manifests")
+	fl.StringVar(&f.observed, "observed", "", "live cluster state as a JSON file, instead of --base")
+	fl.StringVar(&f.server, "server", "", "berth server URL to read live state from, instead of --base (not available yet)")
+	fl.StringVar(&f.format, "format", "text", "output format: text, markdown or json")
+	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 2 when there are changes, 0 when there are none")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "where remote repositories are cloned (default ~/.cache/berth/git)")
+	fl.StringVar(&f.sshKey, "ssh-key", "", "private key for SSH remotes")
+	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file pinning SSH remotes' host keys (default ~/.ssh/known_hosts)")
+	return cmd
+}
+
+func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
+	switch f.format {
+	case "text", "markdown", "json":
+	default:
+		return fmt.Errorf("diff: --format %q: want text, markdown or json", f.format)
+	}
+	sources := 0
+	for _, s := range []string{f.base, f.observed, f.server} {
+		if s != "" {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return errors.New("diff: give exactly one of --base REF (compare two commits), --observed FILE or --server URL (compare with the live cluster)")
+	}
+	if f.server != "" {
+		return fmt.Errorf("diff: --server %s: comparing with a running server is not available yet; export the cluster's state and pass it with --observed FILE", f.server)
+	}
+	dir, err := gitsource.CleanPath(f.path)
+	if err != nil {
+		return fmt.Errorf("diff: --path: %w", err)
+	}
+
+	src, err := gitsource.Open(ctx, gitsource.Options{
+		URL:      f.repo,
+		CacheDir: f.cacheDir,
+		Auth: gitsource.Auth{
+			Token:            os.Getenv("BERTH_GIT_TOKEN"),
+			Username:         os.Getenv("BERTH_GIT_USERNAME"),
+			Password:         os.Getenv("BERTH_GIT_PASSWORD"),
+			SSHKeyFile:       f.sshKey,
+			SSHKeyPassphrase: os.Getenv("BERTH_GIT_SSH_PASSPHRASE"),
+			KnownHostsFile:   f.knownHosts,
+		},
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return fmt.Errorf("diff: %w", err)
+	}
+	head, err := src.Resolve(f.head)
+	if err != nil {
+		return fmt.Errorf("diff: --head: %w", err)
+	}
+	hdr := plan.Header{Head: plan.Revision{Ref: f.head, Commit: head}}
+	if dir != "." {
+		hdr.Path = dir
+	}
+
+	var desired *manifests.Set
+	var observed plan.Observed
+	if f.observed != "" {
+		hdr.Base = plan.Revision{Ref: "observed " + f.observed}
+		data, err := os.ReadFile(f.observed)
+		if err != nil {
+			return fmt.Errorf("diff: --observed: %w", err)
+		}
+		if observed, err = plan.ReadObserved(f.observed, data); err != nil {
+			return fmt.Errorf("diff: --observed: %w", err)
+		}
+		if desired, err = loadCommit(src, head, dir); err != nil {
+			return reportLoadError(stdout, f.format, hdr, "head", err)
+		}
+	} else {
+		base, err := src.Resolve(f.base)
+		if err != nil {
+			return fmt.Errorf("diff: --base: %w", err)
+		}
+		hdr.Base = plan.Revision{Ref: f.base, Commit: base}
+		desired, observed.Applied, err = loadPair(ctx, src, base, head, dir)
+		if err != nil {
+			var side loadSideError
+			if errors.As(err, &side) {
+				return reportLoadError(stdout, f.format, hdr, side.side, side.err)
+			}
+			return fmt.Errorf("diff: %w", err)
+		}
+	}
+
+	p := plan.Compute(desired, observed)
+	switch f.format {
+	case "json":
+		err = plan.WriteJSON(stdout, p, hdr)
+	case "markdown":
+		err = plan.WriteMarkdown(stdout, p, hdr)
+	default:
+		err = plan.WriteText(stdout, p, hdr, plan.TextOptions{Color: colorFor(stdout)})
+	}
+	if err != nil {
+		return fmt.Errorf("diff: %w", err)
+	}
+	if f.exitCode && !p.Empty() {
+		return &exitError{code: 2}
+	}
+	return nil
+}
+
+// loadSideError says which commit's manifests failed to load.
+type loadSideError struct {
+	side string
+	err  error
+}
+
+func (e loadSideError) Error() string { return e.side + ": " + e.err.Error() }
+func (e loadSideError) Unwrap() error { return e.err }
+
+// loadPair loads both commits' manifests, in parallel. When the manifest
+// trees are identical it loads once: same tree, same set.
+func loadPair(ctx context.Context, src *gitsource.Source, base, head, dir string) (desired, applied *manifests.Set, err error) {
+	changed, err := src.Changed(ctx, base, head, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(changed) == 0 {
+		s, err := loadCommit(src, head, dir)
+		if err != nil {
+			return nil, nil, loadSideError{"head", err}
+		}
+		return s, s, nil
+	}
+	var g errgroup.Group
+	g.Go(func() error {
+		var err error
+		if desired, err = loadCommit(src, head, dir); err != nil {
+			return loadSideError{"head", err}
+		}
+		return nil
+	})
+	g.Go(func() error {
+		var err error
+		if applied, err = loadCommit(src, base, dir); err != nil {
+			return loadSideError{"base", err}
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	return desired, applied, nil
+}
+
+// loadCommit loads a commit's manifests with the same loader as berth
+// validate. File names in errors and origins are made relative to the
+// repository root, so they point at the file a reviewer opens.
+func loadCommit(src *gitsource.Source, commit, dir string) (*manifests.Set, error) {
+	tree, err := src.Tree(commit, dir)
+	if err != nil {
+		return nil, err
+	}
+	set, err := manifests.Load(fs.FS(tree))
+	if dir == "." {
+		return set, err
+	}
+	var list manifests.ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			e.File = path.Join(dir, e.File)
+		}
+	}
+	if set != nil {
+		for i := range set.Apps {
+			set.Apps[i].Origin.File = path.Join(dir, set.Apps[i].Origin.File)
+		}
+		for i := range set.Jobs {
+			set.Jobs[i].Origin.File = path.Join(dir, set.Jobs[i].Origin.File)
+		}
+		for i := range set.Templates {
+			set.Templates[i].Origin.File = path.Join(dir, set.Templates[i].Origin.File)
+		}
+		for i := range set.Queues {
+			set.Queues[i].Origin.File = path.Join(dir, set.Queues[i].Origin.File)
+		}
+	}
+	return set, err
+}
+
+// reportLoadError prints invalid manifests the way berth validate does (in
+// the chosen format, so a PR comment shows them too) and exits 1.
+func reportLoadError(stdout io.Writer, format string, hdr plan.Header, side string, err error) error {
+	var list manifests.ErrorList
+	if !errors.As(err, &list) {
+		return fmt.Errorf("diff: load %s manifests: %w", side, err)
+	}
+	rev := hdr.Head
+	if side == "base" {
+		rev = hdr.Base
+	}
+	switch format {
+	case "json":
+		type jsonError struct {
+			File    string `json:"file"`
+			Line    int    `json:"line,omitempty"`
+			Col     int    `json:"col,omitempty"`
+			Field   string `json:"field,omitempty"`
+			Message string `json:"message"`
+		}
+		out := struct {
+			SchemaVersion int           `json:"schemaVersion"`
+			Base          plan.Revision `json:"base"`
+			Head          plan.Revision `json:"head"`
+			Path          string        `json:"path,omitempty"`
+			Invalid       string        `json:"invalid"`
+			Errors        []jsonError   `json:"errors"`
+		}{SchemaVersion: plan.SchemaVersion, Base: hdr.Base, Head: hdr.Head, Path: hdr.Path, Invalid: side}
+		for _, e := range list {
+			out.Errors = append(out.Errors, jsonError{e.File, e.Line, e.Col, e.Field, e.Message})
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if werr := enc.Encode(out); werr != nil {
+			return fmt.Errorf("diff: %w", werr)
+		}
+	case "markdown":
+		fmt.Fprintf(stdout, "### Berth plan: the %s manifests (%s) are invalid\n\n```\n%s\n```\n",
+			side, strings.ReplaceAll(rev.String(), "`", "'"), strings.ReplaceAll(list.Error(), "```", "'''"))
+	default:
+		fmt.Fprintln(stdout, list.Error())
+	}
+	return &exitError{code: 1, msg: fmt.Sprintf("berth diff: the %s manifests (%s) are invalid: %d errors", side, rev, len(list))}
+}
+
+// colorFor reports whether text output should be coloured: only on a
+// terminal, and never when NO_COLOR is set (https://no-color.org).
+func colorFor(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
