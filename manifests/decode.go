@@ -32,8 +32,8 @@ type structInfo struct {
 	names []string       // for did-you-mean
 }
 
-func newDecoder(file string, errs *ErrorList, types map[reflect.Type]*structInfo) *decoder {
-	return &decoder{file: file, errs: errs, types: types, extras: extraRules(), budget: nodeBudget}
+func newDecoder(file string, errs *ErrorList, types map[reflect.Type]*structInfo, extras map[reflect.Type]map[string]extraRule) *decoder {
+	return &decoder{file: file, errs: errs, types: types, extras: extras, budget: nodeBudget}
 }
 
 func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {

@@ -71,10 +71,19 @@ func suggest(word string, candidates []string) string {
 		}
 	}
 	limit := max(2, len(word)/3)
-	if bestDist < 0 || bestDist > limit {
-		return ""
+	if bestDist >= 0 && bestDist <= limit {
+		return best
 	}
-	return best
+	// A truncated name (forcePull for forcePullImage) is far in edits but
+	// plainly meant.
+	if len(word) >= 4 {
+		for _, c := range candidates {
+			if strings.HasPrefix(strings.ToLower(c), lw) {
+				return c
+			}
+		}
+	}
+	return ""
 }
 
 // editDistance is the Levenshtein distance between a and b, in bytes.

@@ -107,7 +107,17 @@ func orderKeys(n *yaml.Node, t reflect.Type, depth int) {
 			}
 			return t.NumField() // unknown keys keep their order, at the end
 		}
+		if len(pairs) == 0 {
+			return
+		}
+		// A comment above the first key describes the whole object: it stays
+		// on top whichever key comes first.
+		head := pairs[0].k.HeadComment
+		pairs[0].k.HeadComment = ""
 		slices.SortStableFunc(pairs, func(a, b pair) int { return pos(a.k) - pos(b.k) })
+		if head != "" {
+			pairs[0].k.HeadComment = strings.TrimSpace(head + "\n" + pairs[0].k.HeadComment)
+		}
 		for i, pr := range pairs {
 			n.Content[2*i], n.Content[2*i+1] = pr.k, pr.v
 			orderKeys(pr.v, fields[pr.k.Value], depth+1)

@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,9 +12,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
 	"gopkg.in/yaml.v3"
 )
 
@@ -52,7 +55,11 @@ func skipDir(name string) bool {
 // the Set, or an ErrorList holding every problem found (file names relative
 // to the root of fsys), or another error when fsys itself cannot be read.
 func Load(fsys fs.FS) (*Set, error) {
-	l := newLoader(fsys)
+	// Files are read one at a time (fsys may be a Git object store that is
+	// not safe for concurrent use) and parsed on every core; decoding is
+	// sequential, in walk order, so results never depend on scheduling.
+	var files []parsed
+	var data [][]byte
 	err := fs.WalkDir(fsys, ".", func(name string, de fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -69,15 +76,29 @@ func Load(fsys fs.FS) (*Set, error) {
 		if !IsManifestFile(name) {
 			return nil
 		}
-		data, err := fs.ReadFile(fsys, name)
+		b, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return fmt.Errorf("read manifest %s: %w", name, err)
 		}
-		l.addFile(name, data)
+		files = append(files, parsed{name: name})
+		data = append(data, b)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load manifests: %w", err)
+	}
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range files {
+		g.Go(func() error {
+			files[i] = parseFile(files[i].name, data[i], strings.HasSuffix(files[i].name, ".json"))
+			return nil
+		})
+	}
+	_ = g.Wait() // parseFile reports through parsed.err
+	l := newLoader(fsys)
+	for _, f := range files {
+		l.addParsed(f)
 	}
 	return l.finish()
 }
@@ -128,6 +149,7 @@ type loader struct {
 	// skipReferences is set by Import: its input is part of a repository.
 	skipReferences bool
 	reporters      map[Origin]reporter
+	extras         map[reflect.Type]map[string]extraRule
 }
 
 // entry is one decoded object with the node it came from, so that checks made
@@ -139,7 +161,7 @@ type entry[T any] struct {
 }
 
 func newLoader(fsys fs.FS) *loader {
-	return &loader{fsys: fsys, types: map[reflect.Type]*structInfo{}}
+	return &loader{fsys: fsys, types: map[reflect.Type]*structInfo{}, extras: extraRules()}
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -174,13 +196,32 @@ func (l *loader) addFile(name string, data []byte) {
 // addFileAs parses a file, as JSON text (which YAML reads once tabs and `\/`
 // are dealt with) or as YAML.
 func (l *loader) addFileAs(name string, data []byte, isJSON bool) {
+	l.addParsed(parseFile(name, data, isJSON))
+}
+
+// parsed is one file split into YAML documents, or its syntax error.
+type parsed struct {
+	name string
+	docs []*yaml.Node
+	err  *Error
+}
+
+// parseFile parses one file. It is pure, so Load runs it on every core.
+func parseFile(name string, data []byte, isJSON bool) parsed {
 	if isJSON {
+		// YAML accepts what JSON does not (trailing commas, comments); a
+		// .json file must be JSON, as Marathon and Chronos would require.
+		if !json.Valid(data) {
+			var v any
+			return parsed{name: name, err: jsonError(name, data, json.Unmarshal(data, &v))}
+		}
 		// Tabs are whitespace in JSON but not YAML indentation; a valid JSON
 		// file has none inside strings, so this keeps every column.
 		data = bytes.ReplaceAll(data, []byte("\t"), []byte(" "))
 		data = unescapeJSONSlashes(data)
 	}
 	docs, err := parseDocs(data)
+	out := parsed{name: name, docs: docs}
 	if err != nil {
 		e := &Error{File: name, Message: err.Error()}
 		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
@@ -188,10 +229,17 @@ func (l *loader) addFileAs(name string, data []byte, isJSON bool) {
 			e.Col = 1
 			e.Message = "syntax error: " + m[2]
 		}
-		l.errs = append(l.errs, e)
+		out.err = e
 	}
-	for _, doc := range docs {
-		d := newDecoder(name, &l.errs, l.types)
+	return out
+}
+
+func (l *loader) addParsed(p parsed) {
+	if p.err != nil {
+		l.errs = append(l.errs, p.err)
+	}
+	for _, doc := range p.docs {
+		d := newDecoder(p.name, &l.errs, l.types, l.extras)
 		l.addNode(d, doc, "/", nil)
 	}
 }
@@ -400,4 +448,18 @@ func unescapeJSONSlashes(data []byte) []byte {
 		out = append(out, c)
 	}
 	return out
+}
+
+// jsonError positions a JSON syntax error by its byte offset.
+func jsonError(name string, data []byte, err error) *Error {
+	e := &Error{File: name, Message: "invalid JSON: " + err.Error()}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		off := min(int(se.Offset), len(data))
+		before := data[:off]
+		e.Line = bytes.Count(before, []byte("\n")) + 1
+		e.Col = off - bytes.LastIndexByte(before, '\n')
+		e.Message = "invalid JSON: " + se.Error()
+	}
+	return e
 }

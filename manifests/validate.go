@@ -226,7 +226,7 @@ func validatePorts(a *App, r reporter) {
 	if a.Container != nil {
 		pm := "portMappings"
 		base := p("container", pm)
-		if locate(r.root, "container", "docker", pm) != locate(r.root, "container") {
+		if mapValue(mapValue(mapValue(r.root, "container"), "docker"), pm) != nil {
 			base = p("container", "docker", pm) // written in the older place
 		}
 		if len(a.Container.PortMappings) > 0 && a.hostNetwork() {
@@ -245,7 +245,7 @@ func validatePorts(a *App, r reporter) {
 		}
 	}
 	base := p("portDefinitions")
-	if locate(r.root, "ports") != r.root {
+	if mapValue(r.root, "ports") != nil {
 		base = p("ports")
 	}
 	for i, d := range a.PortDefinitions {
@@ -274,7 +274,7 @@ func validateHealthChecks(a *App, r reporter) {
 		switch hc.Protocol {
 		case "HTTP", "HTTPS", "TCP":
 			if hc.Port == 0 && (hc.PortIndex < 0 || hc.PortIndex >= a.portCount()) {
-				r.at(append(at, "portIndex"), "the app has %d ports, so portIndex %d does not exist", a.portCount(), hc.PortIndex)
+				r.at(append(at, "portIndex"), "the app has %d port(s), so portIndex %d does not exist", a.portCount(), hc.PortIndex)
 			}
 			if hc.Port < 0 || hc.Port > 65535 {
 				r.at(append(at, "port"), "must be between 0 and 65535, found %d", hc.Port)
@@ -409,7 +409,7 @@ func validateTemplate(t *Template, r reporter) {
 			r.at(p("wait", "min"), "must be a duration like \"5s\", found %q", w.Min)
 		}
 		max, err := time.ParseDuration(w.Max)
-		if err != nil || max < min {
+		if (err != nil && w.Max != "") || (err == nil && max < min) {
 			r.at(p("wait", "max"), "must be a duration like \"20s\", at least min, found %q", w.Max)
 		}
 	}
