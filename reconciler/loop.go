@@ -37,6 +37,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics, if set, records what the loop does.
+	Metrics *Metrics
 }
 
 // CommitError is a commit that was rejected as a whole.
@@ -183,12 +185,14 @@ func (r *Reconciler) Run(ctx context.Context, lead cluster.Leadership) error {
 // commit is rejected whole: the desired state stays on the last good one.
 func (r *Reconciler) refresh(ctx context.Context) {
 	if err := r.src.Fetch(ctx); err != nil {
+		r.cfg.Metrics.gitError()
 		r.log.Warn("git fetch failed", "err", err)
 		r.setError(fmt.Sprintf("git fetch: %v", err))
 		return
 	}
 	head, err := r.src.Resolve(r.cfg.Branch)
 	if err != nil {
+		r.cfg.Metrics.gitError()
 		r.setError(fmt.Sprintf("resolve %s: %v", r.cfg.Branch, err))
 		return
 	}
@@ -213,10 +217,12 @@ func (r *Reconciler) refresh(ctx context.Context) {
 			ce.Errors = []string{err.Error()}
 		}
 		r.status.Rejected = ce
+		r.cfg.Metrics.setRejected(true)
 		r.log.Warn("commit rejected", "commit", head, "errors", len(ce.Errors))
 		return
 	}
 	r.status.Rejected = nil
+	r.cfg.Metrics.setRejected(false)
 	r.status.Desired = head
 	r.desired = set
 	r.log.Info("commit loaded", "commit", head, "apps", len(set.Apps), "jobs", len(set.Jobs))
@@ -247,12 +253,16 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 		// not touch the cluster; in particular, do not prune it.
 		return time.Time{}, nil
 	}
+	start := time.Now()
 	snap, err := r.snapshot(ctx, desired, commit, launches)
 	if err != nil {
+		r.cfg.Metrics.storeError()
 		r.setError(err.Error())
 		return time.Time{}, err
 	}
-	out, err := Pass(snap, r.cfg.Pass)
+	pass := r.cfg.Pass
+	pass.observePlacement = r.cfg.Metrics.observePlacement
+	out, err := Pass(snap, pass)
 	if err != nil {
 		r.setError(err.Error())
 		return time.Time{}, err
@@ -265,10 +275,12 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 	}
 	if out.Batch.Len() > 0 {
 		if _, err := r.state.Commit(ctx, lead, &out.Batch); err != nil {
+			r.cfg.Metrics.storeError()
 			r.setError(err.Error())
 			return time.Time{}, err
 		}
 	}
+	r.cfg.Metrics.observePass(time.Since(start), out, snap.Tasks)
 	r.publish(out, snap.Now)
 	return out.RequeueAt, nil
 }

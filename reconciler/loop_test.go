@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/reconciler/gitsource"
@@ -71,12 +74,19 @@ func TestLoopFollowsTheBranch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(Config{Branch: "main", Poll: time.Hour, Resync: 20 * time.Millisecond, Pass: PassOptions{Prune: true}}, src, st)
+	reg := prometheus.NewRegistry()
+	r := New(Config{Branch: "main", Poll: time.Hour, Resync: 20 * time.Millisecond, Pass: PassOptions{Prune: true}, Metrics: NewMetrics(reg)}, src, st)
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx, lead) }()
 
 	waitFor(t, ctx, "2 running tasks", func() bool { return countRunning(ctx, st) == 2 })
 	waitFor(t, ctx, "status converged", func() bool { s := r.Status(); return s.Converged && len(s.Apps) == 1 && s.Apps[0].Health == "Healthy" })
+	if n := testutil.ToFloat64(r.cfg.Metrics.tasks.WithLabelValues("RUNNING")); n != 2 {
+		t.Errorf("berth_tasks{state=RUNNING} = %v, want 2", n)
+	}
+	if n, err := testutil.GatherAndCount(reg, "berth_sync_duration_seconds"); err != nil || n != 1 {
+		t.Errorf("berth_sync_duration_seconds: %d series, %v", n, err)
+	}
 
 	// An invalid commit is rejected whole; the cluster stays as it is.
 	bad := repo.Commit(t, "main", map[string]string{"apps/web.yaml": sprintf(webApp, 5) + "bogus: 1\n"}, "broken")

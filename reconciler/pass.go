@@ -33,6 +33,10 @@ type PassOptions struct {
 	Seed     uint64
 	// NewTaskID makes a unique task id for an instance of appID.
 	NewTaskID func(appID string) string
+
+	// observePlacement, when set, is told how long the allocator took. It
+	// measures; it decides nothing.
+	observePlacement func(time.Duration)
 }
 
 // AppOutcome is the pass's verdict on one app, for status and events.
@@ -159,7 +163,11 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 				demand[i].HostPorts = append(demand[i].HostPorts, p.HostPort)
 			}
 		}
+		began := time.Now()
 		res, err := allocator.Allocate(c, demand, allocator.Options{Strategy: opts.Strategy, Seed: opts.Seed, Queues: s.Desired.Queues})
+		if opts.observePlacement != nil {
+			opts.observePlacement(time.Since(began))
+		}
 		if err != nil {
 			return Outcome{}, fmt.Errorf("place new tasks: %w", err)
 		}

@@ -1,0 +1,100 @@
+package reconciler
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/berthops/berth/cluster"
+)
+
+// Metrics are the reconciler's Prometheus metrics. A nil *Metrics records
+// nothing, so tests need not set one up.
+type Metrics struct {
+	syncSeconds      prometheus.Histogram
+	placementSeconds prometheus.Histogram
+	planSize         prometheus.Gauge
+	tasks            *prometheus.GaugeVec
+	storeErrors      prometheus.Counter
+	gitErrors        prometheus.Counter
+	rejected         prometheus.Gauge
+	converged        prometheus.Gauge
+}
+
+// NewMetrics creates the metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		syncSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "berth_sync_duration_seconds", Help: "Time of one reconcile pass: read the cluster, decide, commit.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
+		placementSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "berth_placement_duration_seconds", Help: "Time the allocator took to place the new tasks of one pass.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}),
+		planSize: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "berth_plan_size", Help: "Cluster-state writes the last reconcile pass made."}),
+		tasks: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "berth_tasks", Help: "Tasks by state, as of the last reconcile pass."}, []string{"state"}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "berth_store_errors_total", Help: "Failed reads or writes of the cluster state (ZooKeeper)."}),
+		gitErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "berth_git_errors_total", Help: "Failed fetches or reads of the Git repository."}),
+		rejected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "berth_commit_rejected", Help: "1 while the head commit is invalid and the cluster stays on the last good one."}),
+		converged: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "berth_converged", Help: "1 when every app runs exactly as declared."}),
+	}
+	reg.MustRegister(m.syncSeconds, m.placementSeconds, m.planSize, m.tasks, m.storeErrors, m.gitErrors, m.rejected, m.converged)
+	return m
+}
+
+func (m *Metrics) observePass(d time.Duration, out Outcome, tasks []cluster.Task) {
+	if m == nil {
+		return
+	}
+	m.syncSeconds.Observe(d.Seconds())
+	m.planSize.Set(float64(out.Batch.Len()))
+	m.converged.Set(boolFloat(out.Converged))
+	counts := map[cluster.TaskState]int{}
+	for _, t := range tasks {
+		s := t.Status.State
+		if s == "" {
+			s = cluster.TaskStaging
+		}
+		counts[s]++
+	}
+	for _, s := range []cluster.TaskState{cluster.TaskStaging, cluster.TaskStarting, cluster.TaskRunning, cluster.TaskFinished,
+		cluster.TaskFailed, cluster.TaskKilling, cluster.TaskKilled, cluster.TaskLost, cluster.TaskUnreachable} {
+		m.tasks.WithLabelValues(string(s)).Set(float64(counts[s]))
+	}
+}
+
+func (m *Metrics) observePlacement(d time.Duration) {
+	if m != nil {
+		m.placementSeconds.Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) storeError() {
+	if m != nil {
+		m.storeErrors.Inc()
+	}
+}
+
+func (m *Metrics) gitError() {
+	if m != nil {
+		m.gitErrors.Inc()
+	}
+}
+
+func (m *Metrics) setRejected(b bool) {
+	if m != nil {
+		m.rejected.Set(boolFloat(b))
+	}
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
