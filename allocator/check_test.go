@@ -134,7 +134,7 @@ func checkConstraints(c allocator.Cluster, d allocator.Group, g allocator.GroupR
 			coupled = true
 		}
 		if k.Operator == manifests.OpLike || k.Operator == manifests.OpUnlike {
-			if _, err := regexp.Compile(k.Value); err != nil {
+			if _, err := regexp.Compile("^(?:" + k.Value + ")$"); err != nil {
 				return nil // the group is refused as a whole; nothing to check
 			}
 		}

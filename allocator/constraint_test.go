@@ -135,6 +135,9 @@ func TestPortSet(t *testing.T) {
 	if got := ps.takeAny(); got != 100 {
 		t.Errorf("takeAny after release = %d, want 100", got)
 	}
+	if o := newPortSet([]PortRange{{Begin: 10, End: 20}, {Begin: 15, End: 25}, {Begin: 26, End: 26}, {Begin: 5, End: 1}}); o.free != 17 || len(o.ranges) != 1 {
+		t.Errorf("overlapping ranges: %d ports in %v, want 17 in one range", o.free, o.ranges)
+	}
 	if d := newPortSet(nil); d.free != DefaultPortEnd-DefaultPortBegin+1 {
 		t.Errorf("default range has %d ports", d.free)
 	}

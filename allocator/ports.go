@@ -1,6 +1,10 @@
 package allocator
 
-import "math/bits"
+import (
+	"cmp"
+	"math/bits"
+	"slices"
+)
 
 // portSet tracks which host ports of an agent's ranges are taken, one bit a
 // port, so both "is 8080 free" and "give me any free port" are cheap.
@@ -24,10 +28,7 @@ func newPortSet(ranges []PortRange) portSet {
 	}
 	var ps portSet
 	n := 0
-	for _, r := range ranges {
-		if r.Begin < 1 || r.End > 65535 || r.End < r.Begin {
-			continue // an invalid range offers nothing; validation reports it
-		}
+	for _, r := range mergeRanges(ranges) {
 		if n+r.End-r.Begin+1 > maxPortsPerAgent {
 			break
 		}
@@ -42,6 +43,27 @@ func newPortSet(ranges []PortRange) portSet {
 		ps.used[len(ps.used)-1] = ^uint64(0) << rem
 	}
 	return ps
+}
+
+// mergeRanges drops invalid ranges and merges overlapping or adjacent ones,
+// so that no port is counted twice.
+func mergeRanges(in []PortRange) []PortRange {
+	valid := make([]PortRange, 0, len(in))
+	for _, r := range in {
+		if r.Begin >= 1 && r.End <= 65535 && r.Begin <= r.End {
+			valid = append(valid, r)
+		}
+	}
+	slices.SortFunc(valid, func(a, b PortRange) int { return cmp.Compare(a.Begin, b.Begin) })
+	out := valid[:0]
+	for _, r := range valid {
+		if k := len(out) - 1; k >= 0 && r.Begin <= out[k].End+1 {
+			out[k].End = max(out[k].End, r.End)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // bit returns the bit index of port, or -1 if the agent does not offer it.
