@@ -96,7 +96,11 @@ func describe(d Decision, n int, now time.Time) string {
 		msg += fmt.Sprintf(", %d unreachable", c.Unreachable)
 	}
 	if !d.DelayedUntil.IsZero() {
-		msg += fmt.Sprintf(", launch delayed %s after %d failures", d.DelayedUntil.Sub(now).Round(time.Second), d.Launches.Failures)
+		failures := "failures"
+		if d.Launches.Failures == 1 {
+			failures = "failure"
+		}
+		msg += fmt.Sprintf(", launch delayed %s after %d %s", d.DelayedUntil.Sub(now).Round(time.Second), d.Launches.Failures, failures)
 	}
 	return msg
 }

@@ -155,7 +155,12 @@ func Step(in Input) Decision {
 			d.Counts.Unhealthy++
 			d.kill(t, ReasonUnhealthy)
 			occupying++
-			if !isCurrent {
+			if isCurrent {
+				// A version whose tasks keep failing their checks is a
+				// crash loop like any other: it backs off. The task ends as
+				// KILLED by request, so this is the one chance to count it.
+				d.Launches = d.Launches.Failed(s.Version, in.Now)
+			} else {
 				killingOld++
 			}
 			continue

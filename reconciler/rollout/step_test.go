@@ -152,7 +152,13 @@ func TestStep(t *testing.T) {
 			want:  outcome{Start: 2, Forget: []string{"a", "b"}}},
 		{name: "unhealthy task is killed and replaced", spec: spec("v1", 2),
 			tasks: []Task{healthyT("a", "v1", 0), unhealthyT("b", "v1", 1)},
-			want:  outcome{Kill: kills(ReasonUnhealthy, "b"), Start: 1}},
+			// The kill counts as a failed launch: the replacement waits
+			// backoffSeconds.
+			want: outcome{Kill: kills(ReasonUnhealthy, "b"), DelayedUntil: at(1), RequeueAt: at(1)}},
+		{name: "unhealthy task replaced once the backoff passed", spec: spec("v1", 2),
+			tasks:    []Task{healthyT("a", "v1", 0), killed(unhealthyT("b", "v1", -5))},
+			launches: Launches{Version: "v1", Failures: 1, LastFailure: at(-1)},
+			want:     outcome{Start: 1}},
 		{name: "unhealthy task is kept with maxConsecutiveFailures 0", spec: noReplace,
 			tasks: []Task{healthyT("a", "v1", 0), unhealthyT("b", "v1", 1)},
 			want:  outcome{}},
