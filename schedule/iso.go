@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"math"
+	"math/bits"
 	"strings"
 	"time"
 )
@@ -215,8 +216,11 @@ func addMonths(wall time.Time, months int64) time.Time {
 func (s *isoSpec) at(start time.Time, loc *time.Location, k int64) (time.Time, bool) {
 	p := s.period
 	const maxYears = lastYear
+	// Spans beyond ten thousand years end the series; checking them first
+	// keeps every product below from overflowing.
+	const maxClockNanos = float64(maxYears) * 366 * 24 * 3600 * 1e9
 	if k > 0 && (p.years > maxYears/k || p.months > 12*maxYears/k ||
-		7*p.weeks+p.days > 366*maxYears/k || (p.clock > 0 && k > int64(math.MaxInt64/int64(p.clock)))) {
+		7*p.weeks+p.days > 366*maxYears/k || float64(k)*float64(p.clock) > maxClockNanos) {
 		return time.Time{}, false
 	}
 	wall := start
@@ -231,10 +235,11 @@ func (s *isoSpec) at(start time.Time, loc *time.Location, k int64) (time.Time, b
 	}
 	t := resolve(wall, loc)
 	if p.clock != 0 {
-		// Elapsed time of up to 290 years on top of a date up to 9999 cannot
-		// overflow time.Time; the year check below bounds the result.
-		clock := time.Duration(k) * p.clock
-		t = t.Add(clock)
+		// k x clock can exceed time.Duration's 292 years (PT1S for a few
+		// centuries), so it is multiplied in 128 bits and added as seconds.
+		hi, lo := bits.Mul64(uint64(k), uint64(p.clock))
+		secs, nanos := bits.Div64(hi, lo, uint64(time.Second))
+		t = time.Unix(t.Unix()+int64(secs), int64(t.Nanosecond())+int64(nanos)).In(loc)
 	}
 	if t.Year() > lastYear {
 		return time.Time{}, false
@@ -271,9 +276,12 @@ func (s *isoSpec) index(start time.Time, loc *time.Location, t time.Time) (int64
 	if !first.Before(t) {
 		return 0, true
 	}
-	guess := int64(float64(t.Sub(first)) / s.period.approx())
-	if guess < 1 || float64(t.Sub(first)) >= float64(math.MaxInt64) {
-		guess = 1
+	// Clamp in floating point: converting an out-of-range float to int64
+	// gives an unspecified value.
+	g := float64(t.Sub(first)) / s.period.approx()
+	guess := int64(1)
+	if g >= 1 && g < float64(math.MaxInt64/2) {
+		guess = int64(g)
 	}
 	guess = min(guess, limit-1)
 	// Invariant sought: before(lo) and !before(hi).

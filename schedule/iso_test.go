@@ -291,3 +291,32 @@ func TestPeriodString(t *testing.T) {
 		}
 	}
 }
+
+// Tiny periods far from their start stress the index search: the guess is
+// enormous and every probe past year 9999 must count as "not before".
+func TestISOExtremes(t *testing.T) {
+	tests := []struct {
+		expr, from string
+		want       []string
+	}{
+		{"R/2000-01-01T00:00:00Z/PT0.000000001S", "2026-01-01T00:00:00Z", []string{"2026-01-01T00:00:00Z", "2026-01-01T00:00:00.000000001Z"}},
+		// More occurrences than an int64 counts: treated as ended rather than wrapped.
+		{"R/0001-01-01T00:00:00Z/PT0.000000001S", "2026-01-01T00:00:00Z", []string{}},
+		{"R/2000-01-01T00:00:00Z/PT1S", "2400-01-01T00:00:00.5Z", []string{"2400-01-01T00:00:01Z", "2400-01-01T00:00:02Z"}},
+		{"R/2000-01-01T00:00:00Z/PT0.7S", "9999-12-31T23:59:59Z", []string{"9999-12-31T23:59:59.3Z"}},
+		{"R/2026-01-01T00:00:00Z/PT0.000000001S", "2026-01-01T00:00:01Z", []string{"2026-01-01T00:00:01Z", "2026-01-01T00:00:01.000000001Z"}},
+		{"R/0000-01-01T00:00:00Z/P1000000000Y", "2026-01-01T00:00:00Z", []string{}},
+		{"R/9999-12-31T23:59:59Z/PT1S", "9999-12-31T23:59:59Z", []string{"9999-12-31T23:59:59Z"}},
+		{"R1000000000/2026-01-01T00:00:00Z/P1D", "9000-01-01T00:00:00Z", []string{"9000-01-01T00:00:00Z", "9000-01-02T00:00:00Z"}},
+	}
+	for _, tt := range tests {
+		s, err := ParseISO(tt.expr, "")
+		if err != nil {
+			t.Fatalf("ParseISO(%q): %v", tt.expr, err)
+		}
+		got := format(s.NextN(mustTime(t, tt.from), 2))
+		if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("%s from %s: got %v, want %v", tt.expr, tt.from, got, tt.want)
+		}
+	}
+}
