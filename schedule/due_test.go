@@ -149,3 +149,14 @@ func TestDueISOAgreesWithCron(t *testing.T) {
 		}
 	}
 }
+
+func TestZeroSchedule(t *testing.T) {
+	var s Schedule
+	now := mustTime(t, "2026-05-01T10:00:00Z")
+	if o, ok := s.Next(now); ok {
+		t.Errorf("zero Schedule Next = %v", o)
+	}
+	if d := s.Due(time.Time{}, now, 0); !d.Run.IsZero() || !d.Ended() {
+		t.Errorf("zero Schedule Due = %+v", d)
+	}
+}
