@@ -63,6 +63,10 @@ func watch(ctx context.Context, src Source, q Query, cfg watchConfig, out chan<-
 		if err != nil {
 			log.Warn("template data source failed", "query", key, "err", err)
 			failing = true
+			// The source may come back as a new process whose indexes
+			// restarted from 1: ask for its current answer, not for one
+			// newer than an index it may not reach for a long time.
+			index = 0
 			if !send(watchUpdate{err: err}) || !sleep(backoff) {
 				return
 			}
