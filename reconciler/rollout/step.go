@@ -69,6 +69,10 @@ type Decision struct {
 	// already counted in Launches) and unreachable tasks past
 	// expungeAfterSeconds. An agent stops a task whose record is gone.
 	Forget []string
+	// Failed lists the forgotten tasks counted as failed launches, so the
+	// loop can keep the last one's message and output for operators, as
+	// Marathon's lastTaskFailure does, before it deletes the records.
+	Failed []string
 	// Launches is the updated failure history; store it with the rest of the
 	// decision, so that failures are counted exactly once.
 	Launches Launches
@@ -119,6 +123,7 @@ func Step(in Input) Decision {
 			d.Forget = append(d.Forget, t.ID)
 			if isCurrent && !t.Killing && (t.State == cluster.TaskFailed || t.State == cluster.TaskFinished) {
 				d.Launches = d.Launches.Failed(s.Version, orNow(t.Since, in.Now))
+				d.Failed = append(d.Failed, t.ID)
 			}
 			continue
 		case t.State == cluster.TaskUnreachable:

@@ -15,6 +15,7 @@ type outcome struct {
 	Kill         []Kill
 	Start        int
 	Forget       []string
+	Failed       []string
 	DelayedUntil time.Time
 	RequeueAt    time.Time
 	Rolling      bool
@@ -22,7 +23,7 @@ type outcome struct {
 }
 
 func outcomeOf(d Decision) outcome {
-	return outcome{Kill: d.Kill, Start: d.Start, Forget: d.Forget, DelayedUntil: d.DelayedUntil,
+	return outcome{Kill: d.Kill, Start: d.Start, Forget: d.Forget, Failed: d.Failed, DelayedUntil: d.DelayedUntil,
 		RequeueAt: d.RequeueAt, Rolling: d.Rolling, Done: d.Done}
 }
 
@@ -137,12 +138,21 @@ func TestStep(t *testing.T) {
 		// Self-heal.
 		{name: "failed task is forgotten, counted, replaced", spec: spec("v1", 2),
 			tasks: []Task{healthyT("a", "v1", 0), endedT("b", "v1", cluster.TaskFailed, -10)},
-			want:  outcome{Start: 1, Forget: []string{"b"}}},
+			want:  outcome{Start: 1, Forget: []string{"b"}, Failed: []string{"b"}}},
+		{name: "an app task that exits is a failed launch too", spec: spec("v1", 1),
+			tasks: []Task{endedT("a", "v1", cluster.TaskFinished, -10)},
+			want:  outcome{Start: 1, Forget: []string{"a"}, Failed: []string{"a"}}},
+		{name: "a task that fails while being killed is not a failed launch", spec: spec("v1", 1),
+			tasks: []Task{killed(endedT("a", "v1", cluster.TaskFailed, 0))},
+			want:  outcome{Start: 1, Forget: []string{"a"}}},
+		{name: "failures of an old version do not delay the new one", spec: spec("v2", 1),
+			tasks: []Task{endedT("a", "v1", cluster.TaskFailed, 0)},
+			want:  outcome{Start: 1, Forget: []string{"a"}}},
 		{name: "second failure within the backoff delays the launch", spec: spec("v1", 2),
 			tasks:    []Task{healthyT("a", "v1", 0), endedT("b", "v1", cluster.TaskFailed, 0)},
 			launches: Launches{Version: "v1", Failures: 1, LastFailure: at(-1)},
 			// 2 failures: 1s * 1.15 after the last one.
-			want: outcome{Forget: []string{"b"}, DelayedUntil: at(0).Add(1150 * time.Millisecond),
+			want: outcome{Forget: []string{"b"}, Failed: []string{"b"}, DelayedUntil: at(0).Add(1150 * time.Millisecond),
 				RequeueAt: at(0).Add(1150 * time.Millisecond)}},
 		{name: "a new version resets the backoff", spec: spec("v2", 1),
 			launches: Launches{Version: "v1", Failures: 20, LastFailure: at(0)},
