@@ -41,8 +41,9 @@ var (
 // day-of-week) with the usual lists (1,15), ranges (1-5), steps (*/10,
 // 8-18/2), month and weekday names (JAN, MON-FRI), 7 for Sunday, and the
 // shortcuts @yearly @annually @monthly @weekly @daily @midnight @hourly. The
-// fields are wall-clock times in tz (UTC when empty); see Next for what
-// happens around DST changes.
+// fields are wall-clock times in tz (UTC when empty). Around DST changes
+// each matching wall-clock minute runs once: a minute clocks skip moves
+// forward by the gap, and a minute clocks repeat runs the first time.
 func ParseCron(expr string, tz string) (Schedule, error) {
 	loc, err := LoadZone(tz)
 	if err != nil {

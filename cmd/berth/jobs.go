@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,6 +29,7 @@ func newJobsNextCmd() *cobra.Command {
 	var (
 		iso, cron, tz, from, dir string
 		n                        int
+		asJSON                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "next (NAME | --schedule EXPR [--tz ZONE] | --cron EXPR [--tz ZONE])",
@@ -89,8 +91,22 @@ See docs/schedules.md.`,
 			}
 			times := s.NextN(start, n)
 			out := cmd.OutOrStdout()
-			for _, t := range times {
-				fmt.Fprintln(out, t.In(s.Location()).Format(time.RFC3339Nano))
+			lines := make([]string, len(times))
+			for i, t := range times {
+				lines[i] = t.In(s.Location()).Format(time.RFC3339Nano)
+			}
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(struct {
+					Schedule string   `json:"schedule"`
+					TimeZone string   `json:"timeZone"`
+					Next     []string `json:"next"`
+					Ended    bool     `json:"ended"`
+				}{s.String(), s.Location().String(), lines, len(times) < n})
+			}
+			for _, l := range lines {
+				fmt.Fprintln(out, l)
 			}
 			if len(times) < n {
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s has no further occurrences after %s\n", s, nthOr(times, start).Format(time.RFC3339Nano))
@@ -105,6 +121,7 @@ See docs/schedules.md.`,
 	f.StringVar(&from, "from", "", "RFC 3339 time to start from (default now)")
 	f.IntVarP(&n, "count", "n", 5, "number of occurrences to print")
 	f.StringVar(&dir, "dir", ".", "manifest directory NAME is looked up in")
+	f.BoolVar(&asJSON, "json", false, "print {schedule, timeZone, next, ended} as JSON")
 	return cmd
 }
 
