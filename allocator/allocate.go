@@ -44,7 +44,7 @@ func Allocate(c Cluster, demand []Group, opts Options) (Result, error) {
 	}
 
 	a := &allocation{s: s, qt: qt, strategy: opts.Strategy, groups: make([]*groupRun, len(demand))}
-	cache := map[string][]int{}
+	cache := &caches{eligible: map[string][]int{}, host: map[string]*hostMemo{}}
 	for i := range demand {
 		g := &demand[i]
 		gr, err := s.newGroupRun(i, g, runningByGroup[g.ID], cache)
@@ -136,11 +136,12 @@ func (a *allocation) place(gr *groupRun, chunk int) bool {
 	s := a.s
 	before := len(gr.result.Placements)
 	for k := 0; k < chunk; k++ {
-		start := gr.cursor
+		var pos int
 		if a.strategy == Spread {
-			start = s.spreadCursor
+			pos = s.findSpread(gr)
+		} else {
+			pos = s.find(gr, gr.cursor)
 		}
-		pos := s.find(gr, start)
 		if pos < 0 {
 			d := s.diagnose(gr)
 			if gr.gang {
@@ -172,4 +173,25 @@ func (a *allocation) place(gr *groupRun, chunk int) bool {
 		gr.done = true
 	}
 	return true
+}
+
+// findSpread looks at the next two agents that fit, round robin from the
+// last placement, and takes the emptier: round robin alone spreads evenly
+// on an empty cluster, the second look steers away from agents that
+// running tasks already load (the "power of two choices", at twice the cost
+// of one search).
+func (s *state) findSpread(gr *groupRun) int {
+	p1 := s.find(gr, s.spreadCursor)
+	if p1 < 0 {
+		return -1
+	}
+	next := p1 + 1
+	if next >= len(s.agents) {
+		next = 0
+	}
+	p2 := s.find(gr, next)
+	if p2 < 0 || p2 == p1 || s.agents[p1].freeShare() >= s.agents[p2].freeShare() {
+		return p1
+	}
+	return p2
 }

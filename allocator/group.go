@@ -22,8 +22,11 @@ type groupRun struct {
 	pins []*string
 	// eligible are the classes that pass every static attribute rule, in
 	// position order.
-	eligible   []int
-	hostRules  []int // rules on hostname, checked per agent
+	eligible  []int
+	hostRules []int // rules on hostname, checked per agent
+	// hostMemo caches the static hostname rules per agent, shared by the
+	// groups with the same rules; nil when there are none.
+	hostMemo   *hostMemo
 	classRules []int // dynamic rules on attributes, checked per class
 	// gang groups are placed all or nothing: their constraints couple the
 	// instances, so half a placement could hold a spot a whole one needs.
@@ -36,9 +39,22 @@ type groupRun struct {
 	done   bool
 }
 
+// caches hold what groups with the same constraints share.
+type caches struct {
+	eligible map[string][]int     // static attribute rules -> eligible classes
+	host     map[string]*hostMemo // static hostname rules -> per-agent verdicts
+}
+
+// hostMemo remembers, per agent position, whether its hostname passes a set
+// of static hostname rules: regular expressions are the slowest check, and
+// a search asks about the same agents again and again.
+type hostMemo struct {
+	known, ok []uint64
+}
+
 // newGroupRun checks a group and prepares it; an error is the group's reason
 // and the group places nothing.
-func (s *state) newGroupRun(idx int, g *Group, running []Running, eligibleCache map[string][]int) (*groupRun, error) {
+func (s *state) newGroupRun(idx int, g *Group, running []Running, cache *caches) (*groupRun, error) {
 	gr := &groupRun{idx: idx, g: g, result: GroupResult{ID: g.ID}}
 	if g.Instances < 0 {
 		return gr, fmt.Errorf("instances: %d is negative", g.Instances)
@@ -67,7 +83,7 @@ func (s *state) newGroupRun(idx int, g *Group, running []Running, eligibleCache 
 	gr.rules = rules
 	gr.counts = make([]map[string]int32, len(rules))
 	gr.pins = make([]*string, len(rules))
-	var staticKey []byte
+	var staticKey, hostKey []byte
 	for i := range rules {
 		r := &rules[i]
 		if r.dynamic {
@@ -79,6 +95,9 @@ func (s *state) newGroupRun(idx int, g *Group, running []Running, eligibleCache 
 		}
 		if r.hostname {
 			gr.hostRules = append(gr.hostRules, i)
+			if !r.dynamic {
+				hostKey = fmt.Appendf(hostKey, "%s\x00%s\x00", r.op, r.value)
+			}
 		} else if r.dynamic {
 			gr.classRules = append(gr.classRules, i)
 		}
@@ -88,7 +107,7 @@ func (s *state) newGroupRun(idx int, g *Group, running []Running, eligibleCache 
 	}
 	// Apps share constraint sets (often none at all), so the class filter
 	// is computed once per distinct set.
-	if el, ok := eligibleCache[string(staticKey)]; ok {
+	if el, ok := cache.eligible[string(staticKey)]; ok {
 		gr.eligible = el
 	} else {
 		for ci := range s.classes {
@@ -96,7 +115,16 @@ func (s *state) newGroupRun(idx int, g *Group, running []Running, eligibleCache 
 				gr.eligible = append(gr.eligible, ci)
 			}
 		}
-		eligibleCache[string(staticKey)] = gr.eligible
+		cache.eligible[string(staticKey)] = gr.eligible
+	}
+	if len(hostKey) > 0 {
+		m, ok := cache.host[string(hostKey)]
+		if !ok {
+			words := (len(s.agents) + 63) / 64
+			m = &hostMemo{known: make([]uint64, words), ok: make([]uint64, words)}
+			cache.host[string(hostKey)] = m
+		}
+		gr.hostMemo = m
 	}
 	// Marathon learns the values of a GROUP_BY field from the offers it
 	// sees; Berth sees every agent at once, so "the values seen" are those
@@ -162,13 +190,21 @@ func (s *state) classAllows(gr *groupRun, ci int) bool {
 // host ports.
 func (s *state) acceptAgent(gr *groupRun, pos int) bool {
 	a := &s.agents[pos]
+	if m := gr.hostMemo; m != nil {
+		w, b := pos/64, uint64(1)<<(pos%64)
+		if m.known[w]&b == 0 {
+			m.known[w] |= b
+			if s.passesStaticHost(gr, pos) {
+				m.ok[w] |= b
+			}
+		}
+		if m.ok[w]&b == 0 {
+			return false
+		}
+	}
 	for _, i := range gr.hostRules {
 		r := &gr.rules[i]
-		if r.dynamic {
-			if !r.matchDynamic(a.hostname, gr.counts[i], gr.pins[i]) {
-				return false
-			}
-		} else if !r.matchStatic(a.hostname, true) {
+		if r.dynamic && !r.matchDynamic(a.hostname, gr.counts[i], gr.pins[i]) {
 			return false
 		}
 	}

@@ -149,3 +149,14 @@ func (s *state) value(pos int, field string, hostname bool) (string, bool) {
 	v, ok := s.classes[a.class].attrs[field]
 	return v, ok
 }
+
+// freeShare is the fraction of the agent's scarcest resource still free.
+func (a *agentState) freeShare() float64 {
+	share := 1.0
+	for r := range numRes {
+		if a.total[r] > 0 {
+			share = min(share, float64(a.free[r])/float64(a.total[r]))
+		}
+	}
+	return share
+}

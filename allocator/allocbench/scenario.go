@@ -122,6 +122,9 @@ func constraintsFor(m Mix, rng *rand.Rand) []manifests.Constraint {
 	case k < 17:
 		return []manifests.Constraint{{Field: "zone", Operator: manifests.OpLike, Value: "z[01]"}}
 	case k < 18:
+		if rng.IntN(2) == 0 {
+			return []manifests.Constraint{{Field: "hostname", Operator: manifests.OpLike, Value: fmt.Sprintf(`node-\d\d%d\d\d\.example`, rng.IntN(10))}}
+		}
 		return []manifests.Constraint{{Field: "hostname", Operator: manifests.OpMaxPer, Value: "2"}}
 	case k < 19:
 		return []manifests.Constraint{{Field: "disk", Operator: manifests.OpIs, Value: "ssd"}, {Field: "rack", Operator: manifests.OpUnlike, Value: "r00[0-4]"}}
