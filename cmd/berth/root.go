@@ -31,6 +31,7 @@ consul-template-style files and capacity queues.`,
 		newImportCmd(),
 		newJobsCmd(),
 		newLogsCmd(),
+		newRenderCmd(),
 		newValidateCmd(),
 	)
 	return root
