@@ -123,7 +123,7 @@ func constraintsFor(m Mix, rng *rand.Rand) []manifests.Constraint {
 		return []manifests.Constraint{{Field: "zone", Operator: manifests.OpLike, Value: "z[01]"}}
 	case k < 18:
 		if rng.IntN(2) == 0 {
-			return []manifests.Constraint{{Field: "hostname", Operator: manifests.OpLike, Value: fmt.Sprintf(`node-\d\d%d\d\d\.example`, rng.IntN(10))}}
+			return []manifests.Constraint{{Field: "hostname", Operator: manifests.OpLike, Value: fmt.Sprintf(`node-\d{4}%d\.example`, rng.IntN(10))}}
 		}
 		return []manifests.Constraint{{Field: "hostname", Operator: manifests.OpMaxPer, Value: "2"}}
 	case k < 19:
