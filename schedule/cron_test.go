@@ -113,6 +113,31 @@ func TestCronMatchesBruteForce(t *testing.T) {
 			if !slices.EqualFunc(got, want, time.Time.Equal) {
 				t.Errorf("%s in %s: NextN disagrees with brute force\n got %v\nwant %v", expr, zone, format(got), format(want))
 			}
+			// Next from arbitrary times, dense around the DST changes where
+			// the search starts before a gap or inside a repeated hour.
+			probes := []time.Time{}
+			for i, w := range want {
+				start, end := w.ZoneBounds()
+				nearChange := !start.IsZero() && w.Sub(start) < 3*time.Hour || !end.IsZero() && end.Sub(w) < 3*time.Hour
+				if !nearChange && i%11 != 0 {
+					continue
+				}
+				for _, d := range []time.Duration{-time.Hour - time.Second, -31 * time.Minute, -time.Minute, -time.Nanosecond, 0, time.Second, 29 * time.Minute} {
+					probes = append(probes, w.Add(d))
+				}
+			}
+			for _, p := range probes {
+				if p.Before(from) {
+					continue
+				}
+				i, _ := slices.BinarySearchFunc(want, p, time.Time.Compare)
+				if i == len(want) {
+					continue
+				}
+				if got, ok := s.Next(p); !ok || !got.Equal(want[i]) {
+					t.Errorf("%s in %s: Next(%s) = %s, want %s", expr, zone, p.In(loc).Format(time.RFC3339Nano), got.Format(time.RFC3339), want[i].Format(time.RFC3339))
+				}
+			}
 		}
 	}
 }

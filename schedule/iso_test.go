@@ -1,6 +1,8 @@
 package schedule
 
 import (
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -317,6 +319,45 @@ func TestISOExtremes(t *testing.T) {
 		got := format(s.NextN(mustTime(t, tt.from), 2))
 		if strings.Join(got, " ") != strings.Join(tt.want, " ") {
 			t.Errorf("%s from %s: got %v, want %v", tt.expr, tt.from, got, tt.want)
+		}
+	}
+}
+
+// TestISONextMatchesScan checks the index search against the definition:
+// the first of occurrence 0, 1, 2, ... at or after t.
+func TestISONextMatchesScan(t *testing.T) {
+	cases := []struct{ expr, tz string }{
+		{"R/2026-01-31T09:00:00Z/P1M", ""},
+		{"R/2024-02-29T06:00:00Z/P1Y", "Europe/Berlin"},
+		{"R/2026-03-01T02:30:00Z/P1D", "America/Los_Angeles"},
+		{"R/2026-03-01T00:10:00Z/PT7H", "Europe/Berlin"},
+		{"R/2026-01-31T00:00:00Z/P1M1DT1H", "America/Los_Angeles"},
+		{"R40/2026-01-01T00:00:00Z/P1W", ""},
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, c := range cases {
+		s, err := ParseISO(c.expr, c.tz)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []time.Time
+		for k := int64(0); k < min(s.iso.limit(), 150); k++ {
+			o, _ := s.iso.at(s.iso.start, s.Location(), k)
+			all = append(all, o)
+		}
+		for range 300 {
+			p := all[0].Add(-48 * time.Hour).Add(time.Duration(rng.Int64N(int64(all[len(all)-1].Sub(all[0]) + 96*time.Hour))))
+			i, _ := slices.BinarySearchFunc(all, p, time.Time.Compare)
+			got, ok := s.Next(p)
+			if i == len(all) {
+				if ok && s.iso.repeats >= 0 {
+					t.Errorf("%s: Next(%v) = %v after the last run", c.expr, p, got)
+				}
+				continue
+			}
+			if !ok || !got.Equal(all[i]) {
+				t.Errorf("%s in %q: Next(%v) = %v %v, want %v", c.expr, c.tz, p, got, ok, all[i])
+			}
 		}
 	}
 }
