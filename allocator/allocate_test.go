@@ -318,6 +318,10 @@ func TestExplanations(t *testing.T) {
 			[]allocator.Group{{ID: "/x", Instances: 1, Constraints: cons("rack", "LIKE", "("), Origin: origin}}, nil},
 		{"unknown queue", allocator.Cluster{Agents: agents(1, small, nil)},
 			[]allocator.Group{{ID: "/x", Instances: 1, Queue: "/nope", Origin: origin}}, []manifests.Queue{{ID: "/a", Capacity: 50}}},
+		{"too many instances", allocator.Cluster{Agents: agents(1, small, nil)},
+			[]allocator.Group{{ID: "/x", Instances: 1 << 30}}, nil},
+		{"negative resources", allocator.Cluster{Agents: agents(1, small, nil)},
+			[]allocator.Group{{ID: "/x", Instances: 1, Resources: allocator.Resources{Mem: -1}, Origin: origin}}, nil},
 		{"queue max", allocator.Cluster{Agents: agents(1, allocator.Resources{CPUs: 10, Mem: 1000}, nil)},
 			[]allocator.Group{{ID: "/x", Instances: 5, Resources: allocator.Resources{CPUs: 1}, Queue: "/a"}}, []manifests.Queue{{ID: "/a", Capacity: 20, MaxCapacity: 30}}},
 	}

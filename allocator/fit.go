@@ -29,10 +29,12 @@ func Fit(c Cluster, demand []Group, opts Options) (Verdict, error) {
 		return Verdict{}, fmt.Errorf("fit: %w", err)
 	}
 	var v Verdict
-	var need, free vec
+	var free vec
 	for i := range demand {
-		if r, err := toVec(demand[i].Resources); err == nil && demand[i].Instances > 0 {
-			need = need.add(r.scale(int64(demand[i].Instances)))
+		if n := float64(demand[i].Instances); n > 0 {
+			v.Needed.CPUs += demand[i].Resources.CPUs * n
+			v.Needed.Mem += demand[i].Resources.Mem * n
+			v.Needed.Disk += demand[i].Resources.Disk * n
 		}
 	}
 	// Total minus running, floored at zero per agent: an over-committed
@@ -53,7 +55,7 @@ func Fit(c Cluster, demand []Group, opts Options) (Verdict, error) {
 			free[r] += max(0, f[r])
 		}
 	}
-	v.Needed, v.Free = need.resources(), free.resources()
+	v.Free = free.resources()
 	v.Placed, v.Unplaced = res.Placed(), res.Unplaced()
 	for _, g := range res.Groups {
 		if g.Reason != "" {

@@ -56,8 +56,8 @@ type hostMemo struct {
 // and the group places nothing.
 func (s *state) newGroupRun(idx int, g *Group, running []Running, cache *caches) (*groupRun, error) {
 	gr := &groupRun{idx: idx, g: g, result: GroupResult{ID: g.ID}}
-	if g.Instances < 0 {
-		return gr, fmt.Errorf("instances: %d is negative", g.Instances)
+	if g.Instances < 0 || g.Instances > maxInstances {
+		return gr, fmt.Errorf("instances: %d is not a number of new tasks the allocator places in one pass (want 0 to %d)", g.Instances, maxInstances)
 	}
 	need, err := toVec(g.Resources)
 	if err != nil {

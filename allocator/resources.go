@@ -28,6 +28,13 @@ func resName(i int) string {
 	return "disk"
 }
 
+// maxAmount and maxInstances bound the input so that no sum the allocator
+// forms (a gang's total: amount x 1000 x instances) can overflow an int64.
+const (
+	maxAmount    = 1e9
+	maxInstances = 1 << 22
+)
+
 func toMilli(f float64) int64 { return int64(math.Round(f * 1000)) }
 
 func fromMilli(m int64) float64 { return float64(m) / 1000 }
@@ -40,8 +47,8 @@ func fmtMilli(m int64) string { return strconv.FormatFloat(fromMilli(m), 'f', -1
 func toVec(r Resources) (vec, error) {
 	var v vec
 	for i, f := range [numRes]float64{r.CPUs, r.Mem, r.Disk} {
-		if math.IsNaN(f) || f < 0 || f > 1e12 {
-			return v, fmt.Errorf("%s: %v is not a valid amount (want a number from 0 to 1e12)", resName(i), f)
+		if math.IsNaN(f) || f < 0 || f > maxAmount {
+			return v, fmt.Errorf("%s: %v is not a valid amount (want a number from 0 to %g)", resName(i), f, float64(maxAmount))
 		}
 		v[i] = toMilli(f)
 	}
