@@ -81,7 +81,18 @@ type cursor struct {
 	done  bool
 	// cron: the earliest time the next occurrence may have.
 	from time.Time
+	// cron fast path: the zone period of the last occurrence and its wall
+	// clock, so that occurrences far from any DST change are found by
+	// stepping the wall clock and applying the one offset in force.
+	fast         bool
+	wall         time.Time
+	zStart, zEnd time.Time
+	off          int64
 }
+
+// cronMargin keeps the fast path away from DST changes, where a wall time
+// may be skipped or repeated; offsets differ by less than a day.
+const cronMargin = 26 * time.Hour
 
 func (s Schedule) cursor(from, anchor time.Time) *cursor {
 	c := &cursor{s: s, from: from}
@@ -115,11 +126,22 @@ func (c *cursor) next() (time.Time, bool) {
 		c.k++
 		return o, true
 	}
+	if c.fast {
+		if w, ok := c.s.cron.nextWall(c.wall.Add(time.Minute)); ok && w.Year() <= lastYear {
+			o := time.Unix(w.Unix()-c.off, 0).In(c.s.Location())
+			if (c.zStart.IsZero() || o.Sub(c.zStart) >= cronMargin) && (c.zEnd.IsZero() || c.zEnd.Sub(o) >= cronMargin) {
+				c.wall, c.from = w, o.Add(time.Nanosecond)
+				return o, true
+			}
+		}
+	}
 	o, ok := c.s.cron.next(c.from, c.s.Location())
 	if !ok {
 		c.done = true
 		return time.Time{}, false
 	}
 	c.from = o.Add(time.Nanosecond)
+	c.fast, c.wall, c.off = true, wallOf(o), int64(offsetOf(o))
+	c.zStart, c.zEnd = o.ZoneBounds()
 	return o, true
 }
