@@ -2,8 +2,11 @@ package manifests
 
 import (
 	"fmt"
+	"runtime"
+	"syscall"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // BenchmarkLoad10kApps loads a repository of 10,000 app manifests, one per
@@ -35,6 +38,10 @@ labels:
 `, i%50, i, i%50, i%50))}
 	}
 	b.ReportAllocs()
+	runtime.GC()
+	var before, after syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	var live uint64
 	for b.Loop() {
 		set, err := Load(fsys)
 		if err != nil {
@@ -43,5 +50,15 @@ labels:
 		if len(set.Apps) != 10000 {
 			b.Fatalf("%d apps", len(set.Apps))
 		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		live = max(live, ms.HeapAlloc)
 	}
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	// The build machine is shared: CPU time per load is the figure other
+	// builds do not inflate, and the peak heap is what the target bounds.
+	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(live)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(after.Maxrss)/1024, "maxrss-MiB")
 }
