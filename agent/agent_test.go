@@ -19,13 +19,13 @@ import (
 
 // harness is one test's Docker, images and cleanup label.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	cli   *client.Client
 	label string
 	fc    *fakeCluster
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	testenv.Integration(t)
 	cli := testenv.Docker(t)
@@ -82,7 +82,7 @@ func (h *harness) startWith(node Node, reg Registry, sync time.Duration) (stop f
 	return stop
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -288,7 +288,7 @@ func TestAgentKillsUnhealthyTasks(t *testing.T) {
 	}
 }
 
-func waitGone(t *testing.T, cli *client.Client, id string) {
+func waitGone(t testing.TB, cli *client.Client, id string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

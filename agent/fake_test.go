@@ -120,7 +120,7 @@ func (f *fakeCluster) states(taskID string) []cluster.TaskState {
 }
 
 // waitFor polls until the task's latest status satisfies ok.
-func (f *fakeCluster) waitFor(t *testing.T, taskID string, timeout time.Duration, what string, ok func(cluster.TaskStatus) bool) cluster.TaskStatus {
+func (f *fakeCluster) waitFor(t testing.TB, taskID string, timeout time.Duration, what string, ok func(cluster.TaskStatus) bool) cluster.TaskStatus {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -147,7 +147,7 @@ func (f *fakeCluster) waitFor(t *testing.T, taskID string, timeout time.Duration
 	}
 }
 
-func (f *fakeCluster) waitState(t *testing.T, taskID string, want cluster.TaskState) cluster.TaskStatus {
+func (f *fakeCluster) waitState(t testing.TB, taskID string, want cluster.TaskState) cluster.TaskStatus {
 	t.Helper()
 	return f.waitFor(t, taskID, 30*time.Second, string(want), func(s cluster.TaskStatus) bool { return s.State == want })
 }
