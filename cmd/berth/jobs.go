@@ -40,7 +40,7 @@ before it merges. NAME is a Job in the manifests under --dir; --schedule takes
 an ISO 8601 repeating interval (R/2026-01-01T02:00:00Z/P1D) and --cron a
 5-field cron expression, with --tz as the job's scheduleTimeZone.
 See docs/schedules.md.`,
-		Example: `  berth jobs next nightly-report --dir examples
+		Example: `  berth jobs next chronos-nginx --dir examples
   berth jobs next --schedule R/2026-03-01T02:30:00Z/P1D --tz America/Los_Angeles
   berth jobs next --cron '0 9 * * MON-FRI' --tz Europe/Berlin -n 3`,
 		Args: cobra.MaximumNArgs(1),

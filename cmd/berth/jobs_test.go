@@ -87,3 +87,15 @@ func TestJobsNext(t *testing.T) {
 		})
 	}
 }
+
+// TestJobsNextExamples runs the command on the repository's examples, as the
+// help text suggests.
+func TestJobsNextExamples(t *testing.T) {
+	out, errOut, err := runBerth(t, "jobs", "next", "chronos-nginx", "--dir", "../../examples", "--from", "2026-11-25T15:00:00Z", "-n", "2")
+	if err != nil {
+		t.Fatalf("%v: %s", err, errOut)
+	}
+	if want := "2026-11-26T14:00:00Z\n2026-11-27T14:00:00Z\n"; out != want {
+		t.Errorf("stdout = %q, want %q", out, want)
+	}
+}
