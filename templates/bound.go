@@ -9,6 +9,12 @@ import (
 	"time"
 )
 
+// maxExecuteDepth bounds executeTemplate nesting.
+const (
+	maxExecuteDepth = 100
+	maxExecuteCalls = 100000
+)
+
 // funcs binds the function map to t: the data functions read the execution in
 // progress (t.run), so one parsed template serves every render.
 func (t *Template) funcs(tmpl *template.Template) template.FuncMap {
@@ -40,6 +46,18 @@ func (t *Template) funcs(tmpl *template.Template) template.FuncMap {
 			default:
 				return "", fmt.Errorf("executeTemplate: wrong number of arguments, expected 1 or 2, but got %d", len(data)+1)
 			}
+			// Each call starts a fresh text/template state, whose own depth
+			// limit never trips; bound recursion here so a template that
+			// calls itself fails instead of overflowing the stack.
+			if t.run.depth >= maxExecuteDepth {
+				return "", fmt.Errorf("executeTemplate %q: nested more than %d deep", name, maxExecuteDepth)
+			}
+			if t.run.calls >= maxExecuteCalls {
+				return "", fmt.Errorf("executeTemplate %q: more than %d calls in one render", name, maxExecuteCalls)
+			}
+			t.run.calls++
+			t.run.depth++
+			defer func() { t.run.depth-- }()
 			var b bytes.Buffer
 			if err := tmpl.ExecuteTemplate(&b, name, dot); err != nil {
 				return "", err

@@ -63,6 +63,8 @@ type execution struct {
 	missing []Query
 	missed  map[string]bool
 	scratch Scratch
+	depth   int // executeTemplate nesting
+	calls   int // executeTemplate calls so far
 }
 
 // Options configure parsing. Empty delimiters mean "{{" and "}}".
