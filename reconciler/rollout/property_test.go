@@ -91,14 +91,8 @@ func inputFrom(data []byte) Input {
 func checkDecision(t *testing.T, in Input) Decision {
 	t.Helper()
 	d := Step(in)
+	// Of repeated ids Step keeps the first; the check uses the same rule.
 	byID := map[string]Task{}
-	for _, tk := range in.Tasks {
-		if _, ok := byID[tk.ID]; !ok || tk.ID < byID[tk.ID].ID {
-			byID[tk.ID] = tk
-		}
-	}
-	// Step keeps the first of repeated ids in a stable sort; the check
-	// uses the same rule.
 	for _, p := range byIDTasks(in.Tasks) {
 		byID[p.ID] = p
 	}

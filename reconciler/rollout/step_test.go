@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -212,5 +213,56 @@ func TestStep(t *testing.T) {
 				t.Errorf("Step() depends on task order (-first +shuffled):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestAgentLostAndBack follows one task through the loss of its agent, its
+// replacement and the agent's return, applying each decision as the loop
+// would.
+func TestAgentLostAndBack(t *testing.T) {
+	s := spec("v1", 2)
+	s.InactiveAfter, s.ExpungeAfter = 60*time.Second, 600*time.Second
+	tasks := []Task{healthyT("a", "v1", -100), healthyT("b", "v1", -100)}
+	var launches Launches
+	step := func(sec int) Decision {
+		t.Helper()
+		d := Step(Input{Spec: s, Tasks: tasks, Launches: launches, Now: at(sec)})
+		launches = d.Launches
+		for _, k := range d.Kill {
+			for i := range tasks {
+				if tasks[i].ID == k.TaskID {
+					tasks[i].Killing = true
+				}
+			}
+		}
+		for i := range d.Start {
+			tasks = append(tasks, stagingT(fmt.Sprintf("r%d", i), "v1"))
+		}
+		return d
+	}
+
+	// The agent of b is lost at 0s.
+	tasks[1].State, tasks[1].Since = cluster.TaskUnreachable, at(0)
+	if d := step(30); len(d.Kill) != 0 || d.Start != 0 || !d.RequeueAt.Equal(at(60)) {
+		t.Fatalf("within inactiveAfter: %+v, want to wait until 60s", outcomeOf(d))
+	}
+	d := step(60)
+	if diff := cmp.Diff(kills(ReasonUnreachable, "b"), d.Kill); diff != "" || d.Start != 1 {
+		t.Fatalf("at inactiveAfter: kill %v start %d, want b marked and 1 replacement", d.Kill, d.Start)
+	}
+	if d := step(61); len(d.Kill) != 0 || d.Start != 0 {
+		t.Fatalf("after the replacement started: %+v, want nothing more", outcomeOf(d))
+	}
+	tasks[2] = healthyT("r0", "v1", 62)
+	// The agent returns at 100s with b still running: b carries its kill
+	// flag, so the agent stops it; nothing else changes.
+	tasks[1].State, tasks[1].Health = cluster.TaskRunning, cluster.HealthHealthy
+	if d := step(100); len(d.Kill) != 0 || d.Start != 0 || d.Done {
+		t.Fatalf("agent back: %+v, want b left to its kill", outcomeOf(d))
+	}
+	tasks[1].State, tasks[1].Since = cluster.TaskKilled, at(101)
+	d = step(102)
+	if diff := cmp.Diff([]string{"b"}, d.Forget); diff != "" || !d.Done || launches.Failures != 0 {
+		t.Fatalf("b ended: %+v (launches %+v), want b forgotten, done, no failure counted", outcomeOf(d), launches)
 	}
 }
