@@ -189,7 +189,11 @@ func (l *loader) checkReferences(s *Set) {
 			}
 		}
 	}
+	cyclicApps := inCycles(deps)
 	for _, a := range s.Apps {
+		if !cyclicApps[a.ID] {
+			continue
+		}
 		if cyc := findCycle(a.ID, deps); cyc != nil {
 			l.refAt(a.Origin, p("dependencies"), "dependency cycle: %s", strings.Join(cyc, " -> "))
 		}
@@ -210,7 +214,11 @@ func (l *loader) checkReferences(s *Set) {
 			parents[j.Name] = append(parents[j.Name], pa)
 		}
 	}
+	cyclicJobs := inCycles(parents)
 	for _, j := range s.Jobs {
+		if !cyclicJobs[j.Name] {
+			continue
+		}
 		if cyc := findCycle(j.Name, parents); cyc != nil {
 			l.refAt(j.Origin, p("parents"), "parent cycle: %s", strings.Join(cyc, " -> "))
 		}
@@ -224,6 +232,61 @@ func appsUnder(ids []string, id string) []string {
 	for _, a := range ids {
 		if a == id || strings.HasPrefix(a, prefix) {
 			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// inCycles returns the nodes that lie on some cycle (Tarjan's strongly
+// connected components), so that the search for a cycle's path, which is
+// quadratic, only runs where there is one.
+func inCycles(edges map[string][]string) map[string]bool {
+	index := map[string]int{}
+	low := map[string]int{}
+	onStack := map[string]bool{}
+	var stack []string
+	out := map[string]bool{}
+	var strong func(v string)
+	strong = func(v string) {
+		index[v] = len(index)
+		low[v] = index[v]
+		stack = append(stack, v)
+		onStack[v] = true
+		for _, w := range edges[v] {
+			if _, seen := index[w]; !seen {
+				strong(w)
+				low[v] = min(low[v], low[w])
+			} else if onStack[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] != index[v] {
+			return
+		}
+		var members []string
+		for {
+			w := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			onStack[w] = false
+			members = append(members, w)
+			if w == v {
+				break
+			}
+		}
+		if len(members) > 1 || slices.Contains(edges[v], v) {
+			for _, m := range members {
+				out[m] = true
+			}
+		}
+	}
+	nodes := make([]string, 0, len(edges))
+	for v := range edges {
+		nodes = append(nodes, v)
+	}
+	slices.Sort(nodes)
+	for _, v := range nodes {
+		if _, seen := index[v]; !seen {
+			strong(v)
 		}
 	}
 	return out
