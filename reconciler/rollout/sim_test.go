@@ -40,6 +40,9 @@ type sim struct {
 	nextID   int
 	trace    strings.Builder
 	done     bool
+	// gate, when set, may change a decision before it is applied, as the
+	// loop does for dependency order.
+	gate func(Input, Decision) Decision
 }
 
 // snapshot is the state of the simulated cluster at one tick.
@@ -130,6 +133,9 @@ func (s *sim) step(tick int) (snapshot, Decision) {
 		in.Tasks = append(in.Tasks, st.Task)
 	}
 	d := Step(in)
+	if s.gate != nil {
+		d = s.gate(in, d)
+	}
 	s.launches = d.Launches
 	for _, k := range d.Kill {
 		for _, st := range s.tasks {

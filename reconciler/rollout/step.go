@@ -86,7 +86,11 @@ type Decision struct {
 	// bound the restart.
 	Rolling bool
 	Limits  Limits
-	Counts  Counts
+	// Instances is the declared instance count the decision aimed at.
+	Instances int
+	Counts    Counts
+	// Held is set by Hold: the deployment waits for its dependencies.
+	Held bool
 	// Done is true when the app is exactly as declared: Instances healthy
 	// tasks of the desired version and nothing else.
 	Done bool
@@ -108,8 +112,9 @@ func Step(in Input) Decision {
 	s := in.Spec
 	n := max(s.Instances, 0)
 	d := Decision{
-		Launches: in.Launches.For(s.Version),
-		Limits:   LimitsFor(n, s.MinimumHealthCapacity, s.MaximumOverCapacity),
+		Launches:  in.Launches.For(s.Version),
+		Limits:    LimitsFor(n, s.MinimumHealthCapacity, s.MaximumOverCapacity),
+		Instances: n,
 	}
 	var (
 		cur, old   []*Task // live instances, not being killed
