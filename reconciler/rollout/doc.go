@@ -15,6 +15,7 @@
 //
 // Boundaries: no I/O, no clock, no randomness, no logging. It imports only the
 // manifest and cluster model types; placement belongs to the allocator, the
-// order of deployment steps across apps to reconciler/plan, and executing a
-// Decision (writing assignments, kill flags) to the reconcile loop.
+// order of deployment steps across apps to reconciler/plan (Gate only tells
+// the loop when an app waits for its dependencies), and executing a Decision
+// (writing assignments, kill flags) to the reconcile loop.
 package rollout
