@@ -18,7 +18,15 @@ import (
 // duplicate agent id, an invalid queue tree); a problem with one group only
 // becomes that group's Reason.
 func Allocate(c Cluster, demand []Group, opts Options) (Result, error) {
-	s, err := newState(c, opts.Seed)
+	fields := map[string]bool{}
+	for i := range demand {
+		for _, k := range demand[i].Constraints {
+			if !isHostnameField(k.Field) {
+				fields[k.Field] = true
+			}
+		}
+	}
+	s, err := newState(c, opts.Seed, fields)
 	if err != nil {
 		return Result{}, fmt.Errorf("allocate: %w", err)
 	}
@@ -33,9 +41,14 @@ func Allocate(c Cluster, demand []Group, opts Options) (Result, error) {
 		if err != nil {
 			return Result{}, fmt.Errorf("allocate: running[%d]: %w", i, err)
 		}
+		// Tasks of an unknown or non-leaf queue count as unqueued (the root
+		// itself when no queues are declared).
 		q, ok := qt.byID[r.Queue]
 		if !ok || !qt.leaf(q) {
-			q = qt.byID[unqueuedID]
+			q, ok = qt.byID[unqueuedID]
+			if !ok {
+				q = 0
+			}
 		}
 		qt.charge(q, v)
 		if r.Group != "" {
@@ -44,7 +57,7 @@ func Allocate(c Cluster, demand []Group, opts Options) (Result, error) {
 	}
 
 	a := &allocation{s: s, qt: qt, strategy: opts.Strategy, groups: make([]*groupRun, len(demand))}
-	cache := &caches{eligible: map[string][]int{}, host: map[string]*hostMemo{}}
+	cache := &caches{eligible: map[string][]int{}, spans: map[string][]span{}, host: map[string]*hostMemo{}}
 	for i := range demand {
 		g := &demand[i]
 		gr, err := s.newGroupRun(i, g, runningByGroup[g.ID], cache)

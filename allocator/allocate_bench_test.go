@@ -59,6 +59,11 @@ func BenchmarkAllocate(b *testing.B) {
 			benchAllocate(b, allocbench.Spec{Agents: agents, Tasks: 50 * agents, Seed: 1, Queues: true}, allocator.BinPack)
 		})
 	}
+	// Every agent with a unique attribute nobody constrains on (a serial
+	// number): it must not split the agents into 10,000 classes.
+	b.Run("mixed/serials/agents=10000/tasks=100000", func(b *testing.B) {
+		benchAllocate(b, allocbench.Spec{Agents: 10000, Tasks: 100000, Seed: 1, Queues: true, Serials: true}, allocator.BinPack)
+	})
 	for _, mix := range []struct {
 		name string
 		mix  allocbench.Mix

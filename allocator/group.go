@@ -23,6 +23,7 @@ type groupRun struct {
 	// eligible are the classes that pass every static attribute rule, in
 	// position order.
 	eligible  []int
+	spans     []span
 	hostRules []int // rules on hostname, checked per agent
 	// hostMemo caches the static hostname rules per agent, shared by the
 	// groups with the same rules; nil when there are none.
@@ -42,6 +43,7 @@ type groupRun struct {
 // caches hold what groups with the same constraints share.
 type caches struct {
 	eligible map[string][]int     // static attribute rules -> eligible classes
+	spans    map[string][]span    // the same, with per-class or merged spans
 	host     map[string]*hostMemo // static hostname rules -> per-agent verdicts
 }
 
@@ -116,6 +118,14 @@ func (s *state) newGroupRun(idx int, g *Group, running []Running, cache *caches)
 			}
 		}
 		cache.eligible[string(staticKey)] = gr.eligible
+	}
+	perClass := len(gr.classRules) > 0
+	spanKey := fmt.Sprintf("%s\x01%t", staticKey, perClass)
+	if sps, ok := cache.spans[spanKey]; ok {
+		gr.spans = sps
+	} else {
+		gr.spans = s.spansFor(gr.eligible, perClass)
+		cache.spans[spanKey] = gr.spans
 	}
 	if len(hostKey) > 0 {
 		m, ok := cache.host[string(hostKey)]
@@ -216,34 +226,59 @@ func (s *state) acceptAgent(gr *groupRun, pos int) bool {
 	return true
 }
 
+// span is a run of positions searched in one go: one class when the
+// group has rules to check per class, else as many adjacent eligible
+// classes as possible, so that an unconstrained app searches the whole
+// cluster with one tree query however many classes there are.
+type span struct {
+	lo, hi int
+	class  int // -1 for merged classes
+}
+
+func (s *state) spansFor(eligible []int, perClass bool) []span {
+	var out []span
+	for _, ci := range eligible {
+		c := &s.classes[ci]
+		if k := len(out) - 1; !perClass && k >= 0 && out[k].hi == c.lo {
+			out[k].hi = c.hi
+			continue
+		}
+		sp := span{lo: c.lo, hi: c.hi, class: -1}
+		if perClass {
+			sp.class = ci
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
 // find returns the first agent from start (wrapping around) where one task
 // of the group fits, or -1.
 func (s *state) find(gr *groupRun, start int) int {
-	el := gr.eligible
-	n := len(el)
+	sps := gr.spans
+	n := len(sps)
 	if n == 0 {
 		return -1
 	}
-	ci, _ := slices.BinarySearchFunc(el, start, func(c, start int) int {
-		if s.classes[c].hi <= start {
+	k0, _ := slices.BinarySearchFunc(sps, start, func(sp span, start int) int {
+		if sp.hi <= start {
 			return -1
 		}
 		return 1
 	})
-	if ci == n {
-		ci, start = 0, 0
+	if k0 == n {
+		k0, start = 0, 0
 	}
 	for step := 0; step <= n; step++ {
-		k := (ci + step) % n
-		c := &s.classes[el[k]]
-		lo, hi := c.lo, c.hi
+		sp := &sps[(k0+step)%n]
+		lo, hi := sp.lo, sp.hi
 		if step == 0 {
 			lo = max(lo, start)
 		}
 		if step == n {
 			hi = min(hi, start)
 		}
-		if lo >= hi || !s.classAllows(gr, el[k]) {
+		if lo >= hi || (sp.class >= 0 && !s.classAllows(gr, sp.class)) {
 			continue
 		}
 		if p := s.tree.first(lo, hi, gr.need, gr.nPort, gr.accept); p >= 0 {

@@ -113,7 +113,8 @@ type Result struct {
 	Queues []QueueUsage `json:"queues,omitempty"`
 }
 
-// QueueUsage is a queue's share after allocation.
+// QueueUsage is a queue's share after allocation. ID "" is the implicit
+// queue of apps that name none.
 type QueueUsage struct {
 	ID         string    `json:"id"`
 	Used       Resources `json:"used"`

@@ -19,12 +19,15 @@ type agentState struct {
 	ports    portSet
 }
 
-// class is a set of agents with identical attributes (hostname aside).
+// class is a set of agents with identical values of every attribute a
+// constraint refers to (hostname aside).
 // Static constraints are decided once per class instead of once per agent,
 // and a class occupies the contiguous positions [lo, hi) of the fit tree so
 // a group's eligible agents are a few ranges.
 type class struct {
-	key   string
+	key string
+	// attrs are the first agent's attributes; only the constrained fields,
+	// equal across the class, are ever read.
 	attrs map[string]string
 	lo    int
 	hi    int
@@ -42,10 +45,15 @@ type state struct {
 	spreadCursor int
 }
 
-func classKey(attrs map[string]string) string {
+// classKey is the identity of an agent's class: its values of the fields
+// some constraint refers to. Attributes nobody constrains on (a serial
+// number, say) must not split classes, or every agent would be its own.
+func classKey(attrs map[string]string, fields map[string]bool) string {
 	keys := make([]string, 0, len(attrs))
 	for k := range attrs {
-		keys = append(keys, k)
+		if fields[k] {
+			keys = append(keys, k)
+		}
 	}
 	slices.Sort(keys)
 	var b strings.Builder
@@ -61,7 +69,7 @@ func classKey(attrs map[string]string) string {
 // newState validates the agents and orders them: by class, and within a
 // class by a seeded shuffle of their ids, so the order (and so every tie)
 // depends on the seed and not on the order the caller listed agents in.
-func newState(c Cluster, seed uint64) (*state, error) {
+func newState(c Cluster, seed uint64, fields map[string]bool) (*state, error) {
 	type entry struct {
 		a   *Agent
 		key string
@@ -84,7 +92,7 @@ func newState(c Cluster, seed uint64) (*state, error) {
 		if err != nil {
 			return nil, fmt.Errorf("agent %s: total %w", a.ID, err)
 		}
-		entries = append(entries, entry{a: a, key: classKey(a.Attributes), tot: tot})
+		entries = append(entries, entry{a: a, key: classKey(a.Attributes, fields), tot: tot})
 	}
 	slices.SortFunc(entries, func(x, y entry) int { return cmp.Compare(x.a.ID, y.a.ID) })
 	for i := range entries {

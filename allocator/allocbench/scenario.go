@@ -32,6 +32,9 @@ type Spec struct {
 	Seed uint64
 	// Queues, when set, charges apps round robin to a small queue tree.
 	Queues bool
+	// Serials gives every agent a unique attribute, so every agent is its
+	// own equivalence class: the worst case for class-based indexing.
+	Serials bool
 }
 
 // Agents per rack, and racks per zone, in the synthetic cluster.
@@ -63,6 +66,9 @@ func Build(sp Spec) (allocator.Cluster, []allocator.Group, []manifests.Queue) {
 				"disk": disk,
 			},
 			Total: allocator.Resources{CPUs: 64, Mem: 256 * 1024, Disk: 1024 * 1024},
+		}
+		if sp.Serials {
+			c.Agents[i].Attributes["serial"] = fmt.Sprintf("s%05d", i)
 		}
 	}
 	apps := sp.Apps
