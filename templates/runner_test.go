@@ -308,3 +308,60 @@ func TestNewRunnerErrorsNameFileLineField(t *testing.T) {
 		t.Error("errors.Is(err, ErrUnsupportedFunc) is false")
 	}
 }
+
+// countingSource records how many fetches of each query are in flight at
+// once.
+type countingSource struct {
+	Source
+	mu       sync.Mutex
+	inflight map[string]int
+	peak     map[string]int
+}
+
+func (c *countingSource) Fetch(ctx context.Context, q Query, idx uint64) (any, uint64, error) {
+	k := q.String()
+	c.mu.Lock()
+	c.inflight[k]++
+	c.peak[k] = max(c.peak[k], c.inflight[k])
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.inflight[k]--
+		c.mu.Unlock()
+	}()
+	return c.Source.Fetch(ctx, q, idx)
+}
+
+func TestRunnerSharesOneWatchPerQuery(t *testing.T) {
+	dir := t.TempDir()
+	cat := &MemoryCatalog{}
+	cat.Register(webInstance("web-1", 31001))
+	cat.PutKey("app/name", "berth")
+	src := &countingSource{Source: CatalogSource{Catalog: cat}, inflight: map[string]int{}, peak: map[string]int{}}
+	var specs []manifests.Template
+	for i := 0; i < 5; i++ {
+		specs = append(specs, manifests.Template{
+			ID:          "t" + string(rune('0'+i)),
+			Contents:    `{{ key "app/name" }}{{ range service "web" }} {{ .Port }}{{ end }}` + strings.Repeat(" ", i),
+			Destination: filepath.Join(dir, "t"+string(rune('0'+i))),
+		})
+	}
+	r, err := NewRunner(specs, RunnerOptions{Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startRunner(t, r)
+	eventually(t, "all rendered", func() bool { return fileIs(filepath.Join(dir, "t4"), "berth 31001    ")() })
+	cat.Register(webInstance("web-2", 31002))
+	eventually(t, "all re-rendered", func() bool { return fileIs(filepath.Join(dir, "t4"), "berth 31001 31002    ")() })
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if len(src.peak) != 2 {
+		t.Errorf("queries fetched: %v, want exactly kv.get(app/name) and health.service(web|passing)", src.peak)
+	}
+	for k, n := range src.peak {
+		if n != 1 {
+			t.Errorf("%s had %d fetches in flight at once, want 1 shared watch for 5 templates", k, n)
+		}
+	}
+}
