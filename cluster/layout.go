@@ -18,6 +18,8 @@ const (
 	dirDeployments = "/deployments"
 	dirJobRuns     = "/jobruns" // <job>/<run> = JobRun
 	nodeCommit     = "/commit"
+	nodeLeaderInfo = "/leaderinfo"
+	dirServers     = "/servers" // <server> = ServerInfo, ephemeral
 	// DirLeader is the election directory of berth servers.
 	DirLeader = "/leader"
 )
@@ -48,3 +50,5 @@ func portPath(port int) string                 { return join(dirPorts, strconv.I
 func deploymentPath(id string) string          { return join(dirDeployments, nodeName(id)) }
 func jobRunsDir(job string) string             { return join(dirJobRuns, nodeName(job)) }
 func jobRunPath(job, run string) string        { return join(jobRunsDir(job), nodeName(run)) }
+
+func serverPath(id string) string { return join(dirServers, nodeName(id)) }

@@ -233,3 +233,22 @@ type JobRun struct {
 	ExitCode    *int        `json:"exitCode,omitempty"`
 	Message     string      `json:"message,omitempty"`
 }
+
+// LeaderRecord is what the current leader last wrote about itself, fenced:
+// each new leader takes the next Term, and Heartbeat moves while it leads,
+// so operators (and tests) can tell a live leader from a stale one.
+type LeaderRecord struct {
+	ID        string    `json:"id"`
+	Term      int64     `json:"term"`
+	Since     time.Time `json:"since"`
+	Heartbeat time.Time `json:"heartbeat"`
+}
+
+// ServerInfo is how a berth server announces itself (ephemeral), so
+// followers can point clients at the leader's API.
+type ServerInfo struct {
+	ID      string    `json:"id"`
+	Address string    `json:"address"` // HTTP API, host:port
+	Version string    `json:"version,omitempty"`
+	Started time.Time `json:"started"`
+}

@@ -118,36 +118,28 @@ func (st *State) WatchAssignments(ctx context.Context, agentID string, errs func
 	go func() {
 		defer close(out)
 		for ctx.Err() == nil {
-			changed, err := st.store.Watch(ctx, dir)
+			wctx, cancel := context.WithCancel(ctx)
+			changed, list, err := st.watchAssignmentsOnce(wctx, dir)
 			if err == nil {
-				var list []Versioned[Assignment]
-				list, err = listJSON[Assignment](ctx, st.store, dir)
-				if err == nil {
-					// A directory watch fires on added and removed children
-					// only; a changed assignment (a kill request) changes a
-					// child's data, so each child is watched as well.
-					changed, err = st.watchChildren(ctx, dir, changed, list)
+				set := make([]Assignment, len(list))
+				for i, v := range list {
+					set[i] = v.Value
 				}
-				if err == nil {
-					set := make([]Assignment, len(list))
-					for i, v := range list {
-						set[i] = v.Value
-					}
-					// Replace an unread set: only the latest matters.
-					select {
-					case <-out:
-					default:
-					}
-					out <- set
+				// Replace an unread set: only the latest matters.
+				select {
+				case <-out:
+				default:
 				}
-			}
-			if err != nil {
+				out <- set
+			} else {
 				if errs != nil && ctx.Err() == nil {
 					errs(fmt.Errorf("watch assignments of %s: %w", agentID, err))
 				}
 				changed = nil
 			}
-			if !waitChange(ctx, changed) {
+			more := waitChange(ctx, changed)
+			cancel() // drops the watches that did not fire
+			if !more {
 				return
 			}
 		}
@@ -155,21 +147,47 @@ func (st *State) WatchAssignments(ctx context.Context, agentID string, errs func
 	return out
 }
 
-// watchChildren merges the watch on dir with a watch on each listed child
-// into one channel that fires on the first event of any of them.
-func (st *State) watchChildren(ctx context.Context, dir string, dirWatch <-chan Event, list []Versioned[Assignment]) (<-chan Event, error) {
-	if len(list) == 0 {
-		return dirWatch, nil
+// watchAssignmentsOnce watches dir and every assignment in it, then reads
+// them: a directory watch fires on added and removed children only, and a
+// changed assignment (a kill request) changes a child's data. Watching before
+// reading means no change is missed. The watches live until ctx ends.
+func (st *State) watchAssignmentsOnce(ctx context.Context, dir string) (<-chan Event, []Versioned[Assignment], error) {
+	dirWatch, err := st.store.Watch(ctx, dir)
+	if err != nil {
+		return nil, nil, err
 	}
-	wctx, cancel := context.WithCancel(ctx)
+	names, err := children(ctx, st.store, dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list %s: %w", dir, err)
+	}
 	chans := []<-chan Event{dirWatch}
-	for _, v := range list {
-		ch, err := st.store.Watch(wctx, assignmentPath(v.Value.AgentID, v.Value.TaskID))
+	for _, n := range names {
+		ch, err := st.store.Watch(ctx, join(dir, n))
 		if err != nil {
-			cancel()
-			return nil, err
+			return nil, nil, err
 		}
 		chans = append(chans, ch)
+	}
+	list := make([]Versioned[Assignment], 0, len(names))
+	for _, n := range names {
+		var a Assignment
+		ver, err := getJSON(ctx, st.store, join(dir, n), &a)
+		if errors.Is(err, ErrNotFound) {
+			continue // deleted while listing: its watch has fired
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		list = append(list, Versioned[Assignment]{Value: a, Version: ver})
+	}
+	return firstOf(ctx, chans), list, nil
+}
+
+// firstOf merges watches into one channel that delivers the first event of
+// any of them; its goroutines end with ctx.
+func firstOf(ctx context.Context, chans []<-chan Event) <-chan Event {
+	if len(chans) == 1 {
+		return chans[0]
 	}
 	merged := make(chan Event, 1)
 	for _, ch := range chans {
@@ -182,12 +200,11 @@ func (st *State) watchChildren(ctx context.Context, dir string, dirWatch <-chan 
 					default:
 					}
 				}
-				cancel()
-			case <-wctx.Done():
+			case <-ctx.Done():
 			}
 		}()
 	}
-	return merged, nil
+	return merged
 }
 
 // waitChange blocks until changed fires, or a retry delay when it is nil.

@@ -95,3 +95,6 @@ func (st *State) Commit(ctx context.Context, lead Leadership, b *Batch) (int, er
 
 // newTimer is the retry delay of watch loops after a failed read.
 func newTimer() *time.Timer { return time.NewTimer(time.Second) }
+
+// SetLeaderRecord records the leader's term and heartbeat.
+func (b *Batch) SetLeaderRecord(r LeaderRecord) { b.putJSON(nodeLeaderInfo, r) }

@@ -96,6 +96,9 @@ func (c *Client) Watch(ctx context.Context, p string) (<-chan cluster.Event, err
 	}
 	ch := make(chan cluster.Event, 1)
 	c.tree.watchers[p] = append(c.tree.watchers[p], watcher{ch: ch, client: c})
+	// A watch nobody waits for any more must not pile up on a node that
+	// never changes.
+	context.AfterFunc(ctx, func() { c.tree.unwatch(p, ch) })
 	return ch, nil
 }
 

@@ -266,6 +266,23 @@ func (t *Tree) fire(paths []string) {
 	}
 }
 
+// unwatch drops a watcher that has not fired; it takes mu.
+func (t *Tree) unwatch(p string, ch chan cluster.Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ws := t.watchers[p]
+	for i, w := range ws {
+		if w.ch == ch {
+			t.watchers[p] = append(ws[:i:i], ws[i+1:]...)
+			close(ch)
+			break
+		}
+	}
+	if len(t.watchers[p]) == 0 {
+		delete(t.watchers, p)
+	}
+}
+
 func kindName(k cluster.OpKind) string {
 	switch k {
 	case cluster.OpCreate:

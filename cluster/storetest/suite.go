@@ -431,6 +431,16 @@ func testStateAgentsAndTasks(t *testing.T, h Harness) {
 	if set[0].TaskID != "web_app.0" || set[0].Spec.Image != "img" {
 		t.Fatalf("assignment %+v", set[0])
 	}
+	// A changed assignment (a kill request) reaches the agent too.
+	b = cluster.Batch{}
+	killed := set[1]
+	killed.Kill = true
+	b.PutAssignment(killed)
+	_, err = st.Commit(ctx, lead, &b)
+	must(t, "kill commit", err)
+	for !set[1].Kill {
+		set = nextSet(t, h, sets)
+	}
 	must(t, "statuses", agentState.PutStatuses(ctx,
 		cluster.TaskStatus{TaskID: "web_app.0", AgentID: "agent-1", State: cluster.TaskRunning, Health: cluster.HealthHealthy},
 		cluster.TaskStatus{TaskID: "web_app.1", AgentID: "agent-1", State: cluster.TaskStarting}))

@@ -32,6 +32,7 @@ consul-template-style files and capacity queues.`,
 		newJobsCmd(),
 		newLogsCmd(),
 		newRenderCmd(),
+		newServerCmd(),
 		newValidateCmd(),
 	)
 	return root

@@ -1,0 +1,57 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// RegisterServer announces a berth server for as long as its session lives.
+func (st *State) RegisterServer(ctx context.Context, s ServerInfo) (Registration, error) {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("register server %s: %w", s.ID, err)
+	}
+	reg, err := st.store.Register(ctx, serverPath(s.ID), data)
+	if err != nil {
+		return nil, fmt.Errorf("register server %s: %w", s.ID, err)
+	}
+	return reg, nil
+}
+
+// Server reads one live server's announcement.
+func (st *State) Server(ctx context.Context, id string) (ServerInfo, error) {
+	var s ServerInfo
+	_, err := getJSON(ctx, st.store, serverPath(id), &s)
+	return s, err
+}
+
+// Servers lists the live servers.
+func (st *State) Servers(ctx context.Context) ([]ServerInfo, error) {
+	list, err := listJSON[ServerInfo](ctx, st.store, dirServers)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ServerInfo, len(list))
+	for i, v := range list {
+		out[i] = v.Value
+	}
+	return out, nil
+}
+
+// LeaderRecord reads what the leader last wrote about itself, with its
+// version; the zero record and version -1 when no leader ever wrote one.
+func (st *State) LeaderRecord(ctx context.Context) (LeaderRecord, int32, error) {
+	var r LeaderRecord
+	v, err := getJSON(ctx, st.store, nodeLeaderInfo, &r)
+	if errors.Is(err, ErrNotFound) {
+		return LeaderRecord{}, -1, nil
+	}
+	return r, v, err
+}
+
+// Leader returns the id of the current leading server, ErrNotFound if none.
+func (st *State) Leader(ctx context.Context) (string, error) {
+	return st.store.Leader(ctx, DirLeader)
+}
