@@ -311,7 +311,7 @@ func (l *loader) addNode(d *decoder, n *yaml.Node, group string, groupDeps []str
 			msg = fmt.Sprintf("unknown kind %q (did you mean %q?)", kind, s)
 		}
 		d.errorf(mapValue(n, "kind"), "kind", "%s", msg)
-	case len(n.Content) == 2 && n.Content[0].Value == "app" && mapValue(n, "app").Kind == yaml.MappingNode:
+	case len(n.Content) == 2 && mapValue(n, "app") != nil && mapValue(n, "app").Kind == yaml.MappingNode:
 		// GET /v2/apps/{id} wraps the app: {"app": {...}}.
 		l.addNode(d, mapValue(n, "app"), group, groupDeps)
 	case mapValue(n, "apps") != nil || mapValue(n, "groups") != nil:

@@ -127,3 +127,18 @@ func TestAliases(t *testing.T) {
 		t.Errorf("alias not followed: %+v", set.App("/a"))
 	}
 }
+
+// TestHostileShapes: inputs that once could have crashed the classifier.
+func TestHostileShapes(t *testing.T) {
+	for _, doc := range []string{
+		"a: &app {x: 1}\n? *app\n: {id: /x}\n",
+		"app: 1\nb: 2\n",
+		"app: [1]\n",
+		"- - - []\n",
+		"kind: App\nid: /x\ncmd: x\nconstraints: [[]]\n",
+		"kind: App\nid: /x\ncmd: x\nhealthChecks: [{protocol: HTTP, portIndex: -1}]\n",
+		"{apps: [1, [2]], groups: {a: b}, id: [x]}\n",
+	} {
+		_, _ = LoadBytes("h.yaml", []byte(doc))
+	}
+}
