@@ -60,7 +60,7 @@ func Allocate(c Cluster, demand []Group, opts Options) (Result, error) {
 	cache := &caches{eligible: map[string][]int{}, spans: map[string][]span{}, host: map[string]*hostMemo{}}
 	for i := range demand {
 		g := &demand[i]
-		gr, err := s.newGroupRun(i, g, runningByGroup[g.ID], cache)
+		gr, err := s.newGroupRun(g, runningByGroup[g.ID], cache)
 		a.groups[i] = gr
 		if err == nil {
 			gr.queue, err = qt.leafFor(g.Queue)

@@ -9,7 +9,6 @@ import (
 
 // groupRun is one Group while it is being placed.
 type groupRun struct {
-	idx   int
 	g     *Group
 	need  vec
 	ports []int // the group's HostPorts: 0 = any
@@ -56,8 +55,8 @@ type hostMemo struct {
 
 // newGroupRun checks a group and prepares it; an error is the group's reason
 // and the group places nothing.
-func (s *state) newGroupRun(idx int, g *Group, running []Running, cache *caches) (*groupRun, error) {
-	gr := &groupRun{idx: idx, g: g, result: GroupResult{ID: g.ID}}
+func (s *state) newGroupRun(g *Group, running []Running, cache *caches) (*groupRun, error) {
+	gr := &groupRun{g: g, result: GroupResult{ID: g.ID}}
 	if g.Instances < 0 || g.Instances > maxInstances {
 		return gr, fmt.Errorf("instances: %d is not a number of new tasks the allocator places in one pass (want 0 to %d)", g.Instances, maxInstances)
 	}
@@ -98,13 +97,13 @@ func (s *state) newGroupRun(idx int, g *Group, running []Running, cache *caches)
 		if r.hostname {
 			gr.hostRules = append(gr.hostRules, i)
 			if !r.dynamic {
-				hostKey = fmt.Appendf(hostKey, "%s\x00%s\x00", r.op, r.value)
+				hostKey = fmt.Appendf(hostKey, "%q %q;", r.op, r.value)
 			}
 		} else if r.dynamic {
 			gr.classRules = append(gr.classRules, i)
 		}
 		if !r.hostname {
-			staticKey = fmt.Appendf(staticKey, "%s\x00%s\x00%s\x00%t\x00", r.field, r.op, r.value, r.dynamic)
+			staticKey = fmt.Appendf(staticKey, "%q %q %q %t;", r.field, r.op, r.value, r.dynamic)
 		}
 	}
 	// Apps share constraint sets (often none at all), so the class filter
@@ -120,7 +119,7 @@ func (s *state) newGroupRun(idx int, g *Group, running []Running, cache *caches)
 		cache.eligible[string(staticKey)] = gr.eligible
 	}
 	perClass := len(gr.classRules) > 0
-	spanKey := fmt.Sprintf("%s\x01%t", staticKey, perClass)
+	spanKey := fmt.Sprintf("%s per-class=%t", staticKey, perClass)
 	if sps, ok := cache.spans[spanKey]; ok {
 		gr.spans = sps
 	} else {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -58,10 +59,11 @@ func classKey(attrs map[string]string, fields map[string]bool) string {
 	slices.Sort(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteByte(0)
-		b.WriteString(attrs[k])
-		b.WriteByte(0)
+		// Quoted, so no attribute text can make two maps look alike.
+		b.WriteString(strconv.Quote(k))
+		b.WriteByte('=')
+		b.WriteString(strconv.Quote(attrs[k]))
+		b.WriteByte(';')
 	}
 	return b.String()
 }
