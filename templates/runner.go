@@ -34,8 +34,9 @@ type RunnerOptions struct {
 	// RetryMin and RetryMax bound the back-off after a source error
 	// (defaults 250ms and 10s).
 	RetryMin, RetryMax time.Duration
-	// RecoveryHold is how long an instance list that dropped to empty right
-	// after a source failure is held back (default 15s).
+	// RecoveryHold is how long an instance, node or service list that
+	// shrank in the first answer after a source failure is held back before
+	// it is fetched again and believed (default 15s).
 	RecoveryHold time.Duration
 }
 

@@ -365,3 +365,24 @@ func TestRunnerSharesOneWatchPerQuery(t *testing.T) {
 		}
 	}
 }
+
+func TestShrank(t *testing.T) {
+	two := []*HealthService{{ID: "a"}, {ID: "b"}}
+	for _, tc := range []struct {
+		prev, next any
+		want       bool
+	}{
+		{two, []*HealthService{}, true},
+		{two, two[:1], true},
+		{two, two, false},
+		{[]*HealthService{}, two, false},
+		{[]*CatalogSnippet{{Name: "web"}, {Name: "api"}}, []*CatalogSnippet{{Name: "consul"}}, true},
+		{[]*Node{{Node: "a"}}, []*Node{}, true},
+		{[]*KeyPair{{Key: "a"}}, []*KeyPair{}, false},
+		{"value", nil, false},
+	} {
+		if got := shrank(tc.prev, tc.next); got != tc.want {
+			t.Errorf("shrank(%v, %v) = %v, want %v", tc.prev, tc.next, got, tc.want)
+		}
+	}
+}

@@ -18,11 +18,10 @@ type watchUpdate struct {
 // watchConfig tunes how watches retry and when they distrust an answer.
 type watchConfig struct {
 	retryMin, retryMax time.Duration
-	// recoveryHold is how long an empty service list that replaces a
-	// non-empty one is held back when it arrives right after the source
-	// failed: a Consul that restarted or lost its leader answers "no
-	// instances" before agents re-register, and rendering that would empty
-	// an upstream.
+	// recoveryHold is how long a list of instances, nodes or services that
+	// shrank is held back when it arrives right after the source failed: a
+	// Consul that restarted or lost its leader answers "no instances" before
+	// agents re-register, and rendering that would empty an upstream.
 	recoveryHold time.Duration
 	now          func() time.Time
 }
@@ -79,9 +78,9 @@ func watch(ctx context.Context, src Source, q Query, cfg watchConfig, out chan<-
 		if next < index {
 			next = 0
 		}
-		if failing && haveLast && isEmptyList(value) && !isEmptyList(last) {
-			log.Warn("holding an empty answer that arrived right after a source failure", "query", key, "hold", cfg.recoveryHold)
-			if !send(watchUpdate{held: "an empty answer arrived right after the data source recovered; holding the last good data for " + cfg.recoveryHold.String() + " to confirm"}) || !sleep(cfg.recoveryHold) {
+		if failing && haveLast && shrank(last, value) {
+			log.Warn("holding a shrunken answer that arrived right after a source failure", "query", key, "hold", cfg.recoveryHold)
+			if !send(watchUpdate{held: "fewer entries arrived right after the data source recovered; holding the last good data for " + cfg.recoveryHold.String() + " to confirm"}) || !sleep(cfg.recoveryHold) {
 				return
 			}
 			failing = false
@@ -101,15 +100,21 @@ func watch(ctx context.Context, src Source, q Query, cfg watchConfig, out chan<-
 	}
 }
 
-// isEmptyList reports whether an answer is an empty service or node list.
-// Only lists of instances count: an empty KV prefix is ordinary data, and
-// safeLs/safeTree already guard it.
-func isEmptyList(v any) bool {
-	switch l := v.(type) {
+// shrank reports whether next lists fewer instances, nodes or services than
+// prev. Only those lists count: they are what a restarted Consul answers
+// short before its agents re-register. KV data is ordinary data, and
+// safeLs/safeTree already guard empty prefixes.
+func shrank(prev, next any) bool {
+	switch p := prev.(type) {
 	case []*HealthService:
-		return len(l) == 0
+		n, ok := next.([]*HealthService)
+		return ok && len(n) < len(p)
 	case []*Node:
-		return len(l) == 0
+		n, ok := next.([]*Node)
+		return ok && len(n) < len(p)
+	case []*CatalogSnippet:
+		n, ok := next.([]*CatalogSnippet)
+		return ok && len(n) < len(p)
 	}
 	return false
 }
