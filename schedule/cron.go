@@ -16,25 +16,32 @@ type cronSpec struct {
 	domStar, dowStar bool
 }
 
-var cronShortcuts = map[string]string{
-	"@yearly":   "0 0 1 1 *",
-	"@annually": "0 0 1 1 *",
-	"@monthly":  "0 0 1 * *",
-	"@weekly":   "0 0 * * 0",
-	"@daily":    "0 0 * * *",
-	"@midnight": "0 0 * * *",
-	"@hourly":   "0 * * * *",
+// cronShortcut expands the @-shortcuts of Vixie cron.
+func cronShortcut(name string) (string, bool) {
+	switch strings.ToLower(name) {
+	case "@yearly", "@annually":
+		return "0 0 1 1 *", true
+	case "@monthly":
+		return "0 0 1 * *", true
+	case "@weekly":
+		return "0 0 * * 0", true
+	case "@daily", "@midnight":
+		return "0 0 * * *", true
+	case "@hourly":
+		return "0 * * * *", true
+	}
+	return "", false
 }
 
 type cronField struct {
 	name     string
 	min, max int
-	names    []string // names[i] is value min+i
+	names    string // three letters per value from min, e.g. "JANFEB..."
 }
 
-var (
-	monthNames = []string{"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"}
-	dowNames   = []string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
+const (
+	monthNames = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC"
+	dowNames   = "SUNMONTUEWEDTHUFRISAT"
 )
 
 // ParseCron reads a 5-field cron expression (minute hour day-of-month month
@@ -51,7 +58,7 @@ func ParseCron(expr string, tz string) (Schedule, error) {
 	}
 	text := strings.TrimSpace(expr)
 	if strings.HasPrefix(text, "@") {
-		full, ok := cronShortcuts[strings.ToLower(text)]
+		full, ok := cronShortcut(text)
 		if !ok {
 			return Schedule{}, syntaxErr(expr, 0, "unknown shortcut %s; known: @yearly @annually @monthly @weekly @daily @midnight @hourly", text)
 		}
@@ -181,13 +188,15 @@ func cronValue(expr string, pos int, s string, f cronField) (int, error) {
 		}
 		return n, nil
 	}
-	for i, name := range f.names {
-		if strings.EqualFold(s, name) {
-			return f.min + i, nil
+	var names []string
+	for i := 0; i+3 <= len(f.names); i += 3 {
+		if strings.EqualFold(s, f.names[i:i+3]) {
+			return f.min + i/3, nil
 		}
+		names = append(names, f.names[i:i+3])
 	}
-	if f.names != nil {
-		return 0, syntaxErr(expr, pos, "%s: %q is neither a number from %d to %d nor a name (%s)", f.name, s, f.min, f.max, strings.Join(f.names, " "))
+	if names != nil {
+		return 0, syntaxErr(expr, pos, "%s: %q is neither a number from %d to %d nor a name (%s)", f.name, s, f.min, f.max, strings.Join(names, " "))
 	}
 	return 0, syntaxErr(expr, pos, "%s: %q is not a number from %d to %d", f.name, s, f.min, f.max)
 }

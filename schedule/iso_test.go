@@ -361,3 +361,20 @@ func TestISONextMatchesScan(t *testing.T) {
 		}
 	}
 }
+
+func TestParseJobFields(t *testing.T) {
+	tests := []struct{ iso, cron, tz, want string }{
+		{"R/2026-01-01T00:00:00Z/P1D", "", "Europe/Berlin", ""},
+		{"", "@daily", "PST", ""},
+		{"R/2026-01-01T00:00:00Z/P1D", "@daily", "", "not both"},
+		{"", "", "", "runs only after its parents"},
+		{"R/2026-01-01T00:00:00Z/P0D", "", "", "schedule: "},
+		{"", "0 0 * *", "", "cron: "},
+	}
+	for _, tt := range tests {
+		_, err := Parse(tt.iso, tt.cron, tt.tz)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("Parse(%q, %q, %q) = %v, want %q", tt.iso, tt.cron, tt.tz, err, tt.want)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package schedule
 
 import (
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -144,4 +146,31 @@ func (c *cursor) next() (time.Time, bool) {
 	c.fast, c.wall, c.off = true, wallOf(o), int64(offsetOf(o))
 	c.zStart, c.zEnd = o.ZoneBounds()
 	return o, true
+}
+
+// ErrNoSchedule is returned by Parse for a job with neither a schedule nor
+// a cron expression: a dependent job, which runs after its parents.
+var ErrNoSchedule = errors.New("no schedule or cron: the job runs only after its parents")
+
+// Parse reads a Job manifest's schedule fields: the ISO interval iso or the
+// cron expression cron (exactly one of them), in the zone tz
+// (scheduleTimeZone). Errors name the field they come from.
+func Parse(iso, cron, tz string) (Schedule, error) {
+	switch {
+	case iso != "" && cron != "":
+		return Schedule{}, errors.New("set schedule or cron, not both")
+	case iso != "":
+		s, err := ParseISO(iso, tz)
+		if err != nil {
+			return s, fmt.Errorf("schedule: %w", err)
+		}
+		return s, nil
+	case cron != "":
+		s, err := ParseCron(cron, tz)
+		if err != nil {
+			return s, fmt.Errorf("cron: %w", err)
+		}
+		return s, nil
+	}
+	return Schedule{}, ErrNoSchedule
 }

@@ -11,37 +11,65 @@ import (
 	_ "time/tzdata"
 )
 
-// javaShortIDs are the three-letter zone ids Chronos users write in
-// scheduleTimeZone (its docs use "PST"). Joda-Time and java.time map them to
-// these regions (java.time.ZoneId.SHORT_IDS); Go's database has no "PST", so
-// the mapping is done here. EST, MST and HST are in Go's database as the
-// fixed offsets Java also uses, so they need no entry.
-var javaShortIDs = map[string]string{
-	"ACT": "Australia/Darwin",
-	"AET": "Australia/Sydney",
-	"AGT": "America/Argentina/Buenos_Aires",
-	"ART": "Africa/Cairo",
-	"AST": "America/Anchorage",
-	"BET": "America/Sao_Paulo",
-	"BST": "Asia/Dhaka",
-	"CAT": "Africa/Harare",
-	"CNT": "America/St_Johns",
-	"CST": "America/Chicago",
-	"CTT": "Asia/Shanghai",
-	"EAT": "Africa/Addis_Ababa",
-	"ECT": "Europe/Paris",
-	"IET": "America/Indiana/Indianapolis",
-	"IST": "Asia/Kolkata",
-	"JST": "Asia/Tokyo",
-	"MIT": "Pacific/Apia",
-	"NET": "Asia/Yerevan",
-	"NST": "Pacific/Auckland",
-	"PLT": "Asia/Karachi",
-	"PNT": "America/Phoenix",
-	"PRT": "America/Puerto_Rico",
-	"PST": "America/Los_Angeles",
-	"SST": "Pacific/Guadalcanal",
-	"VST": "Asia/Ho_Chi_Minh",
+// javaShortID maps the three-letter zone ids Chronos users write in
+// scheduleTimeZone (its docs use "PST") to the regions Joda-Time and
+// java.time give them (java.time.ZoneId.SHORT_IDS); Go's database has no
+// "PST", so the mapping is done here. EST, MST and HST are in Go's database
+// as the fixed offsets Java also uses, so they need no entry.
+func javaShortID(name string) (string, bool) {
+	switch name {
+	case "ACT":
+		return "Australia/Darwin", true
+	case "AET":
+		return "Australia/Sydney", true
+	case "AGT":
+		return "America/Argentina/Buenos_Aires", true
+	case "ART":
+		return "Africa/Cairo", true
+	case "AST":
+		return "America/Anchorage", true
+	case "BET":
+		return "America/Sao_Paulo", true
+	case "BST":
+		return "Asia/Dhaka", true
+	case "CAT":
+		return "Africa/Harare", true
+	case "CNT":
+		return "America/St_Johns", true
+	case "CST":
+		return "America/Chicago", true
+	case "CTT":
+		return "Asia/Shanghai", true
+	case "EAT":
+		return "Africa/Addis_Ababa", true
+	case "ECT":
+		return "Europe/Paris", true
+	case "IET":
+		return "America/Indiana/Indianapolis", true
+	case "IST":
+		return "Asia/Kolkata", true
+	case "JST":
+		return "Asia/Tokyo", true
+	case "MIT":
+		return "Pacific/Apia", true
+	case "NET":
+		return "Asia/Yerevan", true
+	case "NST":
+		return "Pacific/Auckland", true
+	case "PLT":
+		return "Asia/Karachi", true
+	case "PNT":
+		return "America/Phoenix", true
+	case "PRT":
+		return "America/Puerto_Rico", true
+	case "PST":
+		return "America/Los_Angeles", true
+	case "SST":
+		return "Pacific/Guadalcanal", true
+	case "VST":
+		return "Asia/Ho_Chi_Minh", true
+	}
+	return "", false
 }
 
 // LoadZone resolves a scheduleTimeZone value: an IANA name
@@ -64,7 +92,7 @@ func LoadZone(name string) (*time.Location, error) {
 		}
 		return time.FixedZone(name, off), nil
 	}
-	if long, ok := javaShortIDs[name]; ok {
+	if long, ok := javaShortID(name); ok {
 		name = long
 	}
 	// LoadLocation also accepts file-system-like names; refuse anything that

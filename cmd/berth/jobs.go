@@ -159,19 +159,12 @@ func jobSchedule(cmd *cobra.Command, dir, name string) (schedule.Schedule, error
 	if j.Disabled {
 		fmt.Fprintf(cmd.ErrOrStderr(), "%s: job %s is disabled: these times are when it would run\n", where, j.Name)
 	}
+	s, err := schedule.Parse(j.Schedule, j.Cron, j.ScheduleTimeZone)
 	switch {
-	case j.Schedule != "":
-		s, err := schedule.ParseISO(j.Schedule, j.ScheduleTimeZone)
-		if err != nil {
-			return s, fmt.Errorf("%s: job %s: schedule: %w", where, j.Name, err)
-		}
-		return s, nil
-	case j.Cron != "":
-		s, err := schedule.ParseCron(j.Cron, j.ScheduleTimeZone)
-		if err != nil {
-			return s, fmt.Errorf("%s: job %s: cron: %w", where, j.Name, err)
-		}
-		return s, nil
+	case errors.Is(err, schedule.ErrNoSchedule):
+		return s, fmt.Errorf("%s: job %s has no schedule: it runs after its parents (%s)", where, j.Name, strings.Join(j.Parents, ", "))
+	case err != nil:
+		return s, fmt.Errorf("%s: job %s: %w", where, j.Name, err)
 	}
-	return schedule.Schedule{}, fmt.Errorf("%s: job %s has no schedule: it runs after its parents (%s)", where, j.Name, strings.Join(j.Parents, ", "))
+	return s, nil
 }
