@@ -2,10 +2,12 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -212,6 +214,29 @@ func TestAgentJobsFinishAndFail(t *testing.T) {
 	if st.OutputTail != "hello from shell" {
 		t.Errorf("sh.1 tail %q: want the shell's output", st.OutputTail)
 	}
+	// berth logs reads the output of an ended task.
+	var out, errOut strings.Builder
+	if err := Logs(context.Background(), h.cli, "bad.1", LogOptions{}, &out, &errOut); err != nil || !strings.Contains(out.String(), "exiting 3") {
+		t.Errorf("Logs(bad.1): %v, %q", err, out.String())
+	}
+	if err := Logs(context.Background(), h.cli, "nope.1", LogOptions{}, &out, &errOut); !errors.Is(err, ErrNoTask) {
+		t.Errorf("Logs of an unknown task: %v, want ErrNoTask", err)
+	}
+
+	// forcePullImage with no registry reachable: the local image still runs;
+	// a missing image that cannot be pulled fails the task with the reason.
+	forced := job("forced.1", "0")
+	forced.Spec.ForcePullImage = true
+	h.fc.put(forced)
+	h.fc.waitState(t, "forced.1", cluster.TaskFinished)
+	missing := job("missing.1", "0")
+	missing.Spec.Image = "berth/does-not-exist:dev"
+	h.fc.put(missing)
+	st = h.fc.waitState(t, "missing.1", cluster.TaskFailed)
+	if !strings.Contains(st.Message, "pull image berth/does-not-exist:dev") {
+		t.Errorf("missing.1 message %q", st.Message)
+	}
+
 	// A spec the agent cannot run fails with a message, not silently.
 	h.fc.put(cluster.Assignment{TaskID: "priv.1", OwnerID: "/p", AgentID: node.ID,
 		Spec: cluster.TaskSpec{Image: testenv.WebImage, Privileged: true}})
@@ -285,6 +310,22 @@ func TestAgentKillsUnhealthyTasks(t *testing.T) {
 	st = h.fc.waitState(t, "sick.1", cluster.TaskKilled)
 	if st.Health != cluster.HealthUnhealthy || !strings.Contains(st.Message, "health check") {
 		t.Errorf("KILLED status %+v: want unhealthy with the reason", st)
+	}
+
+	// A COMMAND check runs inside the container through its shell.
+	cmdTask := cluster.Assignment{TaskID: "cmd.1", Owner: cluster.OwnerApp, OwnerID: "/tools/sleeper", AgentID: node.ID,
+		Spec: cluster.TaskSpec{Cmd: "touch /tmp/ok; exec sleep 3600", Network: networkBridge, KillGracePeriod: time.Second,
+			HealthChecks: []cluster.HealthCheckSpec{{Protocol: "COMMAND", Command: "test -f /tmp/ok",
+				Interval: 200 * time.Millisecond, Timeout: 2 * time.Second, MaxConsecutiveFailures: 2}}}}
+	h.fc.put(cmdTask)
+	st = h.fc.waitFor(t, "cmd.1", 30*time.Second, "healthy", func(s cluster.TaskStatus) bool { return s.Health == cluster.HealthHealthy })
+	rm := exec.Command("docker", "exec", st.ContainerID, "rm", "/tmp/ok")
+	if out, err := rm.CombinedOutput(); err != nil {
+		t.Fatalf("docker exec rm: %v %s", err, out)
+	}
+	st = h.fc.waitState(t, "cmd.1", cluster.TaskKilled)
+	if st.Health != cluster.HealthUnhealthy || !strings.Contains(st.Message, "COMMAND") {
+		t.Errorf("cmd.1 KILLED status %+v: want unhealthy by the COMMAND check", st)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func BenchmarkAgentStart50(b *testing.B) {
 	}
 
 	bareLabel := testenv.DockerTestLabel(b, h.cli)
-	var bare, managed time.Duration
+	var bare, managed, cpu time.Duration
 	var rssKiB int
 	for n := range b.N {
 		// Alternate which goes first, so neither always meets a cold (or
@@ -69,6 +70,7 @@ func BenchmarkAgentStart50(b *testing.B) {
 		runAgent := func() {
 			// The agent: assignments in, every task reported RUNNING.
 			start := time.Now()
+			cpu0 := cpuTime(b)
 			ids := make([]string, benchContainers)
 			for i := range benchContainers {
 				as := spec(i, fmt.Sprintf("agent%d", n))
@@ -85,6 +87,7 @@ func BenchmarkAgentStart50(b *testing.B) {
 			}
 			wg.Wait()
 			managed += time.Since(start)
+			cpu += cpuTime(b) - cpu0
 			rssKiB = max(rssKiB, vmRSS(b))
 			for _, id := range ids {
 				h.fc.remove(node.ID, id)
@@ -106,6 +109,17 @@ func BenchmarkAgentStart50(b *testing.B) {
 	b.ReportMetric(managed.Seconds()/float64(b.N), "agent-s/op")
 	b.ReportMetric(100*(managed.Seconds()/bare.Seconds()-1), "overhead-%")
 	b.ReportMetric(float64(rssKiB)/1024, "rss-MiB")
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "agent-cpu-ms/op")
+}
+
+// cpuTime is the user+system CPU this process used so far: unlike wall
+// time, it is not inflated by other work on the machine.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // vmRSS is the resident set of this process: the agent, its Docker client

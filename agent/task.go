@@ -127,6 +127,18 @@ func (t *task) supervise(ctx context.Context) (remove, stopping bool) {
 		t.fail(ctx, fmt.Sprintf("inspect container %s: %v", shortID(t.containerID), err))
 		return false, false
 	}
+	if info.State != nil && info.State.Status == "created" {
+		// Created but never started: the previous agent stopped between
+		// create and start. Finish the launch.
+		if err := d.ContainerStart(ctx, t.containerID, container.StartOptions{}); err != nil {
+			t.fail(ctx, fmt.Sprintf("start container %s: %v", shortID(t.containerID), err))
+			return false, false
+		}
+		if info, err = d.ContainerInspect(ctx, t.containerID); err != nil {
+			t.fail(ctx, fmt.Sprintf("inspect container %s: %v", shortID(t.containerID), err))
+			return false, false
+		}
+	}
 	t.status.ContainerID = t.containerID
 	if info.State != nil {
 		t.status.StartedAt, _ = time.Parse(time.RFC3339Nano, info.State.StartedAt)

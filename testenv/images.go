@@ -94,7 +94,8 @@ func buildShell(ctx context.Context, cli *client.Client, log io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w (install Debian's busybox-static: make deps)", busyboxPath, err)
 	}
-	hash := contentHash(bb)
+	// The layout version changes the hash when the image's layout changes.
+	hash := contentHash(bb, []byte("layout 3: /tmp 1777"))
 	if fresh(ctx, cli, ShellImage, hash) {
 		return nil
 	}
@@ -104,8 +105,9 @@ func buildShell(ctx context.Context, cli *client.Client, log io.Writer) error {
 	}
 	fmt.Fprintf(log, "building %s\n", ShellImage)
 	files := []tarFile{
-		{name: "Dockerfile", body: []byte("FROM scratch\nCOPY bin /bin\nCMD [\"/bin/sh\"]\n"), mode: 0o644},
+		{name: "Dockerfile", body: []byte("FROM scratch\nCOPY bin /bin\nCOPY tmp /tmp\nRUN [\"/bin/chmod\", \"1777\", \"/tmp\"]\nCMD [\"/bin/sh\"]\n"), mode: 0o644},
 		{name: "bin/busybox", body: bb, mode: 0o755},
+		{name: "tmp/", dir: true, mode: 0o1777},
 	}
 	for _, applet := range strings.Fields(string(out)) {
 		if applet == "busybox" || strings.Contains(applet, "/") {
@@ -162,6 +164,7 @@ type tarFile struct {
 	body []byte
 	mode int64
 	link string // a symlink target instead of a body
+	dir  bool
 }
 
 func buildImage(ctx context.Context, cli *client.Client, ref, hash string, files []tarFile, log io.Writer) error {
@@ -169,13 +172,16 @@ func buildImage(ctx context.Context, cli *client.Client, ref, hash string, files
 	tw := tar.NewWriter(&buf)
 	for _, f := range files {
 		hdr := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg}
-		if f.link != "" {
+		switch {
+		case f.link != "":
 			hdr = &tar.Header{Name: f.name, Mode: 0o777, Linkname: f.link, Typeflag: tar.TypeSymlink}
+		case f.dir:
+			hdr = &tar.Header{Name: f.name, Mode: f.mode, Typeflag: tar.TypeDir}
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return fmt.Errorf("build %s: tar %s: %w", ref, f.name, err)
 		}
-		if f.link == "" {
+		if f.link == "" && !f.dir {
 			if _, err := tw.Write(f.body); err != nil {
 				return fmt.Errorf("build %s: tar %s: %w", ref, f.name, err)
 			}
