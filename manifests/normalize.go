@@ -59,6 +59,9 @@ func normalizeApp(a *App, r reporter) {
 				case NetworkHost:
 					a.Networks = []Network{{Mode: ModeHost}}
 				case NetworkUser:
+					// Marathon named the network in ipAddress, which Berth
+					// does not read: the newer form names it.
+					r.at(p("container", "docker", "network"), "USER networking needs the Docker network's name: use networks: [{mode: container, name: <network>}]")
 					a.Networks = []Network{{Mode: ModeContainer}}
 				default:
 					r.at(p("container", "docker", "network"), "unknown network %q: expected BRIDGE, HOST or USER", d.Network)
@@ -77,6 +80,8 @@ func normalizeApp(a *App, r reporter) {
 	if len(a.Networks) == 0 {
 		a.Networks = []Network{{Mode: ModeHost}}
 	}
+	// Old Marathon echoed a bridged app's service ports in `ports`: in an
+	// export of a bridged app they say nothing new and are dropped below.
 	if a.Ports != nil {
 		if a.PortDefinitions != nil {
 			r.at(p("ports"), "set portDefinitions or ports, not both")
@@ -92,8 +97,10 @@ func normalizeApp(a *App, r reporter) {
 		// otherwise (portDefinitions: [] asks for none).
 		a.PortDefinitions = []PortDefinition{{Port: 0}}
 	}
+	if !a.hostNetwork() && len(a.PortDefinitions) > 0 && mapValue(r.root, "portDefinitions") != nil {
+		r.at(p("portDefinitions"), "portDefinitions are host ports of a host-networked app; with %s networking use container.portMappings", a.Networks[0].Mode)
+	}
 	if !a.hostNetwork() {
-		// Ports of a container-networked app are its portMappings.
 		a.PortDefinitions = nil
 	}
 	for i := range a.PortDefinitions {

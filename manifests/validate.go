@@ -139,8 +139,8 @@ func validateNetworks(a *App, r reporter) {
 		case ModeBridge:
 			bridges++
 		case ModeContainer:
-			if n.Name == "" && len(a.Networks) > 1 {
-				r.at(p("networks", i, "name"), "a container network needs a name when there are several")
+			if n.Name == "" && mapValue(r.root, "networks") != nil {
+				r.at(p("networks", i, "name"), "a container network needs the name of the Docker network to join")
 			}
 		default:
 			r.at(p("networks", i, "mode"), "unknown network mode %q: expected host, container/bridge or container", n.Mode)
