@@ -23,6 +23,10 @@ type simTask struct {
 	healthyAt int // tick it turns healthy, -1 never
 	failAt    int // tick it fails, -1 never
 	endAt     int // tick a killed task ends, -1 not killed
+	// lostUntil is the tick the task's agent comes back after being lost
+	// at lostFrom; the task keeps its state and health for when it does.
+	lostFrom, lostUntil int
+	before              Task
 }
 
 // sim is a tiny cluster driven by Step: tasks start, turn healthy or fail
@@ -48,6 +52,7 @@ type sim struct {
 // snapshot is the state of the simulated cluster at one tick.
 type snapshot struct {
 	healthy, total int
+	lingering      int               // replaced tasks on lost agents
 	byVersion      map[string][2]int // version -> {tasks, healthy}, not being killed
 }
 
@@ -89,6 +94,22 @@ func (s *sim) add(version string, tick int) *simTask {
 func (s *sim) advance(tick int) {
 	now := at(tick)
 	for _, st := range s.tasks {
+		if st.lostUntil > tick && st.lostFrom <= tick && !st.State.Terminal() {
+			if st.State != cluster.TaskUnreachable {
+				st.before = st.Task
+				st.State, st.Since = cluster.TaskUnreachable, at(st.lostFrom)
+			}
+			continue
+		}
+		if st.State == cluster.TaskUnreachable {
+			// The agent is back: the task is as it was, and a kill
+			// requested meanwhile reaches it now.
+			st.State, st.Health, st.Since = st.before.State, st.before.Health, st.before.Since
+			if st.Killing && st.endAt <= tick {
+				st.endAt = tick + 1
+			}
+			continue
+		}
 		switch {
 		case st.State.Terminal():
 		case st.endAt >= 0 && tick >= st.endAt:
@@ -107,6 +128,11 @@ func (s *sim) observe() snapshot {
 	snap := snapshot{byVersion: map[string][2]int{}}
 	for _, st := range s.tasks {
 		if st.State.Terminal() {
+			continue
+		}
+		if st.State == cluster.TaskUnreachable && st.Killing {
+			// Replaced; it stops if its agent returns, or is expunged.
+			snap.lingering++
 			continue
 		}
 		snap.total++
@@ -316,5 +342,52 @@ func golden(t *testing.T, path, got string) {
 	}
 	if string(want) != got {
 		t.Errorf("%s differs (run go test -update if the change is intended):\n--- want\n%s--- got\n%s", path, want, got)
+	}
+}
+
+// TestSimulatedChaos throws everything at one app for 60 ticks (agents lost
+// and back, new versions, scaling, strategy changes, failing launches), then
+// lets it settle: it must end with exactly Instances healthy tasks of the
+// last version, having never killed a task twice.
+func TestSimulatedChaos(t *testing.T) {
+	for seed := uint64(1); seed <= 300; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 99))
+			s := newSim(t, spec("v0", 1+rng.IntN(6)), seed, 0.2)
+			s.spec.InactiveAfter, s.spec.ExpungeAfter = 5*time.Second, 20*time.Second
+			s.spec.Backoff = Backoff{Initial: time.Second, Factor: 2, Max: 4 * time.Second}
+			s.seed("v0", s.spec.Instances)
+			fractions := []float64{0, 0.5, 0.8, 1}
+			version := 0
+			for tick := range 3000 {
+				if tick < 60 {
+					switch r := rng.Float64(); {
+					case r < 0.05:
+						version++
+						s.spec.Version = fmt.Sprintf("v%d", version)
+					case r < 0.10:
+						s.spec.Instances = rng.IntN(8)
+					case r < 0.13:
+						s.spec.MinimumHealthCapacity = fractions[rng.IntN(len(fractions))]
+						s.spec.MaximumOverCapacity = fractions[rng.IntN(len(fractions))]
+					case r < 0.20 && len(s.tasks) > 0:
+						st := s.tasks[rng.IntN(len(s.tasks))]
+						if st.lostUntil <= tick {
+							st.lostFrom, st.lostUntil = tick, tick+1+rng.IntN(40)
+						}
+					}
+				}
+				s.step(tick)
+				if tick >= 60 && s.done {
+					snap := s.observe()
+					end := snap.byVersion[s.spec.Version]
+					if end[0] != s.spec.Instances || end[1] != s.spec.Instances || snap.total != s.spec.Instances {
+						t.Fatalf("tick %d: done with %v, want %d healthy of %s only\n%s", tick, snap.byVersion, s.spec.Instances, s.spec.Version, s.trace.String())
+					}
+					return
+				}
+			}
+			t.Fatalf("no convergence\n%s", s.trace.String())
+		})
 	}
 }

@@ -92,7 +92,8 @@ type Decision struct {
 	// Held is set by Hold: the deployment waits for its dependencies.
 	Held bool
 	// Done is true when the app is exactly as declared: Instances healthy
-	// tasks of the desired version and nothing else.
+	// tasks of the desired version and nothing else, except tasks on lost
+	// agents that were replaced and wait to be stopped or expunged.
 	Done bool
 }
 
