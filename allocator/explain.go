@@ -21,48 +21,83 @@ type diagnosis struct {
 	port      int // the first such port
 }
 
-// diagnose runs after a search failed; it is a full scan, which is fine on
-// the failure path only.
+// diagnose runs after a search failed. It is a scan of the agents, by
+// class for the attribute rules, which is fine on the failure path; an
+// unconstrained group without fixed ports reads the fit tree's root
+// instead, so a saturated cluster does not pay a scan per failing app.
 func (s *state) diagnose(gr *groupRun) diagnosis {
 	d := diagnosis{agents: len(s.agents), staticRej: make([]int, len(gr.rules)), dynRej: make([]int, len(gr.rules))}
+	fixed := false
+	for _, p := range gr.ports {
+		fixed = fixed || p != 0
+	}
+	if len(gr.rules) == 0 && !fixed {
+		d.eligible = len(s.agents)
+		for r := range d.maxFree {
+			d.maxFree[r] = s.tree.res[r][1]
+		}
+		d.maxPorts = int(s.tree.ports[1])
+		return d
+	}
 	for r := range d.maxFree {
 		d.maxFree[r] = -1
 	}
 	d.maxPorts = -1
-agents:
-	for pos := range s.agents {
+classes:
+	for ci := range s.classes {
+		c := &s.classes[ci]
 		for i := range gr.rules {
 			r := &gr.rules[i]
-			v, ok := s.value(pos, r.field, r.hostname)
-			if !r.matchStatic(v, ok) {
-				d.staticRej[i]++
-				continue agents
-			}
-		}
-		for i := range gr.rules {
-			r := &gr.rules[i]
-			if !r.dynamic {
+			if r.hostname {
 				continue
 			}
-			v, _ := s.value(pos, r.field, r.hostname)
-			if !r.matchDynamic(v, gr.counts[i], gr.pins[i]) {
-				d.dynRej[i]++
-				continue agents
+			v, ok := c.attrs[r.field]
+			if !r.matchStatic(v, ok) {
+				d.staticRej[i] += c.hi - c.lo
+				continue classes
 			}
 		}
-		a := &s.agents[pos]
-		d.eligible++
-		for r := range d.maxFree {
-			d.maxFree[r] = max(d.maxFree[r], a.free[r])
-		}
-		d.maxPorts = max(d.maxPorts, a.ports.free)
-		for _, p := range gr.ports {
-			if p != 0 && !a.ports.isFree(p) {
-				if d.portRej == 0 {
-					d.port = p
-				}
-				d.portRej++
+		// Agents of a class that pass the hostname rules all fail the same
+		// coupling rule on attributes, if any: find it once.
+		classRej := -1
+		for _, i := range gr.classRules {
+			if r := &gr.rules[i]; !r.matchDynamic(c.attrs[r.field], gr.counts[i], gr.pins[i]) {
+				classRej = i
 				break
+			}
+		}
+	agents:
+		for pos := c.lo; pos < c.hi; pos++ {
+			a := &s.agents[pos]
+			for _, i := range gr.hostRules {
+				if r := &gr.rules[i]; !r.dynamic && !r.matchStatic(a.hostname, true) {
+					d.staticRej[i]++
+					continue agents
+				}
+			}
+			if classRej >= 0 {
+				d.dynRej[classRej]++
+				continue
+			}
+			for _, i := range gr.hostRules {
+				if r := &gr.rules[i]; r.dynamic && !r.matchDynamic(a.hostname, gr.counts[i], gr.pins[i]) {
+					d.dynRej[i]++
+					continue agents
+				}
+			}
+			d.eligible++
+			for r := range d.maxFree {
+				d.maxFree[r] = max(d.maxFree[r], a.free[r])
+			}
+			d.maxPorts = max(d.maxPorts, a.ports.free)
+			for _, p := range gr.ports {
+				if p != 0 && !a.ports.isFree(p) {
+					if d.portRej == 0 {
+						d.port = p
+					}
+					d.portRej++
+					break
+				}
 			}
 		}
 	}
