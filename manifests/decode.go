@@ -134,6 +134,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) {
 			d.decodeConstraintList(n, v.Addr().Interface().(*Constraint), field)
 			return
 		}
+		if v.Type() == reflect.TypeFor[Wait]() && n.Kind == yaml.ScalarNode {
+			// consul-template's own spelling: wait = "5s:20s" (or "5s").
+			w := v.Addr().Interface().(*Wait)
+			w.Min, w.Max, _ = strings.Cut(n.Value, ":")
+			return
+		}
 		if n.Kind != yaml.MappingNode {
 			d.errorf(n, field, "expected an object, found %s", kindName(n))
 			return
