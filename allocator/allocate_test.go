@@ -367,3 +367,14 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("%s differs (-want +got); rerun with -update if the change is intended:\n%s", path, diff)
 	}
 }
+
+func TestParseStrategy(t *testing.T) {
+	for _, s := range []allocator.Strategy{allocator.BinPack, allocator.Spread} {
+		if got, err := allocator.ParseStrategy(s.String()); err != nil || got != s {
+			t.Errorf("ParseStrategy(%q) = %v, %v", s.String(), got, err)
+		}
+	}
+	if _, err := allocator.ParseStrategy("random"); err == nil {
+		t.Error("ParseStrategy accepted random")
+	}
+}

@@ -1,6 +1,10 @@
 package allocator
 
-import "github.com/berthops/berth/manifests"
+import (
+	"fmt"
+
+	"github.com/berthops/berth/manifests"
+)
 
 // Resources is an amount of schedulable resources, in Marathon's units.
 type Resources struct {
@@ -79,6 +83,25 @@ const (
 	// so load and failures are spread.
 	Spread
 )
+
+// String is the strategy's name in flags and config: binpack or spread.
+func (s Strategy) String() string {
+	if s == Spread {
+		return "spread"
+	}
+	return "binpack"
+}
+
+// ParseStrategy reads a strategy name as String writes it.
+func ParseStrategy(name string) (Strategy, error) {
+	switch name {
+	case "binpack", "":
+		return BinPack, nil
+	case "spread":
+		return Spread, nil
+	}
+	return BinPack, fmt.Errorf("strategy %q: want binpack or spread", name)
+}
 
 // Options tune one allocation.
 type Options struct {

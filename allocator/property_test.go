@@ -150,3 +150,61 @@ func TestQueueGuarantees(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupByEven checks GROUP_BY's promise on random rack layouts with
+// room to spare: instances are spread evenly (counts differ by at most
+// one) when the count is absent or covers every rack, over every rack when
+// no count is given, and a count larger than the racks there are allows no
+// more instances than racks.
+func TestGroupByEven(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range 500 {
+		racks := 1 + rng.IntN(6)
+		var c allocator.Cluster
+		for r := range racks {
+			for k := range 1 + rng.IntN(4) {
+				id := fmt.Sprintf("r%d-%d", r, k)
+				c.Agents = append(c.Agents, allocator.Agent{ID: id, Hostname: id, Total: allocator.Resources{CPUs: 100},
+					Attributes: map[string]string{"rack": fmt.Sprintf("r%d", r)}})
+			}
+		}
+		count := ""
+		n := 0
+		if rng.IntN(2) == 0 {
+			n = 1 + rng.IntN(7)
+			count = fmt.Sprint(n)
+		}
+		instances := 1 + rng.IntN(20)
+		demand := []allocator.Group{{ID: "/g", Instances: instances, Resources: allocator.Resources{CPUs: 1}, Constraints: cons("rack", "GROUP_BY", count)}}
+		opts := allocator.Options{Seed: rng.Uint64(), Strategy: allocator.Strategy(rng.IntN(2))}
+		res := mustAllocate(t, c, demand, opts)
+		g := res.Groups[0]
+		if n > racks && instances > racks {
+			if len(g.Placements) != 0 {
+				t.Fatalf("case %d: GROUP_BY:%d over %d racks placed %d of %d", i, n, racks, len(g.Placements), instances)
+			}
+			continue
+		}
+		if g.Unplaced != 0 {
+			t.Fatalf("case %d: %s", i, g.Reason)
+		}
+		per := perValue(c, g, "rack")
+		lo, hi := instances, 0
+		for r := range racks {
+			k := per[fmt.Sprintf("r%d", r)]
+			if n == 0 || k > 0 {
+				lo = min(lo, k)
+			}
+			hi = max(hi, k)
+		}
+		if n == 0 && instances >= racks && len(per) != racks {
+			t.Fatalf("case %d: GROUP_BY over %d racks used %v", i, racks, per)
+		}
+		// With a count below the number of racks, Marathon's rule (a new
+		// value, or one with the fewest instances once n values are used)
+		// promises no evenness, so only the other cases are checked.
+		if (n == 0 || n >= racks) && hi-lo > 1 {
+			t.Fatalf("case %d: GROUP_BY:%s uneven: %v", i, count, per)
+		}
+	}
+}
