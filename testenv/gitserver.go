@@ -122,7 +122,14 @@ func (r *GitRepo) FileURL() string { return "file://" + r.Dir }
 // content), with the branch's tip as parent, and returns its hash.
 func (r *GitRepo) Commit(t testing.TB, branch string, files map[string]string, msg string) string {
 	t.Helper()
-	tree, err := r.writeTree(files)
+	return r.CommitWithLinks(t, branch, files, nil, msg)
+}
+
+// CommitWithLinks is Commit with symbolic links as well: links maps a path
+// to the link's target.
+func (r *GitRepo) CommitWithLinks(t testing.TB, branch string, files, links map[string]string, msg string) string {
+	t.Helper()
+	tree, err := r.writeTree(files, links)
 	if err != nil {
 		t.Fatalf("write tree: %v", err)
 	}
@@ -209,34 +216,44 @@ func (r *GitRepo) DeleteRef(t testing.TB, name string) {
 }
 
 // writeTree stores files as blobs and trees and returns the root tree hash.
-func (r *GitRepo) writeTree(files map[string]string) (plumbing.Hash, error) {
+func (r *GitRepo) writeTree(files, links map[string]string) (plumbing.Hash, error) {
+	type blob struct {
+		content string
+		mode    filemode.FileMode
+	}
 	type dir struct {
-		files map[string]string
+		files map[string]blob
 		dirs  map[string]*dir
 	}
-	root := &dir{files: map[string]string{}, dirs: map[string]*dir{}}
-	for p, content := range files {
+	root := &dir{files: map[string]blob{}, dirs: map[string]*dir{}}
+	add := func(p string, b blob) {
 		d := root
 		parts := strings.Split(path.Clean(p), "/")
 		for _, part := range parts[:len(parts)-1] {
 			sub := d.dirs[part]
 			if sub == nil {
-				sub = &dir{files: map[string]string{}, dirs: map[string]*dir{}}
+				sub = &dir{files: map[string]blob{}, dirs: map[string]*dir{}}
 				d.dirs[part] = sub
 			}
 			d = sub
 		}
-		d.files[parts[len(parts)-1]] = content
+		d.files[parts[len(parts)-1]] = b
+	}
+	for p, content := range files {
+		add(p, blob{content, filemode.Regular})
+	}
+	for p, target := range links {
+		add(p, blob{target, filemode.Symlink})
 	}
 	var write func(d *dir) (plumbing.Hash, error)
 	write = func(d *dir) (plumbing.Hash, error) {
 		var entries []object.TreeEntry
-		for name, content := range d.files {
-			h, err := r.writeBlob(content)
+		for name, b := range d.files {
+			h, err := r.writeBlob(b.content)
 			if err != nil {
 				return plumbing.ZeroHash, err
 			}
-			entries = append(entries, object.TreeEntry{Name: name, Mode: filemode.Regular, Hash: h})
+			entries = append(entries, object.TreeEntry{Name: name, Mode: b.mode, Hash: h})
 		}
 		for name, sub := range d.dirs {
 			h, err := write(sub)

@@ -15,11 +15,14 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // Options says which repository to open and how.
@@ -77,7 +80,13 @@ func Open(ctx context.Context, opts Options) (*Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open repository %s: %w", local, err)
 		}
-		s.repo = repo
+		fsst, ok := repo.Storer.(*filesystem.Storage)
+		if !ok {
+			return nil, fmt.Errorf("open repository %s: unexpected storage %T", local, repo.Storer)
+		}
+		if s.repo, err = openStorage(fsst.Filesystem().Root()); err != nil {
+			return nil, fmt.Errorf("open repository %s: %w", local, err)
+		}
 		return s, nil
 	}
 	auth, err := opts.Auth.method(opts.URL)
@@ -101,6 +110,33 @@ func Open(ctx context.Context, opts Options) (*Source, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// openStorage opens the repository whose Git directory is dir, keeping a few
+// pack files open: by default go-git reopens the pack file for every object,
+// which dominates the cost of reading a few thousand manifests.
+func openStorage(dir string) (*git.Repository, error) {
+	st := filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRUDefault(),
+		filesystem.Options{MaxOpenDescriptors: 16})
+	repo, err := git.Open(st, nil)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return repo, nil
+}
+
+// Close releases the pack files the source keeps open.
+func (s *Source) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.repo == nil {
+		return nil
+	}
+	if st, ok := s.repo.Storer.(*filesystem.Storage); ok {
+		return st.Close()
+	}
+	return nil
 }
 
 // localPath returns the path of a local repository URL, "" for a remote.
@@ -211,6 +247,12 @@ func (s *Source) recloneLocked(ctx context.Context) error {
 	if err := os.WriteFile(filepath.Join(tmp, completeMarker), []byte(s.url+"\n"), 0o600); err != nil {
 		return fmt.Errorf("clone %s: %w", s.url, err)
 	}
+	if s.repo != nil {
+		if st, ok := s.repo.Storer.(*filesystem.Storage); ok {
+			st.Close()
+		}
+		s.repo = nil
+	}
 	old := s.dir + ".old"
 	if err := os.RemoveAll(old); err != nil {
 		return fmt.Errorf("clone %s: remove %s: %w", s.url, old, err)
@@ -300,10 +342,16 @@ func openCache(dir, url string) (*git.Repository, error) {
 		}
 		return nil, fmt.Errorf("cache %s was not completed: %w", dir, err)
 	}
-	repo, err := git.PlainOpen(dir)
+	repo, err := openStorage(dir)
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %w", dir, err)
 	}
+	ok := false
+	defer func() {
+		if !ok {
+			repo.Storer.(*filesystem.Storage).Close()
+		}
+	}()
 	cfg, err := repo.Config()
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: config: %w", dir, err)
@@ -331,6 +379,7 @@ func openCache(dir, url string) (*git.Repository, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %w", dir, err)
 	}
+	ok = true
 	return repo, nil
 }
 

@@ -266,3 +266,43 @@ func TestCorruptCacheIsRecloned(t *testing.T) {
 		})
 	}
 }
+
+// TestSymlinks follows links inside the tree as a checkout would, and treats
+// links that leave it as missing.
+func TestSymlinks(t *testing.T) {
+	r := testenv.NewGitRepo(t, filepath.Join(t.TempDir(), "repo.git"))
+	c := r.CommitWithLinks(t, "main", map[string]string{
+		"shared/web.yaml": "kind: App\nid: /web\n",
+		"envs/prod/x.txt": "x",
+	}, map[string]string{
+		"envs/prod/web.yaml": "../../shared/web.yaml",
+		"envs/prod/shared":   "../../shared",
+		"envs/prod/self":     ".",
+		"envs/prod/escape":   "../../../etc/passwd",
+		"envs/prod/abs":      "/etc/passwd",
+		"envs/prod/loop":     "loop",
+	}, "links")
+	s := open(t, gitsource.Options{URL: r.Dir})
+	fsys, err := s.Tree(c, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"envs/prod/web.yaml":        "kind: App\nid: /web\n",
+		"envs/prod/shared/web.yaml": "kind: App\nid: /web\n",
+		"envs/prod/self/x.txt":      "x",
+	} {
+		got, err := fs.ReadFile(fsys, name)
+		if err != nil || string(got) != want {
+			t.Errorf("ReadFile(%s) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	for _, name := range []string{"envs/prod/escape", "envs/prod/abs", "envs/prod/loop", "envs/prod/missing", "shared/web.yaml/x"} {
+		if _, err := fs.ReadFile(fsys, name); err == nil {
+			t.Errorf("ReadFile(%s) succeeded", name)
+		}
+	}
+	if fi, err := fs.Stat(fsys, "envs/prod/shared"); err != nil || !fi.IsDir() {
+		t.Errorf("Stat(link to a directory) = %v, %v", fi, err)
+	}
+}

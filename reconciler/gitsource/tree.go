@@ -23,6 +23,7 @@ import (
 type TreeFS struct {
 	src  *Source
 	root *object.Tree
+	dirs map[plumbing.Hash]map[string]object.TreeEntry // guarded by src.mu
 }
 
 // Hash is the tree's object hash: two TreeFS with equal hashes hold
@@ -39,6 +40,29 @@ type node struct {
 	hash plumbing.Hash
 }
 
+// dir returns the entries of the tree with hash h by name, reading each tree
+// object once per TreeFS: a manifest repository is read file by file, and
+// walking from the root for every file would read the upper trees thousands
+// of times. The caller holds src.mu.
+func (t *TreeFS) dir(h plumbing.Hash) (map[string]object.TreeEntry, error) {
+	if d, ok := t.dirs[h]; ok {
+		return d, nil
+	}
+	tree, err := object.GetTree(t.src.repo.Storer, h)
+	if err != nil {
+		return nil, fmt.Errorf("tree %s: %w", h, err)
+	}
+	d := make(map[string]object.TreeEntry, len(tree.Entries))
+	for _, e := range tree.Entries {
+		d[e.Name] = e
+	}
+	if t.dirs == nil {
+		t.dirs = map[plumbing.Hash]map[string]object.TreeEntry{}
+	}
+	t.dirs[h] = d
+	return d, nil
+}
+
 // lookup resolves name (a valid fs path) to its entry, following symbolic
 // links in every component. The caller holds src.mu.
 func (t *TreeFS) lookup(op, name string) (node, error) {
@@ -50,11 +74,29 @@ func (t *TreeFS) lookup(op, name string) (node, error) {
 	}
 	links := 0
 	parts := strings.Split(name, "/")
-	dir := ""
+	// stack holds the trees from the root down to the current directory,
+	// so that a relative link can climb back up.
+	stack := []plumbing.Hash{t.root.Hash}
 	for i := 0; i < len(parts); i++ {
-		p := path.Join(dir, parts[i])
-		e, err := t.root.FindEntry(p)
+		switch parts[i] {
+		case ".", "":
+			continue
+		case "..":
+			if len(stack) == 1 {
+				return node{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+			}
+			stack = stack[:len(stack)-1]
+			if i == len(parts)-1 {
+				return node{name: path.Base(name), mode: filemode.Dir, hash: stack[len(stack)-1]}, nil
+			}
+			continue
+		}
+		d, err := t.dir(stack[len(stack)-1])
 		if err != nil {
+			return node{}, &fs.PathError{Op: op, Path: name, Err: err}
+		}
+		e, ok := d[parts[i]]
+		if !ok {
 			return node{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 		}
 		if e.Mode == filemode.Symlink {
@@ -66,18 +108,17 @@ func (t *TreeFS) lookup(op, name string) (node, error) {
 			if err != nil {
 				return node{}, &fs.PathError{Op: op, Path: name, Err: err}
 			}
-			resolved := path.Join(dir, string(target))
-			if path.IsAbs(string(target)) || resolved == ".." || strings.HasPrefix(resolved, "../") {
+			if path.IsAbs(string(target)) {
 				return node{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 			}
-			rest := append(strings.Split(resolved, "/"), parts[i+1:]...)
-			if resolved == "." {
-				rest = parts[i+1:]
-				if len(rest) == 0 {
-					return node{name: path.Base(name), mode: filemode.Dir, hash: t.root.Hash}, nil
-				}
+			rest := append(strings.Split(string(target), "/"), parts[i+1:]...)
+			if len(rest) > 0 && rest[len(rest)-1] == "" {
+				rest = rest[:len(rest)-1]
 			}
-			parts, i, dir = rest, -1, ""
+			if len(rest) == 0 {
+				return node{name: path.Base(name), mode: filemode.Dir, hash: stack[len(stack)-1]}, nil
+			}
+			parts, i = rest, -1
 			continue
 		}
 		if i == len(parts)-1 {
@@ -86,9 +127,11 @@ func (t *TreeFS) lookup(op, name string) (node, error) {
 		if e.Mode != filemode.Dir {
 			return node{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 		}
-		dir = p
+		stack = append(stack, e.Hash)
 	}
-	return node{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+	// Only "." and ".." components were left after a link: the directory
+	// the walk ended in.
+	return node{name: path.Base(name), mode: filemode.Dir, hash: stack[len(stack)-1]}, nil
 }
 
 func (t *TreeFS) readBlob(h plumbing.Hash) ([]byte, error) {
@@ -101,24 +144,24 @@ func (t *TreeFS) readBlob(h plumbing.Hash) ([]byte, error) {
 		return nil, fmt.Errorf("blob %s: %w", h, err)
 	}
 	defer r.Close()
-	data, err := io.ReadAll(r)
-	if err != nil {
+	data := make([]byte, b.Size)
+	if _, err := io.ReadFull(r, data); err != nil {
 		return nil, fmt.Errorf("blob %s: %w", h, err)
 	}
 	return data, nil
 }
 
 func (t *TreeFS) entries(op, name string, n node) ([]fs.DirEntry, error) {
-	tree, err := object.GetTree(t.src.repo.Storer, n.hash)
+	d, err := t.dir(n.hash)
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
-	out := make([]fs.DirEntry, 0, len(tree.Entries))
-	for _, e := range tree.Entries {
+	out := make([]fs.DirEntry, 0, len(d))
+	for _, e := range d {
 		out = append(out, &dirEntry{fsys: t, dir: name, n: node{name: e.Name, mode: e.Mode, hash: e.Hash}})
 	}
-	// Git orders "a.b" after "a" the directory; fs.ReadDir promises plain
-	// name order.
+	// fs.ReadDir promises name order (Git's own order puts "a.b" before
+	// the directory "a", and map order is random).
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out, nil
 }
