@@ -17,6 +17,7 @@ const (
 	dirPorts       = "/serviceports"
 	dirDeployments = "/deployments"
 	dirJobRuns     = "/jobruns" // <job>/<run> = JobRun
+	dirJobs        = "/jobs"    // <job> = JobState
 	nodeCommit     = "/commit"
 	nodeLeaderInfo = "/leaderinfo"
 	dirServers     = "/servers" // <server> = ServerInfo, ephemeral
@@ -50,5 +51,6 @@ func portPath(port int) string                 { return join(dirPorts, strconv.I
 func deploymentPath(id string) string          { return join(dirDeployments, nodeName(id)) }
 func jobRunsDir(job string) string             { return join(dirJobRuns, nodeName(job)) }
 func jobRunPath(job, run string) string        { return join(jobRunsDir(job), nodeName(run)) }
+func jobStatePath(job string) string           { return join(dirJobs, nodeName(job)) }
 
 func serverPath(id string) string { return join(dirServers, nodeName(id)) }

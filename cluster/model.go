@@ -217,6 +217,22 @@ const (
 	JobRunRunning   JobRunState = "RUNNING"
 	JobRunSucceeded JobRunState = "SUCCEEDED"
 	JobRunFailed    JobRunState = "FAILED"
+	// JobRunSkipped records an occurrence that did not run: later than the
+	// job's epsilon, or due while the previous run still ran and the job is
+	// not concurrent.
+	JobRunSkipped JobRunState = "SKIPPED"
+)
+
+// Ended reports whether a run in this state will not change any more.
+func (s JobRunState) Ended() bool {
+	return s == JobRunSucceeded || s == JobRunFailed || s == JobRunSkipped
+}
+
+// How a job run was triggered.
+const (
+	TriggerSchedule = "schedule"
+	TriggerParents  = "parents"
+	TriggerManual   = "manual"
 )
 
 // JobRun is one scheduled (or dependency-triggered) run of a job, with its
@@ -232,6 +248,28 @@ type JobRun struct {
 	FinishedAt  time.Time   `json:"finishedAt,omitempty"`
 	ExitCode    *int        `json:"exitCode,omitempty"`
 	Message     string      `json:"message,omitempty"`
+	// Trigger is schedule, parents or manual.
+	Trigger string `json:"trigger,omitempty"`
+	AgentID string `json:"agentId,omitempty"`
+	// OutputTail is the last lines the final attempt printed.
+	OutputTail string `json:"outputTail,omitempty"`
+}
+
+// JobState is the scheduler's memory of one job, kept in the cluster state
+// so a new leader neither skips nor repeats an occurrence.
+type JobState struct {
+	Job string `json:"job"`
+	// Anchor is when the job was first seen: the start of a schedule written
+	// without one (R//PT1H), and where a cron schedule begins counting.
+	Anchor time.Time `json:"anchor"`
+	// LastHandled is the last occurrence that was run or skipped.
+	LastHandled time.Time `json:"lastHandled,omitzero"`
+	// ParentsSeen is the latest parent completion that triggered a run.
+	ParentsSeen  time.Time `json:"parentsSeen,omitzero"`
+	SuccessCount int       `json:"successCount"`
+	ErrorCount   int       `json:"errorCount"`
+	LastSuccess  time.Time `json:"lastSuccess,omitzero"`
+	LastError    time.Time `json:"lastError,omitzero"`
 }
 
 // LeaderRecord is what the current leader last wrote about itself, fenced:

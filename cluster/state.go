@@ -356,6 +356,33 @@ func (st *State) JobRuns(ctx context.Context, job string) ([]JobRun, error) {
 	return out, nil
 }
 
+// JobStates reads the scheduler's memory of every job, by job name.
+func (st *State) JobStates(ctx context.Context) (map[string]JobState, error) {
+	list, err := listJSON[JobState](ctx, st.store, dirJobs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]JobState, len(list))
+	for _, v := range list {
+		out[v.Value.Job] = v.Value
+	}
+	return out, nil
+}
+
+// JobNames lists the jobs that have recorded runs.
+func (st *State) JobNames(ctx context.Context) ([]string, error) {
+	names, err := children(ctx, st.store, dirJobRuns)
+	if err != nil {
+		return nil, err
+	}
+	for i, n := range names {
+		if u, err := url.PathUnescape(n); err == nil {
+			names[i] = u
+		}
+	}
+	return names, nil
+}
+
 // children lists a directory, treating a missing one as empty.
 func children(ctx context.Context, s Store, dir string) ([]string, error) {
 	names, err := s.Children(ctx, dir)

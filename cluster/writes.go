@@ -71,6 +71,12 @@ func (b *Batch) DeleteDeployment(id string) { b.delete(deploymentPath(id), AnyVe
 // PutJobRun records a job run.
 func (b *Batch) PutJobRun(r JobRun) { b.putJSON(jobRunPath(r.Job, r.RunID), r) }
 
+// PutJobState records the scheduler's memory of a job.
+func (b *Batch) PutJobState(j JobState) { b.putJSON(jobStatePath(j.Job), j) }
+
+// DeleteJobState forgets a job that is no longer declared.
+func (b *Batch) DeleteJobState(job string) { b.delete(jobStatePath(job), AnyVersion) }
+
 // DeleteJobRun forgets a job run (history trimming).
 func (b *Batch) DeleteJobRun(job, runID string) { b.delete(jobRunPath(job, runID), AnyVersion) }
 

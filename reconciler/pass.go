@@ -91,6 +91,14 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 	}
 	var starts []start
 	declared := map[string]bool{}
+	type decided struct {
+		app    *manifests.App
+		spec   cluster.TaskSpec
+		d      rollout.Decision
+		status rollout.Status
+	}
+	var apps []decided
+	deployed := map[string]bool{}
 	for i := range s.Desired.Apps {
 		app := &s.Desired.Apps[i]
 		declared[app.ID] = true
@@ -99,8 +107,7 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 			return Outcome{}, err
 		}
 		spec := AppTaskSpec(app, sp, opts.Spec)
-		version := SpecVersion(spec)
-		rs := rollout.SpecFromApp(*app, version)
+		rs := rollout.SpecFromApp(*app, SpecVersion(spec))
 		group := groupByAttribute(app)
 		var tasks []rollout.Task
 		for _, t := range byApp[app.ID] {
@@ -108,16 +115,42 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 		}
 		in := rollout.Input{Spec: rs, Tasks: tasks, Launches: s.Launches[app.ID], Now: s.Now}
 		d := rollout.Step(in)
-		out.Launches[app.ID] = d.Launches
+		deployed[app.ID] = d.Deployed()
+		apps = append(apps, decided{app: app, spec: spec, d: d, status: rollout.AppStatus(in)})
+	}
+	// Marathon stops removed apps before it starts new ones, so a renamed app
+	// never runs twice over its resources and ports.
+	stopping := false
+	if opts.Prune {
+		for id, tasks := range byApp {
+			if declared[id] {
+				continue
+			}
+			for _, t := range tasks {
+				if !t.Status.State.Terminal() {
+					stopping = true
+				}
+			}
+		}
+	}
+	for _, a := range apps {
+		// Dependency order: an app's deployment waits until the apps it
+		// depends on have finished theirs (healing never waits).
+		d, status := rollout.Gate(a.d, a.status, rollout.Waiting(a.app.Dependencies, deployed))
+		if stopping && len(byApp[a.app.ID]) == 0 && d.Start > 0 {
+			d.Start = 0
+			status.Message = "waiting for removed apps to stop"
+		}
+		out.Launches[a.app.ID] = d.Launches
 		out.RequeueAt = earliest(out.RequeueAt, d.RequeueAt)
 		if !d.Done {
 			out.Converged = false
 		}
-		applyKillsAndForgets(&out.Batch, byApp[app.ID], d)
+		applyKillsAndForgets(&out.Batch, byApp[a.app.ID], d)
 		if d.Start > 0 {
-			starts = append(starts, start{app: app, spec: spec, n: d.Start})
+			starts = append(starts, start{app: a.app, spec: a.spec, n: d.Start})
 		}
-		out.Apps = append(out.Apps, AppOutcome{ID: app.ID, Version: version, Decision: d, Status: rollout.AppStatus(in)})
+		out.Apps = append(out.Apps, AppOutcome{ID: a.app.ID, Version: SpecVersion(a.spec), Decision: d, Status: status})
 	}
 	for id, tasks := range byApp {
 		if declared[id] {

@@ -163,3 +163,44 @@ func mustJSON(t *testing.T, b []byte, v any) {
 		t.Fatalf("decode %s: %v", b, err)
 	}
 }
+
+func TestPassDependencyOrderAndStopBeforeStart(t *testing.T) {
+	f := newFakeCluster("a1")
+	db := manifests.App{ID: "/db", Instances: 1, CPUs: 0.1, Mem: 16, Cmd: "db", UpgradeStrategy: manifests.UpgradeStrategy{MinimumHealthCapacity: 1, MaximumOverCapacity: 1}}
+	web := manifests.App{ID: "/web", Instances: 2, CPUs: 0.1, Mem: 16, Cmd: "web", Dependencies: []string{"/db"}, UpgradeStrategy: db.UpgradeStrategy}
+	set := &manifests.Set{Apps: []manifests.App{db, web}}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	out, err := Pass(f.snapshot(set, now), f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.apply(t, out)
+	if n := len(f.tasks); n != 1 {
+		t.Fatalf("first pass started %d tasks, want only /db's 1 (web waits for its dependency)", n)
+	}
+	if msg := out.Apps[1].Status.Message; !strings.Contains(msg, "waiting for /db") {
+		t.Errorf("web status %q does not say what it waits for", msg)
+	}
+	f.agentsAct(now)
+	out, _ = Pass(f.snapshot(set, now.Add(time.Second)), f.opts())
+	f.apply(t, out)
+	f.agentsAct(now)
+	if n := f.running(""); n != 3 {
+		t.Fatalf("after /db is healthy, %d running, want 3", n)
+	}
+
+	// Rename /web to /web2: the old app's tasks stop before the new one starts.
+	web2 := web
+	web2.ID = "/web2"
+	set = &manifests.Set{Apps: []manifests.App{db, web2}}
+	out, _ = Pass(f.snapshot(set, now.Add(2*time.Second)), f.opts())
+	f.apply(t, out)
+	for _, tk := range f.tasks {
+		if tk.OwnerID == "/web2" {
+			t.Fatalf("/web2 started while /web was still stopping")
+		}
+	}
+	if out.Apps[1].Status.Message != "waiting for removed apps to stop" {
+		t.Errorf("web2 status %q", out.Apps[1].Status.Message)
+	}
+}
