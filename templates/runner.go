@@ -424,19 +424,29 @@ func (r *Runner) pass(ctx context.Context, data Snapshot, once bool) (time.Time,
 func (r *Runner) render(ctx context.Context, m *managed, data Snapshot) (bool, error) {
 	res, err := m.tmpl.Execute(ExecInput{Data: data, Now: r.opts.Now(), Env: r.opts.Env})
 	m.status.LastRender = r.opts.Now()
-	if err != nil {
-		m.dirty = false
-		m.status.Err = err.Error()
-		r.publish(m)
-		return false, err
-	}
 	// The loop starts a watch for every query seen for the first time; its
 	// answer marks the template dirty again.
 	m.used = make(map[string]Query, len(res.Used))
 	for _, q := range res.Used {
 		m.used[q.String()] = q
 	}
-	m.status.Waiting = m.status.Waiting[:0]
+	if err != nil {
+		m.dirty = false
+		m.status.Err = err.Error()
+		m.status.Waiting = nil
+		for _, q := range res.Missing {
+			m.status.Waiting = append(m.status.Waiting, q.String())
+		}
+		r.publish(m)
+		if len(res.Missing) > 0 {
+			// Failing on data not fetched yet is not a verdict: render
+			// again once it arrives.
+			return false, nil
+		}
+		return false, err
+	}
+	// A fresh slice: the previous one may be held by a Status() caller.
+	m.status.Waiting = nil
 	for _, q := range res.Missing {
 		m.status.Waiting = append(m.status.Waiting, q.String())
 	}

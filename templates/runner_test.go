@@ -269,9 +269,9 @@ func TestRunOnceDryAndMissingKey(t *testing.T) {
 	var runErr error
 	go func() { defer once.Done(); runErr = r.RunOnce(context.Background()) }()
 	// `key` waits for its key: the run cannot finish before it exists.
-	eventually(t, "b waiting for its key", func() bool {
+	eventually(t, "a rendered and b waiting for its key", func() bool {
 		s := statusOf(r, "b")
-		return len(s.Waiting) == 1 && s.Waiting[0] == "kv.get(app/name)"
+		return statusOf(r, "a").Rendered && len(s.Waiting) == 1 && s.Waiting[0] == "kv.get(app/name)"
 	})
 	cat.PutKey("app/name", "berth")
 	once.Wait()
@@ -384,5 +384,30 @@ func TestShrank(t *testing.T) {
 		if got := shrank(tc.prev, tc.next); got != tc.want {
 			t.Errorf("shrank(%v, %v) = %v, want %v", tc.prev, tc.next, got, tc.want)
 		}
+	}
+}
+
+// A template that fails only because its data has not arrived yet (a field
+// of a JSON key not fetched) renders once the data is there.
+func TestRunOnceRecoversFromErrorsOnMissingData(t *testing.T) {
+	cat := &MemoryCatalog{}
+	cat.PutKey("app/config", `{"upstream": {"port": 8080}}`)
+	dest := filepath.Join(t.TempDir(), "out")
+	r, err := NewRunner([]manifests.Template{{
+		ID: "json", Contents: `port {{ (key "app/config" | parseJSON).upstream.port }}`, Destination: dest,
+	}}, RunnerOptions{Source: CatalogSource{Catalog: cat}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(dest); string(b) != "port 8080" {
+		t.Errorf("rendered %q", b)
+	}
+	if s := statusOf(r, "json"); s.Err != "" {
+		t.Errorf("status error after success: %q", s.Err)
 	}
 }

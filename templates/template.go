@@ -90,7 +90,9 @@ func Parse(name, text string, opts Options) (*Template, error) {
 // Name is the name given to Parse.
 func (t *Template) Name() string { return t.name }
 
-// Execute renders the template against the data recalled so far.
+// Execute renders the template against the data recalled so far. On an
+// execution error the Result still lists the queries used and missing so
+// far (its Output is nil).
 func (t *Template) Execute(in ExecInput) (*Result, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -104,7 +106,10 @@ func (t *Template) Execute(in ExecInput) (*Result, error) {
 	defer func() { t.run = nil }()
 	var buf bytes.Buffer
 	if err := t.tmpl.Execute(&buf, nil); err != nil {
-		return nil, fmt.Errorf("render %s: %w", t.name, err)
+		// The queries seen before the failure still matter: the failure
+		// may be the zero value of an answer not fetched yet (a nil map
+		// from `key ... | parseJSON`), which the next pass will have.
+		return &Result{Used: t.run.used, Missing: t.run.missing}, fmt.Errorf("render %s: %w", t.name, err)
 	}
 	return &Result{Output: buf.Bytes(), Used: t.run.used, Missing: t.run.missing}, nil
 }
