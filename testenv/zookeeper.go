@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -220,4 +221,90 @@ func FourLetterWord(addr, cmd string, timeout time.Duration) (string, error) {
 		return "", fmt.Errorf("zookeeper %s %s: %w", addr, cmd, err)
 	}
 	return string(b), nil
+}
+
+// ZKProxy forwards TCP to one ZooKeeper server and can cut every connection
+// through it: a client connected through it can be partitioned from the
+// ensemble on demand, which is how tests make a session expire for real.
+type ZKProxy struct {
+	ln      net.Listener
+	target  string
+	mu      sync.Mutex
+	blocked bool
+	conns   map[net.Conn]bool
+}
+
+// Proxy starts a proxy to server i, closed when the test ends.
+func (z *ZooKeeper) Proxy(t testing.TB, i int) *ZKProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testenv: zookeeper proxy: %v", err)
+	}
+	p := &ZKProxy{ln: ln, target: z.Servers[i].Addr, conns: map[net.Conn]bool{}}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.serve()
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		p.Block()
+		wg.Wait()
+	})
+	return p
+}
+
+// Addr is the address clients connect to instead of the server's.
+func (p *ZKProxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *ZKProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.blocked {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns[c], p.conns[s] = true, true
+		p.mu.Unlock()
+		go pipe(c, s)
+		go pipe(s, c)
+	}
+}
+
+func pipe(dst, src net.Conn) {
+	_, _ = io.Copy(dst, src)
+	dst.Close()
+	src.Close()
+}
+
+// Block closes every connection through the proxy and refuses new ones
+// until Unblock: the client's session expires after its timeout.
+func (p *ZKProxy) Block() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.blocked = true
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = map[net.Conn]bool{}
+}
+
+// Unblock lets the client reconnect.
+func (p *ZKProxy) Unblock() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.blocked = false
 }

@@ -34,12 +34,12 @@ func TestConformance(t *testing.T) {
 	testenv.Integration(t)
 	zk := testenv.StartZooKeeper(t, 1)
 	var n atomic.Int64
-	var proxies sync.Map // *zkstore.Store -> *proxy
+	var proxies sync.Map // *zkstore.Store -> *testenv.ZKProxy
 	storetest.Run(t, storetest.Harness{
 		Namespace: func(t *testing.T) func() cluster.Store {
 			chroot := fmt.Sprintf("/conformance-%d", n.Add(1))
 			return func() cluster.Store {
-				px := startProxy(t, zk.Addrs()[0])
+				px := zk.Proxy(t, 0)
 				s := open(t, []string{px.Addr()}, chroot, "", "")
 				proxies.Store(s, px)
 				return s
@@ -47,7 +47,7 @@ func TestConformance(t *testing.T) {
 		},
 		Expire: func(t *testing.T, s cluster.Store) {
 			p, _ := proxies.Load(s)
-			expire(t, s.(*zkstore.Store), p.(*proxy))
+			expire(t, s.(*zkstore.Store), p.(*testenv.ZKProxy))
 		},
 	})
 }
@@ -55,7 +55,7 @@ func TestConformance(t *testing.T) {
 // expire cuts a client off (as a partition or a paused process would) for
 // longer than its session timeout, then lets it reconnect and waits until it
 // has learnt its session expired.
-func expire(t *testing.T, s *zkstore.Store, px *proxy) {
+func expire(t *testing.T, s *zkstore.Store, px *testenv.ZKProxy) {
 	t.Helper()
 	sess := s.Session()
 	px.Block()
