@@ -411,3 +411,40 @@ func TestRunOnceRecoversFromErrorsOnMissingData(t *testing.T) {
 		t.Errorf("status error after success: %q", s.Err)
 	}
 }
+
+func TestRunnerCommandTimeoutAndKeptPerms(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "out")
+	if err := os.WriteFile(dest, []byte("old"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dest, 0o640)
+	cat := &MemoryCatalog{}
+	cat.Register(webInstance("web-1", 31001))
+	r, err := NewRunner([]manifests.Template{{
+		ID: "slow", Contents: `{{ range service "web" }}{{ .Port }}{{ end }}`, Destination: dest, Command: "sleep 30",
+	}}, RunnerOptions{Source: CatalogSource{Catalog: cat}, CommandTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	err = r.RunOnce(ctx)
+	if err == nil || !strings.Contains(err.Error(), "did not finish within 200ms") {
+		t.Fatalf("RunOnce = %v, want the command timeout", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("the timed-out command was not killed (RunOnce took %v)", time.Since(start))
+	}
+	if s := statusOf(r, "slow"); !strings.Contains(s.Err, "command failed") {
+		t.Errorf("status = %+v", s)
+	}
+	st, err := os.Stat(dest)
+	if err != nil || st.Mode().Perm() != 0o640 {
+		t.Errorf("mode after rewrite = %v (%v), want the old file's 0640", st.Mode().Perm(), err)
+	}
+	if b, _ := os.ReadFile(dest); string(b) != "31001" {
+		t.Errorf("file = %q", b)
+	}
+}
