@@ -141,11 +141,32 @@ func byID(servers []*serverProc, id string) *serverProc {
 	return nil
 }
 
-// TestLeaderKilledIsReplaced: kill -9 of the leader; another server leads
-// within the session timeout plus 2 s.
-func TestLeaderKilledIsReplaced(t *testing.T) {
-	_, servers, leader := cluster3(t)
+// TestHA runs the failure drills one after the other on one cluster of a
+// 3-server ZooKeeper ensemble and three berth server processes (starting
+// them costs more than any drill).
+func TestHA(t *testing.T) {
+	zk, servers, leader := cluster3(t)
 	t.Logf("elected: %s", leader)
+	drills := []struct {
+		name string
+		fn   func(t *testing.T, zk *testenv.ZooKeeper, servers []*serverProc)
+	}{
+		{"AgentLossDetected", testAgentLossDetected},
+		{"PausedLeaderCannotWrite", testPausedLeaderCannotWrite},
+		{"LeaderKilledIsReplaced", testLeaderKilledIsReplaced},
+		{"QuorumLossStopsWrites", testQuorumLossStopsWrites},
+	}
+	for _, d := range drills {
+		if !t.Run(d.name, func(t *testing.T) { d.fn(t, zk, servers) }) {
+			return // later drills assume a healthy cluster
+		}
+	}
+}
+
+// testLeaderKilledIsReplaced: kill -9 of the leader; another server leads
+// within the session timeout plus 2 s.
+func testLeaderKilledIsReplaced(t *testing.T, _ *testenv.ZooKeeper, servers []*serverProc) {
+	leader := waitLeader(t, servers, "", 10*time.Second)
 	old := byID(servers, leader)
 	start := time.Now()
 	old.proc.Kill()
@@ -164,11 +185,11 @@ func TestLeaderKilledIsReplaced(t *testing.T) {
 	}
 }
 
-// TestPausedLeaderCannotWrite: the leader is paused (SIGSTOP) until its
+// testPausedLeaderCannotWrite: the leader is paused (SIGSTOP) until its
 // session expires and another server leads; when it wakes up, not one of
 // its writes lands, and it steps down.
-func TestPausedLeaderCannotWrite(t *testing.T) {
-	zk, servers, leader := cluster3(t)
+func testPausedLeaderCannotWrite(t *testing.T, zk *testenv.ZooKeeper, servers []*serverProc) {
+	leader := waitLeader(t, servers, "", 10*time.Second)
 	observer := openObserver(t, zk)
 	rec := recordLeaderWrites(t, observer)
 
@@ -228,10 +249,10 @@ func TestPausedLeaderCannotWrite(t *testing.T) {
 	t.Logf("%d leader records observed, %d of them by %s after takeover, none by %s", len(writes), len(writes)-takeover, next, leader)
 }
 
-// TestAgentLossDetected: an agent cut off from ZooKeeper is reported
+// testAgentLossDetected: an agent cut off from ZooKeeper is reported
 // unreachable within its session timeout, and reachable again once back.
-func TestAgentLossDetected(t *testing.T) {
-	zk, servers, leader := cluster3(t)
+func testAgentLossDetected(t *testing.T, zk *testenv.ZooKeeper, servers []*serverProc) {
+	leader := waitLeader(t, servers, "", 10*time.Second)
 	lead := byID(servers, leader)
 	px := zk.Proxy(t, 0)
 	ctx := context.Background()
@@ -262,7 +283,7 @@ func TestAgentLossDetected(t *testing.T) {
 	if took > sessionTimeout+time.Second {
 		t.Fatalf("agent loss took %v to detect", took)
 	}
-	if !strings.Contains(lead.proc.Output(), "agent unreachable") {
+	if !strings.Contains(lead.proc.Output(), `msg="agent unreachable: its session expired" server=`+leader+` agent=agent-1`) {
 		t.Errorf("leader did not log the agent loss")
 	}
 	px.Unblock()
@@ -347,4 +368,53 @@ func (r *recorder) stop() []leaderWrite {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]leaderWrite(nil), r.writes...)
+}
+
+// testQuorumLossStopsWrites: with two of three ZooKeeper servers down nothing
+// can be written (the leader's heartbeats fail); once they are back the
+// cluster converges on one leader whose heartbeats land again.
+func testQuorumLossStopsWrites(t *testing.T, zk *testenv.ZooKeeper, servers []*serverProc) {
+	leader := waitLeader(t, servers, "", 10*time.Second)
+	observer := openObserver(t, zk)
+	state := cluster.NewState(observer)
+	ctx := context.Background()
+	before, v0, err := state.LeaderRecord(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := []int{0, 1}
+	for _, i := range down {
+		zk.Servers[i].Kill()
+	}
+	time.Sleep(4 * time.Second)
+	lead := byID(servers, leader)
+	if !strings.Contains(lead.proc.Output(), "heartbeat failed") {
+		t.Errorf("leader %s wrote no failed heartbeat while the quorum was lost", leader)
+	}
+	for _, i := range down {
+		if err := zk.Servers[i].Restart(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := zk.WaitServing(wctx); err != nil {
+		t.Fatalf("ensemble did not come back: %v", err)
+	}
+	start := time.Now()
+	next := waitLeader(t, servers, "", 3*sessionTimeout)
+	// Heartbeats land again: the record moves on from where it was.
+	deadline := time.Now().Add(2 * sessionTimeout)
+	for {
+		rec, v, err := state.LeaderRecord(ctx)
+		if err == nil && v > v0 && rec.ID == next && rec.Heartbeat.After(before.Heartbeat) {
+			t.Logf("quorum back; leader %s (term %d, was %s term %d) writing again after %v",
+				next, rec.Term, before.ID, before.Term, time.Since(start).Round(10*time.Millisecond))
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no heartbeat of leader %s after the quorum came back: %+v v%d %v", next, rec, v, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -17,9 +17,9 @@ import (
 	"github.com/berthops/berth/cluster"
 )
 
-// DefaultSessionTimeout is the session timeout Mesos and Marathon default
-// to nowhere near as aggressively; Berth's issue asks for 6 s so a dead
-// leader or agent is noticed quickly.
+// DefaultSessionTimeout bounds how long a dead or paused leader or agent
+// keeps its session: a new leader takes over, and a lost agent is marked
+// unreachable, about this long after it went silent.
 const DefaultSessionTimeout = 6 * time.Second
 
 // Options tune a Store.

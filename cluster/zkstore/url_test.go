@@ -71,7 +71,11 @@ func FuzzParseURL(f *testing.F) {
 		if c.Chroot != "" && (!strings.HasPrefix(c.Chroot, "/") || strings.HasSuffix(c.Chroot, "/")) {
 			t.Fatalf("%q parsed to chroot %q", s, c.Chroot)
 		}
-		again, err := ParseURL(strings.Replace(c.String(), "***", c.Password, 1))
+		shown := c.String()
+		if c.User != "" {
+			shown = strings.Replace(shown, c.User+":***@", c.User+":"+c.Password+"@", 1)
+		}
+		again, err := ParseURL(shown)
 		if err != nil || !cmp.Equal(c, again) {
 			t.Fatalf("%q: String() %q does not parse back the same: %+v, %v", s, c.String(), again, err)
 		}
