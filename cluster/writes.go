@@ -18,6 +18,14 @@ type Batch struct {
 // Len is the number of operations collected.
 func (b *Batch) Len() int { return len(b.ops) }
 
+// Append adds other's operations after b's, keeping their order.
+func (b *Batch) Append(other *Batch) {
+	if b.err == nil {
+		b.err = other.err
+	}
+	b.ops = append(b.ops, other.ops...)
+}
+
 // Ops returns the collected operations.
 func (b *Batch) Ops() []Op { return b.ops }
 

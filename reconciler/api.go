@@ -213,6 +213,39 @@ func (a *api) events(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
+func (a *api) jobs(w http.ResponseWriter, _ *http.Request) {
+	jobs := a.r.Status().Jobs
+	if jobs == nil {
+		jobs = []JobOutcome{}
+	}
+	writeJSON(w, http.StatusOK, jobs)
+}
+
+// jobRuns is a job's history, newest first, read from the store so any
+// replica answers it.
+func (a *api) jobRuns(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
+	defer cancel()
+	runs, err := a.state.JobRuns(ctx, req.PathValue("name"))
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read runs: %v", err))
+		return
+	}
+	out := make([]cluster.JobRun, 0, len(runs))
+	for i := len(runs) - 1; i >= 0; i-- {
+		out = append(out, runs[i])
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *api) runJob(w http.ResponseWriter, req *http.Request) {
+	if err := a.r.RunJob(req.PathValue("name")); err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"run": "requested"})
+}
+
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)

@@ -60,6 +60,7 @@ type Status struct {
 	LastError string       `json:"lastError,omitempty"`
 	Converged bool         `json:"converged"`
 	Apps      []AppStatus  `json:"apps,omitempty"`
+	Jobs      []JobOutcome `json:"jobs,omitempty"`
 	Orphans   []string     `json:"orphans,omitempty"`
 }
 
@@ -91,6 +92,30 @@ type Reconciler struct {
 	desired  *manifests.Set
 	launches map[string]rollout.Launches
 	subs     map[chan<- Status]struct{}
+	// manual are `berth jobs run` requests not yet committed as runs.
+	manual []string
+}
+
+// RunJob asks for a run of job now; the next pass records and launches it.
+func (r *Reconciler) RunJob(job string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.desired == nil || r.desired.Job(job) == nil {
+		return fmt.Errorf("no job %q in the desired state (commit %s)", job, shortCommit(r.status.Desired))
+	}
+	r.manual = append(r.manual, job)
+	select {
+	case r.trigger <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
 }
 
 // New makes a reconciler; call Run to start it.
@@ -247,6 +272,7 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 	r.mu.Lock()
 	desired, commit := r.desired, r.status.Desired
 	launches := r.launches
+	manual := append([]string(nil), r.manual...)
 	r.mu.Unlock()
 	if desired == nil {
 		// Nothing loaded yet (Git unreachable or every commit invalid): do
@@ -255,6 +281,7 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 	}
 	start := time.Now()
 	snap, err := r.snapshot(ctx, desired, commit, launches)
+	snap.ManualRuns = manual
 	if err != nil {
 		r.cfg.Metrics.storeError()
 		r.setError(err.Error())
@@ -281,6 +308,11 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 		}
 	}
 	r.cfg.Metrics.observePass(time.Since(start), out, snap.Tasks)
+	if len(manual) > 0 {
+		r.mu.Lock()
+		r.manual = r.manual[len(manual):]
+		r.mu.Unlock()
+	}
 	r.publish(out, snap.Now)
 	return out.RequeueAt, nil
 }
@@ -298,14 +330,37 @@ func (r *Reconciler) snapshot(ctx context.Context, desired *manifests.Set, commi
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("read service ports: %w", err)
 	}
-	return Snapshot{Desired: desired, Commit: commit, Agents: agents, Tasks: tasks, ServicePorts: ports, Launches: launches, Now: r.cfg.Now()}, nil
+	jobStates, err := r.state.JobStates(ctx)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("read job states: %w", err)
+	}
+	names, err := r.state.JobNames(ctx)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("read job runs: %w", err)
+	}
+	for _, j := range desired.Jobs {
+		names = append(names, j.Name)
+	}
+	jobRuns := map[string][]cluster.JobRun{}
+	for _, n := range names {
+		if _, done := jobRuns[n]; done {
+			continue
+		}
+		runs, err := r.state.JobRuns(ctx, n)
+		if err != nil {
+			return Snapshot{}, fmt.Errorf("read runs of job %s: %w", n, err)
+		}
+		jobRuns[n] = runs
+	}
+	return Snapshot{Desired: desired, Commit: commit, Agents: agents, Tasks: tasks, ServicePorts: ports, Launches: launches,
+		JobStates: jobStates, JobRuns: jobRuns, Now: r.cfg.Now()}, nil
 }
 
 func (r *Reconciler) publish(out Outcome, now time.Time) {
 	r.mu.Lock()
 	r.launches = out.Launches
 	st := r.status
-	st.LastSync, st.LastError, st.Converged, st.Orphans = now, "", out.Converged, out.Orphans
+	st.LastSync, st.LastError, st.Converged, st.Orphans, st.Jobs = now, "", out.Converged, out.Orphans, out.Jobs
 	st.Apps = st.Apps[:0:0]
 	for _, a := range out.Apps {
 		st.Apps = append(st.Apps, AppStatus{ID: a.ID, Version: a.Version, Sync: a.Status.Sync, Health: a.Status.Health,

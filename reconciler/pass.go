@@ -21,7 +21,12 @@ type Snapshot struct {
 	ServicePorts []cluster.ServicePort
 	// Launches is the per-app launch-failure history from the last pass.
 	Launches map[string]rollout.Launches
-	Now      time.Time
+	// JobStates and JobRuns are the job scheduler's records, by job name.
+	JobStates map[string]cluster.JobState
+	JobRuns   map[string][]cluster.JobRun
+	// ManualRuns are jobs someone asked to run now (`berth jobs run`).
+	ManualRuns []string
+	Now        time.Time
 }
 
 // PassOptions are the server's settings for a pass.
@@ -54,6 +59,7 @@ type Outcome struct {
 	Batch    cluster.Batch
 	Launches map[string]rollout.Launches
 	Apps     []AppOutcome
+	Jobs []JobOutcome
 	// Orphans are apps with tasks that no manifest declares (pruned, or only
 	// reported when Prune is false).
 	Orphans []string
@@ -180,7 +186,12 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 	}
 	sort.Strings(out.Orphans)
 
-	if len(starts) > 0 {
+	jp := &jobPass{s: s, opts: opts, b: &out.Batch}
+	jp.run()
+	out.Jobs = jp.outcomes
+	out.RequeueAt = earliest(out.RequeueAt, jp.requeue)
+
+	if len(starts) > 0 || len(jp.starts) > 0 {
 		c := allocatorCluster(s.Agents, s.Tasks)
 		demand := make([]allocator.Group, len(starts))
 		for i, st := range starts {
@@ -196,6 +207,16 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 				demand[i].HostPorts = append(demand[i].HostPorts, p.HostPort)
 			}
 		}
+		for _, js := range jp.starts {
+			demand = append(demand, allocator.Group{
+				ID:          "job:" + js.job.Name,
+				Instances:   1,
+				Resources:   allocator.Resources{CPUs: js.spec.Resources.CPUs, Mem: js.spec.Resources.Mem, Disk: js.spec.Resources.Disk},
+				Constraints: js.job.Constraints,
+				Queue:       js.job.Queue,
+				Origin:      js.job.Origin,
+			})
+		}
 		began := time.Now()
 		res, err := allocator.Allocate(c, demand, allocator.Options{Strategy: opts.Strategy, Seed: opts.Seed, Queues: s.Desired.Queues})
 		if opts.observePlacement != nil {
@@ -204,7 +225,10 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 		if err != nil {
 			return Outcome{}, fmt.Errorf("place new tasks: %w", err)
 		}
-		for i, g := range res.Groups {
+		for k, g := range res.Groups[len(starts):] {
+			jp.placed(jp.starts[k], g)
+		}
+		for i, g := range res.Groups[:len(starts)] {
 			st := starts[i]
 			for _, p := range g.Placements {
 				spec := st.spec
@@ -233,6 +257,9 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 			}
 		}
 	}
+	// Run records go before the launches they describe: if a transaction
+	// limit splits the batch, a run is never launched unrecorded.
+	jp.flush()
 	return out, nil
 }
 
