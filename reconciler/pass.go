@@ -59,7 +59,7 @@ type Outcome struct {
 	Batch    cluster.Batch
 	Launches map[string]rollout.Launches
 	Apps     []AppOutcome
-	Jobs []JobOutcome
+	Jobs     []JobOutcome
 	// Orphans are apps with tasks that no manifest declares (pruned, or only
 	// reported when Prune is false).
 	Orphans []string
