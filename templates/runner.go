@@ -66,8 +66,10 @@ type Status struct {
 type Runner struct {
 	opts      RunnerOptions
 	log       *slog.Logger
-	templates []*managed
-	byDest    map[string]*managed
+	templates []*managed // owned by the loop
+
+	reloadMu sync.Mutex
+	reload   chan []*managed // template sets from Update, taken by the loop
 
 	mu     sync.Mutex
 	status map[string]Status
@@ -115,26 +117,80 @@ func NewRunner(specs []manifests.Template, opts RunnerOptions) (*Runner, error) 
 	if opts.RecoveryHold <= 0 {
 		opts.RecoveryHold = 15 * time.Second
 	}
-	r := &Runner{opts: opts, log: opts.Logger, byDest: map[string]*managed{}, status: map[string]Status{}}
+	ms, err := buildManaged(specs)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{opts: opts, log: opts.Logger, status: map[string]Status{}, reload: make(chan []*managed, 1)}
+	r.swap(ms)
+	return r, nil
+}
+
+// buildManaged parses a template set, rejecting two templates that write the
+// same file.
+func buildManaged(specs []manifests.Template) ([]*managed, error) {
 	var errs []error
+	var out []*managed
+	byDest := map[string]*managed{}
 	for _, spec := range specs {
 		m, err := newManaged(spec)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if other, dup := r.byDest[spec.Destination]; dup {
+		if other, dup := byDest[spec.Destination]; dup {
 			errs = append(errs, fmt.Errorf("%s: template %s: field destination: %s is also the destination of template %s", where(spec), spec.ID, spec.Destination, other.spec.ID))
 			continue
 		}
-		r.byDest[spec.Destination] = m
-		r.templates = append(r.templates, m)
-		r.status[spec.ID] = m.status
+		byDest[spec.Destination] = m
+		out = append(out, m)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return r, nil
+	return out, nil
+}
+
+// Update replaces the template set of a running (or not yet started)
+// runner, as an agent does when a commit changes the templates placed on its
+// node. It parses and checks the new set first and leaves the running one
+// alone if that fails. Templates whose manifest is unchanged keep their
+// state (no re-render, no reload); new or changed ones render on the next
+// pass from the data already watched; removed ones stop being watched (their
+// files are left in place).
+func (r *Runner) Update(specs []manifests.Template) error {
+	ms, err := buildManaged(specs)
+	if err != nil {
+		return err
+	}
+	r.reloadMu.Lock()
+	defer r.reloadMu.Unlock()
+	select {
+	case <-r.reload: // an update the loop has not taken yet is superseded
+	default:
+	}
+	r.reload <- ms
+	return nil
+}
+
+// swap installs a new template set, keeping the state of unchanged
+// templates. Only the loop (or NewRunner, before it runs) calls it.
+func (r *Runner) swap(next []*managed) {
+	old := map[string]*managed{}
+	for _, m := range r.templates {
+		old[m.spec.ID] = m
+	}
+	status := make(map[string]Status, len(next))
+	for i, m := range next {
+		if o, ok := old[m.spec.ID]; ok && reflect.DeepEqual(o.spec, m.spec) {
+			next[i] = o
+		}
+		status[next[i].spec.ID] = next[i].status
+	}
+	r.templates = next
+	r.mu.Lock()
+	r.status = status
+	r.mu.Unlock()
 }
 
 func where(spec manifests.Template) string {
@@ -281,6 +337,8 @@ func (r *Runner) loop(ctx context.Context, once bool) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case ms := <-r.reload:
+			r.swap(ms)
 		case <-timer.C:
 		case u := <-updates:
 			r.apply(u, data, watches)

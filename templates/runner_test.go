@@ -162,6 +162,7 @@ func TestRunnerOnlyAffectedTemplatesRerender(t *testing.T) {
 	}
 	startRunner(t, r)
 	eventually(t, "both rendered", func() bool { return fileIs(web, "31001 ")() && fileIs(api, "32001 ")() })
+	eventually(t, "both statuses published", func() bool { return statusOf(r, "web").Rendered && statusOf(r, "api").Rendered })
 	apiRender := statusOf(r, "api").LastRender
 	cat.Register(webInstance("web-2", 31002))
 	eventually(t, "web re-rendered", fileIs(web, "31001 31002 "))
@@ -446,5 +447,43 @@ func TestRunnerCommandTimeoutAndKeptPerms(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(dest); string(b) != "31001" {
 		t.Errorf("file = %q", b)
+	}
+}
+
+func TestRunnerUpdateKeepsUnchangedTemplates(t *testing.T) {
+	dir := t.TempDir()
+	cat := &MemoryCatalog{}
+	cat.Register(webInstance("web-1", 31001))
+	a := manifests.Template{ID: "a", Contents: `{{ range service "web" }}{{ .Port }}{{ end }}`, Destination: filepath.Join(dir, "a")}
+	b := manifests.Template{ID: "b", Contents: `b {{ range service "web" }}{{ .Address }}{{ end }}`, Destination: filepath.Join(dir, "b")}
+	r, err := NewRunner([]manifests.Template{a}, RunnerOptions{Source: CatalogSource{Catalog: cat}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startRunner(t, r)
+	eventually(t, "a rendered", fileIs(a.Destination, "31001"))
+
+	// A bad set is refused and the running one stays.
+	if err := r.Update([]manifests.Template{a, {ID: "c", Contents: "{{ nope }}", Destination: "/tmp/c"}}); err == nil {
+		t.Fatal("Update accepted a template with an unknown function")
+	}
+	if err := r.Update([]manifests.Template{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "b rendered from the data already watched", fileIs(b.Destination, "b 127.0.0.2"))
+	if s := statusOf(r, "a"); s.Writes != 1 || !s.Rendered {
+		t.Errorf("unchanged a lost its state: %+v", s)
+	}
+	b.Contents = `b2 {{ range service "web" }}{{ .Address }}{{ end }}`
+	if err := r.Update([]manifests.Template{b}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "changed b re-rendered", fileIs(b.Destination, "b2 127.0.0.2"))
+	eventually(t, "a dropped from status", func() bool { return len(r.Status()) == 1 })
+	// a is no longer managed: data changes no longer touch its file.
+	cat.Register(webInstance("web-2", 31002))
+	eventually(t, "b sees the new instance", fileIs(b.Destination, "b2 127.0.0.2127.0.0.2"))
+	if got, _ := os.ReadFile(a.Destination); string(got) != "31001" {
+		t.Errorf("removed template a was re-rendered: %q", got)
 	}
 }
