@@ -199,7 +199,10 @@ func (a *Agent) removeUnwanted(ctx context.Context, taskID string, c container.S
 	log := a.log.With("task", taskID, "container", shortID(c.ID))
 	log.Info("removing container no assignment wants")
 	if a.cfg.Registry != nil {
-		if err := a.cfg.Registry.Deregister(ctx, taskID); err != nil {
+		rctx, cancel := context.WithTimeout(ctx, registryTimeout)
+		err := a.cfg.Registry.Deregister(rctx, taskID)
+		cancel()
+		if err != nil {
 			log.Warn("deregister unwanted task", "err", err)
 		}
 	}
@@ -240,7 +243,10 @@ func (a *Agent) syncRegistry(ctx context.Context) {
 	tick := time.NewTicker(a.cfg.SyncInterval)
 	defer tick.Stop()
 	for {
-		if err := a.cfg.Registry.Sync(ctx, a.isLive); err != nil && ctx.Err() == nil {
+		sctx, cancel := context.WithTimeout(ctx, 2*registryTimeout)
+		err := a.cfg.Registry.Sync(sctx, a.isLive)
+		cancel()
+		if err != nil && ctx.Err() == nil {
 			a.log.Warn("sync service registry", "err", err)
 		}
 		select {

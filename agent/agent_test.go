@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
 	"github.com/berthops/berth/cluster"
@@ -176,6 +178,31 @@ func TestAgentRunsAWebTask(t *testing.T) {
 		t.Errorf("port 80 bound on %+v, want the advertise address", b["80/tcp"])
 	}
 
+	// USER networking: the task joins the named Docker network and its
+	// mapped port is still published on the advertise address.
+	netName := "berth-test-" + h.label[len(h.label)-12:]
+	ctx := context.Background()
+	if _, err := h.cli.NetworkCreate(ctx, netName, network.CreateOptions{Labels: map[string]string{testenv.TestLabel: h.label}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.cli.NetworkRemove(context.Background(), netName) })
+	user := webTask(node, "user.1", testenv.FreePort(t, "127.0.0.2"))
+	user.Spec.Network, user.Spec.NetworkName = networkUser, netName
+	h.fc.put(user)
+	ust := h.fc.waitState(t, "user.1", cluster.TaskRunning)
+	if body := getEventually(t, "http://127.0.0.2:"+strconv.Itoa(ust.HostPorts[0])+"/"); !strings.Contains(body, "task=user.1") {
+		t.Errorf("USER network task answered %q", body)
+	}
+	uinfo, err := h.cli.ContainerInspect(ctx, ust.ContainerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := uinfo.NetworkSettings.Networks[netName]; !ok {
+		t.Errorf("USER task networks %v: want %s", uinfo.NetworkSettings.Networks, netName)
+	}
+	h.fc.remove(node.ID, "user.1")
+	waitGone(t, h.cli, ust.ContainerID)
+
 	// Killing the assignment stops the task gracefully and keeps the
 	// container for its logs; removing it removes the container.
 	as.Kill = true
@@ -235,6 +262,24 @@ func TestAgentJobsFinishAndFail(t *testing.T) {
 	st = h.fc.waitState(t, "missing.1", cluster.TaskFailed)
 	if !strings.Contains(st.Message, "pull image berth/does-not-exist:dev") {
 		t.Errorf("missing.1 message %q", st.Message)
+	}
+
+	// Host volumes: written through RW, refused through RO.
+	dir := t.TempDir()
+	vol := func(id string, ro bool) cluster.Assignment {
+		return cluster.Assignment{TaskID: id, Owner: cluster.OwnerJob, OwnerID: "writer", AgentID: node.ID,
+			Spec: cluster.TaskSpec{Cmd: "echo written > /data/" + id, Network: networkHost,
+				Volumes: []cluster.VolumeSpec{{HostPath: dir, ContainerPath: "/data", ReadOnly: ro}}}}
+	}
+	h.fc.put(vol("rw.1", false))
+	h.fc.put(vol("ro.1", true))
+	h.fc.waitState(t, "rw.1", cluster.TaskFinished)
+	if b, err := os.ReadFile(filepath.Join(dir, "rw.1")); err != nil || string(b) != "written\n" {
+		t.Errorf("RW volume: %q, %v", b, err)
+	}
+	st = h.fc.waitState(t, "ro.1", cluster.TaskFailed)
+	if !strings.Contains(st.OutputTail, "Read-only file system") {
+		t.Errorf("RO volume: tail %q", st.OutputTail)
 	}
 
 	// A spec the agent cannot run fails with a message, not silently.

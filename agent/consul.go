@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 )
@@ -90,6 +91,10 @@ func consulRegistration(s Service, healthy bool) *api.AgentServiceRegistration {
 	}
 }
 
+// consulTimeout bounds calls made without a caller's context, so a hung
+// Consul agent cannot stall a task's supervision.
+const consulTimeout = 5 * time.Second
+
 func checkID(serviceID string) string { return "service:" + serviceID }
 
 // Deregister implements Registry: every service of the task goes, including
@@ -130,9 +135,11 @@ func (r *ConsulRegistry) SetHealthy(taskID string, healthy bool) {
 	r.healthy[taskID] = healthy
 	svcs := r.tasks[taskID]
 	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), consulTimeout)
+	defer cancel()
 	for _, s := range svcs {
 		if s.Check.TTL > 0 {
-			r.updateTTL(context.Background(), s, healthy)
+			r.updateTTL(ctx, s, healthy)
 		}
 	}
 }

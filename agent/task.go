@@ -332,6 +332,8 @@ func (t *task) register(ctx context.Context, ports []int, healthy bool) {
 		return
 	}
 	r.SetHealthy(t.as.TaskID, healthy)
+	ctx, cancel := context.WithTimeout(ctx, registryTimeout)
+	defer cancel()
 	if err := r.Register(ctx, t.as.TaskID, svcs); err != nil {
 		// The registry's own sync loop retries; the task itself is fine.
 		t.log.Warn("register services", "err", err)
@@ -340,11 +342,18 @@ func (t *task) register(ctx context.Context, ports []int, healthy bool) {
 
 func (t *task) deregister(ctx context.Context) {
 	if r := t.ag.cfg.Registry; r != nil {
+		// A hung Consul must not keep a task from being killed: after the
+		// timeout the kill goes on and Sync removes the service later.
+		ctx, cancel := context.WithTimeout(ctx, registryTimeout)
+		defer cancel()
 		if err := r.Deregister(ctx, t.as.TaskID); err != nil {
 			t.log.Warn("deregister services", "err", err)
 		}
 	}
 }
+
+// registryTimeout bounds every registry call a task makes.
+const registryTimeout = 5 * time.Second
 
 // outputTailLines is how much of a task's output its terminal status carries.
 const outputTailLines = 20
