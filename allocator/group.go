@@ -118,12 +118,15 @@ func (s *state) newGroupRun(g *Group, running []Running, cache *caches) (*groupR
 		}
 		cache.eligible[string(staticKey)] = gr.eligible
 	}
-	perClass := len(gr.classRules) > 0
-	spanKey := fmt.Sprintf("%s per-class=%t", staticKey, perClass)
+	var classFields []string
+	for _, i := range gr.classRules {
+		classFields = append(classFields, gr.rules[i].field)
+	}
+	spanKey := fmt.Sprintf("%s fields=%q", staticKey, classFields)
 	if sps, ok := cache.spans[spanKey]; ok {
 		gr.spans = sps
 	} else {
-		gr.spans = s.spansFor(gr.eligible, perClass)
+		gr.spans = s.spansFor(gr.eligible, classFields)
 		cache.spans[spanKey] = gr.spans
 	}
 	if len(hostKey) > 0 {
@@ -225,30 +228,44 @@ func (s *state) acceptAgent(gr *groupRun, pos int) bool {
 	return true
 }
 
-// span is a run of positions searched in one go: one class when the
-// group has rules to check per class, else as many adjacent eligible
-// classes as possible, so that an unconstrained app searches the whole
-// cluster with one tree query however many classes there are.
+// span is a run of positions searched in one go: adjacent eligible classes
+// that agree on every field the group checks per class (all of them when
+// it checks none), so that an app searches the cluster with a few tree
+// queries however many classes there are.
 type span struct {
 	lo, hi int
-	class  int // -1 for merged classes
+	class  int // a class of the span, whose values the per-class rules read; -1 if none apply
 }
 
-func (s *state) spansFor(eligible []int, perClass bool) []span {
+func (s *state) spansFor(eligible []int, fields []string) []span {
 	var out []span
 	for _, ci := range eligible {
 		c := &s.classes[ci]
-		if k := len(out) - 1; !perClass && k >= 0 && out[k].hi == c.lo {
+		if k := len(out) - 1; k >= 0 && out[k].hi == c.lo && s.sameValues(out[k].class, ci, fields) {
 			out[k].hi = c.hi
 			continue
 		}
 		sp := span{lo: c.lo, hi: c.hi, class: -1}
-		if perClass {
+		if len(fields) > 0 {
 			sp.class = ci
 		}
 		out = append(out, sp)
 	}
 	return out
+}
+
+func (s *state) sameValues(a, b int, fields []string) bool {
+	if a < 0 {
+		return true
+	}
+	for _, f := range fields {
+		va, oka := s.classes[a].attrs[f]
+		vb, okb := s.classes[b].attrs[f]
+		if va != vb || oka != okb {
+			return false
+		}
+	}
+	return true
 }
 
 // find returns the first agent from start (wrapping around) where one task
