@@ -501,6 +501,7 @@ func (r *Runner) render(ctx context.Context, m *managed, data Snapshot) (bool, e
 			// again once it arrives.
 			return false, nil
 		}
+		r.log.Error("template failed to render; the file on disk is unchanged", "template", m.spec.ID, "dest", m.spec.Destination, "err", err)
 		return false, err
 	}
 	// A fresh slice: the previous one may be held by a Status() caller.
