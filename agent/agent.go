@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/client"
 
 	"github.com/berthops/berth/cluster"
 )
@@ -207,10 +207,10 @@ func (a *Agent) removeUnwanted(ctx context.Context, taskID string, c container.S
 		}
 	}
 	grace := int(a.cfg.DefaultKillGrace.Seconds())
-	if err := a.cfg.Docker.ContainerStop(ctx, c.ID, container.StopOptions{Timeout: &grace}); err != nil && !client.IsErrNotFound(err) {
+	if err := a.cfg.Docker.ContainerStop(ctx, c.ID, container.StopOptions{Timeout: &grace}); err != nil && !cerrdefs.IsNotFound(err) {
 		log.Warn("stop unwanted container", "err", err)
 	}
-	if err := a.cfg.Docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
+	if err := a.cfg.Docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
 		log.Warn("remove unwanted container", "err", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
@@ -379,7 +380,7 @@ func waitGone(t testing.TB, cli *client.Client, id string) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		_, err := cli.ContainerInspect(context.Background(), id)
-		if client.IsErrNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/berthops/berth/cluster"
@@ -74,7 +74,7 @@ func (t *task) run(ctx context.Context) {
 		return
 	}
 	err := t.ag.cfg.Docker.ContainerRemove(ctx, t.containerID, container.RemoveOptions{Force: true})
-	if err != nil && !client.IsErrNotFound(err) {
+	if err != nil && !cerrdefs.IsNotFound(err) {
 		t.log.Warn("remove container", "container", shortID(t.containerID), "err", err)
 	}
 }
@@ -237,7 +237,7 @@ func (t *task) ensureImage(ctx context.Context, ref string) error {
 	d := t.ag.cfg.Docker
 	_, err := d.ImageInspect(ctx, ref)
 	present := err == nil
-	if err != nil && !client.IsErrNotFound(err) {
+	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("inspect image %s: %w", ref, err)
 	}
 	if present && !t.as.Spec.ForcePullImage {
@@ -308,7 +308,7 @@ func (t *task) kill(ctx context.Context, reason string, health cluster.Health) {
 		grace = t.ag.cfg.DefaultKillGrace
 	}
 	secs := int(math.Ceil(grace.Seconds()))
-	if err := t.ag.cfg.Docker.ContainerStop(ctx, t.containerID, container.StopOptions{Timeout: &secs}); err != nil && !client.IsErrNotFound(err) {
+	if err := t.ag.cfg.Docker.ContainerStop(ctx, t.containerID, container.StopOptions{Timeout: &secs}); err != nil && !cerrdefs.IsNotFound(err) {
 		t.log.Warn("stop container", "err", err)
 	}
 	var code *int

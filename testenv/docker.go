@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
@@ -90,7 +91,7 @@ func RemoveLabeled(t testing.TB, cli *client.Client, value string) {
 	for _, c := range list {
 		err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
 		// Something else (the agent under test) may be removing it right now.
-		if err != nil && !client.IsErrNotFound(err) && !strings.Contains(err.Error(), "already in progress") {
+		if err != nil && !cerrdefs.IsNotFound(err) && !strings.Contains(err.Error(), "already in progress") {
 			t.Errorf("remove test container %s: %v", c.ID[:12], err)
 		}
 	}
