@@ -191,6 +191,10 @@ func (c *Client) do(ctx context.Context, method, pathAndQuery string, body io.Re
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // it would repeat the method and URL
+		}
 		return nil, fmt.Errorf("%s %s: %w", method, u, err)
 	}
 	return resp, nil

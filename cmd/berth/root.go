@@ -25,6 +25,8 @@ consul-template-style files and capacity queues.`,
 	root.AddCommand(
 		// subcommands: one line each, keep sorted
 		newAgentCmd(),
+		newAgentsCmd(),
+		newAppsCmd(),
 		newBenchCmd(),
 		newDiffCmd(),
 		newFmtCmd(),
@@ -33,6 +35,9 @@ consul-template-style files and capacity queues.`,
 		newLogsCmd(),
 		newRenderCmd(),
 		newServerCmd(),
+		newStatusCmd(),
+		newSyncCmd(),
+		newTasksCmd(),
 		newValidateCmd(),
 	)
 	return root

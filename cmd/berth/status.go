@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berthops/berth/client"
+	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/server"
+)
+
+// apiFlags are the flags every command that talks to a running server
+// shares: where it is, the token and the output format.
+type apiFlags struct {
+	server, tokenFile, output string
+	timeout                   time.Duration
+}
+
+func (f *apiFlags) register(cmd *cobra.Command) {
+	srv := os.Getenv("BERTH_SERVER")
+	if srv == "" {
+		srv = "http://127.0.0.1:8080"
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.server, "server", srv, "berth server URL (default from $BERTH_SERVER)")
+	fl.StringVar(&f.tokenFile, "token-file", os.Getenv("BERTH_TOKEN_FILE"), "file holding the API bearer token (default from $BERTH_TOKEN_FILE)")
+	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	fl.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "time limit for each API request")
+}
+
+// client checks the flags and returns a client for the server.
+func (f *apiFlags) client() (*client.Client, error) {
+	if f.output != "text" && f.output != "json" {
+		return nil, fmt.Errorf("-o %q: want text or json", f.output)
+	}
+	var token string
+	if f.tokenFile != "" {
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("read --token-file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+		if token == "" {
+			return nil, fmt.Errorf("--token-file %s is empty", f.tokenFile)
+		}
+	}
+	c, err := client.New(f.server, token, nil)
+	if err != nil {
+		return nil, fmt.Errorf("--server: %w", err)
+	}
+	return c, nil
+}
+
+// request bounds one API call.
+func (f *apiFlags) request(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, f.timeout)
+}
+
+// hint adds what an operator can do about an error the server returned.
+func (f *apiFlags) hint(err error) error {
+	switch {
+	case client.Unauthorized(err) && f.tokenFile == "":
+		return fmt.Errorf("%w\n(the server wants a token: pass --token-file or set BERTH_TOKEN_FILE)", err)
+	case client.Unauthorized(err):
+		return fmt.Errorf("%w\n(the token in %s is not the server's)", err, f.tokenFile)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("%w\n(is a berth server listening there? point --server or BERTH_SERVER at one)", err)
+	}
+	return err
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// newTable writes aligned columns as `kubectl get` does.
+func newTable(w io.Writer, header ...string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	return tw
+}
+
+func row(tw *tabwriter.Writer, cells ...string) {
+	for i, c := range cells {
+		if c == "" {
+			cells[i] = "-"
+		}
+		// A tab or newline in a value (a message, say) would break the table.
+		cells[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(cells[i])
+	}
+	fmt.Fprintln(tw, strings.Join(cells, "\t"))
+}
+
+// age is a duration as kubectl shows it: 45s, 12m, 5h, 3d.
+func age(since, now time.Time) string {
+	if since.IsZero() {
+		return "-"
+	}
+	d := now.Sub(since)
+	switch {
+	case d < 0:
+		return "0s"
+	case d < 2*time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < 2*time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// short abbreviates a commit or version hash for tables.
+func short(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12]
+	}
+	return hash
+}
+
+// statusDoc is `berth status -o json`: the replica's view (GET /v1/status)
+// and the reconciler's (GET /v1/sync) as one document. The reconciler's
+// status is embedded whole, so whatever it reports (head, desired, rejected,
+// converged, apps, ...) reaches scripts without this command knowing it.
+type statusDoc struct {
+	// Server is the replica that answered, Role its role.
+	Server        string    `json:"server"`
+	Role          string    `json:"role"`
+	Leader        string    `json:"leader"`
+	LeaderAddress string    `json:"leaderAddress,omitempty"`
+	Term          int64     `json:"term,omitempty"`
+	LeaderSince   time.Time `json:"leaderSince,omitzero"`
+	// Commit is the commit the cluster is converged or converging to (the
+	// reconciler's desired); head differs from it while head is rejected.
+	Commit string `json:"commit"`
+	reconciler.Status
+	// Apps shadows the embedded list so that it is [] rather than absent.
+	Apps   []reconciler.AppStatus `json:"apps"`
+	Agents []server.Agent         `json:"agents"`
+	// Errors are the parts of the status that could not be read.
+	Errors []string `json:"errors,omitempty"`
+}
+
+func mergeStatus(srv server.Status, sync reconciler.Status) statusDoc {
+	d := statusDoc{Server: srv.ID, Role: srv.Role, Leader: srv.Leader, LeaderAddress: srv.LeaderAddress, Term: srv.Term,
+		LeaderSince: srv.LeaderSince, Commit: sync.Desired, Status: sync, Apps: sync.Apps, Agents: srv.Agents}
+	if d.Apps == nil {
+		d.Apps = []reconciler.AppStatus{}
+	}
+	if d.Agents == nil {
+		d.Agents = []server.Agent{}
+	}
+	return d
+}
+
+func newStatusCmd() *cobra.Command {
+	var f apiFlags
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the leader, the commit the cluster runs and every app's sync and health",
+		Long: `status asks a berth server for the leader and the agents (GET /v1/status) and
+for the reconciler's view (GET /v1/sync): the commit the cluster runs, a
+rejected head commit with its errors, and every app's sync (Synced/OutOfSync)
+and health (Healthy/Progressing/Degraded/Suspended). -o json prints both as
+one document. The exit status is 1 when part of the status could not be read.
+See docs/api.md.`,
+		Example: `  berth status
+  berth status --server http://10.0.0.5:8080 -o json | jq .apps`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := f.request(cmd.Context())
+			defer cancel()
+			var errs []error
+			srv, err := c.Status(ctx)
+			if err != nil {
+				if srv.ID == "" {
+					return f.hint(err)
+				}
+				errs = append(errs, err) // partial: print what the server could read
+			}
+			sync, err := c.SyncStatus(ctx)
+			if err != nil {
+				errs = append(errs, f.hint(err))
+			}
+			doc := mergeStatus(srv, sync)
+			for _, e := range errs {
+				doc.Errors = append(doc.Errors, e.Error())
+			}
+			if f.output == "json" {
+				if err := writeJSON(cmd.OutOrStdout(), doc); err != nil {
+					return err
+				}
+			} else {
+				renderStatus(cmd.OutOrStdout(), doc, time.Now())
+			}
+			if err := errors.Join(errs...); err != nil {
+				return &exitError{code: 1, msg: "berth status: incomplete: " + err.Error()}
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// renderStatus prints the status for people: a header of key facts, then
+// the apps as a table.
+func renderStatus(w io.Writer, d statusDoc, now time.Time) {
+	kv := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(kv, "Server:\t%s (%s)\n", d.Server, d.Role)
+	switch {
+	case d.Leader == "":
+		fmt.Fprintf(kv, "Leader:\tnone (no replica leads: nothing is reconciled)\n")
+	default:
+		leader := d.Leader
+		if d.LeaderAddress != "" {
+			leader += " at " + d.LeaderAddress
+		}
+		if d.Term != 0 {
+			leader += fmt.Sprintf(", term %d", d.Term)
+		}
+		if !d.LeaderSince.IsZero() {
+			leader += ", for " + age(d.LeaderSince, now)
+		}
+		fmt.Fprintf(kv, "Leader:\t%s\n", leader)
+	}
+	commit := short(d.Commit)
+	switch {
+	case d.Commit == "" && d.Head == "":
+		commit = "none loaded yet"
+	case d.Commit == "":
+		commit = "none (no valid commit yet)"
+	case d.Head != "" && d.Head != d.Commit:
+		commit += " (head " + short(d.Head) + ")"
+	}
+	fmt.Fprintf(kv, "Commit:\t%s\n", commit)
+	if r := d.Rejected; r != nil {
+		fmt.Fprintf(kv, "Rejected:\t%s (%s ago); the cluster stays on the last good commit:\n", short(r.Commit), age(r.Since, now))
+		for _, e := range r.Errors {
+			fmt.Fprintf(kv, "\t  %s\n", e)
+		}
+	}
+	converged := "no"
+	if d.Converged {
+		converged = "yes"
+	}
+	fmt.Fprintf(kv, "Converged:\t%s\n", converged)
+	if !d.LastSync.IsZero() {
+		fmt.Fprintf(kv, "Last sync:\t%s ago\n", age(d.LastSync, now))
+	}
+	if d.LastError != "" {
+		fmt.Fprintf(kv, "Last error:\t%s\n", d.LastError)
+	}
+	reachable := 0
+	var lost []string
+	for _, a := range d.Agents {
+		if a.Reachable {
+			reachable++
+		} else {
+			lost = append(lost, a.ID)
+		}
+	}
+	agents := fmt.Sprintf("%d reachable", reachable)
+	if len(lost) > 0 {
+		sort.Strings(lost)
+		agents += fmt.Sprintf(", %d unreachable (%s)", len(lost), strings.Join(lost, ", "))
+	}
+	fmt.Fprintf(kv, "Agents:\t%s\n", agents)
+	if len(d.Orphans) > 0 {
+		fmt.Fprintf(kv, "Orphans:\t%s (tasks of apps no manifest declares)\n", strings.Join(d.Orphans, ", "))
+	}
+	kv.Flush()
+	if len(d.Apps) > 0 {
+		fmt.Fprintln(w)
+		renderApps(w, d.Apps)
+	}
+}
