@@ -200,7 +200,7 @@ func (w *syncWatch) observe(st reconciler.Status) (v syncVerdict, reason string,
 	seen := map[string]bool{}
 	for _, a := range st.Apps {
 		seen[a.ID] = true
-		line := fmt.Sprintf("%-24s %-9s %-11s %s", a.ID, a.Sync, a.Health, appMessage(a))
+		line := strings.TrimRight(fmt.Sprintf("%-24s %-9s %-11s %s", a.ID, a.Sync, a.Health, appMessage(a)), " ")
 		if w.shown[a.ID] != line {
 			w.shown[a.ID] = line
 			progress = append(progress, line)
