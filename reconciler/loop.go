@@ -147,6 +147,14 @@ func (r *Reconciler) Sync() {
 	}
 }
 
+// Desired returns the manifest set the cluster is converged to and its
+// commit; nil before the first valid commit was loaded.
+func (r *Reconciler) Desired() (*manifests.Set, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.desired, r.status.Desired
+}
+
 // Status returns the latest status.
 func (r *Reconciler) Status() Status {
 	r.mu.Lock()

@@ -38,6 +38,7 @@ consul-template-style files and capacity queues.`,
 		newStatusCmd(),
 		newSyncCmd(),
 		newTasksCmd(),
+		newUpCmd(),
 		newValidateCmd(),
 	)
 	return root

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/pflag"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/reconciler/gitsource"
+	"github.com/berthops/berth/server"
+)
+
+// controlFlags configure the reconcile loop and its API, the same for
+// `berth server` and `berth up`.
+type controlFlags struct {
+	repo, branch, path, cacheDir string
+	poll, resync                 time.Duration
+	prune, protectReads          bool
+	tokenFile, webhookSecretFile string
+	sshKey, knownHosts           string
+	shellImage                   string
+}
+
+func (c *controlFlags) register(f *pflag.FlagSet, defaultPoll time.Duration) {
+	f.StringVar(&c.repo, "repo", "", "Git repository of manifests: a local path or a remote URL (file://, http(s)://, ssh://)")
+	f.StringVar(&c.branch, "branch", "HEAD", "branch (or tag) whose head the cluster follows")
+	f.StringVar(&c.path, "path", "", "directory inside the repository that holds the manifests")
+	f.StringVar(&c.cacheDir, "cache-dir", "", "where remote repositories are cloned (default ~/.cache/berth/git)")
+	f.DurationVar(&c.poll, "poll", defaultPoll, "how often the branch is fetched (webhooks sync at once)")
+	f.DurationVar(&c.resync, "resync", time.Second, "how often the cluster is re-read and repaired without any change")
+	f.BoolVar(&c.prune, "prune", true, "stop apps removed from the repository (false: only report them)")
+	f.StringVar(&c.tokenFile, "token-file", "", "file holding the bearer token write endpoints require")
+	f.BoolVar(&c.protectReads, "protect-reads", false, "require the token for reads too")
+	f.StringVar(&c.webhookSecretFile, "webhook-secret-file", "", "file holding the secret push webhooks are verified with")
+	f.StringVar(&c.sshKey, "ssh-key", "", "private key for SSH remotes")
+	f.StringVar(&c.knownHosts, "known-hosts", "", "known_hosts file pinning SSH remotes' host keys")
+	f.StringVar(&c.shellImage, "shell-image", reconciler.DefaultShellImage, "image that runs a cmd for apps and jobs that name no image")
+}
+
+// gitAuth takes HTTP credentials from the environment (never from flags, so
+// they stay out of process listings) and SSH settings from flags.
+func gitAuth(sshKey, knownHosts string) gitsource.Auth {
+	return gitsource.Auth{
+		Token:            os.Getenv("BERTH_GIT_TOKEN"),
+		Username:         os.Getenv("BERTH_GIT_USERNAME"),
+		Password:         os.Getenv("BERTH_GIT_PASSWORD"),
+		SSHKeyFile:       sshKey,
+		SSHKeyPassphrase: os.Getenv("BERTH_GIT_SSH_PASSPHRASE"),
+		KnownHostsFile:   knownHosts,
+	}
+}
+
+// readSecret reads a one-line secret file.
+func readSecret(file, what string) (string, error) {
+	if file == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", what, err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("%s %s is empty", what, file)
+	}
+	return s, nil
+}
+
+// ensureToken returns the token in file, creating the file with a random
+// token (mode 0600) when it does not exist: `berth up` works out of the box
+// and the CLI finds the token in the data directory.
+func ensureToken(file string) (string, error) {
+	if tok, err := readSecret(file, "token file"); err == nil {
+		return tok, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("make a token: %w", err)
+	}
+	tok := hex.EncodeToString(b[:])
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return "", fmt.Errorf("create %s: %w", filepath.Dir(file), err)
+	}
+	if err := os.WriteFile(file, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write token file: %w", err)
+	}
+	return tok, nil
+}
+
+// controlPlane is the reconciler with what serves it.
+type controlPlane struct {
+	rec     *reconciler.Reconciler
+	state   *cluster.State
+	api     reconciler.APIOptions
+	metrics *prometheus.Registry
+}
+
+// newControlPlane opens the repository and builds the reconciler; mount
+// adds its routes once the server exists.
+func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Store, c controlFlags) (*controlPlane, error) {
+	if c.repo == "" {
+		return nil, errors.New("--repo is required: the Git repository of manifests (a path or URL)")
+	}
+	token, err := readSecret(c.tokenFile, "--token-file")
+	if err != nil {
+		return nil, err
+	}
+	secret, err := readSecret(c.webhookSecretFile, "--webhook-secret-file")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := gitsource.CleanPath(c.path); err != nil {
+		return nil, fmt.Errorf("--path: %w", err)
+	}
+	src, err := reconciler.OpenGit(ctx, gitsource.Options{URL: c.repo, CacheDir: c.cacheDir, Auth: gitAuth(c.sshKey, c.knownHosts), Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("--repo %s: %w", c.repo, err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	state := cluster.NewState(store)
+	rec := reconciler.New(reconciler.Config{
+		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, Logger: logger, Metrics: reconciler.NewMetrics(reg),
+		Pass: reconciler.PassOptions{Prune: c.prune, Spec: reconciler.SpecOptions{ShellImage: c.shellImage}},
+	}, src, state)
+	if token == "" {
+		logger.Warn("no --token-file: every write endpoint (sync, job runs) is refused")
+	}
+	if secret == "" {
+		logger.Warn("no --webhook-secret-file: push webhooks are refused; the branch is polled", "poll", c.poll)
+	}
+	return &controlPlane{rec: rec, state: state, metrics: reg,
+		api: reconciler.APIOptions{Token: token, ProtectReads: c.protectReads, WebhookSecret: secret, Logger: logger}}, nil
+}
+
+// mount adds the reconciler's routes and /metrics to srv. Endpoints only the
+// leader can answer are proxied to it from followers.
+func (cp *controlPlane) mount(srv *server.Server) {
+	api := cp.api
+	api.Forward = forwardToLeader(srv)
+	for pattern, h := range cp.rec.Routes(cp.state, api) {
+		srv.Handle(pattern, h)
+	}
+	srv.Handle("GET /metrics", promhttp.HandlerFor(cp.metrics, promhttp.HandlerOpts{}))
+}
+
+// forwardToLeader proxies a request to the leader's API when this replica
+// does not lead. It returns false (serve it here) when this replica leads or
+// no leader is known, so a lone replica still answers.
+func forwardToLeader(srv *server.Server) func(http.ResponseWriter, *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Header.Get("X-Berth-Forwarded") != "" {
+			return false // never loop between replicas
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		st := srv.Status(ctx)
+		cancel()
+		if st.Role == server.RoleLeader || st.LeaderAddress == "" {
+			return false
+		}
+		target, err := url.Parse("http://" + st.LeaderAddress)
+		if err != nil {
+			return false
+		}
+		proxy := httputil.NewSingleHostReverseProxy(target)
+		r.Header.Set("X-Berth-Forwarded", st.ID)
+		proxy.ServeHTTP(w, r)
+		return true
+	}
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/testenv"
+)
+
+const upApp = `kind: App
+id: /web
+instances: 2
+cpus: 0.1
+mem: 32
+container:
+  type: DOCKER
+  docker:
+    image: berth/web:dev
+  portMappings:
+    - containerPort: 80
+networks:
+  - mode: container/bridge
+env:
+  WEB_PORTS: "80"
+healthChecks:
+  - protocol: HTTP
+    path: /health
+    gracePeriodSeconds: 10
+    intervalSeconds: 1
+    timeoutSeconds: 1
+`
+
+const upTemplate = `kind: Template
+id: /web-upstream
+destination: /etc/nginx/conf.d/web.conf
+command: nginx -s reload
+contents: |
+  upstream web {
+  {{- range service "web" }}
+    server {{ .Address }}:{{ .Port }};
+  {{- end }}
+  }
+`
+
+// TestUpRunsAppsRendersTemplatesAndResumes is `berth up` end to end on the
+// real Docker Engine: an app from a Git repository runs and answers on its
+// published ports, its upstream is rendered from Berth's own catalog, and a
+// restart of up re-attaches to the running containers instead of replacing
+// them.
+func TestUpRunsAppsRendersTemplatesAndResumes(t *testing.T) {
+	testenv.Integration(t)
+	cli := testenv.Docker(t)
+	testenv.Images(t)
+	label := testenv.DockerTestLabel(t, cli)
+
+	repo := testenv.NewGitRepo(t, t.TempDir())
+	repo.Commit(t, "main", map[string]string{"apps/web.yaml": upApp, "templates/web.berth.yaml": upTemplate}, "web")
+	dataDir := t.TempDir()
+	listen := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t, "127.0.0.1"))
+	fl := upFlags{dataDir: dataDir, listen: listen, advertise: "127.0.0.1", logLevel: "warn",
+		agentID: "up-" + label, extraLabels: map[string]string{testenv.TestLabel: label},
+		resources: "cpus:2;mem:1024;disk:1000;ports:[31500-31600]"}
+	fl.control = controlFlags{repo: repo.FileURL(), branch: "main", cacheDir: t.TempDir(), poll: time.Second, resync: 200 * time.Millisecond,
+		prune: true, shellImage: "berth/shell:dev"}
+
+	start := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		go func() { done <- runUp(ctx, io.Discard, logger, fl) }()
+		return func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("berth up: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("berth up did not stop")
+			}
+		}
+	}
+	stop := start()
+	tasks := waitHealthy(t, "http://"+listen, 2)
+	for _, tk := range tasks {
+		body := get(t, fmt.Sprintf("http://127.0.0.1:%d/", tk.Status.HostPorts[0]))
+		if !strings.Contains(body, tk.TaskID) {
+			t.Errorf("task %s on port %d answered %q", tk.TaskID, tk.Status.HostPorts[0], body)
+		}
+	}
+	rendered := filepath.Join(dataDir, "rendered", "etc", "nginx", "conf.d", "web.conf")
+	waitFile(t, rendered, func(s string) bool {
+		return strings.Contains(s, fmt.Sprintf("127.0.0.1:%d", tasks[0].Status.HostPorts[0])) &&
+			strings.Contains(s, fmt.Sprintf("127.0.0.1:%d", tasks[1].Status.HostPorts[0]))
+	})
+	stop()
+
+	// A second berth up on the same data directory resumes: same tasks, same
+	// containers, not restarted.
+	stop = start()
+	defer stop()
+	again := waitHealthy(t, "http://"+listen, 2)
+	for i := range tasks {
+		if again[i].TaskID != tasks[i].TaskID || again[i].Status.ContainerID != tasks[i].Status.ContainerID {
+			t.Errorf("task %d after restart: %s in %s, want %s in %s (healthy tasks must not be restarted)",
+				i, again[i].TaskID, again[i].Status.ContainerID, tasks[i].TaskID, tasks[i].Status.ContainerID)
+		}
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+
+func waitHealthy(t *testing.T, api string, n int) []cluster.Task {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	var tasks []cluster.Task
+	for time.Now().Before(deadline) {
+		tasks = nil
+		resp, err := http.Get(api + "/v1/tasks")
+		if err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&tasks)
+			resp.Body.Close()
+		}
+		healthy := 0
+		for _, tk := range tasks {
+			if tk.Status.State == cluster.TaskRunning && tk.Status.Health == cluster.HealthHealthy && len(tk.Status.HostPorts) > 0 {
+				healthy++
+			}
+		}
+		if healthy == n && len(tasks) == n {
+			return tasks
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("no %d healthy tasks at %s: %+v", n, api, tasks)
+	return nil
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func waitFile(t *testing.T, path string, ok func(string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(path)
+		if last = string(b); err == nil && ok(last) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s never had the expected contents; last:\n%s", path, last)
+}
