@@ -120,7 +120,10 @@ func TestUpRunsAppsRendersTemplatesAndResumes(t *testing.T) {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func waitHealthy(t *testing.T, api string, n int) []cluster.Task {
 	t.Helper()
