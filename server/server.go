@@ -293,6 +293,27 @@ type Agent struct {
 	Reachable bool   `json:"reachable"`
 }
 
+// LeaderAddress returns the current leader's id and API address and whether
+// this replica is the leader: the cheap lookup request forwarding needs
+// (Status also lists every agent). An empty id means no leader is known.
+func (s *Server) LeaderAddress(ctx context.Context) (id, address string, self bool, err error) {
+	s.mu.Lock()
+	self = s.role == RoleLeader
+	s.mu.Unlock()
+	id, err = s.state.Leader(ctx)
+	if errors.Is(err, cluster.ErrNotFound) {
+		return "", "", self, nil
+	}
+	if err != nil {
+		return "", "", self, fmt.Errorf("find the leader: %w", err)
+	}
+	info, err := s.state.Server(ctx, id)
+	if err != nil && !errors.Is(err, cluster.ErrNotFound) {
+		return id, "", self, fmt.Errorf("find the leader's address: %w", err)
+	}
+	return id, info.Address, self, nil
+}
+
 // Status reads this replica's view: its role from memory, the leader and
 // the agents from the store, so any replica answers the same.
 func (s *Server) Status(ctx context.Context) Status {

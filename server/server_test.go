@@ -77,6 +77,10 @@ func TestOneLeaderAndTakeover(t *testing.T) {
 	waitFor(t, "a to lead", func() bool { return getStatus(t, a.addr).Role == server.RoleLeader })
 	b := start(t, tree, "b")
 	waitFor(t, "b to see a", func() bool { return getStatus(t, b.addr).Leader == "a" })
+	id, addr, self, err := b.srv.LeaderAddress(context.Background())
+	if err != nil || id != "a" || addr != a.addr || self {
+		t.Fatalf("b.LeaderAddress = %q %q %v %v, want a at %s, not self", id, addr, self, err, a.addr)
+	}
 	st := getStatus(t, b.addr)
 	if st.Role != server.RoleFollower || st.LeaderAddress != a.addr || st.Term != 1 {
 		t.Fatalf("b's status %+v, want follower of a at %s in term 1", st, a.addr)

@@ -35,6 +35,9 @@ func TestPersistence(t *testing.T) {
 	if _, err := c.Register(ctx, "/live/x", []byte("gone")); err != nil {
 		t.Fatal(err)
 	}
+	if err := tree.Close(); err != nil {
+		t.Fatal(err)
+	}
 	reopened, err := memstore.Open(file)
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +68,7 @@ func FuzzOpen(f *testing.F) {
 		if err != nil {
 			return
 		}
+		defer tree.Close()
 		c := tree.Client()
 		ctx := context.Background()
 		if _, err := c.Children(ctx, "/"); err != nil {

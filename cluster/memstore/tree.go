@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/berthops/berth/cluster"
 )
@@ -19,7 +20,13 @@ type Tree struct {
 	nodes    map[string]*node
 	watchers map[string][]watcher
 	seq      int64
-	file     string
+
+	file    string
+	dirty   bool        // persistent nodes changed since the last write
+	timer   *time.Timer // pending coalesced write
+	closed  bool
+	saveErr error
+	saveMu  sync.Mutex // one write of the file at a time
 }
 
 type node struct {
@@ -43,8 +50,9 @@ func New() *Tree {
 }
 
 // Open returns a tree persisted to file: loaded from it if it exists, and
-// rewritten (atomically) after every change. Ephemeral nodes are not
-// persisted, as they would not survive a restart of their session either.
+// rewritten atomically (temp file and rename) within saveDelay of a change;
+// Close writes what is pending. Ephemeral nodes are not persisted, as they
+// would not survive a restart of their session either.
 func Open(file string) (*Tree, error) {
 	t := New()
 	t.file = file
@@ -80,22 +88,75 @@ type savedNode struct {
 	Version int32  `json:"version"`
 }
 
-// save writes the persistent nodes to the file; called with mu held.
+// saveDelay coalesces writes to the state file: a burst of changes (a
+// rollout, an agent reporting many statuses) costs one rewrite of the file,
+// not one per change.
+const saveDelay = 100 * time.Millisecond
+
+// save schedules a write of the persistent nodes; called with mu held after
+// a change. It returns the error of the previous write, so a failing disk is
+// not silent.
 func (t *Tree) save() error {
 	if t.file == "" {
 		return nil
 	}
+	t.dirty = true
+	if t.timer == nil && !t.closed {
+		t.timer = time.AfterFunc(saveDelay, func() { _ = t.Flush() })
+	}
+	if err := t.saveErr; err != nil {
+		t.saveErr = nil
+		return err
+	}
+	return nil
+}
+
+// Flush writes pending changes to the state file now.
+func (t *Tree) Flush() error {
+	t.saveMu.Lock()
+	defer t.saveMu.Unlock()
+	t.mu.Lock()
+	if t.timer != nil {
+		t.timer.Stop()
+		t.timer = nil
+	}
+	if !t.dirty || t.file == "" {
+		t.mu.Unlock()
+		return nil
+	}
+	t.dirty = false
 	out := make(map[string]savedNode, len(t.nodes))
 	for p, n := range t.nodes {
 		if n.owner == nil && p != "/" {
 			out[p] = savedNode{Data: n.data, Version: n.version}
 		}
 	}
-	raw, err := json.Marshal(out)
+	t.mu.Unlock()
+	err := writeFile(t.file, out)
+	if err != nil {
+		t.mu.Lock()
+		t.saveErr = err
+		t.dirty = true
+		t.mu.Unlock()
+	}
+	return err
+}
+
+// Close writes pending changes and stops scheduling writes; later changes
+// stay in memory only.
+func (t *Tree) Close() error {
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
+	return t.Flush()
+}
+
+func writeFile(file string, nodes map[string]savedNode) error {
+	raw, err := json.Marshal(nodes)
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(t.file), ".state-*")
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".state-*")
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
@@ -107,7 +168,7 @@ func (t *Tree) save() error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), t.file); err != nil {
+	if err := os.Rename(tmp.Name(), file); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	return nil
