@@ -1,11 +1,18 @@
 package testenv
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
@@ -18,6 +25,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // GitServer serves the bare repositories under Root over smart HTTP on
@@ -293,4 +302,154 @@ func (r *GitRepo) writeBlob(content string) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, fmt.Errorf("write blob: %w", err)
 	}
 	return r.repo.Storer.SetEncodedObject(obj)
+}
+
+// GitSSHServer serves the repositories under Root over SSH on 127.0.0.1, by
+// running the real `git upload-pack` / `git receive-pack` for each session,
+// as sshd does for a Git host. Only ClientKey is accepted, and the server's
+// host key is listed in KnownHosts.
+type GitSSHServer struct {
+	Root string
+	// Addr is host:port; a repository is at ssh://git@Addr/<name>.git.
+	Addr string
+	// ClientKey is a private key file (OpenSSH format) the server accepts.
+	ClientKey string
+	// KnownHosts is a known_hosts file holding the server's host key.
+	KnownHosts string
+}
+
+// StartGitSSHServer starts an SSH Git server for the bare repositories
+// under root (a GitServer's Root, say). It stops when the test ends.
+func StartGitSSHServer(t testing.TB, root string) *GitSSHServer {
+	t.Helper()
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatalf("git is not installed: %v (run `make deps`, or apt-get install git)", err)
+	}
+	dir := t.TempDir()
+	_, hostPriv, _ := ed25519.GenerateKey(rand.Reader)
+	hostSigner, err := ssh.NewSignerFromKey(hostPriv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientPub, clientPriv, _ := ed25519.GenerateKey(rand.Reader)
+	block, err := ssh.MarshalPrivateKey(clientPriv, "berth-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &GitSSHServer{Root: root, ClientKey: filepath.Join(dir, "id_ed25519"), KnownHosts: filepath.Join(dir, "known_hosts")}
+	if err := os.WriteFile(s.ClientKey, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	allowed, err := ssh.NewPublicKey(clientPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &ssh.ServerConfig{
+		PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			if string(key.Marshal()) == string(allowed.Marshal()) {
+				return nil, nil
+			}
+			return nil, errors.New("key not authorised")
+		},
+	}
+	cfg.AddHostKey(hostSigner)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Addr = ln.Addr().String()
+	line := knownhosts.Line([]string{knownhosts.Normalize(s.Addr)}, hostSigner.PublicKey())
+	if err := os.WriteFile(s.KnownHosts, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serveGitSSH(conn, cfg, gitPath, root)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	return s
+}
+
+// URL is the ssh:// URL of the repository name.
+func (s *GitSSHServer) URL(name string) string {
+	return "ssh://git@" + s.Addr + "/" + name + ".git"
+}
+
+func serveGitSSH(conn net.Conn, cfg *ssh.ServerConfig, gitPath, root string) {
+	defer conn.Close()
+	_, chans, reqs, err := ssh.NewServerConn(conn, cfg)
+	if err != nil {
+		return
+	}
+	go ssh.DiscardRequests(reqs)
+	for nc := range chans {
+		if nc.ChannelType() != "session" {
+			_ = nc.Reject(ssh.UnknownChannelType, "only sessions")
+			continue
+		}
+		ch, chReqs, err := nc.Accept()
+		if err != nil {
+			return
+		}
+		go serveGitSession(ch, chReqs, gitPath, root)
+	}
+}
+
+// serveGitSession runs the one command a Git client asks for:
+// git-upload-pack '/name.git' (or git-receive-pack).
+func serveGitSession(ch ssh.Channel, reqs <-chan *ssh.Request, gitPath, root string) {
+	defer ch.Close()
+	for req := range reqs {
+		if req.Type != "exec" || len(req.Payload) < 4 {
+			_ = req.Reply(req.Type == "env", nil)
+			continue
+		}
+		command := string(req.Payload[4:])
+		verb, arg, _ := strings.Cut(command, " ")
+		repo := filepath.Join(root, filepath.Clean("/"+strings.Trim(arg, "'\"")))
+		var sub string
+		switch verb {
+		case "git-upload-pack":
+			sub = "upload-pack"
+		case "git-receive-pack":
+			sub = "receive-pack"
+		default:
+			_ = req.Reply(false, nil)
+			return
+		}
+		_ = req.Reply(true, nil)
+		cmd := exec.Command(gitPath, sub, repo)
+		cmd.Stdout, cmd.Stderr = ch, ch.Stderr()
+		// A pipe, not cmd.Stdin = ch: Wait would otherwise wait for a copy
+		// that blocks on the client until the session closes.
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			return
+		}
+		go func() {
+			_, _ = io.Copy(stdin, ch)
+			stdin.Close()
+		}()
+		status := uint32(0)
+		if err := cmd.Run(); err != nil {
+			status = 1
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				status = uint32(ee.ExitCode())
+			}
+		}
+		_, _ = ch.SendRequest("exit-status", false, binary.BigEndian.AppendUint32(nil, status))
+		return
+	}
 }

@@ -214,7 +214,8 @@ func isTransportError(err error) bool {
 		errors.Is(err, transport.ErrRepositoryNotFound) ||
 		errors.Is(err, transport.ErrEmptyRemoteRepository) ||
 		strings.Contains(err.Error(), "connection refused") ||
-		strings.Contains(err.Error(), "no such host")
+		strings.Contains(err.Error(), "no such host") ||
+		strings.Contains(err.Error(), "ssh: handshake failed")
 }
 
 // recloneLocked clones into a fresh directory beside the cache and swaps it

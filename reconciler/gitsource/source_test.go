@@ -306,3 +306,48 @@ func TestSymlinks(t *testing.T) {
 		t.Errorf("Stat(link to a directory) = %v, %v", fi, err)
 	}
 }
+
+// TestRemoteOverSSH clones over SSH with a key, checking the host key
+// against known_hosts, and refuses a host whose key is not the listed one.
+func TestRemoteOverSSH(t *testing.T) {
+	testenv.Integration(t)
+	r := testenv.NewGitRepo(t, filepath.Join(t.TempDir(), "srv", "cluster.git"))
+	c1 := r.Commit(t, "main", first, "first")
+	srv := testenv.StartGitSSHServer(t, filepath.Dir(r.Dir))
+	opts := gitsource.Options{URL: srv.URL("cluster"), CacheDir: t.TempDir(),
+		Auth: gitsource.Auth{SSHKeyFile: srv.ClientKey, KnownHostsFile: srv.KnownHosts}}
+	s := open(t, opts)
+	if got := resolve(t, s, "main"); got != c1 {
+		t.Fatalf("main = %s, want %s", got, c1)
+	}
+	c2 := r.Change(t, "main", map[string]string{"deploy/apps/new.yaml": "kind: App\nid: /new\n"}, nil, "second")
+	if err := s.Fetch(context.Background()); err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if got := resolve(t, s, "main"); got != c2 {
+		t.Fatalf("after fetch main = %s, want %s", got, c2)
+	}
+
+	other := testenv.StartGitSSHServer(t, filepath.Dir(r.Dir))
+	wrongHosts := filepath.Join(t.TempDir(), "known_hosts")
+	b, _ := os.ReadFile(other.KnownHosts)
+	// other's host key, listed under srv's address: a man in the middle.
+	line := strings.Replace(string(b), other.Addr[strings.LastIndex(other.Addr, ":"):], srv.Addr[strings.LastIndex(srv.Addr, ":"):], 1)
+	if err := os.WriteFile(wrongHosts, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts.CacheDir = t.TempDir()
+	opts.Auth.KnownHostsFile = wrongHosts
+	if _, err := gitsource.Open(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "key") {
+		t.Fatalf("Open with a wrong host key: %v, want a host key error", err)
+	} else {
+		t.Logf("wrong host key: %v", err)
+	}
+	opts.Auth.KnownHostsFile = srv.KnownHosts
+	opts.Auth.SSHKeyFile = other.ClientKey
+	if _, err := gitsource.Open(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
+		t.Fatalf("Open with a key the server does not accept: %v, want an authentication error", err)
+	} else {
+		t.Logf("wrong client key: %v", err)
+	}
+}
