@@ -298,8 +298,14 @@ func TestAgentRestartAndExternalKill(t *testing.T) {
 	stop := h.start(node, nil)
 	h.fc.put(webTask(node, "keep.1", 0))
 	h.fc.put(webTask(node, "drop.1", 0))
+	killed := webTask(node, "killed.1", 0)
+	h.fc.put(killed)
 	keep := h.fc.waitState(t, "keep.1", cluster.TaskRunning)
 	drop := h.fc.waitState(t, "drop.1", cluster.TaskRunning)
+	h.fc.waitState(t, "killed.1", cluster.TaskRunning)
+	killed.Kill = true
+	h.fc.put(killed)
+	killedBefore := h.fc.waitState(t, "killed.1", cluster.TaskKilled)
 
 	// A container of another agent on the same daemon must survive.
 	other := webTask(Node{ID: "someone-else", Address: "127.0.0.3"}, "foreign.1", 0)
@@ -323,6 +329,10 @@ func TestAgentRestartAndExternalKill(t *testing.T) {
 		t.Errorf("after restart: container %s started %v; want the same %s started %v", again.ContainerID, again.StartedAt, keep.ContainerID, keep.StartedAt)
 	}
 	waitGone(t, h.cli, drop.ContainerID)
+	// A task this agent killed before the restart is still KILLED after it.
+	h.fc.waitFor(t, "killed.1", 30*time.Second, "KILLED again", func(s cluster.TaskStatus) bool {
+		return s.State == cluster.TaskKilled && s.UpdatedAt.After(killedBefore.UpdatedAt)
+	})
 	if _, err := h.cli.ContainerInspect(ctx, foreign.ID); err != nil {
 		t.Errorf("foreign container: %v; the agent must never touch it", err)
 	}

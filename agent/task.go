@@ -124,6 +124,10 @@ func (t *task) supervise(ctx context.Context) (remove, stopping bool) {
 	d := t.ag.cfg.Docker
 	spec := t.as.Spec
 	if t.containerID == "" {
+		if t.as.Kill {
+			t.report(ctx, cluster.TaskKilled, func(s *cluster.TaskStatus) { s.Message = "killed before launch" })
+			return false, false
+		}
 		select {
 		case r := <-t.stopCh:
 			t.report(ctx, cluster.TaskKilled, func(s *cluster.TaskStatus) { s.Message = "killed before launch" })
@@ -303,7 +307,15 @@ func (t *task) exited(ctx context.Context, code int, msg string) {
 	t.deregister(ctx)
 	tail := t.outputTail(ctx)
 	state := cluster.TaskFinished
-	if code != 0 {
+	switch {
+	case t.as.Kill:
+		// Found stopped after a restart with its kill already requested:
+		// this agent's previous run killed it.
+		state = cluster.TaskKilled
+		if msg == "" {
+			msg = "killed: the assignment was withdrawn"
+		}
+	case code != 0:
 		state = cluster.TaskFailed
 		if msg == "" {
 			msg = fmt.Sprintf("exited with status %d", code)
