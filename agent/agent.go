@@ -96,8 +96,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.log.Info("agent running", "address", n.Address, "containers", len(existing))
 
+	// Every goroutine below ends with ctx; cancel runs before the Wait
+	// (defers run last-in first-out), so returning on an error cannot hang.
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	tasks := map[string]*task{}
 	first := true
 	for {
