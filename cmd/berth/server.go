@@ -21,14 +21,23 @@ func newServerCmd() *cobra.Command {
 		id             string
 		sessionTimeout time.Duration
 		logLevel       string
+		control        controlFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run a Berth server replica (leader election and cluster state on ZooKeeper)",
 		Long: `Run one berth server replica. Replicas elect a leader through ZooKeeper; only the
 leader writes the cluster state, and every write it makes is fenced on its
-leadership. Every replica serves GET /healthz and GET /v1/status.`,
-		Example: `  berth server --zk zk://zk1:2181,zk2:2181,zk3:2181/berth --listen 0.0.0.0:8080 --id server-1`,
+leadership. The leader follows --branch of --repo: it loads and validates every
+new commit, plans it against the live state, places tasks and rolls them out
+(see docs/deployments.md). Every replica serves GET /healthz, GET /v1/status,
+the read API and /metrics; the others forward what only the leader knows.
+
+Git credentials for HTTP remotes come from $BERTH_GIT_TOKEN, or
+$BERTH_GIT_USERNAME and $BERTH_GIT_PASSWORD.`,
+		Example: `  berth server --zk zk://zk1:2181,zk2:2181,zk3:2181/berth --listen 0.0.0.0:8080 --id server-1 \
+    --repo https://git.example.com/ops/cluster.git --branch main \
+    --token-file /etc/berth/token --webhook-secret-file /etc/berth/webhook-secret`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if zkURL == "" {
@@ -48,7 +57,7 @@ leadership. Every replica serves GET /healthz and GET /v1/status.`,
 				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			return runServer(cmd.Context(), logger, cfg, listen, id, sessionTimeout)
+			return runServer(cmd.Context(), logger, cfg, listen, id, sessionTimeout, control)
 		},
 	}
 	f := cmd.Flags()
@@ -57,10 +66,11 @@ leadership. Every replica serves GET /healthz and GET /v1/status.`,
 	f.StringVar(&id, "id", "", "this replica's id (default: the host name)")
 	f.DurationVar(&sessionTimeout, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout: how long a silent leader keeps leadership")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	control.register(f, 30*time.Second)
 	return cmd
 }
 
-func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, listen, id string, sessionTimeout time.Duration) error {
+func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, listen, id string, sessionTimeout time.Duration, control controlFlags) error {
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	store, err := zkstore.Open(octx, cfg, zkstore.Options{SessionTimeout: sessionTimeout, Logger: logger})
 	cancel()
@@ -73,6 +83,19 @@ func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, lis
 		return fmt.Errorf("--listen %s: %w", listen, err)
 	}
 	logger.Info("berth server starting", "id", id, "listen", ln.Addr().String(), "zk", cfg.String(), "sessionTimeout", sessionTimeout)
-	srv := server.New(server.Config{ID: id, Version: version, Store: store, Logger: logger})
+	scfg := server.Config{ID: id, Version: version, Store: store, Logger: logger}
+	var cp *controlPlane
+	if control.repo != "" {
+		if cp, err = newControlPlane(ctx, logger, store, control); err != nil {
+			return err
+		}
+		scfg.Lead = append(scfg.Lead, cp.rec.Run)
+	} else {
+		logger.Warn("no --repo: this replica elects and serves status but reconciles nothing")
+	}
+	srv := server.New(scfg)
+	if cp != nil {
+		cp.mount(srv)
+	}
 	return srv.Serve(ctx, ln)
 }
