@@ -99,7 +99,14 @@ func row(tw *tabwriter.Writer, cells ...string) {
 			cells[i] = "-"
 		}
 		// A tab or newline in a value (a message, say) would break the table.
-		cells[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(cells[i])
+		if strings.ContainsAny(cells[i], "\t\n") {
+			cells[i] = strings.Map(func(r rune) rune {
+				if r == '\t' || r == '\n' {
+					return ' '
+				}
+				return r
+			}, cells[i])
+		}
 	}
 	fmt.Fprintln(tw, strings.Join(cells, "\t"))
 }
