@@ -88,7 +88,10 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 			byApp[t.OwnerID] = append(byApp[t.OwnerID], t)
 		}
 	}
-	ports := newServicePorts(s.ServicePorts)
+	ports, err := servicePorts(s.Desired.Apps, s.ServicePorts, opts.Prune, &out.Batch)
+	if err != nil {
+		return Outcome{}, err
+	}
 
 	type start struct {
 		app  *manifests.App
@@ -108,11 +111,7 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 	for i := range s.Desired.Apps {
 		app := &s.Desired.Apps[i]
 		declared[app.ID] = true
-		sp, err := ports.forApp(app, &out.Batch)
-		if err != nil {
-			return Outcome{}, err
-		}
-		spec := AppTaskSpec(app, sp, opts.Spec)
+		spec := AppTaskSpec(app, ports[app.ID], opts.Spec)
 		rs := rollout.SpecFromApp(*app, SpecVersion(spec))
 		group := groupByAttribute(app)
 		var tasks []rollout.Task
@@ -176,11 +175,6 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 				a := t.Assignment
 				a.Kill = true
 				out.Batch.PutAssignment(a)
-			}
-		}
-		for _, p := range s.ServicePorts {
-			if p.AppID == id {
-				out.Batch.DeleteServicePort(p.Port)
 			}
 		}
 	}

@@ -38,7 +38,7 @@ func (f *fakeCluster) snapshot(set *manifests.Set, now time.Time) Snapshot {
 }
 
 func (f *fakeCluster) opts() PassOptions {
-	return PassOptions{Prune: true, NewTaskID: func(app string) string { f.n++; return fmt.Sprintf("%s.%d", ServiceName(app), f.n) }}
+	return PassOptions{Prune: true, NewTaskID: func(app string) string { f.n++; return fmt.Sprintf("%s.%d", taskPrefix(app), f.n) }}
 }
 
 // apply commits a batch by replaying its operations' effects.
@@ -61,6 +61,14 @@ func (f *fakeCluster) apply(t *testing.T, out Outcome) {
 					delete(f.tasks, id)
 				}
 			}
+		case op.Kind == cluster.OpDelete && strings.Contains(op.Path, "/serviceports/"):
+			kept := f.ports[:0]
+			for _, p := range f.ports {
+				if !strings.HasSuffix(op.Path, fmt.Sprintf("/%d", p.Port)) {
+					kept = append(kept, p)
+				}
+			}
+			f.ports = kept
 		case op.Kind == cluster.OpPut && strings.Contains(op.Path, "/serviceports/"):
 			var p cluster.ServicePort
 			mustJSON(t, op.Data, &p)
@@ -152,8 +160,8 @@ func TestPassStartsScalesRollsAndPrunes(t *testing.T) {
 	}
 
 	converge(&manifests.Set{})
-	if len(f.tasks) != 0 {
-		t.Fatalf("after prune %d tasks remain", len(f.tasks))
+	if len(f.tasks) != 0 || len(f.ports) != 0 {
+		t.Fatalf("after prune %d tasks and %d service ports remain", len(f.tasks), len(f.ports))
 	}
 }
 

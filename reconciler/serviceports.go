@@ -2,82 +2,82 @@ package reconciler
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/berthops/berth/allocator"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
 )
 
-// servicePorts hands out Marathon-style service ports: cluster-unique, from
-// 10000-20000, assigned when a manifest says 0 and kept for the app's port
-// index across updates, so load balancers and clients never see them move.
-type servicePorts struct {
-	byPort map[int]cluster.ServicePort
-	byApp  map[string]map[int]int // app id -> port index -> port
-	next   int
-}
-
-func newServicePorts(held []cluster.ServicePort) *servicePorts {
-	sp := &servicePorts{byPort: map[int]cluster.ServicePort{}, byApp: map[string]map[int]int{}, next: allocator.DefaultServicePortBegin}
+// servicePorts resolves every declared app's service ports with the
+// allocator (cluster-unique, 10000-20000 when a manifest says 0, stable for
+// an app's port index across updates) and records changes in b: new
+// assignments, moved ones, and those of apps no longer declared (when
+// pruning; otherwise they stay reserved for the apps still running).
+func servicePorts(apps []manifests.App, held []cluster.ServicePort, prune bool, b *cluster.Batch) (map[string][]int, error) {
+	previous := map[string][]int{}
+	heldAt := map[string]map[int]int{}
 	for _, p := range held {
-		sp.hold(p)
+		ports := previous[p.AppID]
+		for len(ports) <= p.PortIndex {
+			ports = append(ports, 0)
+		}
+		ports[p.PortIndex] = p.Port
+		previous[p.AppID] = ports
+		if heldAt[p.AppID] == nil {
+			heldAt[p.AppID] = map[int]int{}
+		}
+		heldAt[p.AppID][p.PortIndex] = p.Port
 	}
-	return sp
-}
-
-func (sp *servicePorts) hold(p cluster.ServicePort) {
-	sp.byPort[p.Port] = p
-	if sp.byApp[p.AppID] == nil {
-		sp.byApp[p.AppID] = map[int]int{}
+	reqs := make([]allocator.ServicePortRequest, 0, len(apps))
+	declared := map[string]bool{}
+	for i := range apps {
+		app := &apps[i]
+		declared[app.ID] = true
+		req := allocator.ServicePortRequest{App: app.ID}
+		for _, p := range AppTaskSpec(app, nil, SpecOptions{}).Ports {
+			req.Ports = append(req.Ports, p.ServicePort)
+		}
+		reqs = append(reqs, req)
 	}
-	sp.byApp[p.AppID][p.PortIndex] = p.Port
-}
-
-// forApp returns the service port of each of app's ports, recording new
-// assignments in b.
-func (sp *servicePorts) forApp(app *manifests.App, b *cluster.Batch) ([]int, error) {
-	declared := AppTaskSpec(app, nil, SpecOptions{}).Ports
-	out := make([]int, len(declared))
-	for i, p := range declared {
-		held, ok := sp.byApp[app.ID][i]
-		switch {
-		case p.ServicePort != 0 && held == p.ServicePort:
-			out[i] = held
-		case p.ServicePort != 0:
-			if other, taken := sp.byPort[p.ServicePort]; taken && other.AppID != app.ID {
-				return nil, fmt.Errorf("%s:%d: app %s: servicePort %d is already held by %s (port index %d)",
-					app.Origin.File, app.Origin.Line, app.ID, p.ServicePort, other.AppID, other.PortIndex)
+	// Ports still held by undeclared apps that keep running are not free.
+	var reserved []allocator.ServicePortRequest
+	if !prune {
+		for app, ports := range previous {
+			if !declared[app] {
+				reserved = append(reserved, allocator.ServicePortRequest{App: app, Ports: ports})
 			}
-			if ok {
-				b.DeleteServicePort(held)
-				delete(sp.byPort, held)
+		}
+		sort.Slice(reserved, func(i, j int) bool { return reserved[i].App < reserved[j].App })
+	}
+	got, err := allocator.AssignServicePorts(append(reserved, reqs...), previous, 0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("assign service ports: %w", err)
+	}
+	for _, req := range reqs {
+		for i, port := range got[req.App] {
+			if old, ok := heldAt[req.App][i]; ok && old == port {
+				continue
+			} else if ok {
+				b.DeleteServicePort(old)
 			}
-			rec := cluster.ServicePort{Port: p.ServicePort, AppID: app.ID, PortIndex: i}
-			sp.hold(rec)
-			b.PutServicePort(rec)
-			out[i] = p.ServicePort
-		case ok:
-			out[i] = held
-		default:
-			port, err := sp.free()
-			if err != nil {
-				return nil, fmt.Errorf("app %s port %d: %w", app.ID, i, err)
+			b.PutServicePort(cluster.ServicePort{Port: port, AppID: req.App, PortIndex: i})
+		}
+		for i, old := range heldAt[req.App] {
+			if i >= len(got[req.App]) {
+				b.DeleteServicePort(old) // the app has fewer ports now
 			}
-			rec := cluster.ServicePort{Port: port, AppID: app.ID, PortIndex: i}
-			sp.hold(rec)
-			b.PutServicePort(rec)
-			out[i] = port
 		}
 	}
-	return out, nil
-}
-
-func (sp *servicePorts) free() (int, error) {
-	for p := sp.next; p <= allocator.DefaultServicePortEnd; p++ {
-		if _, taken := sp.byPort[p]; !taken {
-			sp.next = p + 1
-			return p, nil
+	if prune {
+		for app, ports := range heldAt {
+			if declared[app] {
+				continue
+			}
+			for _, port := range ports {
+				b.DeleteServicePort(port)
+			}
 		}
 	}
-	return 0, fmt.Errorf("no free service port in %d-%d", allocator.DefaultServicePortBegin, allocator.DefaultServicePortEnd)
+	return got, nil
 }

@@ -177,9 +177,9 @@ func SpecVersion(s cluster.TaskSpec) string {
 	return hex.EncodeToString(sum[:6])
 }
 
-// ServiceName is the Consul service name of an app: its id without the
-// leading slash, slashes as dashes (/web/nginx -> web-nginx).
-func ServiceName(appID string) string {
+// taskPrefix starts an app's task ids: its id without the leading slash,
+// slashes as dashes (/web/nginx -> web-nginx), so an id says whose task it is.
+func taskPrefix(appID string) string {
 	return strings.ReplaceAll(strings.Trim(appID, "/"), "/", "-")
 }
 

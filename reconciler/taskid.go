@@ -10,5 +10,5 @@ import (
 func NewTaskID(appID string) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // crypto/rand never fails on Linux
-	return ServiceName(appID) + "." + hex.EncodeToString(b[:])
+	return taskPrefix(appID) + "." + hex.EncodeToString(b[:])
 }
