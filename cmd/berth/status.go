@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -34,7 +36,7 @@ func (f *apiFlags) register(cmd *cobra.Command) {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.server, "server", srv, "berth server URL (default from $BERTH_SERVER)")
-	fl.StringVar(&f.tokenFile, "token-file", os.Getenv("BERTH_TOKEN_FILE"), "file holding the API bearer token (default from $BERTH_TOKEN_FILE)")
+	fl.StringVar(&f.tokenFile, "token-file", os.Getenv("BERTH_TOKEN_FILE"), "file holding the API bearer token (default from $BERTH_TOKEN_FILE, else .berth/token of `berth up` for a server on this machine)")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fl.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "time limit for each API request")
 }
@@ -43,6 +45,13 @@ func (f *apiFlags) register(cmd *cobra.Command) {
 func (f *apiFlags) client() (*client.Client, error) {
 	if f.output != "text" && f.output != "json" {
 		return nil, fmt.Errorf("-o %q: want text or json", f.output)
+	}
+	if f.tokenFile == "" && loopback(f.server) {
+		// `berth up` keeps its token here; only offered to a server on this
+		// machine, so a token is never sent somewhere nobody asked for.
+		if _, err := os.Stat(upTokenFile); err == nil {
+			f.tokenFile = upTokenFile
+		}
 	}
 	var token string
 	if f.tokenFile != "" {
@@ -60,6 +69,22 @@ func (f *apiFlags) client() (*client.Client, error) {
 		return nil, fmt.Errorf("--server: %w", err)
 	}
 	return c, nil
+}
+
+// upTokenFile is where `berth up` writes the API token (its --data-dir).
+const upTokenFile = ".berth/token"
+
+// loopback reports whether the server URL names this machine.
+func loopback(server string) bool {
+	u, err := url.Parse(server)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(u.Hostname())
+	return err == nil && ip.IsLoopback()
 }
 
 // request bounds one API call.

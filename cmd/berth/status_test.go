@@ -251,6 +251,7 @@ func TestCommandErrors(t *testing.T) {
 		t.Skip("runs a berth server; skipped under -short")
 	}
 	env := clienttest.Start(t, clienttest.Options{ProtectReads: true})
+	t.Chdir(t.TempDir()) // no .berth/token of a `berth up` here
 
 	// No token for a server that protects reads: say how to give one.
 	_, _, err := runAPI(t, nil, "apps", "--server", env.URL)
@@ -276,6 +277,24 @@ func TestCommandErrors(t *testing.T) {
 	_, _, err = runAPI(t, nil, "status", "--server", "127.0.0.1:8080")
 	if err == nil || !strings.Contains(err.Error(), "--server: server URL") {
 		t.Errorf("--server without a scheme: %v", err)
+	}
+
+	// The token `berth up` wrote in .berth/ is used for a server on this
+	// machine, never for another.
+	if err := os.Mkdir(".berth", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(upTokenFile, []byte(clienttest.Token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, err := runAPI(t, nil, "sync", "--server", env.URL); err != nil {
+		t.Errorf("sync with the token of berth up: %v\n%s", err, errs)
+	}
+	for server, want := range map[string]bool{env.URL: true, "http://localhost:8080": true, "http://[::1]:8080": true,
+		"http://10.0.0.5:8080": false, "https://berth.example": false, "http://127.0.0.1.example:80": false} {
+		if got := loopback(server); got != want {
+			t.Errorf("loopback(%q) = %v, want %v", server, got, want)
+		}
 	}
 
 	// $BERTH_SERVER and $BERTH_TOKEN_FILE are the defaults.
