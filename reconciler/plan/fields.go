@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -94,7 +95,12 @@ func jsonValue(v reflect.Value) json.RawMessage {
 			return nil
 		}
 	}
-	b, err := json.Marshal(v.Interface())
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// Values are shown to people; "<" should read as "<", not \u003c.
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v.Interface())
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if err != nil {
 		// Manifest values are plain data; this cannot happen, and a
 		// readable stand-in beats failing the whole plan.

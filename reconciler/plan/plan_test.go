@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,5 +197,36 @@ func TestNilInputs(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "No changes") {
 		t.Fatalf("text of nil plan: %q", buf.String())
+	}
+}
+
+// TestMarkdownStaysUnderTheCommentLimit plans 3,000 creates, one with a huge
+// template, and expects a comment GitHub accepts that says what it left out.
+func TestMarkdownStaysUnderTheCommentLimit(t *testing.T) {
+	var s manifests.Set
+	for i := range 3000 {
+		s.Apps = append(s.Apps, manifests.App{ID: fmt.Sprintf("/app-%04d", i), Cmd: "serve", Instances: 1, CPUs: 0.1,
+			Origin: manifests.Origin{File: fmt.Sprintf("apps/app-%04d.yaml", i), Line: 1}})
+	}
+	s.Templates = []manifests.Template{{ID: "big", Contents: strings.Repeat("x|<y>", 20000), Destination: "/tmp/big"}}
+	p := Compute(&s, Observed{})
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, p, Header{}); err != nil {
+		t.Fatal(err)
+	}
+	if b.Len() > MarkdownLimit {
+		t.Fatalf("comment is %d bytes, limit %d", b.Len(), MarkdownLimit)
+	}
+	out := b.String()
+	if !strings.Contains(out, "more changes are not listed") || !strings.Contains(out, "Plan: 3001 to create") {
+		t.Errorf("the comment does not say what it left out:\n%s", out[len(out)-500:])
+	}
+	small := Compute(&manifests.Set{Templates: s.Templates}, Observed{})
+	b.Reset()
+	if err := WriteMarkdown(&b, small, Header{}); err != nil {
+		t.Fatal(err)
+	}
+	if b.Len() > 8*maxMarkdownValue || !strings.Contains(b.String(), "(100002 bytes in all)") {
+		t.Errorf("a long value is not clipped (%d bytes):\n%s", b.Len(), b.String())
 	}
 }

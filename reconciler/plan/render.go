@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Header says what a plan compares, for its rendered forms.
@@ -228,52 +229,104 @@ func resString(r Resources) string {
 	return fmt.Sprintf("cpus %g, mem %g MiB, disk %g MiB", r.CPUs, r.Mem, r.Disk)
 }
 
+// MarkdownLimit is the size WriteMarkdown keeps a comment under: GitHub
+// refuses comments over 65,536 characters, and a plan that touches thousands of
+// objects would exceed it. What does not fit is counted, not silently lost.
+const MarkdownLimit = 60000
+
+// maxMarkdownValue caps one value in the Markdown form (a template's
+// contents can be long); the text and JSON forms always carry it whole.
+const maxMarkdownValue = 1000
+
 // WriteMarkdown writes p as a pull-request comment: a heading, the summary,
 // a table of every change, and one collapsible section per change with its
 // fields. Values are HTML-escaped so nothing in a manifest can break the
-// comment's layout.
+// comment's layout. The comment stays under MarkdownLimit bytes: table rows,
+// then sections, are left out past it, with a note saying how many.
 func WriteMarkdown(w io.Writer, p *Plan, h Header) error {
 	if p == nil {
 		p = &Plan{}
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "### Berth plan: %s &rarr; %s%s\n\n", code(h.Base.String()), code(h.Head.String()), html.EscapeString(pathSuffix(h.Path)))
-	fmt.Fprintf(&b, "**%s**\n", summaryLine(p.Summary()))
-	if len(p.Changes) > 0 {
-		b.WriteString("\n| step | action | kind | id | update | declared in |\n|---:|---|---|---|---|---|\n")
-		for _, c := range p.Changes {
-			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", c.Step, c.Action, c.Kind, code(c.ID), c.Update, code(originString(c)))
-		}
-		for _, c := range p.Changes {
-			title := fmt.Sprintf("<b>%s</b> %s %s", c.Action, c.Kind, code(c.ID))
-			if c.Update != "" {
-				title += " (" + string(c.Update) + ")"
-			}
-			fmt.Fprintf(&b, "\n<details><summary>%s</summary>\n\n", title)
-			if c.Running != nil {
-				fmt.Fprintf(&b, "Running now: %d\n\n", *c.Running)
-			}
-			b.WriteString("| field | from | to |\n|---|---|---|\n")
-			for _, f := range c.Fields {
-				fmt.Fprintf(&b, "| %s | %s | %s |\n", code(f.Path), code(string(f.From)), code(string(f.To)))
-			}
-			b.WriteString("\n</details>\n")
-		}
-	}
+	var head, fit strings.Builder
+	fmt.Fprintf(&head, "### Berth plan: %s &rarr; %s%s\n\n", code(h.Base.String()), code(h.Head.String()), html.EscapeString(pathSuffix(h.Path)))
+	fmt.Fprintf(&head, "**%s**\n", summaryLine(p.Summary()))
 	if f := p.Fit; f != nil {
 		verdict := "fits"
 		if !f.Fits {
 			verdict = "**does not fit**"
 		}
-		fmt.Fprintf(&b, "\nCapacity: %s (needed %s; free %s)\n", verdict, html.EscapeString(resString(f.Needed)), html.EscapeString(resString(f.Free)))
-		for _, u := range f.Unplaced {
-			fmt.Fprintf(&b, "- cannot place %s %s instance %d: %s\n", u.Kind, code(u.ID), u.Instance, html.EscapeString(u.Reason))
+		fmt.Fprintf(&fit, "\nCapacity: %s (needed %s; free %s)\n", verdict, html.EscapeString(resString(f.Needed)), html.EscapeString(resString(f.Free)))
+		for i, u := range f.Unplaced {
+			if i == 50 {
+				fmt.Fprintf(&fit, "- and %d more instances that cannot be placed\n", len(f.Unplaced)-i)
+				break
+			}
+			fmt.Fprintf(&fit, "- cannot place %s %s instance %d: %s\n", u.Kind, code(u.ID), u.Instance, html.EscapeString(u.Reason))
 		}
 	}
-	if _, err := io.WriteString(w, b.String()); err != nil {
+	// Room for the two notes that may follow the table and the sections.
+	const noteRoom = 400
+	budget := MarkdownLimit - head.Len() - fit.Len() - noteRoom
+
+	var table, details strings.Builder
+	rows := 0
+	if len(p.Changes) > 0 {
+		table.WriteString("\n| step | action | kind | id | update | declared in |\n|---:|---|---|---|---|---|\n")
+		for _, c := range p.Changes {
+			row := fmt.Sprintf("| %d | %s | %s | %s | %s | %s |\n", c.Step, c.Action, c.Kind, code(clip(c.ID)), c.Update, code(clip(originString(c))))
+			if table.Len()+len(row) > budget {
+				break
+			}
+			table.WriteString(row)
+			rows++
+		}
+		if rows < len(p.Changes) {
+			fmt.Fprintf(&table, "\n_%d more changes are not listed, to keep this comment under GitHub's size limit: run `berth diff` with `--format text` or `--format json` for all of them._\n", len(p.Changes)-rows)
+		}
+	}
+	budget -= table.Len()
+	sections := 0
+	for _, c := range p.Changes[:rows] {
+		var sec strings.Builder
+		title := fmt.Sprintf("<b>%s</b> %s %s", c.Action, c.Kind, code(clip(c.ID)))
+		if c.Update != "" {
+			title += " (" + string(c.Update) + ")"
+		}
+		fmt.Fprintf(&sec, "\n<details><summary>%s</summary>\n\n", title)
+		if c.Running != nil {
+			fmt.Fprintf(&sec, "Running now: %d\n\n", *c.Running)
+		}
+		sec.WriteString("| field | from | to |\n|---|---|---|\n")
+		for _, f := range c.Fields {
+			fmt.Fprintf(&sec, "| %s | %s | %s |\n", code(clip(f.Path)), code(clip(string(f.From))), code(clip(string(f.To))))
+		}
+		sec.WriteString("\n</details>\n")
+		if details.Len()+sec.Len() > budget {
+			break
+		}
+		details.WriteString(sec.String())
+		sections++
+	}
+	if sections < rows {
+		fmt.Fprintf(&details, "\n_The fields of %d more changes are left out, to keep this comment under GitHub's size limit._\n", rows-sections)
+	}
+	out := head.String() + table.String() + details.String() + fit.String()
+	if _, err := io.WriteString(w, out); err != nil {
 		return fmt.Errorf("write plan as Markdown: %w", err)
 	}
 	return nil
+}
+
+// clip shortens a value for the Markdown form, saying how long it was.
+func clip(s string) string {
+	if len(s) <= maxMarkdownValue {
+		return s
+	}
+	cut := maxMarkdownValue
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes in all)", s[:cut], len(s))
 }
 
 // code renders s as inline code that survives a Markdown table: <code> with
