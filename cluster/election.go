@@ -7,6 +7,7 @@ import (
 	"path"
 	"sort"
 	"sync"
+	"time"
 )
 
 // SessionStore is what the election recipe needs from a store beyond the
@@ -80,7 +81,17 @@ func waitTurn(ctx context.Context, s SessionStore, sess <-chan struct{}, dir, me
 		if err != nil {
 			return nil, fmt.Errorf("campaign in %s: watch %s: %w", dir, pred, err)
 		}
-		if _, err := s.Get(ctx, pred); errors.Is(err, ErrNotFound) {
+		node, err := s.Get(ctx, pred)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err == nil && string(node.Data) == id {
+			// Our own candidate from a leadership we gave up for lost (cut
+			// off for the whole session timeout) whose session survived:
+			// waiting for it would wait for ourselves.
+			if err := s.Multi(ctx, Delete(pred, AnyVersion)); err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, fmt.Errorf("campaign in %s: remove stale candidate %s: %w", dir, pred, err)
+			}
 			continue
 		}
 		select {
@@ -160,11 +171,23 @@ func (l *leadership) watch(ctx context.Context, sess <-chan struct{}) {
 	defer l.end()
 	for {
 		changed, err := l.s.Watch(ctx, l.node)
-		if err != nil {
+		if err == nil {
+			_, err = l.s.Get(ctx, l.node)
+		}
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrClosed) {
 			return
 		}
-		if _, err := l.s.Get(ctx, l.node); err != nil {
-			return
+		if err != nil {
+			// Connection trouble is not lost leadership: the session (and
+			// the fence) decide that. Look again in a moment.
+			select {
+			case <-ctx.Done():
+				return
+			case <-sess:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
 		}
 		select {
 		case <-ctx.Done():

@@ -45,7 +45,9 @@ type Store struct {
 	regs      map[string]*registration
 	knownDirs map[string]bool // directories known to exist, to skip re-checking them
 
-	wake chan struct{} // signals the session loop that a new session started
+	wake    chan struct{} // signals the session loop that a new session started
+	timeout time.Duration // the session timeout asked for
+	cutOff  *time.Timer   // running while disconnected: ends the session after timeout
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -75,6 +77,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 		regs:      map[string]*registration{},
 		knownDirs: map[string]bool{},
 		wake:      make(chan struct{}, 1),
+		timeout:   opts.SessionTimeout,
 		stop:      make(chan struct{}),
 	}
 	s.acl = zk.WorldACL(zk.PermAll)
@@ -129,6 +132,10 @@ func (s *Store) onEvent(ev zk.Event, connected chan struct{}) {
 		s.mu.Lock()
 		renewed := s.expired
 		s.expired = false
+		if s.cutOff != nil {
+			s.cutOff.Stop()
+			s.cutOff = nil
+		}
 		s.mu.Unlock()
 		if renewed {
 			select {
@@ -141,6 +148,19 @@ func (s *Store) onEvent(ev zk.Event, connected chan struct{}) {
 		s.endSession()
 	case zk.StateDisconnected:
 		s.logger.Info("disconnected from zookeeper; reconnecting")
+		s.mu.Lock()
+		if s.cutOff == nil && !s.closed {
+			// Cut off for a whole session timeout, the session is gone as far
+			// as the ensemble is concerned (another server may lead by now),
+			// even though the client only hears of it when it reconnects.
+			// Ending it here stops a cut-off leader's duties and its claim to
+			// lead in /v1/status; its writes were refused anyway.
+			s.cutOff = time.AfterFunc(s.timeout, func() {
+				s.logger.Warn("cut off from zookeeper for the session timeout: session given up for lost")
+				s.endSession()
+			})
+		}
+		s.mu.Unlock()
 	}
 }
 
@@ -453,6 +473,10 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.cutOff != nil {
+		s.cutOff.Stop()
+		s.cutOff = nil
+	}
 	close(s.stop)
 	close(s.session)
 	s.mu.Unlock()

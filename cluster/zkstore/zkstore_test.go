@@ -67,6 +67,17 @@ func expire(t *testing.T, s *zkstore.Store, px *testenv.ZKProxy) {
 	case <-time.After(4 * testSession):
 		t.Fatalf("client did not learn its session expired")
 	}
+	// Back in a new session once a read goes through.
+	deadline := time.Now().Add(4 * testSession)
+	for {
+		if _, err := s.Children(context.Background(), "/"); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("client did not reconnect after its session expired")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestDigestCredentialsProtectTheTree(t *testing.T) {
@@ -122,5 +133,53 @@ func TestWritesAreBatched(t *testing.T) {
 	t.Logf("1000 placements over 10 new agents: %d multi, %d transactions", n, txns)
 	if txns > 2 {
 		t.Fatalf("1000 small placements took %d transactions, want at most 2", txns)
+	}
+}
+
+// TestCutOffLeaderStepsDown: a leader that cannot reach ZooKeeper gives its
+// leadership up for lost after the session timeout, without waiting to
+// reconnect and hear that its session expired; when it does reconnect it
+// campaigns again normally.
+func TestCutOffLeaderStepsDown(t *testing.T) {
+	testenv.Integration(t)
+	zk := testenv.StartZooKeeper(t, 1)
+	ctx := context.Background()
+	px := zk.Proxy(t, 0)
+	s := open(t, []string{px.Addr()}, "/cutoff", "", "")
+	defer s.Close()
+	other := open(t, zk.Addrs(), "/cutoff", "", "")
+	defer other.Close()
+	lead, err := s.Campaign(ctx, cluster.DirLeader, "cut")
+	if err != nil {
+		t.Fatal(err)
+	}
+	px.Block()
+	start := time.Now()
+	select {
+	case <-lead.Lost():
+		t.Logf("cut-off leader stepped down after %v (session timeout %v)", time.Since(start).Round(10*time.Millisecond), testSession)
+	case <-time.After(testSession + 2*time.Second):
+		t.Fatalf("cut-off leader still leads after the session timeout")
+	}
+	px.Unblock()
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	// Like berth server, campaign again until the connection is back.
+	var again cluster.Leadership
+	for again == nil {
+		again, err = s.Campaign(cctx, cluster.DirLeader, "cut")
+		if cctx.Err() != nil {
+			t.Fatalf("campaign after reconnecting: %v", err)
+		}
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if err := s.Multi(ctx, again.Fence(), cluster.Put("/x", nil)); err != nil {
+		t.Fatalf("fenced write of the new leadership: %v", err)
+	}
+	id, err := other.Leader(ctx, cluster.DirLeader)
+	if err != nil || id != "cut" {
+		t.Fatalf("leader = %q, %v", id, err)
 	}
 }
