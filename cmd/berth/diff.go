@@ -180,6 +180,14 @@ func (e loadSideError) Unwrap() error { return e.err }
 // loadPair loads both commits' manifests, in parallel. When the manifest
 // trees are identical it loads once: same tree, same set.
 func loadPair(ctx context.Context, src *gitsource.Source, base, head, dir string) (desired, applied *manifests.Set, err error) {
+	if _, err := src.Tree(base, dir); errors.Is(err, gitsource.ErrPathNotFound) {
+		// The base predates the manifest directory: everything is new.
+		desired, err := loadCommit(src, head, dir)
+		if err != nil {
+			return nil, nil, loadSideError{"head", err}
+		}
+		return desired, nil, nil
+	}
 	changed, err := src.Changed(ctx, base, head, dir)
 	if err != nil {
 		return nil, nil, err

@@ -99,6 +99,12 @@ func TestDiffCommits(t *testing.T) {
 		}
 		diffGolden(t, "commits."+format, out)
 	}
+	// A base from before the manifest directory existed: everything is new.
+	empty := r.Commit(t, "empty", map[string]string{"README.md": "x"}, "before deploy/")
+	out, errOut, code := runDiffCmd(t, "diff", "--repo", r.Dir, "--base", empty, "--head", "main", "--path", "deploy", "--exit-code")
+	if code != 2 || !strings.Contains(out, "Plan: 4 to create, 0 to update, 0 to delete, 0 unchanged.") {
+		t.Errorf("diff from before deploy/: exit %d, out %q, stderr %q", code, out, errOut)
+	}
 	// No changes: exit 0, for the same commit and for a change outside --path.
 	outside := r.Change(t, "main", map[string]string{"README.md": "changed\n"}, nil, "docs only")
 	for _, head := range []string{"main", outside} {

@@ -476,11 +476,19 @@ func (s *Source) treeLocked(commit, dir string) (*object.Tree, error) {
 		return t, nil
 	}
 	sub, err := t.Tree(dir)
+	if errors.Is(err, object.ErrDirectoryNotFound) {
+		return nil, fmt.Errorf("path %q in commit %s: %w", dir, short(commit), ErrPathNotFound)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("path %q in commit %s: %w", dir, short(commit), err)
 	}
 	return sub, nil
 }
+
+// ErrPathNotFound is returned (wrapped) by Tree and Changed when the
+// directory asked for does not exist in a commit, so a caller can treat a
+// manifest directory that a commit has not created yet as empty.
+var ErrPathNotFound = errors.New("no such directory in the commit")
 
 // CleanPath normalises a --path value to a slash-separated path relative to
 // the repository root, "." for the root. It refuses paths that leave the
