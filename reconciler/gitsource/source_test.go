@@ -139,6 +139,7 @@ func TestRemoteOverHTTP(t *testing.T) {
 	r := srv.NewRepo(t, "cluster")
 	c1 := r.Commit(t, "main", first, "first")
 	r.Commit(t, "feature", map[string]string{"x.yaml": "x"}, "feature")
+	r.SetRef(t, "refs/tags/v1", c1)
 
 	cache := t.TempDir()
 	ctx := context.Background()
@@ -155,6 +156,9 @@ func TestRemoteOverHTTP(t *testing.T) {
 	s := open(t, opts)
 	if got := resolve(t, s, "main"); got != c1 {
 		t.Fatalf("main = %s, want %s", got, c1)
+	}
+	if got := resolve(t, s, "v1"); got != c1 {
+		t.Fatalf("tag v1 = %s, want %s", got, c1)
 	}
 	if got := resolve(t, s, "HEAD"); got != c1 {
 		t.Fatalf("HEAD = %s, want %s (the remote's HEAD is main)", got, c1)
