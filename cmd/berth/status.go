@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -323,4 +324,31 @@ func renderStatus(w io.Writer, d statusDoc, now time.Time) {
 		fmt.Fprintln(w)
 		renderApps(w, d.Apps)
 	}
+	if len(d.Jobs) > 0 {
+		fmt.Fprintln(w)
+		renderJobs(w, d.Jobs, now)
+	}
+}
+
+// renderJobs prints the Chronos-style jobs: when each runs next and how its
+// last run went.
+func renderJobs(w io.Writer, jobs []reconciler.JobOutcome, now time.Time) {
+	tw := newTable(w, "JOB", "SCHEDULE", "NEXT", "LAST", "SUCCESS", "ERRORS", "MESSAGE")
+	for _, j := range jobs {
+		sched := j.Schedule
+		if len(j.Parents) > 0 {
+			sched = "after " + strings.Join(j.Parents, ",")
+		}
+		next := "-"
+		switch {
+		case j.Disabled:
+			next = "disabled"
+		case !j.Next.IsZero() && j.Next.After(now):
+			next = "in " + age(now, j.Next)
+		case !j.Next.IsZero():
+			next = "due"
+		}
+		row(tw, j.Name, sched, next, j.LastState, strconv.Itoa(j.SuccessCount), strconv.Itoa(j.ErrorCount), j.Message)
+	}
+	tw.Flush()
 }
