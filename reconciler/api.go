@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler/plan"
 )
 
 // APIOptions secure the reconciler's HTTP API.
@@ -47,6 +50,11 @@ func (r *Reconciler) Routes(state *cluster.State, o APIOptions) map[string]http.
 		"GET /v1/tasks":        a.read(http.HandlerFunc(a.tasks)),
 		"GET /v1/agents":       a.read(http.HandlerFunc(a.agents)),
 		"GET /v1/events":       a.read(a.leaderOnly(http.HandlerFunc(a.events))),
+		// Jobs' outcomes and manual runs are the leader's; their history is
+		// read from the store, so any replica answers it.
+		"GET /v1/jobs":             a.read(a.leaderOnly(http.HandlerFunc(a.jobs))),
+		"GET /v1/jobs/{name}/runs": a.read(http.HandlerFunc(a.jobRuns)),
+		"POST /v1/jobs/{name}/run": a.write(a.leaderOnly(http.HandlerFunc(a.runJob))),
 	}
 }
 
@@ -244,6 +252,30 @@ func (a *api) runJob(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"run": "requested"})
+}
+
+// diff is the live diff of `berth diff --server`: ?ref= against the cluster,
+// in the JSON schema of `berth diff --format json` (docs/diff-json.md). An
+// invalid ref answers 422 with every error, as `berth validate` prints them.
+func (a *api) diff(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := context.WithTimeout(req.Context(), time.Minute)
+	defer cancel()
+	p, h, err := a.r.Diff(ctx, req.URL.Query().Get("ref"))
+	if err != nil {
+		var list manifests.ErrorList
+		if errors.As(err, &list) {
+			lines := make([]string, len(list))
+			for i, e := range list {
+				lines[i] = e.Error()
+			}
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "invalid manifests", "errors": lines})
+			return
+		}
+		writeError(w, http.StatusBadGateway, fmt.Sprintf("diff: %v", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = plan.WriteJSON(w, p, h)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

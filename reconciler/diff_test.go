@@ -1,0 +1,88 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/cluster/memstore"
+	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler/gitsource"
+	"github.com/berthops/berth/reconciler/plan"
+	"github.com/berthops/berth/testenv"
+)
+
+func TestLiveDiffAgainstTheCluster(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	repo := testenv.NewGitRepo(t, t.TempDir())
+	repo.Commit(t, "main", map[string]string{"apps/web.yaml": sprintf(webApp, 2)}, "web x2")
+	tree := memstore.New()
+	st := cluster.NewState(tree.Client())
+	playAgent(ctx, t, st, "a1")
+	lead, err := tree.Client().Campaign(ctx, "/leader", "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := OpenGit(ctx, gitsource.Options{URL: repo.FileURL(), CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(Config{Branch: "main", Poll: time.Hour, Resync: 20 * time.Millisecond, Pass: PassOptions{Prune: true}}, src, st)
+	go func() { _ = r.Run(ctx, lead) }()
+	waitFor(t, ctx, "2 running tasks", func() bool { return countRunning(ctx, st) == 2 })
+
+	repo.Commit(t, "scale", map[string]string{"apps/web.yaml": sprintf(webApp, 5)}, "web x5")
+	p, h, err := r.Diff(ctx, "scale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Changes) != 1 || p.Changes[0].Update != plan.UpdateScale || p.Fit == nil || !p.Fit.Fits {
+		t.Fatalf("scale diff: %+v fit %+v", p.Changes, p.Fit)
+	}
+	if h.Base.Commit != r.Status().Desired || h.Head.Ref != "scale" {
+		t.Errorf("header %+v", h)
+	}
+	if got := p.Fit.Needed.Mem; got != 3*32 {
+		t.Errorf("needed mem %v, want 3 new instances x 32", got)
+	}
+
+	repo.Commit(t, "huge", map[string]string{"apps/web.yaml": strings.Replace(sprintf(webApp, 100), "mem: 32", "mem: 1024", 1)}, "too big")
+	p, _, err = r.Diff(ctx, "huge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Fit == nil || p.Fit.Fits || len(p.Fit.Unplaced) == 0 || !strings.Contains(p.Fit.Unplaced[0].Reason, "mem") {
+		t.Fatalf("a commit that cannot fit got fit %+v", p.Fit)
+	}
+
+	repo.Commit(t, "broken", map[string]string{"apps/web.yaml": "kind: App\nid: /web\ninstancez: 2\n"}, "broken")
+	_, _, err = r.Diff(ctx, "broken")
+	var list manifests.ErrorList
+	if !errors.As(err, &list) || !strings.Contains(err.Error(), `apps/web.yaml:3:1: instancez: unknown field (did you mean "instances"?)`) {
+		t.Fatalf("invalid head: %v", err)
+	}
+
+	// The same over HTTP, as `berth diff --server` asks.
+	mux := http.NewServeMux()
+	for pat, h := range r.Routes(st, APIOptions{}) {
+		mux.Handle(pat, h)
+	}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/v1/diff?ref=scale")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /v1/diff: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+	resp, _ = http.Get(srv.URL + "/v1/diff?ref=broken")
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("invalid ref answered %s, want 422", resp.Status)
+	}
+	resp.Body.Close()
+}
