@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // State is the typed view of the cluster state over a raw Store: what agents
@@ -276,31 +278,51 @@ func (st *State) Tasks(ctx context.Context) ([]Task, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
-	var tasks []Task
-	for _, n := range agents {
+	perAgent := make([][]Task, len(agents))
+	g, gctx := errgroup.WithContext(ctx)
+	// A few agents at once, each listing with readParallel reads in flight.
+	g.SetLimit(4)
+	for i, n := range agents {
 		agentID, err := url.PathUnescape(n)
 		if err != nil {
 			return nil, fmt.Errorf("list tasks: agent node %q: %w", n, err)
 		}
-		as, err := st.Assignments(ctx, agentID)
-		if err != nil {
-			return nil, err
+		g.Go(func() error {
+			tasks, err := st.agentTasks(gctx, agentID)
+			perAgent[i] = tasks
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var tasks []Task
+	for _, ts := range perAgent {
+		tasks = append(tasks, ts...)
+	}
+	return tasks, nil
+}
+
+func (st *State) agentTasks(ctx context.Context, agentID string) ([]Task, error) {
+	as, err := st.Assignments(ctx, agentID)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := st.Statuses(ctx, agentID)
+	if err != nil {
+		return nil, err
+	}
+	byTask := make(map[string]TaskStatus, len(ss))
+	for _, s := range ss {
+		byTask[s.TaskID] = s
+	}
+	tasks := make([]Task, 0, len(as))
+	for _, a := range as {
+		s, ok := byTask[a.Value.TaskID]
+		if !ok {
+			s = TaskStatus{TaskID: a.Value.TaskID, AgentID: agentID, State: TaskStaging}
 		}
-		ss, err := st.Statuses(ctx, agentID)
-		if err != nil {
-			return nil, err
-		}
-		byTask := make(map[string]TaskStatus, len(ss))
-		for _, s := range ss {
-			byTask[s.TaskID] = s
-		}
-		for _, a := range as {
-			s, ok := byTask[a.Value.TaskID]
-			if !ok {
-				s = TaskStatus{TaskID: a.Value.TaskID, AgentID: agentID, State: TaskStaging}
-			}
-			tasks = append(tasks, Task{Assignment: a.Value, Status: s})
-		}
+		tasks = append(tasks, Task{Assignment: a.Value, Status: s})
 	}
 	return tasks, nil
 }
@@ -403,22 +425,42 @@ func getJSON(ctx context.Context, s Store, p string, v any) (int32, error) {
 	return n.Version, nil
 }
 
+// readParallel bounds the reads listJSON keeps in flight: the ZooKeeper
+// client pipelines them over one connection, so listing thousands of nodes
+// costs a few round trips instead of one each.
+const readParallel = 64
+
 func listJSON[T any](ctx context.Context, s Store, dir string) ([]Versioned[T], error) {
 	names, err := children(ctx, s, dir)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", dir, err)
 	}
-	out := make([]Versioned[T], 0, len(names))
-	for _, n := range names {
-		var v T
-		ver, err := getJSON(ctx, s, join(dir, n), &v)
-		if errors.Is(err, ErrNotFound) {
-			continue // deleted while listing
+	vals := make([]Versioned[T], len(names))
+	found := make([]bool, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readParallel)
+	for i, n := range names {
+		g.Go(func() error {
+			var v T
+			ver, err := getJSON(gctx, s, join(dir, n), &v)
+			if errors.Is(err, ErrNotFound) {
+				return nil // deleted while listing
+			}
+			if err != nil {
+				return err
+			}
+			vals[i], found[i] = Versioned[T]{Value: v, Version: ver}, true
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := vals[:0]
+	for i, v := range vals {
+		if found[i] {
+			out = append(out, v)
 		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Versioned[T]{Value: v, Version: ver})
 	}
 	return out, nil
 }

@@ -28,7 +28,7 @@ func BenchmarkPlacements10k(b *testing.B) {
 		HealthChecks: []cluster.HealthCheckSpec{{Protocol: "HTTP", Path: "/health", GracePeriod: 300 * time.Second, Interval: 60 * time.Second, Timeout: 20 * time.Second, MaxConsecutiveFailures: 3}},
 	}
 	var txns int64
-	var elapsed time.Duration
+	var elapsed, listing time.Duration
 	for i := 0; b.Loop(); i++ {
 		chroot := fmt.Sprintf("/bench-%d", i)
 		leader := open(b, zk.Addrs(), chroot, "", "")
@@ -72,9 +72,16 @@ func BenchmarkPlacements10k(b *testing.B) {
 		}
 		elapsed += time.Since(start)
 		txns += leader.Stats().Transactions + agent.Stats().Transactions - before
+		listStart := time.Now()
+		all, err := cluster.NewState(leader).Tasks(ctx)
+		if err != nil || len(all) != tasks {
+			b.Fatalf("list tasks: %d, %v", len(all), err)
+		}
+		listing += time.Since(listStart)
 		leader.Close()
 		agent.Close()
 	}
 	b.ReportMetric(float64(txns)/float64(b.N)/(tasks/1000), "txn/1k-placements")
 	b.ReportMetric(elapsed.Seconds()/float64(b.N), "s/10k-placements")
+	b.ReportMetric(listing.Seconds()/float64(b.N), "s/list-10k-tasks")
 }
