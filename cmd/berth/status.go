@@ -326,13 +326,13 @@ func renderStatus(w io.Writer, d statusDoc, now time.Time) {
 	}
 	if len(d.Jobs) > 0 {
 		fmt.Fprintln(w)
-		renderJobs(w, d.Jobs, now)
+		renderStatusJobs(w, d.Jobs, now)
 	}
 }
 
-// renderJobs prints the Chronos-style jobs: when each runs next and how its
+// renderStatusJobs prints the Chronos-style jobs: when each runs next and how its
 // last run went.
-func renderJobs(w io.Writer, jobs []reconciler.JobOutcome, now time.Time) {
+func renderStatusJobs(w io.Writer, jobs []reconciler.JobOutcome, now time.Time) {
 	tw := newTable(w, "JOB", "SCHEDULE", "NEXT", "LAST", "SUCCESS", "ERRORS", "MESSAGE")
 	for _, j := range jobs {
 		sched := j.Schedule

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -262,6 +263,13 @@ func TestCommandErrors(t *testing.T) {
 	_, _, err := runAPI(t, nil, "apps", "--server", env.URL)
 	if err == nil || !strings.Contains(err.Error(), "401 Unauthorized") || !strings.Contains(err.Error(), "--token-file") {
 		t.Errorf("apps without a token: %v", err)
+	}
+	// /v1/status is open, /v1/sync is not: print what could be read, exit 1.
+	out, _, err := runAPI(t, nil, "status", "--server", env.URL)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(ee.msg, "incomplete") || !strings.Contains(ee.msg, "--token-file") ||
+		!strings.Contains(out, "Server:     s1 (leader)") {
+		t.Errorf("status without a token on a server protecting reads: %v\n%s", err, out)
 	}
 	wrong := filepath.Join(t.TempDir(), "wrong")
 	if err := os.WriteFile(wrong, []byte("nope"), 0o600); err != nil {
