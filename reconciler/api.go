@@ -53,6 +53,7 @@ func (r *Reconciler) Routes(state *cluster.State, o APIOptions) map[string]http.
 		// Jobs' outcomes and manual runs are the leader's; their history is
 		// read from the store, so any replica answers it.
 		"GET /v1/jobs":             a.read(a.leaderOnly(http.HandlerFunc(a.jobs))),
+		"GET /v1/diff":             a.read(a.leaderOnly(http.HandlerFunc(a.diff))),
 		"GET /v1/jobs/{name}/runs": a.read(http.HandlerFunc(a.jobRuns)),
 		"POST /v1/jobs/{name}/run": a.write(a.leaderOnly(http.HandlerFunc(a.runJob))),
 	}
