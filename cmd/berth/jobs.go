@@ -4,10 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/schedule"
 	"github.com/spf13/cobra"
 )
@@ -15,14 +20,233 @@ import (
 // newJobsCmd is the `berth jobs` group: Chronos-style jobs and their
 // schedules.
 func newJobsCmd() *cobra.Command {
+	var f apiFlags
 	cmd := &cobra.Command{
 		Use:   "jobs",
-		Short: "Inspect Chronos-style jobs and their schedules",
+		Short: "List Chronos-style jobs; run them, read their history and schedules",
+		Long: `jobs lists every declared job as the scheduler saw it in its last pass
+(GET /v1/jobs): its schedule (or its parents), the next occurrence, the last
+run and its state, and the success and error counts. Subcommands read a job's
+history, run a job now and print a schedule's next occurrences.
+See docs/jobs.md.`,
+		Example: `  berth jobs
+  berth jobs history nightly-report
+  berth jobs run nightly-report
+  berth jobs next nightly-report --dir examples`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := f.request(cmd.Context())
+			defer cancel()
+			jobs, err := c.Jobs(ctx)
+			if err != nil {
+				return f.hint(err)
+			}
+			if f.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), jobs)
+			}
+			if len(jobs) == 0 {
+				cmd.PrintErrln("no jobs")
+				return nil
+			}
+			renderJobList(cmd.OutOrStdout(), jobs, time.Now())
+			return nil
+		},
 	}
+	f.register(cmd)
 	cmd.AddCommand(
 		newJobsNextCmd(),
+		newJobsHistoryCmd(),
+		newJobsRunCmd(),
 	)
 	return cmd
+}
+
+func newJobsHistoryCmd() *cobra.Command {
+	var (
+		f    apiFlags
+		tail int
+	)
+	cmd := &cobra.Command{
+		Use:   "history NAME",
+		Short: "Print a job's recorded runs, newest first",
+		Long: `history prints the runs the cluster state keeps for a job (the last 100,
+GET /v1/jobs/NAME/runs), newest first: when each was due, started and ended,
+its state and exit code, the agent, the attempt (1 + retries used), what
+triggered it (schedule, parents or manual) and the last lines of its output
+(--tail lines; -o json has the whole recorded tail).`,
+		Example: `  berth jobs history nightly-report
+  berth jobs history nightly-report --tail 5
+  berth jobs history nightly-report -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if tail < 0 {
+				return fmt.Errorf("--tail must be 0 or more, found %d", tail)
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := f.request(cmd.Context())
+			defer cancel()
+			runs, err := c.JobRuns(ctx, args[0])
+			if err != nil {
+				return f.hint(err)
+			}
+			if f.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), runs)
+			}
+			if len(runs) == 0 {
+				cmd.PrintErrf("no recorded runs of %s\n", args[0])
+				return nil
+			}
+			renderJobRuns(cmd.OutOrStdout(), runs, tail)
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().IntVar(&tail, "tail", 1, "lines of each run's output to show (0: none)")
+	return cmd
+}
+
+func newJobsRunCmd() *cobra.Command {
+	var f apiFlags
+	cmd := &cobra.Command{
+		Use:   "run NAME",
+		Short: "Run a job now (recorded as a manual run; needs the token)",
+		Long: `run asks the leader to run a job now (POST /v1/jobs/NAME/run). The run is
+recorded with the trigger "manual" in the next reconcile pass and follows the
+job's rules like any other run: its retries, and concurrent: false (a run
+asked for while another still runs is recorded SKIPPED). Follow it with
+berth jobs history NAME.`,
+		Example: `  berth jobs run nightly-report --token-file /etc/berth/token`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := f.request(cmd.Context())
+			defer cancel()
+			if err := c.RunJob(ctx, args[0]); err != nil {
+				return f.hint(err)
+			}
+			if f.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), map[string]string{"job": args[0], "run": "requested"})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "run of %s requested; follow it with: berth jobs history %s\n", args[0], args[0])
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// renderJobList prints the `berth jobs` table, sorted by name.
+func renderJobList(w io.Writer, jobs []reconciler.JobOutcome, now time.Time) {
+	jobs = append([]reconciler.JobOutcome(nil), jobs...)
+	sort.Slice(jobs, func(i, j int) bool { return jobs[i].Name < jobs[j].Name })
+	tw := newTable(w, "NAME", "SCHEDULE", "NEXT", "LAST RUN", "STATE", "SUCCESS", "ERRORS", "MESSAGE")
+	for _, j := range jobs {
+		sched := j.Schedule
+		if len(j.Parents) > 0 {
+			after := "after " + strings.Join(j.Parents, ",")
+			if sched == "" {
+				sched = after
+			} else {
+				sched += " + " + after
+			}
+		}
+		next := ""
+		if !j.Next.IsZero() {
+			next = j.Next.Format(time.RFC3339) + " (" + until(now, j.Next) + ")"
+		}
+		state := j.LastState
+		if j.Disabled {
+			state = "DISABLED"
+			next = ""
+		}
+		row(tw, j.Name, sched, next, runTime(j.LastRun), state, strconv.Itoa(j.SuccessCount), strconv.Itoa(j.ErrorCount), j.Message)
+	}
+	tw.Flush()
+}
+
+// renderJobRuns prints `berth jobs history`, in the order given (newest
+// first from the API), with the last tail lines of each run's output.
+func renderJobRuns(w io.Writer, runs []cluster.JobRun, tail int) {
+	header := []string{"DUE", "STARTED", "ENDED", "STATE", "EXIT", "AGENT", "ATTEMPT", "TRIGGER"}
+	if tail > 0 {
+		header = append(header, "OUTPUT")
+	}
+	tw := newTable(w, header...)
+	for _, r := range runs {
+		exit := ""
+		if r.ExitCode != nil {
+			exit = strconv.Itoa(*r.ExitCode)
+		}
+		attempt := ""
+		if r.Attempt > 0 { // a skipped occurrence never had one
+			attempt = strconv.Itoa(r.Attempt)
+		}
+		cells := []string{stamp(r.ScheduledAt), stamp(r.StartedAt), stamp(r.FinishedAt), string(r.State), exit, r.AgentID, attempt, r.Trigger}
+		if tail > 0 {
+			out := lastLines(r.OutputTail, tail)
+			if out == "" {
+				out = r.Message // a skipped or waiting run says why
+			}
+			cells = append(cells, out)
+		}
+		row(tw, cells...)
+	}
+	tw.Flush()
+}
+
+// runTime turns a run id (its due time and trigger) into the due time an
+// operator reads in a table.
+func runTime(runID string) string {
+	at, _, ok := strings.Cut(runID, "-")
+	if !ok {
+		return runID
+	}
+	t, err := time.Parse("20060102T150405.000Z", at)
+	if err != nil {
+		return runID
+	}
+	return t.Format(time.RFC3339)
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// until is how long from now to t, as `age` prints it.
+func until(now, t time.Time) string {
+	if !t.After(now) {
+		return "due"
+	}
+	return "in " + age(now, t)
+}
+
+// lastLines is the last n non-empty lines of s joined with " | ", so a
+// run's output fits one table row.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	kept := lines[:0]
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" {
+			kept = append(kept, l)
+		}
+	}
+	if len(kept) > n {
+		kept = kept[len(kept)-n:]
+	}
+	return strings.Join(kept, " | ")
 }
 
 func newJobsNextCmd() *cobra.Command {
