@@ -36,8 +36,8 @@ func (f *apiFlags) register(cmd *cobra.Command) {
 		srv = "http://127.0.0.1:8080"
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.server, "server", srv, "berth server URL (default from $BERTH_SERVER)")
-	fl.StringVar(&f.tokenFile, "token-file", os.Getenv("BERTH_TOKEN_FILE"), "file holding the API bearer token (default from $BERTH_TOKEN_FILE, else .berth/token of `berth up` for a server on this machine)")
+	fl.StringVar(&f.server, "server", srv, "berth server URL ($BERTH_SERVER if set)")
+	fl.StringVar(&f.tokenFile, "token-file", os.Getenv("BERTH_TOKEN_FILE"), "file holding the API bearer token (default from $BERTH_TOKEN_FILE, else .berth/token written by berth up, for a server on this machine)")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fl.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "time limit for each API request")
 }
