@@ -21,6 +21,8 @@ type agentFlags struct {
 	shellImage, dockerRoot, logLevel   string
 	allowPrivileged                    bool
 	killGrace, syncInterval, zkSession time.Duration
+	// labels go on every container; hidden, for tests that clean up by label.
+	labels map[string]string
 }
 
 func newAgentCmd() *cobra.Command {
@@ -63,6 +65,10 @@ Stopping the agent leaves its containers running; the next agent with the same
 	f.DurationVar(&fl.syncInterval, "registry-sync", 5*time.Second, "how often Consul registrations are checked and repaired")
 	f.DurationVar(&fl.zkSession, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout: how long a silent agent stays reachable")
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringToStringVar(&fl.labels, "label", nil, "extra Docker label k=v on every container (repeatable)")
+	// Only end-to-end tests need it (to remove what they started), so it
+	// stays out of the help operators read.
+	_ = f.MarkHidden("label")
 	return cmd
 }
 
@@ -103,7 +109,7 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 	cfg := agent.Config{
 		Node: node, Docker: docker, Cluster: &agent.StateCluster{State: cluster.NewState(store), Log: logger},
 		ShellImage: fl.shellImage, DefaultKillGrace: fl.killGrace, SyncInterval: fl.syncInterval,
-		Version: version, Logger: logger,
+		Version: version, Logger: logger, ExtraLabels: fl.labels,
 	}
 	if fl.consul != "" {
 		ccfg := api.DefaultConfig()
