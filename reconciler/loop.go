@@ -342,6 +342,10 @@ func (r *Reconciler) snapshot(ctx context.Context, desired *manifests.Set, commi
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("read job states: %w", err)
 	}
+	published, err := r.state.Templates(ctx)
+	if err != nil {
+		return Snapshot{}, err
+	}
 	names, err := r.state.JobNames(ctx)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("read job runs: %w", err)
@@ -361,7 +365,7 @@ func (r *Reconciler) snapshot(ctx context.Context, desired *manifests.Set, commi
 		jobRuns[n] = runs
 	}
 	return Snapshot{Desired: desired, Commit: commit, Agents: agents, Tasks: tasks, ServicePorts: ports, Launches: launches,
-		JobStates: jobStates, JobRuns: jobRuns, Now: r.cfg.Now()}, nil
+		JobStates: jobStates, JobRuns: jobRuns, Templates: published, Now: r.cfg.Now()}, nil
 }
 
 func (r *Reconciler) publish(out Outcome, now time.Time) {

@@ -24,6 +24,8 @@ type Snapshot struct {
 	// JobStates and JobRuns are the job scheduler's records, by job name.
 	JobStates map[string]cluster.JobState
 	JobRuns   map[string][]cluster.JobRun
+	// Templates are the templates published to agents now.
+	Templates []cluster.PublishedTemplate
 	// ManualRuns are jobs someone asked to run now (`berth jobs run`).
 	ManualRuns []string
 	Now        time.Time
@@ -179,6 +181,8 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 		}
 	}
 	sort.Strings(out.Orphans)
+
+	publishTemplates(s.Desired.Templates, s.Templates, &out.Batch)
 
 	jp := &jobPass{s: s, opts: opts, b: &out.Batch}
 	jp.run()

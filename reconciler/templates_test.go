@@ -1,0 +1,125 @@
+package reconciler
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/manifests"
+)
+
+// templateOps summarises the template writes of a batch as "put <id>" and
+// "delete <id>" lines, in order.
+func templateOps(t *testing.T, b *cluster.Batch) []string {
+	t.Helper()
+	var out []string
+	for _, op := range b.Ops() {
+		if !strings.HasPrefix(op.Path, "/templates/") {
+			continue
+		}
+		id := strings.TrimPrefix(op.Path, "/templates/")
+		switch op.Kind {
+		case cluster.OpPut:
+			var p cluster.PublishedTemplate
+			mustJSON(t, op.Data, &p)
+			if got := p.Template.ID; got != strings.ReplaceAll(id, "%2F", "/") {
+				t.Errorf("record at %s holds template %s", op.Path, got)
+			}
+			out = append(out, "put "+p.Template.ID)
+		case cluster.OpDelete:
+			out = append(out, "delete "+id)
+		default:
+			out = append(out, fmt.Sprintf("op %d %s", op.Kind, id))
+		}
+	}
+	return out
+}
+
+// roundTrip is what the leader reads back after publishing ts.
+func roundTrip(t *testing.T, ts ...manifests.Template) []cluster.PublishedTemplate {
+	t.Helper()
+	var out []cluster.PublishedTemplate
+	for _, tm := range ts {
+		data, err := json.Marshal(cluster.PublishTemplate(tm))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p cluster.PublishedTemplate
+		mustJSON(t, data, &p)
+		out = append(out, p)
+	}
+	return out
+}
+
+func TestPublishTemplates(t *testing.T) {
+	web := manifests.Template{ID: "web-upstreams", Contents: "{{range service \"web\"}}{{.Address}}{{end}}", Destination: "/etc/nginx/conf.d/web.conf",
+		Constraints: []manifests.Constraint{{Field: "hostname", Operator: "IS", Value: "edge-1"}},
+		Origin:      manifests.Origin{File: "templates/web.yaml", Line: 3}}
+	// Empty but non-nil slices decode as nil: that must not count as a change.
+	api := manifests.Template{ID: "api", Contents: "x", Destination: "/tmp/api", Constraints: []manifests.Constraint{}}
+	changed := web
+	changed.Contents = "changed"
+	moved := web
+	moved.Origin.Line = 9
+
+	tests := []struct {
+		name      string
+		desired   []manifests.Template
+		published []cluster.PublishedTemplate
+		want      []string
+	}{
+		{"first publication", []manifests.Template{api, web}, nil, []string{"put api", "put web-upstreams"}},
+		{"unchanged writes nothing", []manifests.Template{api, web}, roundTrip(t, api, web), nil},
+		{"changed contents", []manifests.Template{api, changed}, roundTrip(t, api, web), []string{"put web-upstreams"}},
+		// The origin travels with the template so agents' errors point at
+		// the right line.
+		{"moved in its file", []manifests.Template{api, moved}, roundTrip(t, api, web), []string{"put web-upstreams"}},
+		{"removed", []manifests.Template{web}, roundTrip(t, api, web), []string{"delete api"}},
+		{"all removed", nil, roundTrip(t, api, web), []string{"delete api", "delete web-upstreams"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b cluster.Batch
+			publishTemplates(tc.desired, tc.published, &b)
+			got := templateOps(t, &b)
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("ops %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestPassPublishesTemplates checks the wiring: a pass publishes the desired
+// set's templates, with their origin, and the next pass over the result is
+// quiet.
+func TestPassPublishesTemplates(t *testing.T) {
+	f := newFakeCluster("a1")
+	tm := manifests.Template{ID: "lb", Contents: "x", Destination: "/tmp/lb.conf", Origin: manifests.Origin{File: "lb.yaml", Line: 2}}
+	s := f.snapshot(&manifests.Set{Templates: []manifests.Template{tm}}, time.Unix(1e9, 0))
+	out, err := Pass(s, f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var published []cluster.PublishedTemplate
+	for _, op := range out.Batch.Ops() {
+		if op.Path == "/templates/lb" {
+			var p cluster.PublishedTemplate
+			mustJSON(t, op.Data, &p)
+			published = append(published, p)
+		}
+	}
+	if len(published) != 1 || published[0].Manifest().Origin != tm.Origin || published[0].Template.Contents != "x" {
+		t.Fatalf("published %+v: want lb with its origin", published)
+	}
+	s.Templates = published
+	out, err = Pass(s, f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := templateOps(t, &out.Batch); len(ops) != 0 {
+		t.Fatalf("second pass wrote %q: want nothing", ops)
+	}
+}
