@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"go/token"
 	"reflect"
 	"strings"
 
@@ -19,8 +20,17 @@ import (
 // and maps compare equal.
 func fieldChanges(x, y any) []FieldChange {
 	r := &fieldReporter{}
-	cmp.Equal(x, y, cmpopts.EquateEmpty(), cmpopts.IgnoreTypes(manifests.Origin{}), cmp.Reporter(r))
+	cmp.Equal(x, y, cmpopts.EquateEmpty(), cmpopts.IgnoreTypes(manifests.Origin{}), ignoreUnexported(), cmp.Reporter(r))
 	return r.changes
+}
+
+// ignoreUnexported skips unexported fields of any struct: they are not part
+// of a manifest, and cmp would panic on them if the model ever gained one.
+func ignoreUnexported() cmp.Option {
+	return cmp.FilterPath(func(p cmp.Path) bool {
+		sf, ok := p.Last().(cmp.StructField)
+		return ok && !token.IsExported(sf.Name())
+	}, cmp.Ignore())
 }
 
 // fieldReporter is a cmp.Reporter collecting the differing leaves.

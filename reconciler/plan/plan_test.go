@@ -230,3 +230,16 @@ func TestMarkdownStaysUnderTheCommentLimit(t *testing.T) {
 		t.Errorf("a long value is not clipped (%d bytes):\n%s", b.Len(), b.String())
 	}
 }
+
+// TestFieldChangesIgnoreUnexported: a value with unexported fields must not
+// panic go-cmp (the manifest model may grow private fields).
+func TestFieldChangesIgnoreUnexported(t *testing.T) {
+	type inner struct {
+		Name   string `json:"name"`
+		hidden int
+	}
+	got := fieldChanges(inner{Name: "a", hidden: 1}, inner{Name: "b", hidden: 2})
+	if len(got) != 1 || got[0].Path != "name" {
+		t.Fatalf("fieldChanges = %+v, want one change of name", got)
+	}
+}
