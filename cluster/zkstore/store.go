@@ -45,6 +45,9 @@ type Store struct {
 	regs      map[string]*registration
 	knownDirs map[string]bool // directories known to exist, to skip re-checking them
 
+	wmu     sync.Mutex
+	watches map[string]*pathWatch // by full path
+
 	wake    chan struct{} // signals the session loop that a new session started
 	timeout time.Duration // the session timeout asked for
 	cutOff  *time.Timer   // running while disconnected: ends the session after timeout
@@ -76,6 +79,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 		session:   make(chan struct{}),
 		regs:      map[string]*registration{},
 		knownDirs: map[string]bool{},
+		watches:   map[string]*pathWatch{},
 		wake:      make(chan struct{}, 1),
 		timeout:   opts.SessionTimeout,
 		stop:      make(chan struct{}),
@@ -323,48 +327,6 @@ func (s *Store) Children(ctx context.Context, p string) ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
-}
-
-// Watch implements cluster.Store.
-func (s *Store) Watch(ctx context.Context, p string) (<-chan cluster.Event, error) {
-	if s.isClosed() {
-		return nil, cluster.ErrClosed
-	}
-	full := s.full(p)
-	s.reads.Add(1)
-	type watches struct{ exists, children <-chan zk.Event }
-	w, err := call(ctx, func() (watches, error) {
-		ok, _, ew, err := s.conn.ExistsW(full)
-		if err != nil || !ok {
-			return watches{exists: ew}, err
-		}
-		_, _, cw, err := s.conn.ChildrenW(full)
-		if errors.Is(err, zk.ErrNoNode) {
-			// Deleted in between: the exists watch fires for it.
-			err = nil
-		}
-		return watches{exists: ew, children: cw}, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("watch %s: %w", p, mapErr(err))
-	}
-	out := make(chan cluster.Event, 1)
-	go func() {
-		defer close(out)
-		var ev zk.Event
-		select {
-		case ev = <-w.exists:
-		case ev = <-w.children:
-		case <-ctx.Done():
-			return
-		}
-		if ev.Type == zk.EventNotWatching || ev.Err != nil {
-			out <- cluster.Event{Kind: cluster.EventSessionLost, Path: p, Err: mapErr(ev.Err)}
-			return
-		}
-		out <- cluster.Event{Kind: cluster.EventChanged, Path: p}
-	}()
-	return out, nil
 }
 
 // ensureDir creates full path dir and its ancestors (absolute, chroot
