@@ -33,10 +33,12 @@ type Auth struct {
 }
 
 // scpLike matches git's scp-like SSH syntax, user@host:path.
-var scpLike = regexp.MustCompile(`^(?:([^@/]+)@)?([^:/]+):(.+)$`)
+func scpLike() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:([^@/]+)@)?([^:/]+):(.+)$`)
+}
 
 func isSSH(url string) bool {
-	return strings.HasPrefix(url, "ssh://") || (!strings.Contains(url, "://") && scpLike.MatchString(url))
+	return strings.HasPrefix(url, "ssh://") || (!strings.Contains(url, "://") && scpLike().MatchString(url))
 }
 
 func isHTTP(url string) bool {
@@ -61,7 +63,7 @@ func (a Auth) method(url string) (transport.AuthMethod, error) {
 		return nil, nil
 	case isSSH(url):
 		user := a.SSHUser
-		if m := scpLike.FindStringSubmatch(url); !strings.HasPrefix(url, "ssh://") && m != nil && m[1] != "" {
+		if m := scpLike().FindStringSubmatch(url); !strings.HasPrefix(url, "ssh://") && m != nil && m[1] != "" {
 			user = m[1]
 		}
 		if user == "" {

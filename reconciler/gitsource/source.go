@@ -10,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -153,13 +152,16 @@ func localPath(url string) (string, error) {
 	return "", fmt.Errorf("open repository %s: no such directory, and not a URL (file://, http(s)://, ssh:// or user@host:path)", url)
 }
 
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
-
 // cacheName is a directory name unique to url and still readable by a person
 // looking into the cache.
 func cacheName(url string) string {
 	sum := sha256.Sum256([]byte(url))
-	name := unsafeChars.ReplaceAllString(path.Base(strings.TrimSuffix(url, "/")), "_")
+	name := strings.Map(func(r rune) rune {
+		if r < 128 && (r == '.' || r == '_' || r == '-' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+			return r
+		}
+		return '_'
+	}, path.Base(strings.TrimSuffix(url, "/")))
 	if len(name) > 40 {
 		name = name[:40]
 	}
@@ -420,7 +422,19 @@ func lockDir(file string) (unlock func(), err error) {
 	}, nil
 }
 
-var fullHash = regexp.MustCompile(`^[0-9a-f]{40}$`)
+// isFullHash reports whether ref is a full (SHA-1) commit hash, which is
+// looked up directly rather than as a revision.
+func isFullHash(ref string) bool {
+	if len(ref) != 40 {
+		return false
+	}
+	for _, c := range ref {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // Resolve turns a branch, tag, commit hash (full or abbreviated) or any
 // revision git understands (HEAD~1, main^) into a full commit hash.
@@ -431,7 +445,7 @@ func (s *Source) Resolve(ref string) (string, error) {
 		ref = "HEAD"
 	}
 	var h plumbing.Hash
-	if fullHash.MatchString(ref) {
+	if isFullHash(ref) {
 		h = plumbing.NewHash(ref)
 	} else {
 		p, err := s.repo.ResolveRevision(plumbing.Revision(ref))
