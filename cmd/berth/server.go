@@ -38,7 +38,7 @@ $BERTH_GIT_USERNAME and $BERTH_GIT_PASSWORD.`,
 		Example: `  berth server --zk zk://zk1:2181,zk2:2181,zk3:2181/berth --listen 0.0.0.0:8080 --id server-1 \
     --repo https://git.example.com/ops/cluster.git --branch main \
     --token-file /etc/berth/token --webhook-secret-file /etc/berth/webhook-secret`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if zkURL == "" {
 				return fmt.Errorf("--zk is required (zk://host1:2181,host2:2181/berth)")
