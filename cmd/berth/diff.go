@@ -120,6 +120,7 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)
 	}
+	defer src.Close()
 	head, err := src.Resolve(f.head)
 	if err != nil {
 		return fmt.Errorf("diff: --head: %w", err)
