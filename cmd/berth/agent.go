@@ -9,17 +9,21 @@ import (
 
 	"github.com/hashicorp/consul/api"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/berthops/berth/agent"
+	"github.com/berthops/berth/catalog"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/zkstore"
+	"github.com/berthops/berth/templates"
+	"github.com/berthops/berth/templates/consulsource"
 )
 
 type agentFlags struct {
 	zkURL, id, hostname, advertise     string
 	resources, attributes, consul      string
 	shellImage, dockerRoot, logLevel   string
-	allowPrivileged                    bool
+	allowPrivileged, templates         bool
 	killGrace, syncInterval, zkSession time.Duration
 	// labels go on every container; hidden, for tests that clean up by label.
 	labels map[string]string
@@ -65,6 +69,7 @@ Stopping the agent leaves its containers running; the next agent with the same
 	f.DurationVar(&fl.syncInterval, "registry-sync", 5*time.Second, "how often Consul registrations are checked and repaired")
 	f.DurationVar(&fl.zkSession, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout: how long a silent agent stays reachable")
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.BoolVar(&fl.templates, "templates", false, "render the published templates whose constraints select this node, from --consul when set, else from Berth's catalog")
 	f.StringToStringVar(&fl.labels, "label", nil, "extra Docker label k=v on every container (repeatable)")
 	// Only end-to-end tests need it (to remove what they started), so it
 	// stays out of the help operators read.
@@ -125,7 +130,26 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 		return err
 	}
 	logger.Info("berth agent starting", "id", node.ID, "advertise", node.Address, "resources", node.Resources, "ports", node.Ports, "consul", fl.consul)
-	return ag.Run(ctx)
+	if !fl.templates {
+		return ag.Run(ctx)
+	}
+	// Templates read the local Consul the agent registers in, or, without
+	// one, Berth's own catalog in the cluster state.
+	var source templates.Source = templates.CatalogSource{Catalog: catalog.New(cluster.NewState(store), time.Second, node.Hostname)}
+	if fl.consul != "" {
+		if source, err = consulsource.New(fl.consul); err != nil {
+			return fmt.Errorf("--consul %s: %w", fl.consul, err)
+		}
+	}
+	renderer, err := agent.NewTemplateRenderer(agent.TemplateConfig{Node: node, Published: &agent.StateCluster{State: cluster.NewState(store), Log: logger},
+		Runner: templates.RunnerOptions{Source: source}, Logger: logger})
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return ag.Run(gctx) })
+	g.Go(func() error { return renderer.Run(gctx) })
+	return g.Wait()
 }
 
 // agentNode resolves the node description from the flags and the machine.

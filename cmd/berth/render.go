@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,6 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berthops/berth/catalog"
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/cluster/zkstore"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/templates"
 	"github.com/berthops/berth/templates/consulsource"
@@ -18,6 +22,7 @@ import (
 func newRenderCmd() *cobra.Command {
 	var (
 		consulAddr     string
+		zkURL          string
 		tmplFlags      []string
 		once, dry      bool
 		validate       string
@@ -41,7 +46,10 @@ stays until Consul answers again.
 
 With --once it renders every template once all its data is present, runs the
 commands of those that changed, and exits; --dry prints "> DST" and the
-contents instead of writing.`,
+contents instead of writing.
+
+With --zk the data is Berth's own catalog (the running tasks in the cluster
+state on ZooKeeper) instead of Consul: for clusters that run no Consul.`,
 		Example: `  berth render --consul 127.0.0.1:8500 \
     --template /etc/berth/web.ctmpl:/etc/nginx/conf.d/web.conf:"nginx -s reload" \
     --validate "nginx -t" --wait 2s:10s`,
@@ -67,9 +75,21 @@ contents instead of writing.`,
 				spec.Validate, spec.Wait, spec.Perms, spec.Backup = validate, w, perms, backup
 				specs = append(specs, spec)
 			}
-			src, err := consulsource.New(consulAddr)
-			if err != nil {
-				return fmt.Errorf("render: %w", err)
+			var src templates.Source
+			if zkURL != "" {
+				store, err := openRenderZK(cmd.Context(), zkURL)
+				if err != nil {
+					return fmt.Errorf("render: --zk %s: %w", zkURL, err)
+				}
+				defer store.Close()
+				host, _ := os.Hostname()
+				src = templates.CatalogSource{Catalog: catalog.New(cluster.NewState(store), time.Second, host)}
+			} else {
+				cs, err := consulsource.New(consulAddr)
+				if err != nil {
+					return fmt.Errorf("render: %w", err)
+				}
+				src = cs
 			}
 			opts := templates.RunnerOptions{
 				Source:         src,
@@ -95,6 +115,7 @@ contents instead of writing.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&consulAddr, "consul", defAddr, "Consul HTTP address (default $CONSUL_HTTP_ADDR or 127.0.0.1:8500)")
+	f.StringVar(&zkURL, "zk", "", "read Berth's own catalog from the cluster state on ZooKeeper (zk://host:port/path) instead of Consul")
 	f.StringArrayVar(&tmplFlags, "template", nil, "SRC:DST[:COMMAND], repeatable (consul-template's form)")
 	f.BoolVar(&once, "once", false, "render once and exit")
 	f.BoolVar(&dry, "dry", false, "print rendered templates to stdout instead of writing them")
@@ -122,4 +143,15 @@ func parseTemplateFlag(s string) (manifests.Template, error) {
 		spec.Command = parts[2]
 	}
 	return spec, nil
+}
+
+// openRenderZK opens the cluster state read by render --zk.
+func openRenderZK(ctx context.Context, url string) (*zkstore.Store, error) {
+	cfg, err := zkstore.ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return zkstore.Open(octx, cfg, zkstore.Options{})
 }

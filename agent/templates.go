@@ -1,0 +1,260 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/templates"
+)
+
+// Templates on agents. The leader publishes every declared Template; each
+// agent renders those whose constraints select its own node. Placement is
+// decided here, per node, rather than by the allocator, because a template is
+// not a scarce instance to spread: it is a file next to a local process (an
+// nginx on an edge node), and every node that matches needs its own copy.
+//
+// Constraint semantics for one node follow Marathon's matching of a single
+// offer (field hostname, or an agent attribute; a missing attribute matches
+// only UNLIKE):
+//
+//	IS v        the field equals v
+//	LIKE re     the field fully matches re (anchored)
+//	UNLIKE re   the field is missing or does not fully match re
+//	CLUSTER v   the field equals v
+//	CLUSTER     the field is present (no value: there is no first instance
+//	            to cluster around; every node with the field renders)
+//	UNIQUE, GROUP_BY [n], MAX_PER n
+//	            the field is present. These rules spread instances across
+//	            values; a template has exactly one copy per matching node, so
+//	            they never limit how many nodes render it.
+
+// TemplateWatcher delivers the leader's published templates: the full set
+// now and after every change, until ctx ends.
+type TemplateWatcher interface {
+	WatchTemplates(ctx context.Context) (<-chan []cluster.PublishedTemplate, error)
+}
+
+// WatchTemplates implements TemplateWatcher over the cluster state; read
+// errors are logged and retried by cluster.State itself.
+func (s *StateCluster) WatchTemplates(ctx context.Context) (<-chan []cluster.PublishedTemplate, error) {
+	log := s.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	return s.State.WatchTemplates(ctx, func(err error) { log.Warn("watch templates", "err", err) }), nil
+}
+
+// TemplateConfig configures an agent's template rendering.
+type TemplateConfig struct {
+	Node      Node
+	Published TemplateWatcher
+	// Runner configures the renderer; Runner.Source (Consul, or Berth's
+	// catalog) is required.
+	Runner templates.RunnerOptions
+	// Root, when set, moves every destination under it, so that several
+	// agents on one machine do not write the same files.
+	Root   string
+	Logger *slog.Logger
+}
+
+// TemplateRenderer renders the published templates placed on its node.
+type TemplateRenderer struct {
+	cfg    TemplateConfig
+	log    *slog.Logger
+	runner *templates.Runner
+
+	mu       sync.Mutex
+	selected []string
+}
+
+// NewTemplateRenderer checks cfg and prepares a renderer with no templates;
+// Run fills it from the published set.
+func NewTemplateRenderer(cfg TemplateConfig) (*TemplateRenderer, error) {
+	if cfg.Published == nil {
+		return nil, errors.New("agent templates: no published-template watch configured")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Runner.Logger == nil {
+		cfg.Runner.Logger = cfg.Logger
+	}
+	runner, err := templates.NewRunner(nil, cfg.Runner)
+	if err != nil {
+		return nil, fmt.Errorf("agent templates: %w", err)
+	}
+	return &TemplateRenderer{cfg: cfg, log: cfg.Logger, runner: runner}, nil
+}
+
+// Status is the runner's status of every template rendered here.
+func (r *TemplateRenderer) Status() []templates.Status { return r.runner.Status() }
+
+// Selected lists the ids of the templates placed on this node now.
+func (r *TemplateRenderer) Selected() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.selected...)
+}
+
+// Run renders until ctx ends: it follows the published set and hands the
+// runner the templates placed on this node whenever that selection changes.
+func (r *TemplateRenderer) Run(ctx context.Context) error {
+	watch, err := r.cfg.Published.WatchTemplates(ctx)
+	if err != nil {
+		return fmt.Errorf("agent templates: watch published templates: %w", err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return r.runner.Run(gctx) })
+	g.Go(func() error {
+		var last []manifests.Template
+		first := true
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case set, ok := <-watch:
+				if !ok {
+					return nil
+				}
+				specs, problems := SelectTemplates(r.cfg.Node, set)
+				for _, p := range problems {
+					r.log.Warn("template not placed", "node", r.cfg.Node.ID, "err", p)
+				}
+				specs = rebase(specs, r.cfg.Root)
+				if !first && reflect.DeepEqual(specs, last) {
+					continue
+				}
+				if err := r.runner.Update(specs); err != nil {
+					// The running set stays; the next publication may fix it.
+					r.log.Warn("published templates not applied", "node", r.cfg.Node.ID, "err", err)
+					continue
+				}
+				first, last = false, specs
+				ids := make([]string, len(specs))
+				for i, s := range specs {
+					ids[i] = s.ID
+				}
+				r.mu.Lock()
+				r.selected = ids
+				r.mu.Unlock()
+				r.log.Info("templates placed on this node", "node", r.cfg.Node.ID, "templates", ids)
+			}
+		}
+	})
+	err = g.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func rebase(in []manifests.Template, root string) []manifests.Template {
+	if root == "" {
+		return in
+	}
+	out := make([]manifests.Template, len(in))
+	for i, t := range in {
+		t.Destination = filepath.Join(root, strings.TrimPrefix(filepath.Clean(t.Destination), "/"))
+		out[i] = t
+	}
+	return out
+}
+
+// SelectTemplates returns the published templates whose constraints select
+// node, in the published order. A template with a constraint that cannot be
+// evaluated is left out and reported, naming its file, line and field.
+func SelectTemplates(node Node, published []cluster.PublishedTemplate) ([]manifests.Template, []error) {
+	var out []manifests.Template
+	var problems []error
+	for _, p := range published {
+		t := p.Manifest()
+		ok, err := MatchNode(node, t.Constraints)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("%s: template %s: %w", where(t.Origin, t.ID), t.ID, err))
+			continue
+		}
+		if ok {
+			out = append(out, t)
+		}
+	}
+	return out, problems
+}
+
+func where(o manifests.Origin, id string) string {
+	if o.File == "" {
+		return "template " + id
+	}
+	return fmt.Sprintf("%s:%d", o.File, o.Line)
+}
+
+// MatchNode reports whether constraints place a template on node (see the
+// semantics at the top of this file). An error names the offending
+// constraint as field constraints[i] and says what would be valid.
+func MatchNode(node Node, constraints []manifests.Constraint) (bool, error) {
+	match := true
+	for i, c := range constraints {
+		ok, err := matchOne(node, c)
+		if err != nil {
+			return false, fmt.Errorf("field constraints[%d]: %w", i, err)
+		}
+		// Keep checking the rest, so an invalid constraint is reported
+		// whichever node looks at it.
+		match = match && ok
+	}
+	return match, nil
+}
+
+func matchOne(node Node, c manifests.Constraint) (bool, error) {
+	if c.Field == "" {
+		return false, errors.New("field is empty (want hostname or an agent attribute)")
+	}
+	value, present := node.Attributes[c.Field]
+	if c.Field == "hostname" || c.Field == "@hostname" {
+		value, present = node.Hostname, true
+	}
+	switch c.Operator {
+	case manifests.OpIs:
+		return present && value == c.Value, nil
+	case manifests.OpLike, manifests.OpUnlike:
+		re, err := regexp.Compile(`^(?:` + c.Value + `)$`)
+		if err != nil {
+			return false, fmt.Errorf("%s value %q is not a valid regular expression: %w", c.Operator, c.Value, err)
+		}
+		if c.Operator == manifests.OpLike {
+			return present && re.MatchString(value), nil
+		}
+		return !present || !re.MatchString(value), nil
+	case manifests.OpCluster:
+		if c.Value == "" {
+			return present, nil
+		}
+		return present && value == c.Value, nil
+	case manifests.OpUnique:
+		return present, nil
+	case manifests.OpGroupBy:
+		if c.Value != "" {
+			if n, err := strconv.Atoi(c.Value); err != nil || n < 0 {
+				return false, fmt.Errorf("GROUP_BY value %q is not a count (want a whole number such as 3, or no value)", c.Value)
+			}
+		}
+		return present, nil
+	case manifests.OpMaxPer:
+		if n, err := strconv.Atoi(c.Value); err != nil || n < 1 {
+			return false, fmt.Errorf("MAX_PER value %q is not a limit (want a whole number of at least 1)", c.Value)
+		}
+		return present, nil
+	}
+	return false, fmt.Errorf("unknown operator %q (want UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE, MAX_PER or IS)", c.Operator)
+}
