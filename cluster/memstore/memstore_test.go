@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
@@ -78,4 +79,36 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("write to a loaded tree: %v", err)
 		}
 	})
+}
+
+func TestPersistenceWithoutClose(t *testing.T) {
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "state.json")
+	tree, err := memstore.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tree.Close()
+	c := tree.Client()
+	for i := range 200 {
+		if err := c.Multi(ctx, cluster.Put("/burst", []byte{byte(i)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A burst is written once, shortly after it ends, with no Close.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		reopened, err := memstore.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := reopened.Client().Get(ctx, "/burst")
+		if err == nil && n.Version == 199 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("state file after the burst: %v v%d", err, n.Version)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
