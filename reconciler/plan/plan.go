@@ -92,7 +92,7 @@ type Change struct {
 	Update UpdateKind `json:"update,omitempty"`
 	// Origin is where the desired object is declared (the observed one for a
 	// delete), so a reviewer can jump to it.
-	Origin manifests.Origin `json:"origin"`
+	Origin manifests.Origin `json:"origin,omitzero"`
 	// Fields lists the differing fields for an update, every set field of
 	// the object for a create or delete.
 	Fields []FieldChange `json:"fields,omitempty"`
