@@ -112,13 +112,13 @@ func (a *api) hook(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusUnauthorized, "webhook signature or token missing or wrong")
 		return
 	}
-	a.r.Sync()
-	writeJSON(w, http.StatusAccepted, map[string]string{"sync": "started", "provider": provider})
+	gen := a.r.Sync()
+	writeJSON(w, http.StatusAccepted, map[string]any{"sync": "started", "provider": provider, "generation": gen})
 }
 
 func (a *api) sync(w http.ResponseWriter, _ *http.Request) {
-	a.r.Sync()
-	writeJSON(w, http.StatusAccepted, map[string]string{"sync": "started"})
+	gen := a.r.Sync()
+	writeJSON(w, http.StatusAccepted, map[string]any{"sync": "started", "generation": gen})
 }
 
 func (a *api) syncStatus(w http.ResponseWriter, _ *http.Request) {
@@ -272,7 +272,11 @@ func (a *api) diff(w http.ResponseWriter, req *http.Request) {
 			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "invalid manifests", "errors": lines})
 			return
 		}
-		writeError(w, http.StatusBadGateway, fmt.Sprintf("diff: %v", err))
+		code := http.StatusBadGateway
+		if errors.Is(err, ErrUnknownRef) {
+			code = http.StatusNotFound
+		}
+		writeError(w, code, fmt.Sprintf("diff: %v", err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/berthops/berth/allocator"
@@ -9,6 +10,9 @@ import (
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/plan"
 )
+
+// ErrUnknownRef is a ref the repository does not have.
+var ErrUnknownRef = errors.New("unknown ref")
 
 // Diff plans ref (a branch, tag or commit; empty means the followed branch)
 // against the live cluster, as `berth diff --server` shows it: the changes
@@ -23,7 +27,7 @@ func (r *Reconciler) Diff(ctx context.Context, ref string) (*plan.Plan, plan.Hea
 	}
 	commit, err := r.src.Resolve(ref)
 	if err != nil {
-		return nil, plan.Header{}, err
+		return nil, plan.Header{}, fmt.Errorf("%w: %w", ErrUnknownRef, err)
 	}
 	head, err := r.load(commit)
 	if err != nil {

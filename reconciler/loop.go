@@ -56,12 +56,21 @@ type Status struct {
 	Desired string `json:"desired,omitempty"`
 	// Rejected is set while Head is invalid: the cluster stays on Desired.
 	Rejected  *CommitError `json:"rejected,omitempty"`
-	LastSync  time.Time    `json:"lastSync,omitempty"`
+	LastSync  time.Time    `json:"lastSync,omitzero"`
 	LastError string       `json:"lastError,omitempty"`
-	Converged bool         `json:"converged"`
-	Apps      []AppStatus  `json:"apps,omitempty"`
-	Jobs      []JobOutcome `json:"jobs,omitempty"`
-	Orphans   []string     `json:"orphans,omitempty"`
+	// GitError is the last fetch or resolve failure, kept until a fetch
+	// succeeds; the cluster meanwhile stays on Desired.
+	GitError string `json:"gitError,omitempty"`
+	// Generation counts sync requests; Fetched is the generation the last
+	// completed fetch served, so `berth sync --wait` knows its request was
+	// seen once Fetched reaches the generation POST /v1/sync returned.
+	Generation uint64       `json:"generation"`
+	Fetched    uint64       `json:"fetched"`
+	FetchedAt  time.Time    `json:"fetchedAt,omitzero"`
+	Converged  bool         `json:"converged"`
+	Apps       []AppStatus  `json:"apps,omitempty"`
+	Jobs       []JobOutcome `json:"jobs,omitempty"`
+	Orphans    []string     `json:"orphans,omitempty"`
 }
 
 // AppStatus is one app as operators see it in Argo CD terms.
@@ -139,12 +148,17 @@ func New(cfg Config, src Source, state *cluster.State) *Reconciler {
 }
 
 // Sync asks for a Git fetch and a pass as soon as possible (a webhook or
-// `berth sync`). It never blocks.
-func (r *Reconciler) Sync() {
+// `berth sync`) and returns the request's generation. It never blocks.
+func (r *Reconciler) Sync() uint64 {
+	r.mu.Lock()
+	r.status.Generation++
+	gen := r.status.Generation
+	r.mu.Unlock()
 	select {
 	case r.trigger <- struct{}{}:
 	default:
 	}
+	return gen
 }
 
 // Desired returns the manifest set the cluster is converged to and its
@@ -217,20 +231,32 @@ func (r *Reconciler) Run(ctx context.Context, lead cluster.Leadership) error {
 // refresh fetches the branch and loads its head when it moved. An invalid
 // commit is rejected whole: the desired state stays on the last good one.
 func (r *Reconciler) refresh(ctx context.Context) {
-	if err := r.src.Fetch(ctx); err != nil {
+	r.mu.Lock()
+	gen := r.status.Generation
+	r.mu.Unlock()
+	gitFailed := func(msg string) {
 		r.cfg.Metrics.gitError()
-		r.log.Warn("git fetch failed", "err", err)
-		r.setError(fmt.Sprintf("git fetch: %v", err))
+		r.log.Warn("git", "err", msg)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.status.GitError = msg
+		r.status.Fetched, r.status.FetchedAt = gen, r.cfg.Now()
+	}
+	if err := r.src.Fetch(ctx); err != nil {
+		gitFailed(fmt.Sprintf("git fetch: %v", err))
 		return
 	}
 	head, err := r.src.Resolve(r.cfg.Branch)
 	if err != nil {
-		r.cfg.Metrics.gitError()
-		r.setError(fmt.Sprintf("resolve %s: %v", r.cfg.Branch, err))
+		gitFailed(fmt.Sprintf("resolve %s: %v", r.cfg.Branch, err))
 		return
 	}
 	r.mu.Lock()
 	seen := r.status.Head == head
+	r.status.GitError = ""
+	if seen {
+		r.status.Fetched, r.status.FetchedAt = gen, r.cfg.Now()
+	}
 	r.mu.Unlock()
 	if seen {
 		return
@@ -239,6 +265,7 @@ func (r *Reconciler) refresh(ctx context.Context) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.status.Head = head
+	r.status.Fetched, r.status.FetchedAt = gen, r.cfg.Now()
 	if err != nil {
 		ce := &CommitError{Commit: head, Since: r.cfg.Now()}
 		var list manifests.ErrorList

@@ -90,7 +90,8 @@ func TestLoopFollowsTheBranch(t *testing.T) {
 
 	// An invalid commit is rejected whole; the cluster stays as it is.
 	bad := repo.Commit(t, "main", map[string]string{"apps/web.yaml": sprintf(webApp, 5) + "bogus: 1\n"}, "broken")
-	r.Sync()
+	gen := r.Sync()
+	waitFor(t, ctx, "the sync request fetched", func() bool { return r.Status().Fetched >= gen })
 	waitFor(t, ctx, "rejection", func() bool { s := r.Status(); return s.Rejected != nil && s.Rejected.Commit == bad })
 	if got := r.Status().Rejected.Errors; len(got) == 0 || !containsStr(got[0], "apps/web.yaml:") {
 		t.Errorf("rejection errors %q do not name the file and line", got)
