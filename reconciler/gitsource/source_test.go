@@ -3,11 +3,13 @@ package gitsource_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -354,4 +356,52 @@ func TestRemoteOverSSH(t *testing.T) {
 	} else {
 		t.Logf("wrong client key: %v", err)
 	}
+}
+
+// TestConcurrentOpensShareOneClone: parallel CI jobs sharing a cache
+// directory clone once and all get a working repository.
+func TestConcurrentOpensShareOneClone(t *testing.T) {
+	r := testenv.NewGitRepo(t, filepath.Join(t.TempDir(), "repo.git"))
+	c1 := r.Commit(t, "main", first, "first")
+	var logs lockedLog
+	opts := gitsource.Options{URL: r.FileURL(), CacheDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			s, err := gitsource.Open(context.Background(), opts)
+			if err == nil {
+				var h string
+				if h, err = s.Resolve("main"); err == nil && h != c1 {
+					err = fmt.Errorf("main = %s, want %s", h, c1)
+				}
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := strings.Count(logs.String(), "msg=cloning "); n != 1 {
+		t.Errorf("cloned %d times, want once:\n%s", n, logs.String())
+	}
+}
+
+type lockedLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
