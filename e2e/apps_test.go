@@ -44,7 +44,33 @@ func wantInstances(ctx context.Context, c *Cluster, service string, tasks []clus
 	if err != nil {
 		return err
 	}
-	var want []string
+	want := taskAddrs(c, tasks)
+	slices.Sort(have)
+	slices.Sort(want)
+	if !slices.Equal(have, want) {
+		return fmt.Errorf("consul lists %v for %s, want %v", have, service, want)
+	}
+	return nil
+}
+
+// wantInstancesInclude checks that Consul lists tasks' published ports of
+// service as passing, and maybe others.
+func wantInstancesInclude(ctx context.Context, c *Cluster, service string, tasks []cluster.Task) error {
+	have, err := c.ConsulInstances(ctx, service)
+	if err != nil {
+		return err
+	}
+	for _, want := range taskAddrs(c, tasks) {
+		if !slices.Contains(have, want) {
+			return fmt.Errorf("consul lists %v for %s, without %s", have, service, want)
+		}
+	}
+	return nil
+}
+
+// taskAddrs is the address:port of each published port of tasks.
+func taskAddrs(c *Cluster, tasks []cluster.Task) []string {
+	var out []string
 	for _, tk := range tasks {
 		addr := ""
 		for _, a := range c.Agents {
@@ -53,13 +79,8 @@ func wantInstances(ctx context.Context, c *Cluster, service string, tasks []clus
 			}
 		}
 		for _, p := range tk.Status.HostPorts {
-			want = append(want, fmt.Sprintf("%s:%d", addr, p))
+			out = append(out, fmt.Sprintf("%s:%d", addr, p))
 		}
 	}
-	slices.Sort(have)
-	slices.Sort(want)
-	if !slices.Equal(have, want) {
-		return fmt.Errorf("consul lists %v for %s, want %v", have, service, want)
-	}
-	return nil
+	return out
 }

@@ -35,8 +35,9 @@ type Options struct {
 	// ZooKeepers is the ensemble's size: 3 (default) or 1.
 	ZooKeepers int
 	// SessionTimeout is every berth process's ZooKeeper session timeout: how
-	// soon a killed or paused leader or agent is noticed (default 2 s; the
-	// ensemble allows 1 s to 10 s).
+	// soon a killed or paused leader or agent is noticed (default 4 s: short
+	// enough for quick drills, long enough that a loaded 2-core machine does
+	// not expire healthy sessions; the ensemble allows 1 s to 10 s).
 	SessionTimeout time.Duration
 	// Poll is how often servers fetch Git by themselves (default 1 minute,
 	// so that tests see webhooks, not polling, start syncs).
@@ -68,7 +69,7 @@ func (o *Options) defaults() {
 		o.ZooKeepers = 3
 	}
 	if o.SessionTimeout == 0 {
-		o.SessionTimeout = 2 * time.Second
+		o.SessionTimeout = 4 * time.Second
 	}
 	if o.Poll == 0 {
 		o.Poll = time.Minute
@@ -232,6 +233,11 @@ func (c *Cluster) LogOutputs() {
 	for _, a := range c.Agents {
 		show(a.ID, a.Proc)
 	}
+	out := c.ZK.Output()
+	if len(out) > tail {
+		out = "...\n" + out[len(out)-tail:]
+	}
+	c.t.Logf("--- zookeeper output:\n%s", out)
 }
 
 // Client returns an API client for s, or for the first running server when s
@@ -292,9 +298,11 @@ func (c *Cluster) WaitLeader(timeout time.Duration) *Server {
 // cond's last error when timeout passes first. what says what is awaited.
 func (c *Cluster) Wait(what string, timeout time.Duration, cond func(ctx context.Context) error) {
 	c.t.Helper()
+	start := time.Now()
 	if err := Poll(context.Background(), timeout, cond); err != nil {
 		c.t.Fatalf("e2e: waiting for %s: %v", what, err)
 	}
+	c.t.Logf("e2e: %s after %s", what, time.Since(start).Round(time.Millisecond))
 }
 
 // Poll calls cond every 100 ms until it returns nil (then Poll returns nil),
