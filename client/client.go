@@ -120,18 +120,23 @@ func (c *Client) SyncStatus(ctx context.Context) (reconciler.Status, error) {
 }
 
 // Sync is POST /v1/sync: ask the leader to fetch Git and reconcile now. It
-// returns once the request is accepted, not when the sync is done.
-func (c *Client) Sync(ctx context.Context) error {
+// returns once the request is accepted, not when the sync is done, with the
+// request's generation: the sync has fetched once the status's Fetched
+// reaches it (0 from a server that does not number requests).
+func (c *Client) Sync(ctx context.Context) (uint64, error) {
 	resp, err := c.do(ctx, http.MethodPost, "/v1/sync", nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
-		return c.apiError(resp)
+		return 0, c.apiError(resp)
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
-	return nil
+	var body struct {
+		Generation uint64 `json:"generation"`
+	}
+	_ = json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&body)
+	return body.Generation, nil
 }
 
 // Apps is GET /v1/apps: every declared app's sync and health.

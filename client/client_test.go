@@ -50,13 +50,17 @@ func TestClientAgainstServer(t *testing.T) {
 	}
 
 	commit := env.Push(t, map[string]string{"apps/web.yaml": fmt.Sprintf(webApp, 3)}, "web x3")
-	if err := c.Sync(ctx); err != nil {
-		t.Fatalf("sync: %v", err)
+	gen, err := c.Sync(ctx)
+	if err != nil || gen == 0 {
+		t.Fatalf("sync: generation %d, %v", gen, err)
 	}
 	env.Converged(t, commit)
 	ss, err := c.SyncStatus(ctx)
 	if err != nil {
 		t.Fatalf("sync status: %v", err)
+	}
+	if ss.Fetched < gen {
+		t.Errorf("converged to the pushed commit, but fetched generation %d < requested %d", ss.Fetched, gen)
 	}
 	if ss.Desired != commit || !ss.Converged || len(ss.Apps) != 1 || ss.Apps[0].Health != "Healthy" {
 		t.Errorf("sync status = %+v, want converged to %s with /web healthy", ss, commit)
@@ -89,7 +93,7 @@ func TestClientAgainstServer(t *testing.T) {
 	var seen []reconciler.Status
 	err = c.Events(ctx, func(s reconciler.Status) error {
 		if len(seen) == 0 {
-			if err := c.Sync(ctx); err != nil {
+			if _, err := c.Sync(ctx); err != nil {
 				return err
 			}
 		}
@@ -116,7 +120,7 @@ func TestClientErrors(t *testing.T) {
 	env := clienttest.Start(t, clienttest.Options{ProtectReads: true})
 
 	anon, _ := client.New(env.URL, "", nil)
-	err := anon.Sync(ctx)
+	_, err := anon.Sync(ctx)
 	if !client.Unauthorized(err) || !strings.Contains(err.Error(), "POST "+env.URL+"/v1/sync: 401 Unauthorized: this endpoint needs a bearer token") {
 		t.Errorf("sync without a token: %v", err)
 	}

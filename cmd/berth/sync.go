@@ -57,7 +57,8 @@ reason is printed on stderr. See docs/api.md.`,
 					return f.hint(err)
 				}
 			}
-			if err := c.Sync(rctx); err != nil {
+			gen, err := c.Sync(rctx)
+			if err != nil {
 				return f.hint(err)
 			}
 			out := cmd.OutOrStdout()
@@ -73,7 +74,7 @@ reason is printed on stderr. See docs/api.md.`,
 				progress = io.Discard // only the final status, for scripts
 			}
 			fmt.Fprintln(progress, "sync started; waiting for the leader to fetch and converge")
-			last, err := waitSync(cmd.Context(), c, &f, before, poll, timeout, progress, cmd.ErrOrStderr())
+			last, err := waitSync(cmd.Context(), c, &f, before, gen, poll, timeout, progress, cmd.ErrOrStderr())
 			if f.output == "json" && last != nil {
 				if werr := writeJSON(out, last); werr != nil {
 					return werr
@@ -93,10 +94,11 @@ reason is printed on stderr. See docs/api.md.`,
 
 // waitSync polls GET /v1/sync until w says the sync is over. It returns the
 // last status read and an exitError when the sync did not succeed.
-func waitSync(ctx context.Context, c *client.Client, f *apiFlags, before reconciler.Status, poll, timeout time.Duration, out, stderr io.Writer) (*reconciler.Status, error) {
+func waitSync(ctx context.Context, c *client.Client, f *apiFlags, before reconciler.Status, gen uint64, poll, timeout time.Duration, out, stderr io.Writer) (*reconciler.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	w := newSyncWatch(before)
+	w.gen = gen
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	var (
@@ -156,12 +158,14 @@ const (
 // requested after `before` was read is over. It is pure, so its rules are
 // tested on sequences of statuses.
 //
-// The status says nothing like "this pass followed your request", so the
-// watch infers it: the leader fetches before the pass that follows a sync
-// request, and at most two passes can run between the request and that one
-// (the pass under way, then one woken by its timer), so the fetch is known
-// to have happened when the head moved or after three new passes.
+// The leader numbers sync requests: the fetch serving the request is done
+// once the status's Fetched reaches the request's generation. With a server
+// that does not number them (gen 0) the watch infers it: the leader fetches
+// before the pass that follows a sync request, and at most two passes can
+// run between the request and that one, so the fetch is known to have
+// happened when the head moved or after three new passes.
 type syncWatch struct {
+	gen      uint64
 	before   reconciler.Status
 	lastSync time.Time
 	passes   int
@@ -180,7 +184,11 @@ func (w *syncWatch) observe(st reconciler.Status) (v syncVerdict, reason string,
 		w.passes++
 		w.lastSync = st.LastSync
 	}
-	if !w.fetched && (st.Head != w.before.Head || w.passes >= 3) {
+	seenFetch := st.Head != w.before.Head || w.passes >= 3
+	if w.gen > 0 {
+		seenFetch = st.Fetched >= w.gen
+	}
+	if !w.fetched && seenFetch {
 		w.fetched = true
 		switch {
 		case st.Head == "":
@@ -190,6 +198,9 @@ func (w *syncWatch) observe(st reconciler.Status) (v syncVerdict, reason string,
 		default:
 			progress = append(progress, fmt.Sprintf("head is %s", short(st.Head)))
 		}
+	}
+	if st.GitError != "" && w.fetched {
+		return syncFailed, "the leader cannot read Git: " + st.GitError, progress
 	}
 	if gitFailure(st.LastError) && (w.fetched || st.LastError != w.before.LastError) {
 		return syncFailed, "the leader cannot read Git: " + st.LastError, progress
