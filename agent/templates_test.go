@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -104,5 +105,52 @@ func TestSelectTemplates(t *testing.T) {
 	}
 	if len(problems) != 1 || !strings.HasPrefix(problems[0].Error(), "templates/broken.yaml:7: template broken: field constraints[0]: LIKE") {
 		t.Errorf("problems %v, want one naming templates/broken.yaml:7 and constraints[0]", problems)
+	}
+}
+
+// FuzzMatchNode feeds arbitrary constraints (field, operator, value: the
+// operator's regular expressions included) to the matcher: it must answer
+// or return an error, never panic, and LIKE and UNLIKE of the same valid
+// pattern must disagree on a node that has the field.
+func FuzzMatchNode(f *testing.F) {
+	f.Add("hostname", "LIKE", `edge-\d+`, "edge-1", "rack", "r1")
+	f.Add("rack", "UNLIKE", "(", "h", "rack", "r1")
+	f.Add("rack", "MAX_PER", "-1", "h", "", "")
+	f.Add("@hostname", "CLUSTER", "", "h", "zone", "")
+	f.Fuzz(func(t *testing.T, field, op, value, hostname, attr, attrValue string) {
+		node := Node{Hostname: hostname, Attributes: map[string]string{attr: attrValue}}
+		like, err := MatchNode(node, []manifests.Constraint{{Field: field, Operator: op, Value: value}})
+		if err != nil || op != manifests.OpLike {
+			return
+		}
+		present := field == "hostname" || field == "@hostname" || field == attr
+		unlike, err := MatchNode(node, []manifests.Constraint{{Field: field, Operator: manifests.OpUnlike, Value: value}})
+		if err != nil {
+			t.Fatalf("UNLIKE %q failed where LIKE did not: %v", value, err)
+		}
+		if present && like == unlike {
+			t.Fatalf("LIKE and UNLIKE %q both %v on %+v", value, like, node)
+		}
+	})
+}
+
+func BenchmarkSelectTemplates(b *testing.B) {
+	node := Node{ID: "n1", Hostname: "edge-7", Attributes: map[string]string{"rack": "r3", "role": "edge"}}
+	var set []cluster.PublishedTemplate
+	for i := range 1000 {
+		set = append(set, cluster.PublishTemplate(manifests.Template{
+			ID: fmt.Sprintf("t%d", i), Destination: fmt.Sprintf("/etc/t%d", i), Contents: "x",
+			Constraints: []manifests.Constraint{
+				{Field: "hostname", Operator: "LIKE", Value: fmt.Sprintf("edge-%d", i%10)},
+				{Field: "rack", Operator: "UNLIKE", Value: "r9"},
+			},
+		}))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		got, problems := SelectTemplates(node, set)
+		if len(got) != 100 || len(problems) != 0 {
+			b.Fatalf("selected %d, problems %v", len(got), problems)
+		}
 	}
 }

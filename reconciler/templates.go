@@ -1,8 +1,7 @@
 package reconciler
 
 import (
-	"bytes"
-	"encoding/json"
+	"reflect"
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
@@ -15,15 +14,15 @@ import (
 // longer declared are withdrawn (agents then stop rendering them and leave
 // their files alone).
 func publishTemplates(desired []manifests.Template, published []cluster.PublishedTemplate, b *cluster.Batch) {
-	have := make(map[string][]byte, len(published))
+	have := make(map[string]cluster.PublishedTemplate, len(published))
 	for _, p := range published {
-		have[p.Template.ID] = canonicalTemplate(p)
+		have[p.Template.ID] = p
 	}
 	want := make(map[string]bool, len(desired))
 	for _, t := range desired {
 		want[t.ID] = true
 		p := cluster.PublishTemplate(t)
-		if old := have[t.ID]; old != nil && bytes.Equal(old, canonicalTemplate(p)) {
+		if old, ok := have[t.ID]; ok && samePublished(old, p) {
 			continue
 		}
 		b.PutTemplate(p)
@@ -35,15 +34,14 @@ func publishTemplates(desired []manifests.Template, published []cluster.Publishe
 	}
 }
 
-// canonicalTemplate is the record's stored form, so that a template read
-// back from the store compares equal to the same template from the
-// manifests whatever nil-versus-empty differences decoding introduced.
-// Encoding these plain values cannot fail; nil then only ever causes an
-// extra (identical) write.
-func canonicalTemplate(p cluster.PublishedTemplate) []byte {
-	data, err := json.Marshal(p)
-	if err != nil {
-		return nil
+// samePublished compares what a record stores. An empty constraint list
+// reads back as nil, which is no change.
+func samePublished(a, b cluster.PublishedTemplate) bool {
+	for _, p := range []*cluster.PublishedTemplate{&a, &b} {
+		if len(p.Template.Constraints) == 0 {
+			p.Template.Constraints = nil
+		}
+		p.Template.Origin = manifests.Origin{} // not stored in Template
 	}
-	return data
+	return reflect.DeepEqual(a, b)
 }

@@ -123,3 +123,25 @@ func TestPassPublishesTemplates(t *testing.T) {
 		t.Fatalf("second pass wrote %q: want nothing", ops)
 	}
 }
+
+// BenchmarkPublishTemplatesUnchanged is the cost every reconcile pass pays
+// to find that 1,000 published templates are up to date.
+func BenchmarkPublishTemplatesUnchanged(b *testing.B) {
+	var desired []manifests.Template
+	for i := range 1000 {
+		desired = append(desired, manifests.Template{ID: fmt.Sprintf("/t%d", i), Destination: fmt.Sprintf("/etc/t%d.conf", i),
+			Contents:    strings.Repeat("upstream {{ range service \"web\" }}{{ .Address }}{{ end }}\n", 20),
+			Constraints: []manifests.Constraint{{Field: "role", Operator: "IS", Value: "edge"}},
+			Origin:      manifests.Origin{File: "templates.yaml", Line: i}})
+	}
+	t := &testing.T{}
+	published := roundTrip(t, desired...)
+	b.ReportAllocs()
+	for b.Loop() {
+		var batch cluster.Batch
+		publishTemplates(desired, published, &batch)
+		if batch.Len() != 0 {
+			b.Fatalf("%d writes for unchanged templates", batch.Len())
+		}
+	}
+}
