@@ -54,6 +54,7 @@ func (r *Reconciler) Routes(state *cluster.State, o APIOptions) map[string]http.
 		// read from the store, so any replica answers it.
 		"GET /v1/jobs":             a.read(a.leaderOnly(http.HandlerFunc(a.jobs))),
 		"GET /v1/diff":             a.read(a.leaderOnly(http.HandlerFunc(a.diff))),
+		"GET /v1/observed":         a.read(a.leaderOnly(http.HandlerFunc(a.observed))),
 		"GET /v1/jobs/{name}/runs": a.read(http.HandlerFunc(a.jobRuns)),
 		"POST /v1/jobs/{name}/run": a.write(a.leaderOnly(http.HandlerFunc(a.runJob))),
 	}
@@ -281,6 +282,22 @@ func (a *api) diff(w http.ResponseWriter, req *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = plan.WriteJSON(w, p, h)
+}
+
+// observed is the live state in the form `berth diff --observed FILE`
+// reads (docs/diff-json.md): `berth diff --server` plans a local commit
+// against it, so a branch that was never pushed can be checked too.
+func (a *api) observed(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
+	defer cancel()
+	tasks, err := a.state.Tasks(ctx)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read tasks: %v", err))
+		return
+	}
+	applied, commit := a.r.Desired()
+	w.Header().Set("X-Berth-Commit", commit)
+	writeJSON(w, http.StatusOK, Observed(applied, tasks))
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -43,8 +43,8 @@ func (r *Reconciler) Diff(ctx context.Context, ref string) (*plan.Plan, plan.Hea
 	if err != nil {
 		return nil, h, fmt.Errorf("read tasks: %w", err)
 	}
-	p := plan.Compute(head, observed(applied, tasks))
-	fit, err := fitOf(p, head, agents, tasks)
+	p := plan.Compute(head, Observed(applied, tasks))
+	fit, err := FitOf(p, head, agents, tasks)
 	if err != nil {
 		return nil, h, err
 	}
@@ -52,8 +52,9 @@ func (r *Reconciler) Diff(ctx context.Context, ref string) (*plan.Plan, plan.Hea
 	return p, h, nil
 }
 
-// observed is the planner's view of the live cluster.
-func observed(applied *manifests.Set, tasks []cluster.Task) plan.Observed {
+// Observed is the planner's view of the live cluster: the applied manifest
+// set with each app's running and healthy task counts.
+func Observed(applied *manifests.Set, tasks []cluster.Task) plan.Observed {
 	o := plan.Observed{Applied: applied, Apps: map[string]plan.AppStatus{}}
 	for _, t := range tasks {
 		if t.Owner != cluster.OwnerApp || t.Kill || t.Status.State != cluster.TaskRunning {
@@ -70,10 +71,10 @@ func observed(applied *manifests.Set, tasks []cluster.Task) plan.Observed {
 	return o
 }
 
-// fitOf asks the allocator whether the tasks the plan adds fit next to what
+// FitOf asks the allocator whether the tasks the plan adds fit next to what
 // runs now. Tasks of apps the plan deletes are counted as freed; a restarted
 // app needs all its instances anew (a rolling restart briefly runs both).
-func fitOf(p *plan.Plan, head *manifests.Set, agents []cluster.Agent, tasks []cluster.Task) (*plan.Fit, error) {
+func FitOf(p *plan.Plan, head *manifests.Set, agents []cluster.Agent, tasks []cluster.Task) (*plan.Fit, error) {
 	deleted := map[string]bool{}
 	var demand []allocator.Group
 	for _, c := range p.Changes {

@@ -17,7 +17,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/berthops/berth/client"
+	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/reconciler/plan"
 )
@@ -26,6 +29,7 @@ import (
 type diffFlags struct {
 	repo, base, head, path string
 	observed, server       string
+	tokenFile              string
 	format                 string
 	exitCode               bool
 	cacheDir               string
@@ -39,8 +43,10 @@ func newDiffCmd() *cobra.Command {
 		Short: "Show what a commit would change: against another commit (PR review) or the live cluster",
 		Long: `diff loads the manifests of the head commit (default HEAD) and compares them
 with the base commit (--base, offline: no cluster needed), or with live state
-(--observed FILE, the cluster's state as JSON; --server URL is reserved for
-asking a running server). The plan lists every create, update (scale, restart
+(--observed FILE, the cluster's state as JSON, or --server URL, a running
+berth server: the head is read from --repo here, so a branch that was never
+pushed can be checked, and the plan also says whether the new tasks fit on
+the cluster's agents). The plan lists every create, update (scale, restart
 or config) and delete in deployment order.
 
 --repo is a local repository or a remote URL (file://, http(s)://, ssh://,
@@ -64,7 +70,8 @@ berth validate prints them and exit 1.`,
 	fl.StringVar(&f.head, "head", "HEAD", "head branch, tag or commit whose manifests are desired")
 	fl.StringVar(&f.path, "path", "", "directory inside the repository that holds the manifests")
 	fl.StringVar(&f.observed, "observed", "", "live cluster state as a JSON file, instead of --base")
-	fl.StringVar(&f.server, "server", "", "berth server URL to read live state from, instead of --base (not available yet)")
+	fl.StringVar(&f.server, "server", "", "berth server URL to read live state from, instead of --base")
+	fl.StringVar(&f.tokenFile, "token-file", os.Getenv("BERTH_TOKEN_FILE"), "token for a server whose reads are protected (env BERTH_TOKEN_FILE)")
 	fl.StringVar(&f.format, "format", "text", "output format: text, markdown or json")
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 2 when there are changes, 0 when there are none")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "where remote repositories are cloned (default ~/.cache/berth/git)")
@@ -96,9 +103,6 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 	if sources != 1 {
 		return errors.New("diff: give exactly one of --base REF (compare two commits), --observed FILE or --server URL (compare with the live cluster)")
 	}
-	if f.server != "" {
-		return fmt.Errorf("diff: --server %s: comparing with a running server is not available yet; export the cluster's state and pass it with --observed FILE", f.server)
-	}
 	dir, err := gitsource.CleanPath(f.path)
 	if err != nil {
 		return fmt.Errorf("diff: --path: %w", err)
@@ -107,15 +111,8 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 	src, err := gitsource.Open(ctx, gitsource.Options{
 		URL:      f.repo,
 		CacheDir: f.cacheDir,
-		Auth: gitsource.Auth{
-			Token:            os.Getenv("BERTH_GIT_TOKEN"),
-			Username:         os.Getenv("BERTH_GIT_USERNAME"),
-			Password:         os.Getenv("BERTH_GIT_PASSWORD"),
-			SSHKeyFile:       f.sshKey,
-			SSHKeyPassphrase: os.Getenv("BERTH_GIT_SSH_PASSPHRASE"),
-			KnownHostsFile:   f.knownHosts,
-		},
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Auth:     gitAuth(f.sshKey, f.knownHosts),
+		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)
@@ -132,7 +129,17 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 
 	var desired *manifests.Set
 	var observed plan.Observed
-	if f.observed != "" {
+	var live *liveCluster
+	if f.server != "" {
+		if live, err = readLive(ctx, f.server, f.tokenFile); err != nil {
+			return fmt.Errorf("diff: --server: %w", err)
+		}
+		observed = live.observed
+		hdr.Base = plan.Revision{Ref: "live " + f.server, Commit: live.commit}
+		if desired, err = loadCommit(src, head, dir); err != nil {
+			return reportLoadError(stdout, f.format, hdr, "head", err)
+		}
+	} else if f.observed != "" {
 		hdr.Base = plan.Revision{Ref: "observed " + f.observed}
 		data, err := os.ReadFile(f.observed)
 		if err != nil {
@@ -161,6 +168,11 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 	}
 
 	p := plan.Compute(desired, observed)
+	if live != nil {
+		if p.Fit, err = reconciler.FitOf(p, desired, live.agents, live.tasks); err != nil {
+			return fmt.Errorf("diff: %w", err)
+		}
+	}
 	switch f.format {
 	case "json":
 		err = plan.WriteJSON(stdout, p, hdr)
@@ -176,6 +188,40 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 		return &exitError{code: 2}
 	}
 	return nil
+}
+
+// liveCluster is what `berth diff --server` reads from a running server.
+type liveCluster struct {
+	commit   string
+	observed plan.Observed
+	agents   []cluster.Agent
+	tasks    []cluster.Task
+}
+
+func readLive(ctx context.Context, server, tokenFile string) (*liveCluster, error) {
+	token, err := readSecret(tokenFile, "--token-file")
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(server, token, nil)
+	if err != nil {
+		return nil, err
+	}
+	data, commit, err := c.Observed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l := &liveCluster{commit: commit}
+	if l.observed, err = plan.ReadObserved(server+"/v1/observed", data); err != nil {
+		return nil, err
+	}
+	if l.agents, err = c.Agents(ctx); err != nil {
+		return nil, err
+	}
+	if l.tasks, err = c.Tasks(ctx, ""); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // loadSideError says which commit's manifests failed to load.

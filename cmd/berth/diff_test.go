@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/berthops/berth/client/clienttest"
 	"github.com/berthops/berth/testenv"
 )
 
@@ -203,7 +206,7 @@ func TestDiffFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"diff", "--server", "http://127.0.0.1:1"}, "not available yet"},
+		{[]string{"diff", "--server", "http://127.0.0.1:1"}, "127.0.0.1:1"},
 		{[]string{"diff"}, "exactly one of"},
 		{[]string{"diff", "--base", "main", "--observed", "x.json"}, "exactly one of"},
 		{[]string{"diff", "--base", "main", "--format", "yaml"}, "--format"},
@@ -213,5 +216,44 @@ func TestDiffFlags(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, tt.want) {
 			t.Errorf("%v: exit %d, stderr %q, want 1 and %q", tt.args, code, errOut, tt.want)
 		}
+	}
+}
+
+// TestDiffAgainstServer plans a local commit that was never pushed against a
+// running server's live state, with the allocator's verdict.
+func TestDiffAgainstServer(t *testing.T) {
+	const app = `kind: App
+id: /web
+instances: %d
+cpus: 0.1
+mem: %d
+cmd: sleep 1000
+`
+	env := clienttest.Start(t, clienttest.Options{Files: map[string]string{"apps/web.yaml": fmt.Sprintf(app, 2, 32)}})
+	env.Reconciler.Sync()
+	env.WaitFor(t, "two tasks", func() bool {
+		tasks, _ := env.State.Tasks(context.Background())
+		return len(tasks) == 2
+	})
+	local := testenv.NewGitRepo(t, t.TempDir())
+	local.Commit(t, "main", map[string]string{"apps/web.yaml": fmt.Sprintf(app, 3, 32)}, "web x3")
+	out, errOut, code := runDiffCmd(t, "diff", "--repo", local.Dir, "--head", "main", "--server", env.URL, "--format", "json", "--exit-code")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2 (changes); stderr %s", code, errOut)
+	}
+	var got struct {
+		Changes []struct{ Update string }
+		Fit     *struct{ Fits bool }
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	if len(got.Changes) != 1 || got.Changes[0].Update != "scale" || got.Fit == nil || !got.Fit.Fits {
+		t.Errorf("diff against the server: %s", out)
+	}
+	local.Commit(t, "main", map[string]string{"apps/web.yaml": fmt.Sprintf(app, 50, 4096)}, "too big")
+	out, _, _ = runDiffCmd(t, "diff", "--repo", local.Dir, "--head", "main", "--server", env.URL)
+	if !strings.Contains(out, "mem") {
+		t.Errorf("a commit that cannot fit does not say why:\n%s", out)
 	}
 }
