@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what Berth's tests and `make run` need on a fresh Debian machine:
-# ZooKeeper, nginx and busybox-static from Debian's packages, and the Go tools
+# ZooKeeper, nginx, busybox-static and git from Debian's packages, and the Go tools
 # (Consul, consul-template, staticcheck) built from tools/go.mod. Safe to run
 # again: everything already present is left as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
+# git: the tests serve repositories with git http-backend and upload-pack.
+command -v git >/dev/null 2>&1 || need+=(git)
 [ -d /usr/share/zookeeper ] || need+=(zookeeper)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sh && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
