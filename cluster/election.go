@@ -69,6 +69,11 @@ func waitTurn(ctx context.Context, s SessionStore, sess <-chan struct{}, dir, me
 		if err != nil {
 			return nil, fmt.Errorf("campaign in %s: %w", dir, err)
 		}
+		if stale, err := removeStale(ctx, s, dir, names, name, id); err != nil {
+			return nil, err
+		} else if stale {
+			continue
+		}
 		i := sort.SearchStrings(seqKeys(names), seqKey(name))
 		if i == len(names) || names[i] != name {
 			return nil, errRestart
@@ -81,17 +86,7 @@ func waitTurn(ctx context.Context, s SessionStore, sess <-chan struct{}, dir, me
 		if err != nil {
 			return nil, fmt.Errorf("campaign in %s: watch %s: %w", dir, pred, err)
 		}
-		node, err := s.Get(ctx, pred)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err == nil && string(node.Data) == id {
-			// Our own candidate from a leadership we gave up for lost (cut
-			// off for the whole session timeout) whose session survived:
-			// waiting for it would wait for ourselves.
-			if err := s.Multi(ctx, Delete(pred, AnyVersion)); err != nil && !errors.Is(err, ErrNotFound) {
-				return nil, fmt.Errorf("campaign in %s: remove stale candidate %s: %w", dir, pred, err)
-			}
+		if _, err := s.Get(ctx, pred); errors.Is(err, ErrNotFound) {
 			continue
 		}
 		select {
@@ -102,6 +97,36 @@ func waitTurn(ctx context.Context, s SessionStore, sess <-chan struct{}, dir, me
 		case <-changed:
 		}
 	}
+}
+
+// removeStale deletes our own candidate nodes other than the current one:
+// left by a leadership we gave up for lost (cut off for the whole session
+// timeout) whose session the ensemble kept after all. Any of them ahead of us
+// would make us wait for ourselves, and everyone else wait for a leader that
+// does not lead. It reports whether it removed any.
+func removeStale(ctx context.Context, s SessionStore, dir string, names []string, me, id string) (bool, error) {
+	removed := false
+	for _, n := range names {
+		if n == me {
+			continue
+		}
+		p := path.Join(dir, n)
+		node, err := s.Get(ctx, p)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("campaign in %s: %w", dir, err)
+		}
+		if string(node.Data) != id {
+			continue
+		}
+		if err := s.Multi(ctx, Delete(p, AnyVersion)); err != nil && !errors.Is(err, ErrNotFound) {
+			return false, fmt.Errorf("campaign in %s: remove stale candidate %s: %w", dir, p, err)
+		}
+		removed = true
+	}
+	return removed, nil
 }
 
 // candidates lists election nodes sorted by sequence number (go-zookeeper's

@@ -43,6 +43,7 @@ func Run(t *testing.T, h Harness) {
 		{"Election", testElection},
 		{"FenceAfterNodeLost", testFenceAfterNodeLost},
 		{"CampaignCancel", testCampaignCancel},
+		{"CampaignRemovesOwnStaleNode", testCampaignRemovesOwnStaleNode},
 		{"StateAgentsAndTasks", testStateAgentsAndTasks},
 		{"StateLargeBatch", testStateLargeBatch},
 	}
@@ -380,6 +381,55 @@ func testCampaignCancel(t *testing.T, h Harness) {
 	names, _ := a.Children(ctx, "/leader")
 	if len(names) != 1 {
 		t.Fatalf("cancelled candidate left its node: %v", names)
+	}
+}
+
+// testCampaignRemovesOwnStaleNode: a server that gave its leadership up for
+// lost while its session survived campaigns again with its old node still
+// first in line; it must not wait behind itself (and make everyone wait for
+// a leader that does not lead): its stale node goes, the next in line leads.
+func testCampaignRemovesOwnStaleNode(t *testing.T, h Harness) {
+	ctx := ctxFor(t, 4*h.Wait)
+	ns := h.Namespace(t)
+	a := open(t, ns)
+	b := open(t, ns)
+	old, err := a.Campaign(ctx, "/leader", "a")
+	must(t, "first campaign", err)
+	bLeads := make(chan cluster.Leadership, 1)
+	go func() {
+		l, err := b.Campaign(ctx, "/leader", "b")
+		if err != nil {
+			t.Errorf("b's campaign: %v", err)
+		}
+		bLeads <- l
+	}()
+	time.Sleep(100 * time.Millisecond) // b's node is now behind a's
+	aLeads := make(chan cluster.Leadership, 1)
+	go func() {
+		l, err := a.Campaign(ctx, "/leader", "a")
+		if err != nil {
+			t.Errorf("a's second campaign: %v", err)
+		}
+		aLeads <- l
+	}()
+	var lb cluster.Leadership
+	select {
+	case lb = <-bLeads:
+	case <-time.After(h.Wait):
+		t.Fatalf("b did not lead once a's stale node was gone")
+	}
+	select {
+	case <-old.Lost():
+	case <-time.After(h.Wait):
+		t.Fatalf("the stale leadership was not marked lost")
+	}
+	mustErr(t, "write with the stale fence", a.Multi(ctx, old.Fence(), cluster.Create("/stale", nil)), cluster.ErrFenced)
+	must(t, "b resigns", lb.Resign(ctx))
+	select {
+	case la := <-aLeads:
+		must(t, "fenced write of a's new leadership", a.Multi(ctx, la.Fence(), cluster.Create("/again", nil)))
+	case <-time.After(h.Wait):
+		t.Fatalf("a did not lead after b resigned")
 	}
 }
 
