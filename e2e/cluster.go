@@ -126,6 +126,20 @@ type Agent struct {
 	Proc    *testenv.Process
 }
 
+// Restart kills the server (kill -9) if it runs and starts it again with the
+// same flags.
+func (s *Server) Restart() error {
+	s.Proc.Kill()
+	return s.Proc.Start()
+}
+
+// Restart kills the agent (kill -9) if it runs and starts it again with the
+// same flags and id: it re-attaches to its containers.
+func (a *Agent) Restart() error {
+	a.Proc.Kill()
+	return a.Proc.Start()
+}
+
 // Start runs a cluster as Options say and waits until it has a leader and
 // every agent is registered and reachable. Everything stops, and every
 // container is removed, when the test ends.

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +17,9 @@ import (
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/testenv"
 )
+
+// fileLine is how a rejection names where the error is.
+var fileLine = regexp.MustCompile(`apps/web\.yaml:\d+`)
 
 // rollingApp is webApp with Marathon's strictest rolling upgrade: never
 // fewer healthy instances than asked for, at most twice as many running.
@@ -37,9 +42,19 @@ func TestWalkthroughReconcileLifecycle(t *testing.T) {
 	c := Start(t, Options{Servers: 2, Agents: 2})
 	ctx := context.Background()
 
-	// Push an app: it runs, answers and is in Consul.
+	// Push an app. A webhook with a wrong signature is refused and starts
+	// nothing (polling is once a minute); the signed one starts the sync.
 	c.Repo.Push(t, "add web", map[string]string{"apps/web.yaml": rollingApp(testenv.WebImage, 2)})
+	leader := c.WaitLeader(30 * time.Second)
+	code, body, err := SendWebhook(ctx, leader.URL, "not-the-secret", c.Repo.Head())
+	if err != nil || code != http.StatusUnauthorized {
+		t.Fatalf("webhook with a wrong signature: %d %s %v, want 401", code, body, err)
+	}
+	if st, err := c.SyncStatus(ctx); err != nil || st.Head == c.Repo.Head() {
+		t.Fatalf("after a refused webhook the server saw the head %s (%v)", st.Head, err)
+	}
 	c.Webhook(nil)
+	// The app runs, answers and is in Consul.
 	v1 := c.WaitHealthy("/web", 2, 90*time.Second)
 	c.Wait("web registered in Consul", 30*time.Second, func(ctx context.Context) error {
 		return wantInstances(ctx, c, "web", v1)
@@ -101,7 +116,7 @@ func TestWalkthroughReconcileLifecycle(t *testing.T) {
 		if st.Desired != good {
 			return fmt.Errorf("desired %s, want the last good commit %s", st.Desired, good)
 		}
-		if !slices.ContainsFunc(st.Rejected.Errors, func(e string) bool { return strings.Contains(e, "apps/web.yaml:") }) {
+		if !slices.ContainsFunc(st.Rejected.Errors, fileLine.MatchString) {
 			return fmt.Errorf("rejection errors name no apps/web.yaml:LINE: %q", st.Rejected.Errors)
 		}
 		rejectedAt = st.LastSync
