@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,7 +56,8 @@ func TestAgentTemplatesFlag(t *testing.T) {
 	t.Setenv("BERTH_TEST_ROLE", "edge")
 	actx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	var out, errb bytes.Buffer
+	var out bytes.Buffer
+	var errb agentLogBuffer
 	go func() {
 		root := newRootCmd(&out, &errb)
 		root.SetArgs([]string{"agent", "--zk", url, "--id", "tmpl-" + id, "--hostname", "tmpl-" + id, "--advertise", "127.0.0.4",
@@ -99,4 +101,23 @@ func TestAgentTemplatesFlag(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "db.conf")); !os.IsNotExist(err) {
 		t.Fatalf("the template for role db rendered on the edge node (stat: %v)", err)
 	}
+}
+
+// agentLogBuffer is the agent's stderr: ZooKeeper's connection goroutine
+// may still log while the test reads it.
+type agentLogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *agentLogBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *agentLogBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
