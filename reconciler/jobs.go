@@ -31,6 +31,28 @@ type JobOutcome struct {
 	Message      string    `json:"message,omitempty"`
 }
 
+// JobSchedules parses the schedule (or cron) of every job in set that has
+// one, by job name. The loop calls it once per loaded commit: parsing, and
+// above all loading time zones from disk, would otherwise be most of the cost
+// of an idle pass. Jobs whose schedule does not parse are left out; the pass
+// reports their error.
+func JobSchedules(set *manifests.Set) map[string]schedule.Schedule {
+	out := map[string]schedule.Schedule{}
+	if set == nil {
+		return out
+	}
+	for i := range set.Jobs {
+		j := &set.Jobs[i]
+		if j.Schedule == "" && j.Cron == "" {
+			continue
+		}
+		if s, err := schedule.Parse(j.Schedule, j.Cron, j.ScheduleTimeZone); err == nil {
+			out[j.Name] = s
+		}
+	}
+	return out
+}
+
 // jobStart is a run attempt to place and launch.
 type jobStart struct {
 	job  *manifests.Job
@@ -55,6 +77,8 @@ type jobPass struct {
 	requeue   time.Time
 	outcomes  []JobOutcome
 	agentLive map[string]bool
+	// written are the jobs whose runs or state this pass writes.
+	written map[string]bool
 }
 
 func runKey(job, runID string) string { return job + "\x00" + runID }
@@ -70,7 +94,8 @@ func newRunID(at time.Time, trigger string) string {
 
 func (p *jobPass) run() {
 	p.runs, p.states, p.dirty = map[string]cluster.JobRun{}, map[string]cluster.JobState{}, map[string]bool{}
-	p.agentLive = map[string]bool{}
+	p.agentLive, p.written = map[string]bool{}, map[string]bool{}
+	p.outcomes = make([]JobOutcome, 0, len(p.s.Desired.Jobs))
 	for _, a := range p.s.Agents {
 		p.agentLive[a.ID] = a.Reachable
 	}
@@ -113,6 +138,7 @@ func (p *jobPass) run() {
 		}
 		if _, ok := p.s.JobStates[name]; ok {
 			p.b.DeleteJobState(name)
+			p.written[name] = true
 		}
 	}
 }
@@ -138,18 +164,35 @@ func (p *jobPass) job(job *manifests.Job, tasks map[string]cluster.Task, own []c
 		st = cluster.JobState{Job: job.Name, Anchor: now, ParentsSeen: now}
 		p.dirty[job.Name] = true
 	}
-	runs := append([]cluster.JobRun(nil), p.s.JobRuns[job.Name]...)
-	sort.Slice(runs, func(i, j int) bool { return runs[i].RunID < runs[j].RunID })
-	inRun := map[string]bool{}
+	// runs is the snapshot's own slice until this pass changes it: most
+	// passes change nothing, and copying every job's history (up to
+	// HistoryLimit runs) each pass would be most of an idle pass's work.
+	runs := p.s.JobRuns[job.Name]
+	copied := false
+	mine := func() {
+		if !copied {
+			runs = append(make([]cluster.JobRun, 0, len(runs)+1), runs...)
+			copied = true
+		}
+	}
+	if !sort.SliceIsSorted(runs, func(i, j int) bool { return runs[i].RunID < runs[j].RunID }) {
+		mine()
+		sort.Slice(runs, func(i, j int) bool { return runs[i].RunID < runs[j].RunID })
+	}
+	var inRun map[string]bool
+	if len(own) > 0 {
+		inRun = map[string]bool{}
+	}
 	active := false
 	for i := range runs {
-		r := &runs[i]
-		if r.TaskID != "" {
-			inRun[r.TaskID] = true
+		if inRun != nil && runs[i].TaskID != "" {
+			inRun[runs[i].TaskID] = true
 		}
-		if r.State.Ended() {
+		if runs[i].State.Ended() {
 			continue
 		}
+		mine()
+		r := &runs[i]
 		p.advance(job, &st, r, tasks)
 		if !r.State.Ended() {
 			active = true
@@ -176,6 +219,7 @@ func (p *jobPass) job(job *manifests.Job, tasks map[string]cluster.Task, own []c
 			active = true
 			p.starts = append(p.starts, jobStart{job: job, run: runKey(job.Name, id), spec: JobTaskSpec(job, p.opts.Spec)})
 		}
+		mine() // never append into the snapshot's slice
 		runs = append(runs, r)
 		p.runs[runKey(job.Name, id)] = r
 	}
@@ -191,9 +235,16 @@ func (p *jobPass) job(job *manifests.Job, tasks map[string]cluster.Task, own []c
 			now = now.Add(time.Millisecond) // distinct ids for several requests in one pass
 		}
 	}
-	p.trim(job.Name, runs)
+	if copied { // new runs are appended: the last one by id is reported below
+		sort.Slice(runs, func(i, j int) bool { return runs[i].RunID < runs[j].RunID })
+	}
+	if len(runs) > HistoryLimit {
+		mine()
+		p.trim(job.Name, runs)
+	}
 	if p.dirty[job.Name] || st != p.s.JobStates[job.Name] {
 		p.b.PutJobState(st)
+		p.written[job.Name] = true
 	}
 	if n := len(runs); n > 0 {
 		out.LastRun, out.LastState = runs[n-1].RunID, string(runs[n-1].State)
@@ -261,10 +312,14 @@ func (p *jobPass) forget(t cluster.Task, exists bool) {
 }
 
 func (p *jobPass) scheduled(job *manifests.Job, st *cluster.JobState, out *JobOutcome, newRun func(time.Time, string)) {
-	sched, err := schedule.Parse(job.Schedule, job.Cron, job.ScheduleTimeZone)
-	if err != nil {
-		out.Message = err.Error() // validated at load; only a new zone database could get here
-		return
+	sched, ok := p.s.Schedules[job.Name]
+	if !ok {
+		var err error
+		sched, err = schedule.Parse(job.Schedule, job.Cron, job.ScheduleTimeZone)
+		if err != nil {
+			out.Message = err.Error() // validated at load; only a new zone database could get here
+			return
+		}
 	}
 	if !sched.HasStart() {
 		sched = sched.Anchor(st.Anchor)
@@ -347,9 +402,21 @@ func (p *jobPass) trim(job string, runs []cluster.JobRun) {
 			delete(p.runs, key)
 		} else {
 			p.b.DeleteJobRun(job, r.RunID)
+			p.written[job] = true
 		}
 		extra--
 	}
+}
+
+// writtenJobs lists, sorted, the jobs whose runs or state the pass writes,
+// after flush.
+func (p *jobPass) writtenJobs() []string {
+	names := make([]string, 0, len(p.written))
+	for n := range p.written {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // placed records where a run attempt goes and assigns its task.
@@ -385,7 +452,9 @@ func (p *jobPass) flush() {
 	sort.Strings(keys)
 	ops := cluster.Batch{}
 	for _, k := range keys {
-		ops.PutJobRun(p.runs[k])
+		r := p.runs[k]
+		ops.PutJobRun(r)
+		p.written[r.Job] = true
 	}
 	for _, a := range p.launch {
 		ops.PutAssignment(a)

@@ -12,6 +12,7 @@ import (
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/rollout"
+	"github.com/berthops/berth/schedule"
 )
 
 // Source is the Git side of the loop: fetch, resolve the branch, read a
@@ -96,9 +97,14 @@ type Reconciler struct {
 
 	trigger chan struct{}
 
-	mu       sync.Mutex
-	status   Status
-	desired  *manifests.Set
+	mu      sync.Mutex
+	status  Status
+	desired *manifests.Set
+	// schedules are desired's parsed job schedules (JobSchedules).
+	schedules map[string]schedule.Schedule
+	// jobs is the job records kept between passes while Run leads; nil
+	// otherwise, and then every snapshot reads them all.
+	jobs     *jobRecords
 	launches map[string]rollout.Launches
 	subs     map[chan<- Status]struct{}
 	// manual are `berth jobs run` requests not yet committed as runs.
@@ -195,6 +201,10 @@ func (r *Reconciler) subscribe(ch chan<- Status) (cancel func()) {
 // Run fetches and applies until ctx is done or leadership is lost (the
 // returned error then wraps cluster.ErrFenced).
 func (r *Reconciler) Run(ctx context.Context, lead cluster.Leadership) error {
+	// A new term starts from the store: the records kept by an earlier
+	// term may predate another leader's writes.
+	r.jobs = &jobRecords{}
+	defer func() { r.jobs = nil }()
 	poll := time.NewTicker(r.cfg.Poll)
 	defer poll.Stop()
 	resync := time.NewTimer(0)
@@ -262,6 +272,10 @@ func (r *Reconciler) refresh(ctx context.Context) {
 		return
 	}
 	set, err := r.load(head)
+	var schedules map[string]schedule.Schedule
+	if err == nil {
+		schedules = JobSchedules(set) // once per commit, not every pass
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.status.Head = head
@@ -284,7 +298,7 @@ func (r *Reconciler) refresh(ctx context.Context) {
 	r.status.Rejected = nil
 	r.cfg.Metrics.setRejected(false)
 	r.status.Desired = head
-	r.desired = set
+	r.desired, r.schedules = set, schedules
 	r.log.Info("commit loaded", "commit", head, "apps", len(set.Apps), "jobs", len(set.Jobs))
 }
 
@@ -305,7 +319,7 @@ func (r *Reconciler) setError(msg string) {
 // pass reads the cluster, decides, and commits the decision fenced by lead.
 func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Time, error) {
 	r.mu.Lock()
-	desired, commit := r.desired, r.status.Desired
+	desired, commit, schedules := r.desired, r.status.Desired, r.schedules
 	launches := r.launches
 	manual := append([]string(nil), r.manual...)
 	r.mu.Unlock()
@@ -316,7 +330,7 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 	}
 	start := time.Now()
 	snap, err := r.snapshot(ctx, desired, commit, launches)
-	snap.ManualRuns = manual
+	snap.ManualRuns, snap.Schedules = manual, schedules
 	if err != nil {
 		r.cfg.Metrics.storeError()
 		r.setError(err.Error())
@@ -337,11 +351,13 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 	}
 	if out.Batch.Len() > 0 {
 		if _, err := r.state.Commit(ctx, lead, &out.Batch); err != nil {
+			r.jobs.reset() // what was written is unknown: read it all again
 			r.cfg.Metrics.storeError()
 			r.setError(err.Error())
 			return time.Time{}, err
 		}
 	}
+	r.jobs.wrote(out.JobsWritten)
 	r.cfg.Metrics.observePass(time.Since(start), out, snap.Tasks)
 	if len(manual) > 0 {
 		r.mu.Lock()
@@ -365,31 +381,21 @@ func (r *Reconciler) snapshot(ctx context.Context, desired *manifests.Set, commi
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("read service ports: %w", err)
 	}
-	jobStates, err := r.state.JobStates(ctx)
-	if err != nil {
-		return Snapshot{}, fmt.Errorf("read job states: %w", err)
-	}
 	published, err := r.state.Templates(ctx)
 	if err != nil {
 		return Snapshot{}, err
 	}
-	names, err := r.state.JobNames(ctx)
+	var (
+		jobStates map[string]cluster.JobState
+		jobRuns   map[string][]cluster.JobRun
+	)
+	if r.jobs != nil {
+		jobStates, jobRuns, err = r.jobs.read(ctx, r.state, desired)
+	} else {
+		jobStates, jobRuns, err = readJobRecords(ctx, r.state, desired)
+	}
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("read job runs: %w", err)
-	}
-	for _, j := range desired.Jobs {
-		names = append(names, j.Name)
-	}
-	jobRuns := map[string][]cluster.JobRun{}
-	for _, n := range names {
-		if _, done := jobRuns[n]; done {
-			continue
-		}
-		runs, err := r.state.JobRuns(ctx, n)
-		if err != nil {
-			return Snapshot{}, fmt.Errorf("read runs of job %s: %w", n, err)
-		}
-		jobRuns[n] = runs
+		return Snapshot{}, err
 	}
 	return Snapshot{Desired: desired, Commit: commit, Agents: agents, Tasks: tasks, ServicePorts: ports, Launches: launches,
 		JobStates: jobStates, JobRuns: jobRuns, Templates: published, Now: r.cfg.Now()}, nil

@@ -9,6 +9,7 @@ import (
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/rollout"
+	"github.com/berthops/berth/schedule"
 )
 
 // Snapshot is everything one reconcile pass reads: the desired manifests and
@@ -24,6 +25,10 @@ type Snapshot struct {
 	// JobStates and JobRuns are the job scheduler's records, by job name.
 	JobStates map[string]cluster.JobState
 	JobRuns   map[string][]cluster.JobRun
+	// Schedules are the desired jobs' parsed schedules by job name
+	// (JobSchedules), parsed once per commit rather than every pass; a job
+	// missing here has its schedule parsed by the pass.
+	Schedules map[string]schedule.Schedule
 	// Templates are the templates published to agents now.
 	Templates []cluster.PublishedTemplate
 	// ManualRuns are jobs someone asked to run now (`berth jobs run`).
@@ -62,6 +67,9 @@ type Outcome struct {
 	Launches map[string]rollout.Launches
 	Apps     []AppOutcome
 	Jobs     []JobOutcome
+	// JobsWritten are the jobs whose runs or scheduler state Batch writes:
+	// the only job records that differ from the snapshot once it commits.
+	JobsWritten []string
 	// Orphans are apps with tasks that no manifest declares (pruned, or only
 	// reported when Prune is false).
 	Orphans []string
@@ -258,6 +266,7 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 	// Run records go before the launches they describe: if a transaction
 	// limit splits the batch, a run is never launched unrecorded.
 	jp.flush()
+	out.JobsWritten = jp.writtenJobs()
 	return out, nil
 }
 

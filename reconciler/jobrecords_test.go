@@ -1,0 +1,176 @@
+package reconciler
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/cluster/memstore"
+	"github.com/berthops/berth/manifests"
+)
+
+func putRuns(t *testing.T, st *cluster.State, lead cluster.Leadership, runs ...cluster.JobRun) {
+	t.Helper()
+	var b cluster.Batch
+	for _, r := range runs {
+		b.PutJobRun(r)
+		b.PutJobState(cluster.JobState{Job: r.Job, SuccessCount: len(r.RunID)})
+	}
+	if _, err := st.Commit(context.Background(), lead, &b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The loop keeps job records between passes and re-reads only the jobs its
+// own commits wrote; a reset (failed commit, new term) re-reads everything.
+func TestJobRecordsRereadOnlyWrittenJobs(t *testing.T) {
+	ctx := context.Background()
+	tree := memstore.New()
+	st := cluster.NewState(tree.Client())
+	lead, err := tree.Client().Campaign(ctx, cluster.DirLeader, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(job, id string) cluster.JobRun {
+		return cluster.JobRun{Job: job, RunID: id, State: cluster.JobRunSucceeded, Attempt: 1}
+	}
+	putRuns(t, st, lead, run("a", "1"), run("b", "1"), run("gone", "1"))
+	desired := &manifests.Set{Jobs: []manifests.Job{{Name: "a"}, {Name: "b"}}}
+	ids := func(runs []cluster.JobRun) []string {
+		out := []string{}
+		for _, r := range runs {
+			out = append(out, r.RunID)
+		}
+		return out
+	}
+
+	var c jobRecords
+	states, runs, err := c.read(ctx, st, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 3 || len(runs) != 3 || len(runs["gone"]) != 1 {
+		t.Fatalf("first read: states %v runs %v, want every job's, undeclared ones too", states, runs)
+	}
+
+	putRuns(t, st, lead, run("a", "22"), run("b", "22"))
+	c.wrote([]string{"a"}) // only a's write went through the loop
+	states, runs, err = c.read(ctx, st, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(runs["a"]); !cmp.Equal(got, []string{"1", "22"}) {
+		t.Errorf("runs of a after the loop wrote it: %v", got)
+	}
+	if got := ids(runs["b"]); !cmp.Equal(got, []string{"1"}) {
+		t.Errorf("runs of b were re-read (%v): nothing the loop wrote changed them", got)
+	}
+	if states["b"].SuccessCount != 2 {
+		t.Errorf("states are re-read after any job write: b = %+v", states["b"])
+	}
+
+	// A job new in the desired state is read even if nothing wrote it.
+	putRuns(t, st, lead, run("new", "7"))
+	desired.Jobs = append(desired.Jobs, manifests.Job{Name: "new"})
+	_, runs, err = c.read(ctx, st, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(runs["new"]); !cmp.Equal(got, []string{"7"}) {
+		t.Errorf("runs of a newly declared job: %v", got)
+	}
+
+	c.reset()
+	_, runs, err = c.read(ctx, st, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(runs["b"]); !cmp.Equal(got, []string{"1", "22"}) {
+		t.Errorf("runs of b after a reset: %v", got)
+	}
+	var none *jobRecords
+	none.wrote([]string{"a"}) // outside Run there is no copy: a no-op
+	none.reset()
+}
+
+// A pass must not write into the snapshot's slices: with kept job records,
+// the same slices are handed to the next pass.
+func TestJobPassLeavesSnapshotRunsAlone(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
+	run := func(ago time.Duration, state cluster.JobRunState) cluster.JobRun {
+		return cluster.JobRun{Job: "tick", RunID: newRunID(now.Add(-ago), cluster.TriggerSchedule), State: state, Attempt: 1, ScheduledAt: now.Add(-ago)}
+	}
+	tests := []struct {
+		name    string
+		runs    []cluster.JobRun
+		handled time.Time
+		written []string
+		last    string
+	}{
+		{"a new run is appended", []cluster.JobRun{run(4*time.Second, cluster.JobRunSucceeded), run(2*time.Second, cluster.JobRunSucceeded)},
+			now.Add(-2 * time.Second), []string{"tick"}, newRunID(now, cluster.TriggerSchedule)},
+		{"a pending run is placed", []cluster.JobRun{run(4*time.Second, cluster.JobRunSucceeded), run(0, cluster.JobRunPending)},
+			now, []string{"tick"}, newRunID(now, cluster.TriggerSchedule)},
+		{"nothing due, nothing running", []cluster.JobRun{run(4*time.Second, cluster.JobRunSucceeded), run(2*time.Second, cluster.JobRunSucceeded)},
+			now, nil, newRunID(now.Add(-2*time.Second), cluster.TriggerSchedule)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stored := make([]cluster.JobRun, len(tt.runs), 10) // room to append in place
+			copy(stored, tt.runs)
+			before := append([]cluster.JobRun(nil), stored[:cap(stored)]...)
+			snap := Snapshot{Desired: &manifests.Set{Jobs: []manifests.Job{job("tick", "R/2026-01-01T00:00:00Z/PT2S")}}, Now: now,
+				Agents:    []cluster.Agent{{ID: "a1", Reachable: true, Resources: cluster.Resources{CPUs: 4, Mem: 4096, Disk: 4096}}},
+				JobStates: map[string]cluster.JobState{"tick": {Job: "tick", Anchor: now.Add(-time.Hour), LastHandled: tt.handled}},
+				JobRuns:   map[string][]cluster.JobRun{"tick": stored}}
+			snap.Schedules = JobSchedules(snap.Desired)
+			out, err := Pass(snap, PassOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(before, stored[:cap(stored)]); diff != "" {
+				t.Errorf("the pass changed the snapshot's runs (-before +after):\n%s", diff)
+			}
+			if !cmp.Equal(out.JobsWritten, tt.written, cmpopts.EquateEmpty()) || (len(tt.written) == 0) != (out.Batch.Len() == 0) {
+				t.Errorf("JobsWritten = %v with %d ops, want %v", out.JobsWritten, out.Batch.Len(), tt.written)
+			}
+			if len(out.Jobs) != 1 || out.Jobs[0].LastRun != tt.last {
+				t.Errorf("outcome %+v, want last run %s", out.Jobs, tt.last)
+			}
+		})
+	}
+}
+
+// Schedules parsed once per commit decide exactly as schedules parsed in
+// the pass.
+func TestJobSchedulesDecideAsParsing(t *testing.T) {
+	jobs := benchJobs(500)
+	states, runs := benchHistory(jobs, 2)
+	for name, st := range states {
+		st.LastHandled = st.LastHandled.Add(-3 * time.Hour) // some are due
+		states[name] = st
+	}
+	snap := Snapshot{Desired: &manifests.Set{Jobs: jobs}, Agents: benchAgents(), JobStates: states, JobRuns: runs, Now: benchNow}
+	want, err := Pass(snap, PassOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap.Schedules = JobSchedules(snap.Desired)
+	if len(snap.Schedules) < 400 {
+		t.Fatalf("JobSchedules parsed %d of 500 jobs", len(snap.Schedules))
+	}
+	got, err := Pass(snap, PassOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want.Jobs, got.Jobs); diff != "" {
+		t.Errorf("outcomes differ (-parsing +parsed once):\n%s", diff)
+	}
+	if !cmp.Equal(want.JobsWritten, got.JobsWritten) || len(got.JobsWritten) == 0 {
+		t.Errorf("written %v, want %v (and some)", got.JobsWritten, want.JobsWritten)
+	}
+}
