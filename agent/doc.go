@@ -8,9 +8,11 @@
 // The pure parts (node flags, container and environment construction, service
 // registrations, health verdicts) are functions over values. Docker, Consul
 // and the cluster store sit behind the small interfaces declared here
-// (Docker, Cluster, Registry); the agent never reads manifests, only the
-// cluster.TaskSpec the server resolved, so an older agent still runs what a
-// newer server decided.
+// (Docker, Cluster, Registry). Tasks come as the cluster.TaskSpec the server
+// resolved, never as App or Job manifests, so an older agent still runs what
+// a newer server decided; the one manifest an agent reads is Template, which
+// the leader publishes and each agent renders where its constraints match
+// (templates.go).
 //
 // Containers are found again by label after a restart (berth.agent,
 // berth.task, berth.app, berth.version); containers without this agent's
