@@ -370,8 +370,9 @@ func (r *recorder) stop() []leaderWrite {
 	return append([]leaderWrite(nil), r.writes...)
 }
 
-// testQuorumLossStopsWrites: with two of three ZooKeeper servers down nothing
-// can be written (the leader's heartbeats fail); once they are back the
+// testQuorumLossStopsWrites: with two of three ZooKeeper servers down for
+// longer than the session timeout nothing can be written (the leader's
+// heartbeats fail, then it gives its leadership up); once they are back the
 // cluster converges on one leader whose heartbeats land again.
 func testQuorumLossStopsWrites(t *testing.T, zk *testenv.ZooKeeper, servers []*serverProc) {
 	leader := waitLeader(t, servers, "", 10*time.Second)
@@ -386,7 +387,10 @@ func testQuorumLossStopsWrites(t *testing.T, zk *testenv.ZooKeeper, servers []*s
 	for _, i := range down {
 		zk.Servers[i].Kill()
 	}
-	time.Sleep(4 * time.Second)
+	// Longer than the session timeout: every server gives its leadership up
+	// while ZooKeeper (which cannot expire anything without a quorum either)
+	// may keep their sessions; the election must still converge.
+	time.Sleep(sessionTimeout + 2*time.Second)
 	lead := byID(servers, leader)
 	if !strings.Contains(lead.proc.Output(), "heartbeat failed") {
 		t.Errorf("leader %s wrote no failed heartbeat while the quorum was lost", leader)
