@@ -3,6 +3,7 @@ package zkstore_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -181,5 +182,46 @@ func TestCutOffLeaderStepsDown(t *testing.T) {
 	id, err := other.Leader(ctx, cluster.DirLeader)
 	if err != nil || id != "cut" {
 		t.Fatalf("leader = %q, %v", id, err)
+	}
+}
+
+// TestWatchesAreShared: re-watching a node that does not change (what an
+// agent does with each assignment after every change of its set) does not
+// pile up watches or goroutines, and a change still reaches every watcher.
+func TestWatchesAreShared(t *testing.T) {
+	testenv.Integration(t)
+	zk := testenv.StartZooKeeper(t, 1)
+	ctx := context.Background()
+	s := open(t, zk.Addrs(), "/shared", "", "")
+	defer s.Close()
+	if err := s.Multi(ctx, cluster.Create("/n", []byte("v"))); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	for range 1000 {
+		wctx, cancel := context.WithCancel(ctx)
+		if _, err := s.Watch(wctx, "/n"); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if grown := runtime.NumGoroutine() - before; grown > 10 {
+		t.Fatalf("1000 abandoned watches left %d goroutines behind", grown)
+	}
+	w1, _ := s.Watch(ctx, "/n")
+	w2, _ := s.Watch(ctx, "/n")
+	if err := s.Multi(ctx, cluster.Set("/n", []byte("w"), cluster.AnyVersion)); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range []<-chan cluster.Event{w1, w2} {
+		select {
+		case ev := <-w:
+			if ev.Kind != cluster.EventChanged {
+				t.Fatalf("watcher %d: %+v", i, ev)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("watcher %d not told of the change", i)
+		}
 	}
 }
