@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -175,7 +176,7 @@ func (p *jobPass) job(job *manifests.Job, tasks map[string]cluster.Task, own []c
 			copied = true
 		}
 	}
-	if !sort.SliceIsSorted(runs, func(i, j int) bool { return runs[i].RunID < runs[j].RunID }) {
+	if !slices.IsSortedFunc(runs, func(a, b cluster.JobRun) int { return strings.Compare(a.RunID, b.RunID) }) {
 		mine()
 		sort.Slice(runs, func(i, j int) bool { return runs[i].RunID < runs[j].RunID })
 	}
@@ -358,7 +359,14 @@ func (p *jobPass) dependent(job *manifests.Job, st *cluster.JobState, newRun fun
 	var latest time.Time
 	for _, parent := range job.Parents {
 		var done time.Time
-		for _, r := range p.runsOf(parent) {
+		for _, r := range p.s.JobRuns[parent] {
+			// The run as this pass leaves it, so a child sees a parent's
+			// success in the pass that records it.
+			if len(p.runs) > 0 {
+				if u, ok := p.runs[runKey(parent, r.RunID)]; ok {
+					r = u
+				}
+			}
 			if r.State == cluster.JobRunSucceeded && r.FinishedAt.After(done) {
 				done = r.FinishedAt
 			}
@@ -372,18 +380,6 @@ func (p *jobPass) dependent(job *manifests.Job, st *cluster.JobState, newRun fun
 	}
 	st.ParentsSeen = latest
 	newRun(latest, cluster.TriggerParents)
-}
-
-// runsOf is a job's runs as this pass leaves them, so a child sees a
-// parent's success in the pass that records it.
-func (p *jobPass) runsOf(job string) []cluster.JobRun {
-	runs := append([]cluster.JobRun(nil), p.s.JobRuns[job]...)
-	for i, r := range runs {
-		if u, ok := p.runs[runKey(job, r.RunID)]; ok {
-			runs[i] = u
-		}
-	}
-	return runs
 }
 
 // trim keeps the last HistoryLimit runs of a job.
