@@ -180,7 +180,9 @@ func TestJobsOnRealCluster(t *testing.T) {
 		repo := testenv.NewGitRepo(t, t.TempDir())
 		once := "schedule: R1/" + iso(start) + "/PT1H\n"
 		repo.Commit(t, "main", map[string]string{
-			"jobs/tick.yaml":      jobYAML("tick", "schedule: R/"+iso(start)+"/PT2S\n", nil),
+			// concurrent: on a loaded machine a run can outlast its 2 s,
+			// and the next would be skipped (as it should be without it).
+			"jobs/tick.yaml":      jobYAML("tick", "schedule: R/"+iso(start)+"/PT2S\nconcurrent: true\n", nil),
 			"jobs/flaky.yaml":     jobYAML("flaky", once+"retries: 2\n", map[string]string{"EXIT_CODE": "1"}),
 			"jobs/extract.yaml":   jobYAML("extract", once, map[string]string{"SLEEP": "500ms"}),
 			"jobs/transform.yaml": jobYAML("transform", "parents: [extract]\n", nil),

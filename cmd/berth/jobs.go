@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
@@ -169,7 +170,7 @@ func renderJobList(w io.Writer, jobs []reconciler.JobOutcome, now time.Time) {
 			state = "DISABLED"
 			next = ""
 		}
-		row(tw, j.Name, sched, next, runTime(j.LastRun), state, strconv.Itoa(j.SuccessCount), strconv.Itoa(j.ErrorCount), j.Message)
+		row(tw, j.Name, sched, next, runTime(j.LastRun), state, strconv.Itoa(j.SuccessCount), strconv.Itoa(j.ErrorCount), oneLine(j.Message))
 	}
 	tw.Flush()
 }
@@ -195,7 +196,7 @@ func renderJobRuns(w io.Writer, runs []cluster.JobRun, tail int) {
 		if tail > 0 {
 			out := lastLines(r.OutputTail, tail)
 			if out == "" {
-				out = r.Message // a skipped or waiting run says why
+				out = oneLine(r.Message) // a skipped or waiting run says why
 			}
 			cells = append(cells, out)
 		}
@@ -239,7 +240,7 @@ func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	kept := lines[:0]
 	for _, l := range lines {
-		if l = strings.TrimSpace(l); l != "" {
+		if l = strings.TrimSpace(oneLine(l)); l != "" {
 			kept = append(kept, l)
 		}
 	}
@@ -391,4 +392,19 @@ func jobSchedule(cmd *cobra.Command, dir, name string) (schedule.Schedule, error
 		return s, fmt.Errorf("%s: job %s: %w", where, j.Name, err)
 	}
 	return s, nil
+}
+
+// oneLine replaces control characters (a program's \r, \f or escape
+// sequences) with spaces: the table writer would break rows at some of them,
+// and a terminal would act on the others.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }

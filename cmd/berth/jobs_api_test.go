@@ -139,3 +139,31 @@ func TestJobsCommands(t *testing.T) {
 		t.Errorf("berth jobs -o json: %v\n%s", err, out)
 	}
 }
+
+// FuzzJobHistoryCells feeds the history table whatever a run can hold: any
+// run id, output and --tail must render without a panic, and the output
+// column must keep at most --tail lines, on one line.
+func FuzzJobHistoryCells(f *testing.F) {
+	f.Add("20261125T023000.000Z-schedule", "job: task x\njob: exiting 1\n", 2)
+	f.Add("odd-", "\n\n\t", 1)
+	f.Add("", "", 0)
+	f.Fuzz(func(t *testing.T, runID, output string, tail int) {
+		tail %= 50
+		if tail < 0 {
+			tail = -tail
+		}
+		if tail > 0 {
+			got := lastLines(output, tail)
+			if strings.Contains(got, "\n") || (got != "" && strings.Count(got, " | ") >= tail) {
+				t.Errorf("lastLines(%q, %d) = %q", output, tail, got)
+			}
+		}
+		_ = runTime(runID)
+		var buf bytes.Buffer
+		renderJobRuns(&buf, []cluster.JobRun{{RunID: runID, OutputTail: output, Message: runID}}, tail)
+		if n := strings.Count(buf.String(), "\n"); n != 2 {
+			t.Errorf("history table has %d lines, want a header and one row:\n%s", n, buf.String())
+		}
+		renderJobList(&buf, []reconciler.JobOutcome{{Name: runID, LastRun: runID, Message: output}}, goldenNow)
+	})
+}
