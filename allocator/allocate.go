@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"fmt"
+	"math/rand/v2"
 )
 
 // Allocate places the demand on the cluster. It never over-commits a
@@ -27,6 +28,9 @@ func Allocate(c Cluster, demand []Group, opts Options) (Result, error) {
 		}
 	}
 	s, err := newState(c, opts.Seed, fields)
+	if err == nil && opts.RandomPorts {
+		s.portRng = rand.New(rand.NewPCG(opts.Seed, 0x5bd1e995))
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("allocate: %w", err)
 	}

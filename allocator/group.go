@@ -320,7 +320,9 @@ func (s *state) commit(gr *groupRun, pos int, portSlab *[]int) Placement {
 			}
 		}
 		for _, p := range gr.ports {
-			if p == 0 {
+			if p == 0 && s.portRng != nil {
+				p = a.ports.takeAnyFrom(s.portRng.IntN(max(a.ports.size(), 1)))
+			} else if p == 0 {
 				p = a.ports.takeAny()
 			}
 			*portSlab = append(*portSlab, p)

@@ -109,6 +109,12 @@ type Options struct {
 	// Seed orders agents of equal standing; the same inputs and seed give
 	// the same placements.
 	Seed uint64
+	// RandomPorts picks "any free port" requests at a seeded random place in
+	// the agent's ranges, as Marathon does, instead of the lowest free one.
+	// A live cluster wants it: a port some process outside Berth holds is
+	// then not chosen again and again; plans and tests want the readable,
+	// lowest-port default.
+	RandomPorts bool
 	// Queues is the capacity-queue tree; empty means one unlimited queue.
 	Queues []manifests.Queue
 }

@@ -128,3 +128,30 @@ func (ps *portSet) takeAny() int {
 	}
 	return -1
 }
+
+// size is how many ports the ranges hold.
+func (ps *portSet) size() int {
+	if len(ps.ranges) == 0 {
+		return 0
+	}
+	last := len(ps.ranges) - 1
+	return ps.offs[last] + ps.ranges[last].End - ps.ranges[last].Begin + 1
+}
+
+// takeAnyFrom takes the first free port at or after bit start, wrapping
+// around; -1 when none is free.
+func (ps *portSet) takeAnyFrom(start int) int {
+	n := ps.size()
+	if n == 0 || ps.free == 0 {
+		return -1
+	}
+	for i := 0; i < n; i++ {
+		b := (start + i) % n
+		if ps.used[b/64]&(1<<(b%64)) == 0 {
+			ps.used[b/64] |= 1 << (b % 64)
+			ps.free--
+			return ps.port(b)
+		}
+	}
+	return -1
+}

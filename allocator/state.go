@@ -44,6 +44,8 @@ type state struct {
 	// spreadCursor is where the next Spread search starts: just after the
 	// last placement, so consecutive tasks go round robin.
 	spreadCursor int
+	// portRng, when set, randomises where "any free port" starts looking.
+	portRng *rand.Rand
 }
 
 // classKey is the identity of an agent's class: its values of the fields

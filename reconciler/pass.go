@@ -224,7 +224,14 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 			})
 		}
 		began := time.Now()
-		res, err := allocator.Allocate(c, demand, allocator.Options{Strategy: opts.Strategy, Seed: opts.Seed, Queues: s.Desired.Queues})
+		// Random host ports, as Marathon picks them: a port held by something
+		// outside Berth fails one launch, not every retry. The seed comes from
+		// the snapshot's clock, so a pass stays a function of its input.
+		seed := opts.Seed
+		if seed == 0 {
+			seed = uint64(s.Now.UnixNano())
+		}
+		res, err := allocator.Allocate(c, demand, allocator.Options{Strategy: opts.Strategy, Seed: seed, RandomPorts: true, Queues: s.Desired.Queues})
 		if opts.observePlacement != nil {
 			opts.observePlacement(time.Since(began))
 		}
