@@ -250,7 +250,11 @@ func (a *api) jobRuns(w http.ResponseWriter, req *http.Request) {
 
 func (a *api) runJob(w http.ResponseWriter, req *http.Request) {
 	if err := a.r.RunJob(req.PathValue("name")); err != nil {
-		writeError(w, http.StatusNotFound, err.Error())
+		code := http.StatusNotFound
+		if errors.Is(err, ErrJobDisabled) {
+			code = http.StatusConflict
+		}
+		writeError(w, code, err.Error())
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"run": "requested"})

@@ -9,8 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
+	"github.com/berthops/berth/manifests"
 )
 
 func newTestAPI(t *testing.T) (*Reconciler, http.Handler) {
@@ -75,5 +78,36 @@ func TestAPIAuth(t *testing.T) {
 				t.Errorf("triggered a sync = %v, want %v", got, tt.triggers)
 			}
 		})
+	}
+}
+
+// A run of a disabled job is refused, not accepted and then dropped by the
+// pass; the error names the manifest.
+func TestAPIRunJob(t *testing.T) {
+	r, h := newTestAPI(t)
+	r.desired = &manifests.Set{Jobs: []manifests.Job{
+		{Name: "nightly", Schedule: "R/2026-01-01T00:00:00Z/P1D"},
+		{Name: "old", Schedule: "R/2026-01-01T00:00:00Z/P1D", Disabled: true, Origin: manifests.Origin{File: "jobs/old.yaml", Line: 1}},
+	}}
+	tests := []struct {
+		job  string
+		code int
+		msg  string
+	}{
+		{"nightly", 202, `"requested"`},
+		{"old", 409, "jobs/old.yaml:1: job old has disabled: true"},
+		{"nope", 404, `no job \"nope\"`},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest("POST", "/v1/jobs/"+tt.job+"/run", nil)
+		req.Header.Set("Authorization", "Bearer tok")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tt.code || !strings.Contains(rec.Body.String(), tt.msg) {
+			t.Errorf("run %s = %d %s, want %d with %q", tt.job, rec.Code, rec.Body, tt.code, tt.msg)
+		}
+	}
+	if !cmp.Equal(r.manual, []string{"nightly"}) {
+		t.Errorf("manual runs queued: %v, want only nightly", r.manual)
 	}
 }

@@ -103,7 +103,8 @@ type Reconciler struct {
 	// schedules are desired's parsed job schedules (JobSchedules).
 	schedules map[string]schedule.Schedule
 	// jobs is the job records kept between passes while Run leads; nil
-	// otherwise, and then every snapshot reads them all.
+	// otherwise, and then every snapshot reads them all. Only Run's
+	// goroutine touches it (not under mu): snapshot is for passes only.
 	jobs     *jobRecords
 	launches map[string]rollout.Launches
 	subs     map[chan<- Status]struct{}
@@ -111,12 +112,20 @@ type Reconciler struct {
 	manual []string
 }
 
+// ErrJobDisabled is RunJob refusing a job declared with disabled: true.
+var ErrJobDisabled = errors.New("job is disabled")
+
 // RunJob asks for a run of job now; the next pass records and launches it.
 func (r *Reconciler) RunJob(job string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.desired == nil || r.desired.Job(job) == nil {
 		return fmt.Errorf("no job %q in the desired state (commit %s)", job, shortCommit(r.status.Desired))
+	}
+	if j := r.desired.Job(job); j.Disabled {
+		// The pass would drop the request: say so rather than accept it.
+		return fmt.Errorf("%w: %s:%d: job %s has disabled: true (commit %s); enable it to run it", ErrJobDisabled,
+			j.Origin.File, j.Origin.Line, job, shortCommit(r.status.Desired))
 	}
 	r.manual = append(r.manual, job)
 	select {
