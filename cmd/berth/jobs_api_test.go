@@ -87,15 +87,20 @@ func TestJobsCommands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a berth server; skipped under -short")
 	}
-	env := clienttest.Start(t, clienttest.Options{Files: map[string]string{"jobs/nightly.yaml": cliJob}})
-	env.WaitFor(t, "the job in the status", func() bool { return len(env.Reconciler.Status().Jobs) == 1 })
+	env := clienttest.Start(t, clienttest.Options{Files: map[string]string{"jobs/nightly.yaml": cliJob,
+		"jobs/old.yaml": strings.Replace(cliJob, "name: nightly", "name: old\ndisabled: true", 1)}})
+	env.WaitFor(t, "the jobs in the status", func() bool { return len(env.Reconciler.Status().Jobs) == 2 })
 
 	out, _, err := runAPI(t, env, "jobs")
 	if err != nil {
 		t.Fatalf("berth jobs: %v", err)
 	}
-	if !strings.Contains(out, "nightly") || !strings.Contains(out, "2099-01-01T02:00:00Z") {
-		t.Errorf("berth jobs:\n%s\nwant nightly with its next run", out)
+	if !strings.Contains(out, "nightly") || !strings.Contains(out, "2099-01-01T02:00:00Z") || !strings.Contains(out, "DISABLED") {
+		t.Errorf("berth jobs:\n%s\nwant nightly with its next run, old disabled", out)
+	}
+	if _, _, err = runAPI(t, env, "jobs", "run", "old"); err == nil || !strings.Contains(err.Error(), "409") ||
+		!strings.Contains(err.Error(), "jobs/old.yaml:1: job old has disabled: true") {
+		t.Errorf("run of a disabled job: %v, want 409 naming the manifest", err)
 	}
 	_, stderr, err := runAPI(t, env, "jobs", "history", "nightly")
 	if err != nil || !strings.Contains(stderr, "no recorded runs of nightly") {
@@ -131,8 +136,12 @@ func TestJobsCommands(t *testing.T) {
 		t.Errorf("history -o json: %v\n%s", err, out)
 	}
 	env.WaitFor(t, "the status to show the run", func() bool {
-		j := env.Reconciler.Status().Jobs
-		return len(j) == 1 && j[0].LastState == "RUNNING"
+		for _, j := range env.Reconciler.Status().Jobs {
+			if j.Name == "nightly" {
+				return j.LastState == "RUNNING"
+			}
+		}
+		return false
 	})
 	out, _, err = runAPI(t, env, "jobs", "-o", "json")
 	if err != nil || !strings.Contains(out, `"lastState": "RUNNING"`) {
