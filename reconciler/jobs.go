@@ -144,17 +144,7 @@ func (p *jobPass) run() {
 	}
 }
 
-func (p *jobPass) stopOrForget(t cluster.Task) {
-	switch {
-	case t.Status.State.Terminal():
-		p.b.DeleteAssignment(t.AgentID, t.TaskID, cluster.AnyVersion)
-		p.b.DeleteStatus(t.AgentID, t.TaskID)
-	case !t.Kill:
-		a := t.Assignment
-		a.Kill = true
-		p.b.PutAssignment(a)
-	}
-}
+func (p *jobPass) stopOrForget(t cluster.Task) { stopOrForget(p.b, t) }
 
 func (p *jobPass) job(job *manifests.Job, tasks map[string]cluster.Task, own []cluster.Task, manual int) {
 	now := p.s.Now

@@ -177,15 +177,7 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 		}
 		out.Converged = false
 		for _, t := range tasks {
-			switch {
-			case t.Status.State.Terminal():
-				out.Batch.DeleteAssignment(t.AgentID, t.TaskID, cluster.AnyVersion)
-				out.Batch.DeleteStatus(t.AgentID, t.TaskID)
-			case !t.Kill:
-				a := t.Assignment
-				a.Kill = true
-				out.Batch.PutAssignment(a)
-			}
+			stopOrForget(&out.Batch, t)
 		}
 	}
 	sort.Strings(out.Orphans)
@@ -297,6 +289,20 @@ func observedTask(t cluster.Task, agents map[string]cluster.Agent, groupAttr str
 		}
 	}
 	return rt
+}
+
+// stopOrForget asks for a task that nothing declares any more to stop, and
+// forgets it once it has.
+func stopOrForget(b *cluster.Batch, t cluster.Task) {
+	switch {
+	case t.Status.State.Terminal():
+		b.DeleteAssignment(t.AgentID, t.TaskID, cluster.AnyVersion)
+		b.DeleteStatus(t.AgentID, t.TaskID)
+	case !t.Kill:
+		a := t.Assignment
+		a.Kill = true
+		b.PutAssignment(a)
+	}
 }
 
 // applyKillsAndForgets turns a decision's kills into Kill flags on the

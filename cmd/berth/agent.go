@@ -7,16 +7,13 @@ import (
 	"os"
 	"time"
 
-	"github.com/hashicorp/consul/api"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berthops/berth/agent"
-	"github.com/berthops/berth/catalog"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/zkstore"
 	"github.com/berthops/berth/templates"
-	"github.com/berthops/berth/templates/consulsource"
 )
 
 type agentFlags struct {
@@ -111,21 +108,16 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 	}
 	defer store.Close()
 
-	cfg := agent.Config{
-		Node: node, Docker: docker, Cluster: &agent.StateCluster{State: cluster.NewState(store), Log: logger},
+	state := cluster.NewState(store)
+	registry, source, err := nodeServices(fl.consul, node, state, logger)
+	if err != nil {
+		return err
+	}
+	ag, err := agent.New(agent.Config{
+		Node: node, Docker: docker, Cluster: &agent.StateCluster{State: state, Log: logger}, Registry: registry,
 		ShellImage: fl.shellImage, DefaultKillGrace: fl.killGrace, SyncInterval: fl.syncInterval,
 		Version: version, Logger: logger, ExtraLabels: fl.labels,
-	}
-	if fl.consul != "" {
-		ccfg := api.DefaultConfig()
-		ccfg.Address = fl.consul
-		client, err := api.NewClient(ccfg)
-		if err != nil {
-			return fmt.Errorf("--consul %s: %w", fl.consul, err)
-		}
-		cfg.Registry = agent.NewConsulRegistry(client, node.ID, logger)
-	}
-	ag, err := agent.New(cfg)
+	})
 	if err != nil {
 		return err
 	}
@@ -133,15 +125,7 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 	if !fl.templates {
 		return ag.Run(ctx)
 	}
-	// Templates read the local Consul the agent registers in, or, without
-	// one, Berth's own catalog in the cluster state.
-	var source templates.Source = templates.CatalogSource{Catalog: catalog.New(cluster.NewState(store), time.Second, node.Hostname)}
-	if fl.consul != "" {
-		if source, err = consulsource.New(fl.consul); err != nil {
-			return fmt.Errorf("--consul %s: %w", fl.consul, err)
-		}
-	}
-	renderer, err := agent.NewTemplateRenderer(agent.TemplateConfig{Node: node, Published: &agent.StateCluster{State: cluster.NewState(store), Log: logger},
+	renderer, err := agent.NewTemplateRenderer(agent.TemplateConfig{Node: node, Published: &agent.StateCluster{State: state, Log: logger},
 		Runner: templates.RunnerOptions{Source: source}, Logger: logger})
 	if err != nil {
 		return err

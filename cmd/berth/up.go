@@ -12,19 +12,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/consul/api"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berthops/berth/agent"
-	"github.com/berthops/berth/catalog"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/server"
 	"github.com/berthops/berth/templates"
-	"github.com/berthops/berth/templates/consulsource"
 )
 
 type upFlags struct {
@@ -127,22 +124,13 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 		return err
 	}
 	defer docker.Close()
-	acfg := agent.Config{Node: node, Docker: docker, Cluster: &agent.StateCluster{State: cluster.NewState(agentStore), Log: logger},
-		ShellImage: fl.control.shellImage, ExtraLabels: fl.extraLabels, Version: version, Logger: logger}
-	var source templates.Source = templates.CatalogSource{Catalog: catalog.New(cluster.NewState(agentStore), time.Second, node.Hostname)}
-	if fl.consul != "" {
-		ccfg := api.DefaultConfig()
-		ccfg.Address = fl.consul
-		client, err := api.NewClient(ccfg)
-		if err != nil {
-			return fmt.Errorf("--consul %s: %w", fl.consul, err)
-		}
-		acfg.Registry = agent.NewConsulRegistry(client, node.ID, logger)
-		if source, err = consulsource.New(fl.consul); err != nil {
-			return fmt.Errorf("--consul %s: %w", fl.consul, err)
-		}
+	agentState := cluster.NewState(agentStore)
+	registry, source, err := nodeServices(fl.consul, node, agentState, logger)
+	if err != nil {
+		return err
 	}
-	ag, err := agent.New(acfg)
+	ag, err := agent.New(agent.Config{Node: node, Docker: docker, Cluster: &agent.StateCluster{State: agentState, Log: logger},
+		Registry: registry, ShellImage: fl.control.shellImage, ExtraLabels: fl.extraLabels, Version: version, Logger: logger})
 	if err != nil {
 		return err
 	}
