@@ -108,6 +108,8 @@ type Reconciler struct {
 	jobs     *jobRecords
 	launches map[string]rollout.Launches
 	subs     map[chan<- Status]struct{}
+	// lostAt is when each unreachable agent was first seen lost.
+	lostAt map[string]time.Time
 	// manual are `berth jobs run` requests not yet committed as runs.
 	manual []string
 }
@@ -406,8 +408,33 @@ func (r *Reconciler) snapshot(ctx context.Context, desired *manifests.Set, commi
 	if err != nil {
 		return Snapshot{}, err
 	}
+	now := r.cfg.Now()
 	return Snapshot{Desired: desired, Commit: commit, Agents: agents, Tasks: tasks, ServicePorts: ports, Launches: launches,
-		JobStates: jobStates, JobRuns: jobRuns, Templates: published, Now: r.cfg.Now()}, nil
+		JobStates: jobStates, JobRuns: jobRuns, Templates: published, AgentsLostAt: r.noteLost(agents, now), Now: now}, nil
+}
+
+// noteLost remembers when each unreachable agent was first seen lost, the
+// start of its tasks' unreachableStrategy clocks. It is kept in memory: a
+// new leader starts the clocks again, which can only delay a replacement,
+// never hasten it.
+func (r *Reconciler) noteLost(agents []cluster.Agent, now time.Time) map[string]time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lostAt == nil {
+		r.lostAt = map[string]time.Time{}
+	}
+	out := map[string]time.Time{}
+	for _, a := range agents {
+		if a.Reachable {
+			delete(r.lostAt, a.ID)
+			continue
+		}
+		if _, ok := r.lostAt[a.ID]; !ok {
+			r.lostAt[a.ID] = now
+		}
+		out[a.ID] = r.lostAt[a.ID]
+	}
+	return out
 }
 
 func (r *Reconciler) publish(out Outcome, now time.Time) {

@@ -31,6 +31,9 @@ type Snapshot struct {
 	Schedules map[string]schedule.Schedule
 	// Templates are the templates published to agents now.
 	Templates []cluster.PublishedTemplate
+	// AgentsLostAt says since when each unreachable agent has been lost; its
+	// tasks are UNREACHABLE from then (unreachableStrategy counts from it).
+	AgentsLostAt map[string]time.Time
 	// ManualRuns are jobs someone asked to run now (`berth jobs run`).
 	ManualRuns []string
 	Now        time.Time
@@ -126,7 +129,7 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 		group := groupByAttribute(app)
 		var tasks []rollout.Task
 		for _, t := range byApp[app.ID] {
-			tasks = append(tasks, observedTask(t, agents, group))
+			tasks = append(tasks, observedTask(t, agents, s.AgentsLostAt, group))
 		}
 		in := rollout.Input{Spec: rs, Tasks: tasks, Launches: s.Launches[app.ID], Now: s.Now}
 		d := rollout.Step(in)
@@ -271,7 +274,7 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 
 // observedTask converts a cluster task for rollout, marking tasks on lost
 // agents UNREACHABLE since the agent was last seen.
-func observedTask(t cluster.Task, agents map[string]cluster.Agent, groupAttr string) rollout.Task {
+func observedTask(t cluster.Task, agents map[string]cluster.Agent, lostAt map[string]time.Time, groupAttr string) rollout.Task {
 	group := ""
 	a, known := agents[t.AgentID]
 	if groupAttr != "" && known {
@@ -284,7 +287,9 @@ func observedTask(t cluster.Task, agents map[string]cluster.Agent, groupAttr str
 	rt := rollout.TaskFromCluster(t, group)
 	if (!known || !a.Reachable) && !rt.State.Terminal() {
 		rt.State = cluster.TaskUnreachable
-		if known && !a.LastSeen.IsZero() {
+		if at, ok := lostAt[t.AgentID]; ok {
+			rt.Since = at
+		} else if known && !a.LastSeen.IsZero() {
 			rt.Since = a.LastSeen
 		}
 	}

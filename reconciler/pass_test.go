@@ -212,3 +212,36 @@ func TestPassDependencyOrderAndStopBeforeStart(t *testing.T) {
 		t.Errorf("web2 status %q", out.Apps[1].Status.Message)
 	}
 }
+
+func TestPassUnreachableStrategyCountsFromWhenTheAgentWasLost(t *testing.T) {
+	f := newFakeCluster("a1", "a2")
+	app := manifests.App{ID: "/web", Instances: 1, CPUs: 0.1, Mem: 16, Cmd: "web",
+		UpgradeStrategy:     manifests.UpgradeStrategy{MinimumHealthCapacity: 1, MaximumOverCapacity: 1},
+		UnreachableStrategy: manifests.UnreachableStrategy{InactiveAfterSeconds: 60, ExpungeAfterSeconds: 600}}
+	set := &manifests.Set{Apps: []manifests.App{app}}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	out, _ := Pass(f.snapshot(set, now), f.opts())
+	f.apply(t, out)
+	f.agentsAct(now)
+	var onAgent string
+	for _, tk := range f.tasks {
+		onAgent = tk.AgentID
+	}
+	for i := range f.agents {
+		if f.agents[i].ID == onAgent {
+			f.agents[i].Reachable = false
+			f.agents[i].LastSeen = now.Add(-time.Hour) // registered long ago
+		}
+	}
+	lost := now.Add(10 * time.Second)
+	snap := f.snapshot(set, lost.Add(30*time.Second))
+	snap.AgentsLostAt = map[string]time.Time{onAgent: lost}
+	if out, _ := Pass(snap, f.opts()); out.Apps[0].Decision.Start != 0 {
+		t.Fatalf("replaced 30 s after the agent was lost; inactiveAfterSeconds is 60")
+	}
+	snap = f.snapshot(set, lost.Add(61*time.Second))
+	snap.AgentsLostAt = map[string]time.Time{onAgent: lost}
+	if out, _ := Pass(snap, f.opts()); out.Apps[0].Decision.Start != 1 {
+		t.Fatalf("not replaced 61 s after the agent was lost")
+	}
+}
