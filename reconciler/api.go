@@ -14,6 +14,7 @@ import (
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/plan"
+	"github.com/berthops/berth/reconciler/rollout"
 )
 
 // APIOptions secure the reconciler's HTTP API.
@@ -55,6 +56,8 @@ func (r *Reconciler) Routes(state *cluster.State, o APIOptions) map[string]http.
 		"GET /v1/jobs":             a.read(a.leaderOnly(http.HandlerFunc(a.jobs))),
 		"GET /v1/diff":             a.read(a.leaderOnly(http.HandlerFunc(a.diff))),
 		"GET /v1/observed":         a.read(a.leaderOnly(http.HandlerFunc(a.observed))),
+		"GET /v1/queues":           a.read(a.leaderOnly(http.HandlerFunc(a.queues))),
+		"GET /v1/deployments":      a.read(a.leaderOnly(http.HandlerFunc(a.deployments))),
 		"GET /v1/jobs/{name}/runs": a.read(http.HandlerFunc(a.jobRuns)),
 		"POST /v1/jobs/{name}/run": a.write(a.leaderOnly(http.HandlerFunc(a.runJob))),
 	}
@@ -302,6 +305,49 @@ func (a *api) observed(w http.ResponseWriter, req *http.Request) {
 	applied, commit := a.r.Desired()
 	w.Header().Set("X-Berth-Commit", commit)
 	writeJSON(w, http.StatusOK, Observed(applied, tasks))
+}
+
+// queues is every declared queue with its shares and current use.
+func (a *api) queues(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
+	defer cancel()
+	agents, err := a.state.Agents(ctx)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read agents: %v", err))
+		return
+	}
+	tasks, err := a.state.Tasks(ctx)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read tasks: %v", err))
+		return
+	}
+	set, _ := a.r.Desired()
+	writeJSON(w, http.StatusOK, Queues(set, agents, tasks))
+}
+
+// Deployment is an app whose rollout is in progress, in Marathon's terms.
+type Deployment struct {
+	App     string `json:"app"`
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+	// Message says where the rollout is ("2/3 healthy, waiting for /db").
+	Message string `json:"message,omitempty"`
+	Healthy int    `json:"healthy"`
+	Running int    `json:"running"`
+}
+
+// deployments lists the apps not yet synced and healthy: Berth's rollouts
+// are level-triggered, so a deployment is simply an app on its way.
+func (a *api) deployments(w http.ResponseWriter, _ *http.Request) {
+	st := a.r.Status()
+	out := []Deployment{}
+	for _, app := range st.Apps {
+		if app.Sync == rollout.Synced && app.Health != rollout.Progressing {
+			continue
+		}
+		out = append(out, Deployment{App: app.ID, Version: app.Version, Commit: st.Desired, Message: app.Message, Healthy: app.Healthy, Running: app.Instances})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -58,6 +58,8 @@ func TestAPIAuth(t *testing.T) {
 		{"reads are open by default", "GET", "/v1/tasks", nil, 200, false},
 		{"agents", "GET", "/v1/agents", nil, 200, false},
 		{"unknown app", "GET", "/v1/apps/nope", nil, 404, false},
+		{"queues", "GET", "/v1/queues", nil, 200, false},
+		{"deployments", "GET", "/v1/deployments", nil, 200, false},
 		{"jobs", "GET", "/v1/jobs", nil, 200, false},
 		{"a job's runs", "GET", "/v1/jobs/nightly/runs", nil, 200, false},
 		{"run a job without a token", "POST", "/v1/jobs/nightly/run", nil, 401, false},

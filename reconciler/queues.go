@@ -1,0 +1,103 @@
+package reconciler
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/manifests"
+)
+
+// QueueUsage is one capacity queue as GET /v1/queues shows it: its shares
+// of the cluster and what its running tasks use now.
+type QueueUsage struct {
+	ID          string  `json:"id"`
+	Capacity    float64 `json:"capacity"`    // percent of the parent
+	MaxCapacity float64 `json:"maxCapacity"` // percent of the parent
+	// Guaranteed and Max are the absolute shares of the reachable agents'
+	// resources (capacity and maxCapacity multiplied down the tree).
+	Guaranteed cluster.Resources `json:"guaranteed"`
+	Max        cluster.Resources `json:"max"`
+	// Used sums the resources of running and starting tasks charged to the
+	// queue or any queue below it.
+	Used  cluster.Resources `json:"used"`
+	Tasks int               `json:"tasks"`
+}
+
+// Queues reports every declared queue's shares and use. Tasks are charged
+// to the queue their app or job names in the desired set.
+func Queues(set *manifests.Set, agents []cluster.Agent, tasks []cluster.Task) []QueueUsage {
+	if set == nil {
+		return []QueueUsage{}
+	}
+	var total cluster.Resources
+	for _, a := range agents {
+		if a.Reachable {
+			total = addRes(total, a.Resources)
+		}
+	}
+	queueOf := map[string]string{}
+	for _, a := range set.Apps {
+		queueOf[string(cluster.OwnerApp)+a.ID] = a.Queue
+	}
+	for _, j := range set.Jobs {
+		queueOf[string(cluster.OwnerJob)+j.Name] = j.Queue
+	}
+	byID := map[string]manifests.Queue{}
+	for _, q := range set.Queues {
+		byID[q.ID] = q
+	}
+	out := make([]QueueUsage, 0, len(set.Queues))
+	index := map[string]int{}
+	for _, q := range set.Queues {
+		share, maxShare := 1.0, 1.0
+		for id := q.ID; id != "" && id != "/"; id = parentQueue(id) {
+			p, ok := byID[id]
+			if !ok {
+				break
+			}
+			share *= p.Capacity / 100
+			maxShare *= maxCap(p) / 100
+		}
+		index[q.ID] = len(out)
+		out = append(out, QueueUsage{ID: q.ID, Capacity: q.Capacity, MaxCapacity: maxCap(q),
+			Guaranteed: scaleRes(total, share), Max: scaleRes(total, maxShare)})
+	}
+	for _, t := range tasks {
+		if t.Kill || t.Status.State.Terminal() {
+			continue
+		}
+		q := queueOf[string(t.Owner)+t.OwnerID]
+		for id := q; id != "" && id != "/"; id = parentQueue(id) {
+			if i, ok := index[id]; ok {
+				out[i].Used = addRes(out[i].Used, t.Spec.Resources)
+				out[i].Tasks++
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func maxCap(q manifests.Queue) float64 {
+	if q.MaxCapacity <= 0 {
+		return 100
+	}
+	return q.MaxCapacity
+}
+
+func parentQueue(id string) string {
+	i := strings.LastIndexByte(id, '/')
+	if i <= 0 {
+		return ""
+	}
+	return id[:i]
+}
+
+func addRes(a, b cluster.Resources) cluster.Resources {
+	return cluster.Resources{CPUs: a.CPUs + b.CPUs, Mem: a.Mem + b.Mem, Disk: a.Disk + b.Disk}
+}
+
+func scaleRes(r cluster.Resources, f float64) cluster.Resources {
+	return cluster.Resources{CPUs: r.CPUs * f, Mem: r.Mem * f, Disk: r.Disk * f}
+}
