@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -172,5 +173,75 @@ func TestJobSchedulesDecideAsParsing(t *testing.T) {
 	}
 	if !cmp.Equal(want.JobsWritten, got.JobsWritten) || len(got.JobsWritten) == 0 {
 		t.Errorf("written %v, want %v (and some)", got.JobsWritten, want.JobsWritten)
+	}
+}
+
+// A pass reusing the previous pass's NextDue decides exactly as one that
+// computes every job's schedule again, over hours of passes whose writes are
+// committed, across occurrences coming due and a commit that changes
+// schedules.
+func TestJobNextDueDecidesAsComputing(t *testing.T) {
+	ctx := context.Background()
+	tree := memstore.New()
+	st := cluster.NewState(tree.Client())
+	lead, err := tree.Client().Campaign(ctx, cluster.DirLeader, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := benchJobs(150)
+	set := &manifests.Set{Jobs: jobs}
+	snap := Snapshot{Desired: set, Agents: benchAgents(), Schedules: JobSchedules(set)}
+	var memo NextDue
+	hits := 0
+	for step := range 24 {
+		snap.Now = benchNow.Add(time.Duration(step) * 5 * time.Minute)
+		if step == 14 {
+			// A new commit: other schedules for a third of the jobs, while
+			// their old next runs are remembered.
+			changed := append([]manifests.Job(nil), jobs...)
+			for i := range changed {
+				if i%3 == 0 && changed[i].Schedule != "" {
+					changed[i].Schedule = "R/2026-01-01T00:02:00Z/PT20M"
+				}
+			}
+			snap.Desired = &manifests.Set{Jobs: changed}
+			snap.Schedules = JobSchedules(snap.Desired)
+		}
+		if snap.JobStates, snap.JobRuns, err = readJobRecords(ctx, st, snap.Desired); err != nil {
+			t.Fatal(err)
+		}
+		snap.NextDue = nil
+		want, err := Pass(snap, PassOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap.NextDue = memo
+		got, err := Pass(snap, PassOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// reflect.DeepEqual first: cmp.Diff is slow on thousands of ops.
+		if !reflect.DeepEqual(want.Jobs, got.Jobs) {
+			t.Fatalf("step %d: outcomes differ (-computed +reused):\n%s", step, cmp.Diff(want.Jobs, got.Jobs))
+		}
+		if !reflect.DeepEqual(want.Batch.Ops(), got.Batch.Ops()) {
+			t.Fatalf("step %d: writes differ (-computed +reused):\n%s", step,
+				cmp.Diff(want.Batch.Ops(), got.Batch.Ops(), cmpopts.IgnoreUnexported(cluster.Op{})))
+		}
+		if !want.RequeueAt.Equal(got.RequeueAt) {
+			t.Fatalf("step %d: requeue %s, want %s", step, got.RequeueAt, want.RequeueAt)
+		}
+		for name, e := range got.NextDue {
+			if old, ok := memo[name]; ok && old == e {
+				hits++
+			}
+		}
+		memo = got.NextDue
+		if _, err := st.Commit(ctx, lead, &want.Batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hits < 500 {
+		t.Errorf("only %d reuses over 24 passes of 150 jobs: NextDue is not doing its job", hits)
 	}
 }

@@ -80,6 +80,26 @@ type jobPass struct {
 	agentLive map[string]bool
 	// written are the jobs whose runs or state this pass writes.
 	written map[string]bool
+	nextDue NextDue
+}
+
+// NextDue remembers each scheduled job's next occurrence and what it was
+// computed from. Until that occurrence comes, and as long as the job's
+// schedule and its last handled occurrence stay the same, nothing about
+// the job's schedule can change, so a pass reuses it instead of doing the
+// time-zone arithmetic again: most of an idle pass over many jobs.
+type NextDue map[string]nextDue
+
+type nextDue struct {
+	schedule, cron, zone, epsilon string
+	last, anchor                  time.Time
+	next                          time.Time
+}
+
+// matches reports whether e was computed for job from last and anchor.
+func (e nextDue) matches(job *manifests.Job, last, anchor time.Time) bool {
+	return e.schedule == job.Schedule && e.cron == job.Cron && e.zone == job.ScheduleTimeZone && e.epsilon == job.Epsilon &&
+		e.last.Equal(last) && e.anchor.Equal(anchor)
 }
 
 func runKey(job, runID string) string { return job + "\x00" + runID }
@@ -95,7 +115,7 @@ func newRunID(at time.Time, trigger string) string {
 
 func (p *jobPass) run() {
 	p.runs, p.states, p.dirty = map[string]cluster.JobRun{}, map[string]cluster.JobState{}, map[string]bool{}
-	p.agentLive, p.written = map[string]bool{}, map[string]bool{}
+	p.agentLive, p.written, p.nextDue = map[string]bool{}, map[string]bool{}, NextDue{}
 	p.outcomes = make([]JobOutcome, 0, len(p.s.Desired.Jobs))
 	for _, a := range p.s.Agents {
 		p.agentLive[a.ID] = a.Reachable
@@ -303,6 +323,17 @@ func (p *jobPass) forget(t cluster.Task, exists bool) {
 }
 
 func (p *jobPass) scheduled(job *manifests.Job, st *cluster.JobState, out *JobOutcome, newRun func(time.Time, string)) {
+	last := st.LastHandled
+	if last.IsZero() && job.Cron != "" {
+		last = st.Anchor
+	}
+	if e, ok := p.s.NextDue[job.Name]; ok && e.matches(job, last, st.Anchor) && e.next.After(p.s.Now) {
+		// Nothing is due before e.next, which Due would compute again.
+		p.nextDue[job.Name] = e
+		out.Next = e.next
+		p.requeue = earliest(p.requeue, e.next)
+		return
+	}
 	sched, ok := p.s.Schedules[job.Name]
 	if !ok {
 		var err error
@@ -318,10 +349,6 @@ func (p *jobPass) scheduled(job *manifests.Job, st *cluster.JobState, out *JobOu
 	var eps time.Duration
 	if job.Epsilon != "" {
 		eps, _ = schedule.ParseDuration(job.Epsilon)
-	}
-	last := st.LastHandled
-	if last.IsZero() && job.Cron != "" {
-		last = st.Anchor
 	}
 	d := sched.Due(last, p.s.Now, eps)
 	if eps > 0 {
@@ -340,6 +367,11 @@ func (p *jobPass) scheduled(job *manifests.Job, st *cluster.JobState, out *JobOu
 	if !d.Ended() {
 		out.Next = d.Next
 		p.requeue = earliest(p.requeue, d.Next)
+		if d.Run.IsZero() && d.SkippedCount == 0 && d.Handled.Equal(last) {
+			// Nothing happened: the next pass starts from the same point.
+			p.nextDue[job.Name] = nextDue{schedule: job.Schedule, cron: job.Cron, zone: job.ScheduleTimeZone, epsilon: job.Epsilon,
+				last: last, anchor: st.Anchor, next: d.Next}
+		}
 	}
 }
 

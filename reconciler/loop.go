@@ -105,7 +105,9 @@ type Reconciler struct {
 	// jobs is the job records kept between passes while Run leads; nil
 	// otherwise, and then every snapshot reads them all. Only Run's
 	// goroutine touches it (not under mu): snapshot is for passes only.
-	jobs     *jobRecords
+	jobs *jobRecords
+	// nextDue is the last pass's Outcome.NextDue (Run's goroutine only).
+	nextDue  NextDue
 	launches map[string]rollout.Launches
 	subs     map[chan<- Status]struct{}
 	// lostAt is when each unreachable agent was first seen lost.
@@ -341,7 +343,7 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 	}
 	start := time.Now()
 	snap, err := r.snapshot(ctx, desired, commit, launches)
-	snap.ManualRuns, snap.Schedules = manual, schedules
+	snap.ManualRuns, snap.Schedules, snap.NextDue = manual, schedules, r.nextDue
 	if err != nil {
 		r.cfg.Metrics.storeError()
 		r.setError(err.Error())
@@ -369,6 +371,7 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 		}
 	}
 	r.jobs.wrote(out.JobsWritten)
+	r.nextDue = out.NextDue
 	r.cfg.Metrics.observePass(time.Since(start), out, snap.Tasks)
 	if len(manual) > 0 {
 		r.mu.Lock()

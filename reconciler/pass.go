@@ -29,6 +29,10 @@ type Snapshot struct {
 	// (JobSchedules), parsed once per commit rather than every pass; a job
 	// missing here has its schedule parsed by the pass.
 	Schedules map[string]schedule.Schedule
+	// NextDue is the previous pass's Outcome.NextDue: each job's next
+	// occurrence with what it was computed from, so an idle pass does not
+	// compute it again.
+	NextDue NextDue
 	// Templates are the templates published to agents now.
 	Templates []cluster.PublishedTemplate
 	// AgentsLostAt says since when each unreachable agent has been lost; its
@@ -73,6 +77,8 @@ type Outcome struct {
 	// JobsWritten are the jobs whose runs or scheduler state Batch writes:
 	// the only job records that differ from the snapshot once it commits.
 	JobsWritten []string
+	// NextDue is what the next pass's Snapshot.NextDue should be.
+	NextDue NextDue
 	// Orphans are apps with tasks that no manifest declares (pruned, or only
 	// reported when Prune is false).
 	Orphans []string
@@ -268,7 +274,7 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 	// Run records go before the launches they describe: if a transaction
 	// limit splits the batch, a run is never launched unrecorded.
 	jp.flush()
-	out.JobsWritten = jp.writtenJobs()
+	out.JobsWritten, out.NextDue = jp.writtenJobs(), jp.nextDue
 	return out, nil
 }
 
