@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -124,10 +125,11 @@ func row(tw *tabwriter.Writer, cells ...string) {
 		if c == "" {
 			cells[i] = "-"
 		}
-		// A tab or newline in a value (a message, say) would break the table.
-		if strings.ContainsAny(cells[i], "\t\n") {
+		// A control character in a value (a tab or newline in a message,
+		// say) would break the table.
+		if strings.ContainsFunc(cells[i], unicode.IsControl) {
 			cells[i] = strings.Map(func(r rune) rune {
-				if r == '\t' || r == '\n' {
+				if unicode.IsControl(r) {
 					return ' '
 				}
 				return r
