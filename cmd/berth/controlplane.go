@@ -171,17 +171,17 @@ func forwardToLeader(srv *server.Server) func(http.ResponseWriter, *http.Request
 			return false // never loop between replicas
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		st := srv.Status(ctx)
+		_, addr, self, err := srv.LeaderAddress(ctx)
 		cancel()
-		if st.Role == server.RoleLeader || st.LeaderAddress == "" {
+		if self || err != nil || addr == "" {
 			return false
 		}
-		target, err := url.Parse("http://" + st.LeaderAddress)
+		target, err := url.Parse("http://" + addr)
 		if err != nil {
 			return false
 		}
 		proxy := httputil.NewSingleHostReverseProxy(target)
-		r.Header.Set("X-Berth-Forwarded", st.ID)
+		r.Header.Set("X-Berth-Forwarded", "1")
 		proxy.ServeHTTP(w, r)
 		return true
 	}
