@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,9 +71,9 @@ func BenchmarkWebhookTo20Running(b *testing.B) {
 		took := time.Since(start)
 		berth += took
 		running += runningAt.Sub(start)
-		placed, started := taskTimes(c, start)
-		b.Logf("berth: 20 placed after %s, started (agents' clocks) after %s, seen RUNNING after %s, registered after %s",
-			placed, started, runningAt.Sub(start).Round(time.Millisecond), took.Round(time.Millisecond))
+		placed, started, note := taskTimes(c, start)
+		b.Logf("berth: 20 placed after %s, started (agents' clocks) after %s, seen RUNNING after %s, registered after %s; %d slow or not running: %s",
+			placed, started, runningAt.Sub(start).Round(time.Millisecond), took.Round(time.Millisecond), len(note), strings.Join(note, "; "))
 
 		c.Repo.Push(b, "bench removed", nil, "apps/bench.yaml")
 		c.Webhook(c.Servers[0])
@@ -227,17 +228,21 @@ func pollFast(timeout time.Duration, cond func(ctx context.Context) error) error
 }
 
 // taskTimes is how long after start the last /bench task was placed and the
-// last one started, from the assignments and the agents' reports.
-func taskTimes(c *Cluster, start time.Time) (placed, started time.Duration) {
+// last one started, from the assignments and the agents' reports, with a
+// note on each task placed late or not running.
+func taskTimes(c *Cluster, start time.Time) (placed, started time.Duration, note []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	tasks, err := c.Tasks(ctx, "/bench")
 	if err != nil {
-		return 0, 0
+		return 0, 0, []string{err.Error()}
 	}
 	for _, tk := range tasks {
 		placed = max(placed, tk.CreatedAt.Sub(start))
 		started = max(started, tk.Status.StartedAt.Sub(start))
+		if tk.Status.State != cluster.TaskRunning || tk.CreatedAt.Sub(start) > time.Second {
+			note = append(note, fmt.Sprintf("%s placed after %s: %s %s", tk.TaskID, tk.CreatedAt.Sub(start).Round(time.Millisecond), tk.Status.State, tk.Status.Message))
+		}
 	}
-	return placed.Round(time.Millisecond), started.Round(time.Millisecond)
+	return placed.Round(time.Millisecond), started.Round(time.Millisecond), note
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -203,7 +204,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	// of them logged.
 	t.Cleanup(func() {
 		if t.Failed() {
-			c.LogOutputs()
+			c.LogOutputs(true)
 		}
 	})
 
@@ -231,15 +232,33 @@ func (c *Cluster) checkAgentsReachable(have []cluster.Agent, want []*Agent) erro
 	return nil
 }
 
-// LogOutputs logs the tail of every berth process's output.
-func (c *Cluster) LogOutputs() {
+// LogOutputs logs the tail of every berth process's output. With stacks,
+// each berth process still running is first made to dump its goroutines
+// (SIGQUIT, which also ends it), and the goroutines in Berth's own code are
+// logged as well: what a hung request waits for.
+func (c *Cluster) LogOutputs(stacks bool) {
 	const tail = 16 << 10
 	show := func(name string, p *testenv.Process) {
 		out := p.Output()
+		var dump string
+		if stacks && p.Running() {
+			before := len(out)
+			_ = p.Signal(syscall.SIGCONT) // a paused process cannot dump
+			_ = p.Signal(syscall.SIGQUIT)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			p.Wait(ctx)
+			cancel()
+			if all := p.Output(); len(all) > before {
+				dump = berthGoroutines(all[before:])
+			}
+		}
 		if len(out) > tail {
 			out = "...\n" + out[len(out)-tail:]
 		}
 		c.t.Logf("--- %s output:\n%s", name, out)
+		if dump != "" {
+			c.t.Logf("--- %s goroutines in Berth's code at the failure:\n%s", name, dump)
+		}
 	}
 	for _, s := range c.Servers {
 		show(s.ID, s.Proc)
@@ -252,6 +271,18 @@ func (c *Cluster) LogOutputs() {
 		out = "...\n" + out[len(out)-tail:]
 	}
 	c.t.Logf("--- zookeeper output:\n%s", out)
+}
+
+// berthGoroutines keeps, from a Go goroutine dump, the goroutines with a
+// frame in Berth's packages.
+func berthGoroutines(dump string) string {
+	var keep []string
+	for _, g := range strings.Split(dump, "\n\n") {
+		if strings.Contains(g, "github.com/berthops/berth/") {
+			keep = append(keep, g)
+		}
+	}
+	return strings.Join(keep, "\n\n")
 }
 
 // Client returns an API client for s, or for the first running server when s

@@ -11,6 +11,14 @@
 // wait for a condition with a deadline. Everything it starts, containers
 // included, is removed through t.Cleanup.
 //
+// Processes are controlled through testenv's types: Server.Proc and
+// Agent.Proc (Kill is kill -9, Pause/Resume are SIGSTOP/SIGCONT, Restart
+// starts the same command again), Cluster.ZK.Servers[i] and Cluster.Consul.
+// A failing test logs the tail of every process's output.
+//
+// Run `go test -run 'TestWalkthrough|TestDrill' ./e2e` (make e2e), and
+// `go test -run '^$' -bench . ./e2e` for BenchmarkWebhookTo20Running.
+//
 // It is test support only: nothing in Berth imports it. Its tests are
 // integration tests, skipped under `go test -short`.
 package e2e

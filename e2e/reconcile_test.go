@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"slices"
@@ -56,6 +57,11 @@ func TestWalkthroughReconcileLifecycle(t *testing.T) {
 	c.Webhook(nil)
 	// The app runs, answers and is in Consul.
 	v1 := c.WaitHealthy("/web", 2, 90*time.Second)
+	for _, tk := range v1 {
+		if err := answers(ctx, c, tk); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c.Wait("web registered in Consul", 30*time.Second, func(ctx context.Context) error {
 		return wantInstances(ctx, c, "web", v1)
 	})
@@ -119,6 +125,9 @@ func TestWalkthroughReconcileLifecycle(t *testing.T) {
 		if !slices.ContainsFunc(st.Rejected.Errors, fileLine.MatchString) {
 			return fmt.Errorf("rejection errors name no apps/web.yaml:LINE: %q", st.Rejected.Errors)
 		}
+		if st.Rejected.Since.IsZero() {
+			return fmt.Errorf("the rejection says since when it holds: %+v", st.Rejected)
+		}
 		rejectedAt = st.LastSync
 		return nil
 	})
@@ -178,6 +187,29 @@ func TestWalkthroughReconcileLifecycle(t *testing.T) {
 		}
 		return wantInstances(ctx, c, "web", nil)
 	})
+}
+
+// answers checks that tk's first published port on its agent's address
+// answers with the task's id, as the web image does.
+func answers(ctx context.Context, c *Cluster, tk cluster.Task) error {
+	addrs := taskAddrs(c, []cluster.Task{tk})
+	if len(addrs) == 0 {
+		return fmt.Errorf("task %s publishes no port", tk.TaskID)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addrs[0]+"/", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("task %s: %w", tk.TaskID, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	if !strings.Contains(string(body), tk.TaskID) {
+		return fmt.Errorf("task %s at %s answered %q", tk.TaskID, addrs[0], body)
+	}
+	return nil
 }
 
 // wantSynced checks that the reconciler applied commit and reports app
