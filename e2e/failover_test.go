@@ -288,3 +288,83 @@ func TestDrillConsulStopped(t *testing.T) {
 		return nil
 	})
 }
+
+// TestDrillLeaderKilledDuringJobRun: kill -9 the leader while a scheduled
+// run is in progress. The new leader follows that run to its end instead of
+// launching it again, and goes on with the schedule: every occurrence is
+// run at most once, each run by one container.
+func TestDrillLeaderKilledDuringJobRun(t *testing.T) {
+	c := Start(t, Options{Servers: 2, ZooKeepers: 1})
+	job := fmt.Sprintf(`kind: Job
+name: tick
+schedule: R//PT8S
+command: tick
+shell: false
+cpus: 0.05
+mem: 16
+container:
+  type: DOCKER
+  image: %s
+environmentVariables:
+  - name: SLEEP
+    value: 4s
+`, testenv.JobImage)
+	c.Repo.Push(t, "add tick", map[string]string{"jobs/tick.yaml": job})
+	c.Webhook(nil)
+	var inFlight cluster.JobRun
+	c.Wait("a run of tick in progress", time.Minute, func(ctx context.Context) error {
+		runs, err := c.Client(nil).JobRuns(ctx, "tick")
+		if err != nil {
+			return err
+		}
+		for _, r := range runs {
+			if r.State == cluster.JobRunRunning {
+				inFlight = r
+				return nil
+			}
+		}
+		return fmt.Errorf("runs %s", describeRuns(runs))
+	})
+	old := c.WaitLeader(10 * time.Second)
+	old.Proc.Kill()
+	killed := time.Now()
+	c.WaitLeader(time.Minute)
+	c.Converge("the in-flight run ended and a later occurrence ran", killed, time.Minute, func(ctx context.Context) error {
+		runs, err := c.Client(nil).JobRuns(ctx, "tick")
+		if err != nil {
+			return err
+		}
+		ended, later := false, false
+		for _, r := range runs {
+			if r.RunID == inFlight.RunID && r.State == cluster.JobRunSucceeded {
+				ended = true
+			}
+			if r.ScheduledAt.After(inFlight.ScheduledAt) && r.State == cluster.JobRunSucceeded {
+				later = true
+			}
+		}
+		if !ended || !later {
+			return fmt.Errorf("in-flight %s ended %v, later run %v: %s", inFlight.RunID, ended, later, describeRuns(runs))
+		}
+		return nil
+	})
+	runs, err := c.Client(nil).JobRuns(context.Background(), "tick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[time.Time]string{}
+	for _, r := range runs {
+		if prev, dup := seen[r.ScheduledAt]; dup {
+			t.Fatalf("occurrence %s run twice (%s and %s): %s", r.ScheduledAt, prev, r.RunID, describeRuns(runs))
+		}
+		seen[r.ScheduledAt] = r.RunID
+	}
+	// The in-flight run kept its first attempt and its task: the new leader
+	// followed it rather than launching it again.
+	for _, r := range runs {
+		if r.RunID == inFlight.RunID && (r.Attempt != 1 || r.TaskID != inFlight.TaskID) {
+			t.Fatalf("run %s ended as attempt %d task %s, started as attempt 1 task %s", r.RunID, r.Attempt, r.TaskID, inFlight.TaskID)
+		}
+	}
+	t.Logf("%d runs: %s", len(runs), describeRuns(runs))
+}
