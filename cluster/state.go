@@ -279,14 +279,16 @@ func (st *State) Tasks(ctx context.Context) ([]Task, error) {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
 	perAgent := make([][]Task, len(agents))
+	ids := make([]string, len(agents))
+	for i, n := range agents {
+		if ids[i], err = url.PathUnescape(n); err != nil {
+			return nil, fmt.Errorf("list tasks: agent node %q: %w", n, err)
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	// A few agents at once, each listing with readParallel reads in flight.
 	g.SetLimit(4)
-	for i, n := range agents {
-		agentID, err := url.PathUnescape(n)
-		if err != nil {
-			return nil, fmt.Errorf("list tasks: agent node %q: %w", n, err)
-		}
+	for i, agentID := range ids {
 		g.Go(func() error {
 			tasks, err := st.agentTasks(gctx, agentID)
 			perAgent[i] = tasks
