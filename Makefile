@@ -27,8 +27,12 @@ run: build deps
 
 # test runs every test, including integration tests against real ZooKeeper,
 # Consul, nginx, Docker and Git, after installing what they need.
+# The end-to-end tests run alone, after the rest: they start whole clusters
+# (ZooKeeper ensembles, servers, agents, Consul, nginx) and should not share
+# the two cores with every other package's integration tests.
 test: deps lint
-	$(GO) test -count=1 -timeout 18m ./...
+	$(GO) test -count=1 -timeout 12m $$($(GO) list ./... | grep -v '/e2e$$')
+	$(GO) test -count=1 -timeout 12m ./e2e/...
 
 unit:
 	$(GO) test -short -count=1 ./...
