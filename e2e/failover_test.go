@@ -71,17 +71,19 @@ func TestDrillLeaderKilledDuringRollout(t *testing.T) {
 	c.Repo.Push(t, "web v2", map[string]string{"apps/web.yaml": rollingApp(v2, 2)})
 	old := c.WaitLeader(30 * time.Second)
 	c.Webhook(old)
-	c.Wait("the rollout started (a task of the new image)", time.Minute, func(ctx context.Context) error {
+	c.Wait("the rollout under way (tasks of both images live)", time.Minute, func(ctx context.Context) error {
 		all, err := c.Tasks(ctx, "/web")
 		if err != nil {
 			return err
 		}
+		images := map[string]int{}
 		for _, tk := range liveTasks(all) {
-			if tk.Spec.Image == v2 {
-				return nil
-			}
+			images[tk.Spec.Image]++
 		}
-		return fmt.Errorf("no task of %s: %s", v2, Describe(all))
+		if images[v2] == 0 || images[testenv.WebImage] == 0 {
+			return fmt.Errorf("not mid-rollout: %s", Describe(all))
+		}
+		return nil
 	})
 	old.Proc.Kill()
 	killed := time.Now()

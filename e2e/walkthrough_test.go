@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -82,6 +83,13 @@ func pick(files map[string]string, paths ...string) map[string]string {
 // the drills cheapest to run on a cluster that is already up: a template
 // that breaks nginx, and writes without a token.
 func TestWalkthrough(t *testing.T) {
+	// nginx binds lbAddr only when it loads the rendered template: a port
+	// already taken would show up later as a confusing refused connection.
+	ln, err := net.Listen("tcp", lbAddr)
+	if err != nil {
+		t.Fatalf("the load balancer's address %s is taken (another test or service?): %v", lbAddr, err)
+	}
+	ln.Close()
 	nginx := testenv.StartNginx(t, "    location / { return 200 \"lb\\n\"; }", nil)
 	volume := t.TempDir()
 	if err := os.WriteFile(filepath.Join(volume, "index.html"), []byte("from the volume\n"), 0o644); err != nil {
