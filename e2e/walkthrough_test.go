@@ -105,6 +105,9 @@ func TestWalkthrough(t *testing.T) {
 	c.Repo.Push(t, "nginx app, queues, upstream template", pick(files, "apps/nginx.yaml", "queues.yaml", "templates/nginx.berth.yaml", "templates/nginx.ctmpl"))
 	c.Webhook(nil)
 	web := c.WaitHealthy("/nginx", 3, 2*time.Minute)
+	c.Wait("the 3 nginx tasks passing in Consul", 30*time.Second, func(ctx context.Context) error {
+		return wantInstances(ctx, c, "nginx", web)
+	})
 	c.Wait("nginx on "+lbAddr+" round-robin over the 3 tasks", time.Minute, func(ctx context.Context) error {
 		return wantRoundRobin(ctx, web)
 	})
@@ -276,6 +279,9 @@ func TestWalkthrough(t *testing.T) {
 			if !tk.Status.State.Terminal() {
 				return fmt.Errorf("tasks left: %s", Describe(all))
 			}
+		}
+		if err := wantInstances(ctx, c, "nginx", nil); err != nil {
+			return err
 		}
 		b, err := os.ReadFile(upstream)
 		if err != nil {
