@@ -83,6 +83,7 @@ func pick(files map[string]string, paths ...string) map[string]string {
 // the drills cheapest to run on a cluster that is already up: a template
 // that breaks nginx, and writes without a token.
 func TestWalkthrough(t *testing.T) {
+	testenv.Integration(t)
 	// nginx binds lbAddr only when it loads the rendered template: a port
 	// already taken would show up later as a confusing refused connection.
 	ln, err := net.Listen("tcp", lbAddr)
