@@ -40,6 +40,10 @@ type Config struct {
 	Lead []LeadFunc
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
+	// Advertise is the host:port other replicas and clients reach this
+	// replica's API at; empty means the listener's address, which must then
+	// not be a wildcard (0.0.0.0), or followers would forward to themselves.
+	Advertise string
 }
 
 // Server is one berth server replica.
@@ -88,8 +92,12 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // leadership until ctx ends; it then resigns, so another replica takes over
 // at once instead of after the session timeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	addr, err := advertised(s.cfg.Advertise, ln.Addr())
+	if err != nil {
+		return fmt.Errorf("server %s: %w", s.cfg.ID, err)
+	}
 	reg, err := s.state.RegisterServer(ctx, cluster.ServerInfo{
-		ID: s.cfg.ID, Address: ln.Addr().String(), Version: s.cfg.Version, Started: s.cfg.Now(),
+		ID: s.cfg.ID, Address: addr, Version: s.cfg.Version, Started: s.cfg.Now(),
 	})
 	if err != nil {
 		return fmt.Errorf("server %s: %w", s.cfg.ID, err)
@@ -377,4 +385,23 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// advertised is the address this replica announces: the explicit one, or
+// the listener's when that is a specific address.
+func advertised(explicit string, ln net.Addr) (string, error) {
+	if explicit != "" {
+		if _, _, err := net.SplitHostPort(explicit); err != nil {
+			return "", fmt.Errorf("advertise address %q: want host:port: %w", explicit, err)
+		}
+		return explicit, nil
+	}
+	host, _, err := net.SplitHostPort(ln.String())
+	if err != nil {
+		return "", fmt.Errorf("listener address %s: %w", ln, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		return "", fmt.Errorf("listening on %s: give the address other replicas reach this one at (--advertise host:port)", ln)
+	}
+	return ln.String(), nil
 }

@@ -22,6 +22,7 @@ func newServerCmd() *cobra.Command {
 		sessionTimeout time.Duration
 		logLevel       string
 		control        controlFlags
+		advertise      string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -35,7 +36,7 @@ the read API and /metrics; the others forward what only the leader knows.
 
 Git credentials for HTTP remotes come from $BERTH_GIT_TOKEN, or
 $BERTH_GIT_USERNAME and $BERTH_GIT_PASSWORD.`,
-		Example: `  berth server --zk zk://zk1:2181,zk2:2181,zk3:2181/berth --listen 0.0.0.0:8080 --id server-1 \
+		Example: `  berth server --zk zk://zk1:2181,zk2:2181,zk3:2181/berth --listen 0.0.0.0:8080 --advertise 10.0.0.11:8080 --id server-1 \
     --repo https://git.example.com/ops/cluster.git --branch main \
     --token-file /etc/berth/token --webhook-secret-file /etc/berth/webhook-secret`,
 		Args: cobra.NoArgs,
@@ -57,12 +58,13 @@ $BERTH_GIT_USERNAME and $BERTH_GIT_PASSWORD.`,
 				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			return runServer(cmd.Context(), logger, cfg, listen, id, sessionTimeout, control)
+			return runServer(cmd.Context(), logger, cfg, listen, advertise, id, sessionTimeout, control)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&zkURL, "zk", os.Getenv("BERTH_ZK"), "ZooKeeper connection string zk://[user:pass@]host:port[,host:port...]/path (env BERTH_ZK)")
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address of the HTTP API")
+	f.StringVar(&advertise, "advertise", "", "host:port other replicas reach this one at (required when --listen is a wildcard such as 0.0.0.0)")
 	f.StringVar(&id, "id", "", "this replica's id (default: the host name)")
 	f.DurationVar(&sessionTimeout, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout: how long a silent leader keeps leadership")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
@@ -70,7 +72,7 @@ $BERTH_GIT_USERNAME and $BERTH_GIT_PASSWORD.`,
 	return cmd
 }
 
-func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, listen, id string, sessionTimeout time.Duration, control controlFlags) error {
+func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, listen, advertise, id string, sessionTimeout time.Duration, control controlFlags) error {
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	store, err := zkstore.Open(octx, cfg, zkstore.Options{SessionTimeout: sessionTimeout, Logger: logger})
 	cancel()
@@ -83,7 +85,7 @@ func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, lis
 		return fmt.Errorf("--listen %s: %w", listen, err)
 	}
 	logger.Info("berth server starting", "id", id, "listen", ln.Addr().String(), "zk", cfg.String(), "sessionTimeout", sessionTimeout)
-	scfg := server.Config{ID: id, Version: version, Store: store, Logger: logger}
+	scfg := server.Config{ID: id, Version: version, Store: store, Logger: logger, Advertise: advertise}
 	var cp *controlPlane
 	if control.repo != "" {
 		if cp, err = newControlPlane(ctx, logger, store, control); err != nil {
