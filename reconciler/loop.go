@@ -214,6 +214,8 @@ func (r *Reconciler) subscribe(ch chan<- Status) (cancel func()) {
 // Run fetches and applies until ctx is done or leadership is lost (the
 // returned error then wraps cluster.ErrFenced).
 func (r *Reconciler) Run(ctx context.Context, lead cluster.Leadership) error {
+	r.cfg.Metrics.setLeader(true)
+	defer r.cfg.Metrics.setLeader(false)
 	// A new term starts from the store: the records kept by an earlier
 	// term may predate another leader's writes.
 	r.jobs = &jobRecords{}

@@ -81,6 +81,9 @@ func TestLoopFollowsTheBranch(t *testing.T) {
 
 	waitFor(t, ctx, "2 running tasks", func() bool { return countRunning(ctx, st) == 2 })
 	waitFor(t, ctx, "status converged", func() bool { s := r.Status(); return s.Converged && len(s.Apps) == 1 && s.Apps[0].Health == "Healthy" })
+	if n := testutil.ToFloat64(r.cfg.Metrics.leader); n != 1 {
+		t.Errorf("berth_leader = %v while leading", n)
+	}
 	if n := testutil.ToFloat64(r.cfg.Metrics.tasks.WithLabelValues("RUNNING")); n != 2 {
 		t.Errorf("berth_tasks{state=RUNNING} = %v, want 2", n)
 	}

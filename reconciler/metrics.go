@@ -19,6 +19,7 @@ type Metrics struct {
 	gitErrors        prometheus.Counter
 	rejected         prometheus.Gauge
 	converged        prometheus.Gauge
+	leader           prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -42,8 +43,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "berth_commit_rejected", Help: "1 while the head commit is invalid and the cluster stays on the last good one."}),
 		converged: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "berth_converged", Help: "1 when every app runs exactly as declared."}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "berth_leader", Help: "1 while this replica leads and runs the reconcile loop; the other berth_* gauges are current only where it is 1."}),
 	}
-	reg.MustRegister(m.syncSeconds, m.placementSeconds, m.planSize, m.tasks, m.storeErrors, m.gitErrors, m.rejected, m.converged)
+	reg.MustRegister(m.syncSeconds, m.placementSeconds, m.planSize, m.tasks, m.storeErrors, m.gitErrors, m.rejected, m.converged, m.leader)
 	return m
 }
 
@@ -89,6 +92,12 @@ func (m *Metrics) gitError() {
 func (m *Metrics) setRejected(b bool) {
 	if m != nil {
 		m.rejected.Set(boolFloat(b))
+	}
+}
+
+func (m *Metrics) setLeader(b bool) {
+	if m != nil {
+		m.leader.Set(boolFloat(b))
 	}
 }
 
