@@ -206,7 +206,7 @@ func Pass(s Snapshot, opts PassOptions) (Outcome, error) {
 				ID:          st.app.ID,
 				Instances:   st.n,
 				Resources:   allocator.Resources{CPUs: st.spec.Resources.CPUs, Mem: st.spec.Resources.Mem, Disk: st.spec.Resources.Disk},
-				Constraints: st.app.Constraints,
+				Constraints: placementConstraints(st.app.Constraints, st.spec),
 				Queue:       st.app.Queue,
 				Origin:      st.app.Origin,
 			}
@@ -354,6 +354,20 @@ func groupByAttribute(app *manifests.App) string {
 	return ""
 }
 
+// PrivilegedAttribute is the attribute an agent started with
+// --allow-privileged carries in placement, so that apps with
+// docker.privileged are only placed where they are allowed to run (and
+// operators may constrain on it too).
+const PrivilegedAttribute = "berth.privileged"
+
+// placementConstraints are an app's constraints plus what its spec implies.
+func placementConstraints(cs []manifests.Constraint, spec cluster.TaskSpec) []manifests.Constraint {
+	if !spec.Privileged {
+		return cs
+	}
+	return append(append([]manifests.Constraint(nil), cs...), manifests.Constraint{Field: PrivilegedAttribute, Operator: manifests.OpIs, Value: "true"})
+}
+
 // allocatorCluster is the allocator's view: reachable agents, and every task
 // that still holds resources.
 func allocatorCluster(agents []cluster.Agent, tasks []cluster.Task) allocator.Cluster {
@@ -364,7 +378,15 @@ func allocatorCluster(agents []cluster.Agent, tasks []cluster.Task) allocator.Cl
 			continue
 		}
 		live[a.ID] = true
-		ag := allocator.Agent{ID: a.ID, Hostname: a.Hostname, Attributes: a.Attributes,
+		attrs := a.Attributes
+		if a.AllowPrivileged {
+			attrs = make(map[string]string, len(a.Attributes)+1)
+			for k, v := range a.Attributes {
+				attrs[k] = v
+			}
+			attrs[PrivilegedAttribute] = "true"
+		}
+		ag := allocator.Agent{ID: a.ID, Hostname: a.Hostname, Attributes: attrs,
 			Total: allocator.Resources{CPUs: a.Resources.CPUs, Mem: a.Resources.Mem, Disk: a.Resources.Disk}}
 		for _, r := range a.Ports {
 			ag.Ports = append(ag.Ports, allocator.PortRange{Begin: r.Begin, End: r.End})

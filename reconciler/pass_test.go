@@ -245,3 +245,24 @@ func TestPassUnreachableStrategyCountsFromWhenTheAgentWasLost(t *testing.T) {
 		t.Fatalf("not replaced 61 s after the agent was lost")
 	}
 }
+
+func TestPassPlacesPrivilegedAppsOnlyWhereAllowed(t *testing.T) {
+	f := newFakeCluster("a1", "a2")
+	f.agents[1].AllowPrivileged = true
+	app := manifests.App{ID: "/priv", Instances: 2, CPUs: 0.1, Mem: 16,
+		Container:       &manifests.Container{Type: "DOCKER", Docker: &manifests.Docker{Image: "i", Privileged: true}},
+		UpgradeStrategy: manifests.UpgradeStrategy{MinimumHealthCapacity: 1, MaximumOverCapacity: 1}}
+	out, err := Pass(f.snapshot(&manifests.Set{Apps: []manifests.App{app}}, time.Now()), f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.apply(t, out)
+	if len(f.tasks) != 2 {
+		t.Fatalf("%d tasks placed, want 2", len(f.tasks))
+	}
+	for _, tk := range f.tasks {
+		if tk.AgentID != "a2" {
+			t.Errorf("privileged task placed on %s, which does not allow privileged containers", tk.AgentID)
+		}
+	}
+}
