@@ -95,7 +95,10 @@ func buildShell(ctx context.Context, cli *client.Client, log io.Writer) error {
 		return fmt.Errorf("read %s: %w (install Debian's busybox-static: make deps)", busyboxPath, err)
 	}
 	// The layout version changes the hash when the image's layout changes.
-	hash := contentHash(bb, []byte("layout 3: /tmp 1777"))
+	// /mnt is there (writable) because Marathon's basic-0 example, which
+	// examples/ keeps verbatim, appends to /mnt/test: on a Mesos agent that
+	// was the host's /mnt.
+	hash := contentHash(bb, []byte("layout 4: /tmp and /mnt 1777"))
 	if fresh(ctx, cli, ShellImage, hash) {
 		return nil
 	}
@@ -105,9 +108,10 @@ func buildShell(ctx context.Context, cli *client.Client, log io.Writer) error {
 	}
 	fmt.Fprintf(log, "building %s\n", ShellImage)
 	files := []tarFile{
-		{name: "Dockerfile", body: []byte("FROM scratch\nCOPY bin /bin\nCOPY tmp /tmp\nRUN [\"/bin/chmod\", \"1777\", \"/tmp\"]\nCMD [\"/bin/sh\"]\n"), mode: 0o644},
+		{name: "Dockerfile", body: []byte("FROM scratch\nCOPY bin /bin\nCOPY tmp /tmp\nCOPY mnt /mnt\nRUN [\"/bin/chmod\", \"1777\", \"/tmp\", \"/mnt\"]\nCMD [\"/bin/sh\"]\n"), mode: 0o644},
 		{name: "bin/busybox", body: bb, mode: 0o755},
 		{name: "tmp/", dir: true, mode: 0o1777},
+		{name: "mnt/", dir: true, mode: 0o1777},
 	}
 	for _, applet := range strings.Fields(string(out)) {
 		if applet == "busybox" || strings.Contains(applet, "/") {
