@@ -153,7 +153,7 @@ Stop with Ctrl-C; running tasks keep running and are picked up by the next berth
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	g.Go(func() error { return ag.Run(gctx) })
 	g.Go(func() error { return runner.Run(gctx) })
-	g.Go(func() error { return followTemplates(gctx, cp.rec, runner, fl.renderRoot, fl.templateCommands, logger) })
+	g.Go(func() error { return followTemplates(gctx, stdout, cp.rec, runner, fl.renderRoot, fl.templateCommands, logger) })
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil // Ctrl-C
@@ -164,7 +164,7 @@ Stop with Ctrl-C; running tasks keep running and are picked up by the next berth
 // followTemplates hands the runner the templates of every newly applied
 // commit. In one-process mode every template renders here, whatever its
 // constraints; destinations are moved under root.
-func followTemplates(ctx context.Context, rec *reconciler.Reconciler, runner *templates.Runner, root string, commands bool, logger *slog.Logger) error {
+func followTemplates(ctx context.Context, stdout io.Writer, rec *reconciler.Reconciler, runner *templates.Runner, root string, commands bool, logger *slog.Logger) error {
 	last := ""
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
@@ -173,6 +173,10 @@ func followTemplates(ctx context.Context, rec *reconciler.Reconciler, runner *te
 			specs := rebaseTemplates(set.Templates, root, commands)
 			if err := runner.Update(specs); err != nil {
 				logger.Warn("templates of commit not applied", "commit", commit, "err", err)
+			} else {
+				for _, t := range specs {
+					fmt.Fprintf(stdout, "  template %s renders to %s\n", t.ID, t.Destination)
+				}
 			}
 			last = commit
 		}
