@@ -153,7 +153,9 @@ Stop with Ctrl-C; running tasks keep running and are picked up by the next berth
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	g.Go(func() error { return ag.Run(gctx) })
 	g.Go(func() error { return runner.Run(gctx) })
-	g.Go(func() error { return followTemplates(gctx, stdout, cp.rec, runner, fl.renderRoot, fl.templateCommands, logger) })
+	g.Go(func() error {
+		return followTemplates(gctx, stdout, cp.rec, runner, fl.renderRoot, fl.templateCommands, logger)
+	})
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil // Ctrl-C
