@@ -55,6 +55,11 @@ func skipDir(name string) bool {
 // the Set, or an ErrorList holding every problem found (file names relative
 // to the root of fsys), or another error when fsys itself cannot be read.
 func Load(fsys fs.FS) (*Set, error) {
+	return load(fsys, nil)
+}
+
+// load is Load with parsing served from c when it is not nil.
+func load(fsys fs.FS, c *ParseCache) (*Set, error) {
 	// Files are read one at a time (fsys may be a Git object store that is
 	// not safe for concurrent use) and parsed on every core; decoding is
 	// sequential, in walk order, so results never depend on scheduling.
@@ -91,7 +96,12 @@ func Load(fsys fs.FS) (*Set, error) {
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range files {
 		g.Go(func() error {
-			files[i] = parseFile(files[i].name, data[i], strings.HasSuffix(files[i].name, ".json"))
+			isJSON := strings.HasSuffix(files[i].name, ".json")
+			if c != nil {
+				files[i] = c.parse(files[i].name, data[i], isJSON)
+			} else {
+				files[i] = parseFile(files[i].name, data[i], isJSON)
+			}
 			return nil
 		})
 	}

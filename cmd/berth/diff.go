@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -33,6 +36,7 @@ type diffFlags struct {
 	format                 string
 	exitCode               bool
 	cacheDir               string
+	noParseCache           bool
 	sshKey, knownHosts     string
 }
 
@@ -51,6 +55,9 @@ or config) and delete in deployment order.
 
 --repo is a local repository or a remote URL (file://, http(s)://, ssh://,
 user@host:path); remotes are cloned into --cache-dir and fetched incrementally.
+Parsed manifests are kept under the cache directory too (manifests/), keyed by
+file contents, so a diff only parses the files that changed since an earlier
+run; --no-parse-cache turns this off.
 HTTP credentials come from $BERTH_GIT_TOKEN, or $BERTH_GIT_USERNAME and
 $BERTH_GIT_PASSWORD; SSH uses --ssh-key and --known-hosts
 ($BERTH_GIT_SSH_PASSPHRASE decrypts the key).
@@ -75,6 +82,7 @@ berth validate prints them and exit 1.`,
 	fl.StringVar(&f.format, "format", "text", "output format: text, markdown or json")
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 2 when there are changes, 0 when there are none")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "where remote repositories are cloned (default ~/.cache/berth/git)")
+	fl.BoolVar(&f.noParseCache, "no-parse-cache", false, "do not read or save parsed manifests under the cache directory")
 	fl.StringVar(&f.sshKey, "ssh-key", "", "private key for SSH remotes")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file pinning SSH remotes' host keys (default ~/.ssh/known_hosts)")
 	return cmd
@@ -108,11 +116,12 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 		return fmt.Errorf("diff: --path: %w", err)
 	}
 
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	src, err := gitsource.Open(ctx, gitsource.Options{
 		URL:      f.repo,
 		CacheDir: f.cacheDir,
 		Auth:     gitAuth(f.sshKey, f.knownHosts),
-		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:   logger,
 	})
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)
@@ -127,6 +136,16 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 		hdr.Path = dir
 	}
 
+	// Even without a file to keep it in, one cache serves both commits: the
+	// files a change did not touch are parsed once, not twice.
+	cache := manifests.NewParseCache()
+	cachePath := ""
+	if !f.noParseCache {
+		cachePath = parseCachePath(f.cacheDir, f.repo, dir)
+		readParseCache(cache, cachePath, logger)
+	}
+	defer saveParseCache(cache, cachePath, logger)
+
 	var desired *manifests.Set
 	var observed plan.Observed
 	var live *liveCluster
@@ -136,7 +155,7 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 		}
 		observed = live.observed
 		hdr.Base = plan.Revision{Ref: "live " + f.server, Commit: live.commit}
-		if desired, err = loadCommit(src, head, dir); err != nil {
+		if desired, err = loadCommit(src, cache, head, dir); err != nil {
 			return reportLoadError(stdout, f.format, hdr, "head", err)
 		}
 	} else if f.observed != "" {
@@ -148,7 +167,7 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 		if observed, err = plan.ReadObserved(f.observed, data); err != nil {
 			return fmt.Errorf("diff: --observed: %w", err)
 		}
-		if desired, err = loadCommit(src, head, dir); err != nil {
+		if desired, err = loadCommit(src, cache, head, dir); err != nil {
 			return reportLoadError(stdout, f.format, hdr, "head", err)
 		}
 	} else {
@@ -157,7 +176,7 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 			return fmt.Errorf("diff: --base: %w", err)
 		}
 		hdr.Base = plan.Revision{Ref: f.base, Commit: base}
-		desired, observed.Applied, err = loadPair(ctx, src, base, head, dir)
+		desired, observed.Applied, err = loadPair(ctx, src, cache, base, head, dir)
 		if err != nil {
 			var side loadSideError
 			if errors.As(err, &side) {
@@ -235,10 +254,10 @@ func (e loadSideError) Unwrap() error { return e.err }
 
 // loadPair loads both commits' manifests, in parallel. When the manifest
 // trees are identical it loads once: same tree, same set.
-func loadPair(ctx context.Context, src *gitsource.Source, base, head, dir string) (desired, applied *manifests.Set, err error) {
+func loadPair(ctx context.Context, src *gitsource.Source, cache *manifests.ParseCache, base, head, dir string) (desired, applied *manifests.Set, err error) {
 	if _, err := src.Tree(base, dir); errors.Is(err, gitsource.ErrPathNotFound) {
 		// The base predates the manifest directory: everything is new.
-		desired, err := loadCommit(src, head, dir)
+		desired, err := loadCommit(src, cache, head, dir)
 		if err != nil {
 			return nil, nil, loadSideError{"head", err}
 		}
@@ -249,7 +268,7 @@ func loadPair(ctx context.Context, src *gitsource.Source, base, head, dir string
 		return nil, nil, err
 	}
 	if len(changed) == 0 {
-		s, err := loadCommit(src, head, dir)
+		s, err := loadCommit(src, cache, head, dir)
 		if err != nil {
 			return nil, nil, loadSideError{"head", err}
 		}
@@ -258,14 +277,14 @@ func loadPair(ctx context.Context, src *gitsource.Source, base, head, dir string
 	var g errgroup.Group
 	g.Go(func() error {
 		var err error
-		if desired, err = loadCommit(src, head, dir); err != nil {
+		if desired, err = loadCommit(src, cache, head, dir); err != nil {
 			return loadSideError{"head", err}
 		}
 		return nil
 	})
 	g.Go(func() error {
 		var err error
-		if applied, err = loadCommit(src, base, dir); err != nil {
+		if applied, err = loadCommit(src, cache, base, dir); err != nil {
 			return loadSideError{"base", err}
 		}
 		return nil
@@ -276,15 +295,85 @@ func loadPair(ctx context.Context, src *gitsource.Source, base, head, dir string
 	return desired, applied, nil
 }
 
+// parseCachePath is the file that keeps parsed manifests between runs: one
+// per repository and manifest directory, so diffs of different repositories
+// sharing a cache directory do not evict each other's entries. It is "" when
+// no cache directory can be found.
+func parseCachePath(cacheDir, repo, dir string) string {
+	if cacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return ""
+		}
+		cacheDir = filepath.Join(base, "berth")
+	}
+	if _, err := os.Stat(repo); err == nil {
+		if abs, err := filepath.Abs(repo); err == nil {
+			repo = abs
+		}
+	}
+	sum := sha256.Sum256([]byte(repo + "\x00" + dir))
+	return filepath.Join(cacheDir, "manifests", hex.EncodeToString(sum[:12])+".cache")
+}
+
+// readParseCache fills cache from path. A missing, unreadable or damaged
+// file only costs parsing time, so it is logged, never fatal.
+func readParseCache(cache *manifests.ParseCache, path string, logger *slog.Logger) {
+	if path == "" {
+		return
+	}
+	file, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err == nil {
+		_, err = cache.ReadFrom(file)
+		file.Close()
+	}
+	if err != nil {
+		logger.Warn("ignoring the parse cache", "file", path, "err", err)
+	}
+}
+
+// saveParseCache writes cache to path when it learnt something, through a
+// temporary file renamed into place, so a concurrent reader or a crash never
+// sees half a file (and would reject it by its checksum if it did).
+func saveParseCache(cache *manifests.ParseCache, path string, logger *slog.Logger) {
+	if path == "" || !cache.Dirty() {
+		return
+	}
+	err := func() error {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return err
+		}
+		tmp, err := os.CreateTemp(filepath.Dir(path), ".parse-*.tmp")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+		if _, err := cache.WriteTo(tmp); err != nil {
+			tmp.Close()
+			return err
+		}
+		if err := tmp.Close(); err != nil {
+			return err
+		}
+		return os.Rename(tmp.Name(), path)
+	}()
+	if err != nil {
+		logger.Warn("cannot save the parse cache", "file", path, "err", err)
+	}
+}
+
 // loadCommit loads a commit's manifests with the same loader as berth
 // validate. File names in errors and origins are made relative to the
 // repository root, so they point at the file a reviewer opens.
-func loadCommit(src *gitsource.Source, commit, dir string) (*manifests.Set, error) {
+func loadCommit(src *gitsource.Source, cache *manifests.ParseCache, commit, dir string) (*manifests.Set, error) {
 	tree, err := src.Tree(commit, dir)
 	if err != nil {
 		return nil, err
 	}
-	set, err := manifests.Load(fs.FS(tree))
+	set, err := manifests.LoadCached(fs.FS(tree), cache)
 	if dir == "." {
 		return set, err
 	}

@@ -24,6 +24,13 @@ var updateDiff = flag.Bool("update-diff", false, "rewrite cmd/berth/testdata/dif
 // the exit status main would use.
 func runDiffCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	// The parse cache's default home is the user's cache directory: point it
+	// into the test's own temporary directory, once per test, so later runs
+	// of the same test read what earlier ones saved.
+	marker := "berth-test-" + strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	if filepath.Base(os.Getenv("XDG_CACHE_HOME")) != marker {
+		t.Setenv("XDG_CACHE_HOME", filepath.Join(t.TempDir(), marker))
+	}
 	var out, errb bytes.Buffer
 	root := newRootCmd(&out, &errb)
 	root.SetArgs(args)
@@ -255,5 +262,51 @@ cmd: sleep 1000
 	out, _, _ = runDiffCmd(t, "diff", "--repo", local.Dir, "--head", "main", "--server", env.URL)
 	if !strings.Contains(out, "mem") {
 		t.Errorf("a commit that cannot fit does not say why:\n%s", out)
+	}
+}
+
+// TestDiffParseCache: a diff through a cold, a warm and a damaged parse cache
+// prints exactly what a diff without one prints, errors included, and
+// --no-parse-cache leaves nothing behind.
+func TestDiffParseCache(t *testing.T) {
+	r := testenv.NewGitRepo(t, filepath.Join(t.TempDir(), "cluster.git"))
+	base := r.Commit(t, "main", baseFiles(), "base")
+	r.SetRef(t, "refs/heads/feature", base)
+	featureChange(t, r)
+	r.SetRef(t, "refs/heads/bad", base)
+	r.Change(t, "bad", map[string]string{"deploy/apps/web.yaml": strings.Replace(webV1, "cpus: 0.1", "cpus: lots", 1)}, nil, "break web")
+
+	for _, head := range []string{"feature", "bad"} {
+		args := []string{"diff", "--repo", r.Dir, "--base", "main", "--head", head, "--path", "deploy", "--format", "json"}
+		off := t.TempDir()
+		want, _, wantCode := runDiffCmd(t, append(args, "--cache-dir", off, "--no-parse-cache")...)
+		if entries, _ := os.ReadDir(off); len(entries) != 0 {
+			t.Errorf("--no-parse-cache wrote %d entries into the cache directory", len(entries))
+		}
+		cache := t.TempDir()
+		args = append(args, "--cache-dir", cache)
+		for _, run := range []string{"cold", "warm", "damaged"} {
+			if run == "damaged" {
+				files, _ := filepath.Glob(filepath.Join(cache, "manifests", "*.cache"))
+				if len(files) != 1 {
+					t.Fatalf("want one cache file, found %v", files)
+				}
+				data, _ := os.ReadFile(files[0])
+				data[len(data)/2] ^= 0xff
+				if err := os.WriteFile(files[0], data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, errOut, code := runDiffCmd(t, args...)
+			if code != wantCode {
+				t.Fatalf("%s %s: exit %d, want %d: %s", head, run, code, wantCode, errOut)
+			}
+			if diff := cmp.Diff(want, out); diff != "" {
+				t.Errorf("%s %s: output differs from an uncached diff (-want +got):\n%s", head, run, diff)
+			}
+			if damaged := strings.Contains(errOut, "ignoring the parse cache"); damaged != (run == "damaged") {
+				t.Errorf("%s %s: stderr %q", head, run, errOut)
+			}
+		}
 	}
 }
