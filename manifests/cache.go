@@ -44,7 +44,7 @@ func LoadCached(fsys fs.FS, c *ParseCache) (*Set, error) {
 // The on-disk format: magic, then entries (key, uvarint length, payload),
 // then a SHA-256 of everything before it. Any change to the payload encoding
 // must change the magic, so an older cache is ignored, not misread.
-var cacheMagic = []byte("berth-parse-cache v1\n")
+var cacheMagic = []byte("berth-parse-cache v2\n")
 
 // maxCacheEntry bounds one payload, so a hostile length cannot make ReadFrom
 // allocate without limit before the checksum is seen.
@@ -199,10 +199,24 @@ func (c *ParseCache) remember(key [32]byte, payload []byte, added bool) {
 
 var errNotCacheable = errors.New("parse cache: documents cannot be cached")
 
+// Node flags: which optional parts follow a node's header.
+const (
+	hasAnchor = 1 << iota
+	hasHead
+	hasLine
+	hasFoot
+	hasAlias
+	hasTag // a tag outside commonTags
+)
+
+// commonTags are written as their index, being most of every file's tags.
+var commonTags = [...]string{"", "!!str", "!!map", "!!seq", "!!int", "!!float", "!!bool", "!!null", "!!timestamp", "!!binary", "!!merge"}
+
 // encodeParsed writes a parsed file: its error (without the file name, so
-// the entry serves the same bytes under any name), then its documents' nodes
-// in pre-order. An alias is written as the index of its anchor, which yaml
-// always places, complete, before the alias.
+// the entry serves the same bytes under any name), the number of nodes, then
+// each document's nodes in pre-order. A node is its kind, style, flags, tag,
+// value, position, number of children, then the optional anchor, comments
+// and alias (the index of its anchor, which yaml places, complete, before).
 func encodeParsed(p parsed) ([]byte, error) {
 	var b []byte
 	str := func(s string) {
@@ -219,12 +233,28 @@ func encodeParsed(p parsed) ([]byte, error) {
 	} else {
 		b = append(b, 0)
 	}
+	nodes := 0
+	var count func(n *yaml.Node)
+	count = func(n *yaml.Node) {
+		nodes++
+		for _, c := range n.Content {
+			count(c)
+		}
+	}
+	for _, d := range p.docs {
+		count(d)
+	}
+	num(nodes)
+	num(len(p.docs))
 	index := map[*yaml.Node]int{}
 	done := map[*yaml.Node]bool{}
 	var walk func(n *yaml.Node) error
 	walk = func(n *yaml.Node) error {
-		if n.Line < 0 || n.Column < 0 {
-			return errors.New("negative position")
+		if n.Line < 0 || n.Column < 0 || n.Kind > 0xff || n.Style > 0xff {
+			return errNotCacheable
+		}
+		if _, seen := index[n]; seen {
+			return errNotCacheable // a node shared by two parents
 		}
 		alias := 0
 		if n.Kind == yaml.AliasNode {
@@ -235,24 +265,45 @@ func encodeParsed(p parsed) ([]byte, error) {
 				// so such a file is simply parsed every time.
 				return errNotCacheable
 			}
-			alias = i + 1
-		}
-		if _, seen := index[n]; seen {
-			return errNotCacheable // a node shared by two parents
+			alias = i
 		}
 		index[n] = len(index)
-		num(int(n.Kind))
-		num(int(n.Style))
-		str(n.Tag)
+		tag := slices.Index(commonTags[:], n.Tag)
+		var flags byte
+		for _, f := range []struct {
+			bit byte
+			on  bool
+		}{{hasAnchor, n.Anchor != ""}, {hasHead, n.HeadComment != ""}, {hasLine, n.LineComment != ""},
+			{hasFoot, n.FootComment != ""}, {hasAlias, n.Kind == yaml.AliasNode}, {hasTag, tag < 0}} {
+			if f.on {
+				flags |= f.bit
+			}
+		}
+		b = append(b, byte(n.Kind), byte(n.Style), flags)
+		if tag < 0 {
+			str(n.Tag)
+		} else {
+			b = append(b, byte(tag))
+		}
 		str(n.Value)
-		str(n.Anchor)
-		str(n.HeadComment)
-		str(n.LineComment)
-		str(n.FootComment)
 		num(n.Line)
 		num(n.Column)
-		num(alias)
 		num(len(n.Content))
+		if flags&hasAnchor != 0 {
+			str(n.Anchor)
+		}
+		if flags&hasHead != 0 {
+			str(n.HeadComment)
+		}
+		if flags&hasLine != 0 {
+			str(n.LineComment)
+		}
+		if flags&hasFoot != 0 {
+			str(n.FootComment)
+		}
+		if flags&hasAlias != 0 {
+			num(alias)
+		}
 		for _, c := range n.Content {
 			if err := walk(c); err != nil {
 				return err
@@ -261,7 +312,6 @@ func encodeParsed(p parsed) ([]byte, error) {
 		done[n] = true
 		return nil
 	}
-	num(len(p.docs))
 	for _, d := range p.docs {
 		if err := walk(d); err != nil {
 			return nil, err
@@ -270,106 +320,137 @@ func encodeParsed(p parsed) ([]byte, error) {
 	return b, nil
 }
 
+// entryReader reads an entry; ok turns false at the first malformed part and
+// every read after that returns zero values.
+type entryReader struct {
+	b   []byte
+	src string // the entry as one string, so strings read are substrings
+	ok  bool
+}
+
+func (r *entryReader) byte() byte {
+	if len(r.b) == 0 {
+		r.ok = false
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *entryReader) num() int {
+	if len(r.b) > 0 && r.b[0] < 0x80 {
+		v := r.b[0]
+		r.b = r.b[1:]
+		return int(v)
+	}
+	v, k := binary.Uvarint(r.b)
+	if k <= 0 || v > 1<<40 {
+		r.ok = false
+		return 0
+	}
+	r.b = r.b[k:]
+	return int(v)
+}
+
+func (r *entryReader) str() string {
+	n := r.num()
+	if !r.ok || n > len(r.b) {
+		r.ok = false
+		return ""
+	}
+	off := len(r.src) - len(r.b)
+	r.b = r.b[n:]
+	return r.src[off : off+n]
+}
+
 // decodeParsed reads what encodeParsed wrote, verifying its shape: every
 // length in range, every alias pointing back at a complete node that does not
 // contain it, so a foreign entry can never build a cycle.
 func decodeParsed(name string, b []byte) (parsed, error) {
 	bad := errors.New("parse cache: malformed entry")
-	num := func() (int, bool) {
-		v, k := binary.Uvarint(b)
-		if k <= 0 || v > 1<<40 {
-			return 0, false
-		}
-		b = b[k:]
-		return int(v), true
-	}
-	str := func() (string, bool) {
-		n, ok := num()
-		if !ok || n > len(b) {
-			return "", false
-		}
-		s := string(b[:n])
-		b = b[n:]
-		return s, true
-	}
+	r := &entryReader{b: b, src: string(b), ok: true}
 	out := parsed{name: name}
-	if len(b) == 0 || b[0] > 1 {
-		return out, bad
-	}
-	hasErr := b[0] == 1
-	b = b[1:]
-	if hasErr {
+	switch r.byte() {
+	case 0:
+	case 1:
 		e := &Error{File: name}
-		var ok1, ok2, ok3, ok4 bool
-		e.Line, ok1 = num()
-		e.Col, ok2 = num()
-		e.Field, ok3 = str()
-		e.Message, ok4 = str()
-		if !ok1 || !ok2 || !ok3 || !ok4 {
-			return out, bad
-		}
+		e.Line = r.num()
+		e.Col = r.num()
+		e.Field = r.str()
+		e.Message = r.str()
 		out.err = e
-	}
-	ndocs, ok := num()
-	if !ok || ndocs > len(b) {
+	default:
 		return out, bad
 	}
-	var nodes []*yaml.Node
-	var done []bool // done[i]: node i's subtree is complete
-	// node reads one node and its subtree, iteratively so that a deep
-	// entry cannot exhaust the stack.
+	total, ndocs := r.num(), r.num()
+	// Every node takes at least 7 bytes, every document one node.
+	if !r.ok || total > len(r.b)/7 || ndocs > total {
+		return out, bad
+	}
+	slab := make([]yaml.Node, total)
+	nodes := make([]*yaml.Node, 0, total)
+	done := make([]bool, 0, total) // done[i]: node i's subtree is complete
+	readNode := func() (*yaml.Node, int, bool) {
+		if len(nodes) == len(slab) {
+			return nil, 0, false
+		}
+		n := &slab[len(nodes)]
+		kind, style, flags := yaml.Kind(r.byte()), yaml.Style(r.byte()), r.byte()
+		if flags&hasTag != 0 {
+			n.Tag = r.str()
+		} else if t := int(r.byte()); t < len(commonTags) {
+			n.Tag = commonTags[t]
+		} else {
+			return nil, 0, false
+		}
+		n.Value = r.str()
+		n.Line, n.Column = r.num(), r.num()
+		count := r.num()
+		if flags&hasAnchor != 0 {
+			n.Anchor = r.str()
+		}
+		if flags&hasHead != 0 {
+			n.HeadComment = r.str()
+		}
+		if flags&hasLine != 0 {
+			n.LineComment = r.str()
+		}
+		if flags&hasFoot != 0 {
+			n.FootComment = r.str()
+		}
+		alias := -1
+		if flags&hasAlias != 0 {
+			alias = r.num()
+		}
+		if !r.ok || flags >= hasTag<<1 || count > total {
+			return nil, 0, false
+		}
+		switch kind {
+		case yaml.DocumentNode, yaml.SequenceNode, yaml.MappingNode, yaml.ScalarNode:
+			if alias >= 0 {
+				return nil, 0, false
+			}
+		case yaml.AliasNode:
+			i := len(nodes)
+			if alias < 0 || alias >= i || !done[alias] || nodes[alias].Kind == yaml.AliasNode || count != 0 {
+				return nil, 0, false
+			}
+			n.Alias = nodes[alias]
+		default:
+			return nil, 0, false
+		}
+		n.Kind, n.Style = kind, style
+		nodes = append(nodes, n)
+		done = append(done, false)
+		return n, count, true
+	}
+	// Subtrees are read with an explicit stack, so that a deep entry cannot
+	// exhaust the goroutine's.
 	type frame struct {
 		n    *yaml.Node
 		i    int
 		left int
-	}
-	readNode := func() (*yaml.Node, int, bool) {
-		n := &yaml.Node{}
-		var f [12]int
-		var s [6]string
-		var ok bool
-		if f[0], ok = num(); !ok {
-			return nil, 0, false
-		}
-		if f[1], ok = num(); !ok {
-			return nil, 0, false
-		}
-		for i := range s {
-			if s[i], ok = str(); !ok {
-				return nil, 0, false
-			}
-		}
-		for i := 2; i < 6; i++ {
-			if f[i], ok = num(); !ok {
-				return nil, 0, false
-			}
-		}
-		kind, alias, count := f[0], f[4], f[5]
-		switch yaml.Kind(kind) {
-		case yaml.DocumentNode, yaml.SequenceNode, yaml.MappingNode, yaml.ScalarNode, yaml.AliasNode:
-		default:
-			return nil, 0, false
-		}
-		if count > len(b) || f[1] > 1<<16 {
-			return nil, 0, false
-		}
-		n.Kind, n.Style = yaml.Kind(kind), yaml.Style(f[1])
-		n.Tag, n.Value, n.Anchor = s[0], s[1], s[2]
-		n.HeadComment, n.LineComment, n.FootComment = s[3], s[4], s[5]
-		n.Line, n.Column = f[2], f[3]
-		i := len(nodes)
-		if n.Kind == yaml.AliasNode {
-			t := alias - 1
-			if alias == 0 || t >= i || !done[t] || nodes[t].Kind == yaml.AliasNode || count != 0 {
-				return nil, 0, false
-			}
-			n.Alias = nodes[t]
-		} else if alias != 0 {
-			return nil, 0, false
-		}
-		nodes = append(nodes, n)
-		done = append(done, false)
-		return n, count, true
 	}
 	for range ndocs {
 		root, count, ok := readNode()
@@ -384,6 +465,9 @@ func decodeParsed(name string, b []byte) (parsed, error) {
 				stack = stack[:len(stack)-1]
 				continue
 			}
+			if top.n.Content == nil {
+				top.n.Content = make([]*yaml.Node, 0, top.left)
+			}
 			top.left--
 			c, count, ok := readNode()
 			if !ok {
@@ -394,7 +478,7 @@ func decodeParsed(name string, b []byte) (parsed, error) {
 		}
 		out.docs = append(out.docs, root)
 	}
-	if len(b) != 0 {
+	if len(r.b) != 0 || len(nodes) != total {
 		return out, bad
 	}
 	return out, nil

@@ -15,7 +15,8 @@ import (
 )
 
 // cacheInputs are the repositories the cached loader must agree on with the
-// plain one: every golden load case, the examples, and hostile shapes.
+// plain one: every golden load case, the examples, the import fixtures (read
+// as JSON and as YAML), and hostile shapes.
 func cacheInputs(t *testing.T) map[string]fs.FS {
 	t.Helper()
 	in := map[string]fs.FS{"examples": os.DirFS("../examples")}
@@ -25,6 +26,15 @@ func cacheInputs(t *testing.T) map[string]fs.FS {
 	}
 	for _, f := range files {
 		in[strings.TrimSuffix(filepath.Base(f), ".txtar")] = archive(t, f)
+	}
+	// Marathon and Chronos exports, as the JSON files a repository may hold.
+	imports, _ := filepath.Glob("testdata/import/*.json")
+	for _, f := range imports {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in["import/"+filepath.Base(f)] = fstest.MapFS{"export.json": {Data: data}, "export.yaml": {Data: data}}
 	}
 	for i, doc := range []string{
 		"a: &app {x: 1}\n? *app\n: {id: /x}\n",

@@ -81,7 +81,7 @@ berth validate prints them and exit 1.`,
 	fl.StringVar(&f.tokenFile, "token-file", os.Getenv("BERTH_TOKEN_FILE"), "token for a server whose reads are protected (env BERTH_TOKEN_FILE)")
 	fl.StringVar(&f.format, "format", "text", "output format: text, markdown or json")
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 2 when there are changes, 0 when there are none")
-	fl.StringVar(&f.cacheDir, "cache-dir", "", "where remote repositories are cloned (default ~/.cache/berth/git)")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "where remote repositories are cloned and parsed manifests kept (default ~/.cache/berth/git and ~/.cache/berth/manifests)")
 	fl.BoolVar(&f.noParseCache, "no-parse-cache", false, "do not read or save parsed manifests under the cache directory")
 	fl.StringVar(&f.sshKey, "ssh-key", "", "private key for SSH remotes")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file pinning SSH remotes' host keys (default ~/.ssh/known_hosts)")
