@@ -18,7 +18,6 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/berthops/berth/client"
 	"github.com/berthops/berth/cluster"
@@ -252,7 +251,7 @@ type loadSideError struct {
 func (e loadSideError) Error() string { return e.side + ": " + e.err.Error() }
 func (e loadSideError) Unwrap() error { return e.err }
 
-// loadPair loads both commits' manifests, in parallel. When the manifest
+// loadPair loads both commits' manifests. When the manifest
 // trees are identical it loads once: same tree, same set.
 func loadPair(ctx context.Context, src *gitsource.Source, cache *manifests.ParseCache, base, head, dir string) (desired, applied *manifests.Set, err error) {
 	if _, err := src.Tree(base, dir); errors.Is(err, gitsource.ErrPathNotFound) {
@@ -274,23 +273,14 @@ func loadPair(ctx context.Context, src *gitsource.Source, cache *manifests.Parse
 		}
 		return s, s, nil
 	}
-	var g errgroup.Group
-	g.Go(func() error {
-		var err error
-		if desired, err = loadCommit(src, cache, head, dir); err != nil {
-			return loadSideError{"head", err}
-		}
-		return nil
-	})
-	g.Go(func() error {
-		var err error
-		if applied, err = loadCommit(src, cache, base, dir); err != nil {
-			return loadSideError{"base", err}
-		}
-		return nil
-	})
-	if err := g.Wait(); err != nil {
-		return nil, nil, err
+	// One after the other, not in parallel: the head's load fills the parse
+	// cache, so the base's parses only the files the change touched (each
+	// load already parses on every core).
+	if desired, err = loadCommit(src, cache, head, dir); err != nil {
+		return nil, nil, loadSideError{"head", err}
+	}
+	if applied, err = loadCommit(src, cache, base, dir); err != nil {
+		return nil, nil, loadSideError{"base", err}
 	}
 	return desired, applied, nil
 }

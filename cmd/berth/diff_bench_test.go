@@ -72,6 +72,9 @@ func BenchmarkDiff5000Apps(b *testing.B) {
 						}
 					}
 					b.ReportMetric(float64((cpuTime(b)-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+					if mode == "warm" {
+						b.ReportMetric(float64(len(warm))/1e6, "cache-MB")
+					}
 				})
 			}
 		})
