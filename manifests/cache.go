@@ -46,10 +46,6 @@ func LoadCached(fsys fs.FS, c *ParseCache) (*Set, error) {
 // must change the magic, so an older cache is ignored, not misread.
 var cacheMagic = []byte("berth-parse-cache v2\n")
 
-// maxCacheEntry bounds one payload, so a hostile length cannot make ReadFrom
-// allocate without limit before the checksum is seen.
-const maxCacheEntry = 64 << 20
-
 // Dirty reports whether files were parsed that the cache did not hold, that
 // is, whether WriteTo would save something new.
 func (c *ParseCache) Dirty() bool {
@@ -111,7 +107,7 @@ func decodeCache(data []byte) (map[[32]byte][]byte, error) {
 		copy(key[:], rest)
 		rest = rest[32:]
 		size, k := binary.Uvarint(rest)
-		if k <= 0 || size > maxCacheEntry || size > uint64(len(rest)-k) {
+		if k <= 0 || size > uint64(len(rest)-k) {
 			return nil, errors.New("parse cache: bad entry length")
 		}
 		rest = rest[k:]
