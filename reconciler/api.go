@@ -149,11 +149,8 @@ func (a *api) app(w http.ResponseWriter, req *http.Request) {
 }
 
 func (a *api) tasks(w http.ResponseWriter, req *http.Request) {
-	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
-	defer cancel()
-	tasks, err := a.state.Tasks(ctx)
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read tasks: %v", err))
+	tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
+	if !ok {
 		return
 	}
 	if app := req.URL.Query().Get("app"); app != "" {
@@ -172,11 +169,8 @@ func (a *api) tasks(w http.ResponseWriter, req *http.Request) {
 }
 
 func (a *api) agents(w http.ResponseWriter, req *http.Request) {
-	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
-	defer cancel()
-	agents, err := a.state.Agents(ctx)
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read agents: %v", err))
+	agents, ok := readStore(w, req, "agents", a.state.Agents)
+	if !ok {
 		return
 	}
 	if agents == nil {
@@ -237,11 +231,10 @@ func (a *api) jobs(w http.ResponseWriter, _ *http.Request) {
 // jobRuns is a job's history, newest first, read from the store so any
 // replica answers it.
 func (a *api) jobRuns(w http.ResponseWriter, req *http.Request) {
-	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
-	defer cancel()
-	runs, err := a.state.JobRuns(ctx, req.PathValue("name"))
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read runs: %v", err))
+	runs, ok := readStore(w, req, "runs", func(ctx context.Context) ([]cluster.JobRun, error) {
+		return a.state.JobRuns(ctx, req.PathValue("name"))
+	})
+	if !ok {
 		return
 	}
 	out := make([]cluster.JobRun, 0, len(runs))
@@ -295,11 +288,8 @@ func (a *api) diff(w http.ResponseWriter, req *http.Request) {
 // reads (docs/diff-json.md): `berth diff --server` plans a local commit
 // against it, so a branch that was never pushed can be checked too.
 func (a *api) observed(w http.ResponseWriter, req *http.Request) {
-	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
-	defer cancel()
-	tasks, err := a.state.Tasks(ctx)
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read tasks: %v", err))
+	tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
+	if !ok {
 		return
 	}
 	applied, commit := a.r.Desired()
@@ -309,16 +299,12 @@ func (a *api) observed(w http.ResponseWriter, req *http.Request) {
 
 // queues is every declared queue with its shares and current use.
 func (a *api) queues(w http.ResponseWriter, req *http.Request) {
-	ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
-	defer cancel()
-	agents, err := a.state.Agents(ctx)
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read agents: %v", err))
+	agents, ok := readStore(w, req, "agents", a.state.Agents)
+	if !ok {
 		return
 	}
-	tasks, err := a.state.Tasks(ctx)
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read tasks: %v", err))
+	tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
+	if !ok {
 		return
 	}
 	set, _ := a.r.Desired()
@@ -348,6 +334,22 @@ func (a *api) deployments(w http.ResponseWriter, _ *http.Request) {
 		out = append(out, Deployment{App: app.ID, Version: app.Version, Commit: st.Desired, Message: app.Message, Healthy: app.Healthy, Running: app.Instances})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// storeReadTimeout bounds an API read of the cluster state.
+const storeReadTimeout = 10 * time.Second
+
+// readStore reads what from the cluster state for a request, answering 503
+// (and returning false) when the store cannot be read in time.
+func readStore[T any](w http.ResponseWriter, req *http.Request, what string, read func(context.Context) (T, error)) (T, bool) {
+	ctx, cancel := context.WithTimeout(req.Context(), storeReadTimeout)
+	defer cancel()
+	v, err := read(ctx)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read %s: %v", what, err))
+		return v, false
+	}
+	return v, true
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
