@@ -7,47 +7,74 @@ import (
 	"testing"
 )
 
-// TestPureCoreImportsNoIO keeps Berth's pure core pure: manifest loading,
+// TestPureCoreImports keeps Berth's pure core pure: manifest loading,
 // planning, allocation, schedule maths and rollout decisions must not depend
-// on Docker, ZooKeeper, Consul or Git clients, so they stay testable with
-// values alone and usable by `berth diff` without a cluster.
-func TestPureCoreImportsNoIO(t *testing.T) {
-	pure := []string{
-		"github.com/berthops/berth/manifests",
-		"github.com/berthops/berth/allocator",
-		"github.com/berthops/berth/schedule",
-		"github.com/berthops/berth/reconciler/plan",
-		"github.com/berthops/berth/reconciler/rollout",
+// on Docker, ZooKeeper, Consul or Git clients (directly or through another
+// package), so they stay testable with values alone and usable by `berth
+// diff` without a cluster. Where a package is stricter still (no clock, no
+// randomness, only certain Berth packages), its row says so.
+func TestPureCoreImports(t *testing.T) {
+	const berth = "github.com/berthops/berth/"
+	// Never anywhere below a pure package.
+	forbiddenDeps := []string{
+		"github.com/docker/", "github.com/go-zookeeper/", "github.com/hashicorp/consul", "github.com/go-git/",
+		berth + "testenv", berth + "agent", berth + "cluster/zkstore", berth + "cluster/memstore",
+		"os/exec", "net/http",
 	}
-	forbidden := []string{
-		"github.com/docker/",
-		"github.com/go-zookeeper/",
-		"github.com/hashicorp/consul",
-		"github.com/go-git/",
-		"github.com/berthops/berth/testenv",
-		"github.com/berthops/berth/agent",
-		"github.com/berthops/berth/cluster/zkstore",
-		"os/exec",
-		"net/http",
-	}
-	for _, pkg := range pure {
-		out, err := exec.Command("go", "list", "-deps", "-json=ImportPath", pkg).Output()
+	for _, tt := range []struct {
+		pkg string
+		// berthImports are the only Berth packages it may import directly.
+		berthImports []string
+		// std are standard-library packages (and their subpackages) it must
+		// not import directly.
+		std []string
+	}{
+		{pkg: "manifests", berthImports: []string{"schedule"}},
+		{pkg: "schedule", std: []string{"os", "net", "io", "math/rand"}},
+		{pkg: "allocator", berthImports: []string{"manifests"}, std: []string{"os", "net", "time"}},
+		{pkg: "allocator/allocbench", berthImports: []string{"allocator", "manifests"}, std: []string{"os", "net", "time"}},
+		{pkg: "reconciler/plan", berthImports: []string{"manifests"}, std: []string{"os", "net"}},
+		{pkg: "reconciler/rollout", berthImports: []string{"cluster", "manifests"},
+			std: []string{"os", "net", "io", "log", "math/rand", "time/tzdata", "syscall"}},
+	} {
+		out, err := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", berth+tt.pkg).Output()
 		if err != nil {
-			t.Fatalf("go list %s: %v: %s", pkg, err, errString(err))
+			t.Fatalf("go list %s: %v: %s", tt.pkg, err, errString(err))
 		}
-		dec := json.NewDecoder(strings.NewReader(string(out)))
-		for dec.More() {
-			var p struct{ ImportPath string }
-			if err := dec.Decode(&p); err != nil {
-				t.Fatalf("decode go list output: %v", err)
+		var p struct{ Imports, Deps []string }
+		if err := json.Unmarshal(out, &p); err != nil {
+			t.Fatalf("decode go list output: %v", err)
+		}
+		for _, dep := range p.Deps {
+			for _, f := range forbiddenDeps {
+				if strings.HasPrefix(dep, f) {
+					t.Errorf("%s depends on %s: the pure core must not do I/O through it", tt.pkg, dep)
+				}
 			}
-			for _, f := range forbidden {
-				if strings.HasPrefix(p.ImportPath, f) {
-					t.Errorf("%s depends on %s: the pure core must not do I/O through it", pkg, p.ImportPath)
+		}
+		for _, imp := range p.Imports {
+			if rest, ok := strings.CutPrefix(imp, berth); ok {
+				if !contains(tt.berthImports, rest) {
+					t.Errorf("%s imports %s: it may import only %v of Berth's packages", tt.pkg, imp, tt.berthImports)
+				}
+				continue
+			}
+			for _, bad := range tt.std {
+				if imp == bad || strings.HasPrefix(imp, bad+"/") {
+					t.Errorf("%s imports %s: it does no I/O and reads no clock or randomness of its own", tt.pkg, imp)
 				}
 			}
 		}
 	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func errString(err error) string {
