@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berthops/berth/agent"
-	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/zkstore"
 	"github.com/berthops/berth/templates"
 )
@@ -93,13 +92,6 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 	if err != nil {
 		return err
 	}
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	docker, err := agent.DialDocker(dctx)
-	cancel()
-	if err != nil {
-		return err
-	}
-	defer docker.Close()
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	store, err := zkstore.Open(octx, zcfg, zkstore.Options{SessionTimeout: fl.zkSession, Logger: logger})
 	cancel()
@@ -107,26 +99,19 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 		return err
 	}
 	defer store.Close()
-
-	state := cluster.NewState(store)
-	registry, source, err := nodeServices(fl.consul, node, state, logger)
-	if err != nil {
-		return err
-	}
-	ag, err := agent.New(agent.Config{
-		Node: node, Docker: docker, Cluster: &agent.StateCluster{State: state, Log: logger}, Registry: registry,
-		ShellImage: fl.shellImage, DefaultKillGrace: fl.killGrace, SyncInterval: fl.syncInterval,
-		Version: version, Logger: logger, ExtraLabels: fl.labels,
+	ag, err := newNodeAgent(ctx, logger, node, store, fl.consul, agent.Config{
+		ShellImage: fl.shellImage, DefaultKillGrace: fl.killGrace, SyncInterval: fl.syncInterval, ExtraLabels: fl.labels,
 	})
 	if err != nil {
 		return err
 	}
+	defer ag.close()
 	logger.Info("berth agent starting", "id", node.ID, "advertise", node.Address, "resources", node.Resources, "ports", node.Ports, "consul", fl.consul)
 	if !fl.templates {
 		return ag.Run(ctx)
 	}
-	renderer, err := agent.NewTemplateRenderer(agent.TemplateConfig{Node: node, Published: &agent.StateCluster{State: state, Log: logger},
-		Runner: templates.RunnerOptions{Source: source}, Logger: logger})
+	renderer, err := agent.NewTemplateRenderer(agent.TemplateConfig{Node: node, Published: &agent.StateCluster{State: ag.state, Log: logger},
+		Runner: templates.RunnerOptions{Source: ag.source}, Logger: logger})
 	if err != nil {
 		return err
 	}

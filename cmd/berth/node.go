@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -33,4 +34,40 @@ func nodeServices(consulAddr string, node agent.Node, state *cluster.State, logg
 		return nil, nil, fmt.Errorf("--consul %s: %w", consulAddr, err)
 	}
 	return agent.NewConsulRegistry(client, node.ID, logger), source, nil
+}
+
+// nodeAgent is the agent of this machine with what it was built from.
+type nodeAgent struct {
+	*agent.Agent
+	state  *cluster.State
+	source templates.Source // what templates on this node read
+	close  func()
+}
+
+// newNodeAgent dials the local Docker Engine and builds the agent for node
+// over store: the settings in cfg plus Docker, the cluster state, the Consul
+// registry (when consulAddr is set) and Berth's version and logger. Call
+// close when done.
+func newNodeAgent(ctx context.Context, logger *slog.Logger, node agent.Node, store cluster.Store, consulAddr string, cfg agent.Config) (*nodeAgent, error) {
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	docker, err := agent.DialDocker(dctx)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	state := cluster.NewState(store)
+	registry, source, err := nodeServices(consulAddr, node, state, logger)
+	if err != nil {
+		docker.Close()
+		return nil, err
+	}
+	cfg.Node, cfg.Docker, cfg.Registry = node, docker, registry
+	cfg.Cluster = &agent.StateCluster{State: state, Log: logger}
+	cfg.Version, cfg.Logger = version, logger
+	ag, err := agent.New(cfg)
+	if err != nil {
+		docker.Close()
+		return nil, err
+	}
+	return &nodeAgent{Agent: ag, state: state, source: source, close: func() { docker.Close() }}, nil
 }

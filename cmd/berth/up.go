@@ -16,7 +16,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berthops/berth/agent"
-	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler"
@@ -117,24 +116,12 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	if err != nil {
 		return err
 	}
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	docker, err := agent.DialDocker(dctx)
-	cancel()
+	ag, err := newNodeAgent(ctx, logger, node, agentStore, fl.consul, agent.Config{ShellImage: fl.control.shellImage, ExtraLabels: fl.extraLabels})
 	if err != nil {
 		return err
 	}
-	defer docker.Close()
-	agentState := cluster.NewState(agentStore)
-	registry, source, err := nodeServices(fl.consul, node, agentState, logger)
-	if err != nil {
-		return err
-	}
-	ag, err := agent.New(agent.Config{Node: node, Docker: docker, Cluster: &agent.StateCluster{State: agentState, Log: logger},
-		Registry: registry, ShellImage: fl.control.shellImage, ExtraLabels: fl.extraLabels, Version: version, Logger: logger})
-	if err != nil {
-		return err
-	}
-	runner, err := templates.NewRunner(nil, templates.RunnerOptions{Source: source, Logger: logger})
+	defer ag.close()
+	runner, err := templates.NewRunner(nil, templates.RunnerOptions{Source: ag.source, Logger: logger})
 	if err != nil {
 		return err
 	}
