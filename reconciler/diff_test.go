@@ -9,32 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berthops/berth/cluster"
-	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/manifests"
-	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/reconciler/plan"
-	"github.com/berthops/berth/testenv"
 )
 
 func TestLiveDiffAgainstTheCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	repo := testenv.NewGitRepo(t, t.TempDir())
-	repo.Commit(t, "main", map[string]string{"apps/web.yaml": sprintf(webApp, 2)}, "web x2")
-	tree := memstore.New()
-	st := cluster.NewState(tree.Client())
-	playAgent(ctx, t, st, "a1")
-	lead, err := tree.Client().Campaign(ctx, "/leader", "s1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := OpenGit(ctx, gitsource.Options{URL: repo.FileURL(), CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := New(Config{Branch: "main", Poll: time.Hour, Resync: 20 * time.Millisecond, Pass: PassOptions{Prune: true}}, src, st)
-	go func() { _ = r.Run(ctx, lead) }()
+	repo, st, r, _ := startLoop(ctx, t, nil)
 	waitFor(t, ctx, "2 running tasks", func() bool { return countRunning(ctx, st) == 2 })
 
 	repo.Commit(t, "scale", map[string]string{"apps/web.yaml": sprintf(webApp, 5)}, "web x5")

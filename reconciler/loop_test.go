@@ -57,14 +57,15 @@ func playAgent(ctx context.Context, t *testing.T, st *cluster.State, id string) 
 	}()
 }
 
-func TestLoopFollowsTheBranch(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	repo := testenv.NewGitRepo(t, t.TempDir())
+// startLoop runs a leading reconciler over an in-memory store, one played
+// agent and a Git repository whose main branch declares /web with 2
+// instances. done receives Run's result.
+func startLoop(ctx context.Context, t *testing.T, m *Metrics) (repo *testenv.GitRepo, st *cluster.State, r *Reconciler, done <-chan error) {
+	t.Helper()
+	repo = testenv.NewGitRepo(t, t.TempDir())
 	repo.Commit(t, "main", map[string]string{"apps/web.yaml": sprintf(webApp, 2)}, "web x2")
-
 	tree := memstore.New()
-	st := cluster.NewState(tree.Client())
+	st = cluster.NewState(tree.Client())
 	playAgent(ctx, t, st, "a1")
 	lead, err := tree.Client().Campaign(ctx, "/leader", "s1")
 	if err != nil {
@@ -74,10 +75,17 @@ func TestLoopFollowsTheBranch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r = New(Config{Branch: "main", Poll: time.Hour, Resync: 20 * time.Millisecond, Pass: PassOptions{Prune: true}, Metrics: m}, src, st)
+	ch := make(chan error, 1)
+	go func() { ch <- r.Run(ctx, lead) }()
+	return repo, st, r, ch
+}
+
+func TestLoopFollowsTheBranch(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	reg := prometheus.NewRegistry()
-	r := New(Config{Branch: "main", Poll: time.Hour, Resync: 20 * time.Millisecond, Pass: PassOptions{Prune: true}, Metrics: NewMetrics(reg)}, src, st)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, lead) }()
+	repo, st, r, done := startLoop(ctx, t, NewMetrics(reg))
 
 	waitFor(t, ctx, "2 running tasks", func() bool { return countRunning(ctx, st) == 2 })
 	waitFor(t, ctx, "status converged", func() bool { s := r.Status(); return s.Converged && len(s.Apps) == 1 && s.Apps[0].Health == "Healthy" })
