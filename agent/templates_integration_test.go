@@ -18,7 +18,7 @@ import (
 	"github.com/berthops/berth/cluster/zkstore"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler"
-	"github.com/berthops/berth/reconciler/rollout"
+	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/templates"
 	"github.com/berthops/berth/testenv"
 )
@@ -191,23 +191,13 @@ func leadPasses(ctx context.Context, store cluster.Store, desired *atomic.Pointe
 		return err
 	}
 	state := cluster.NewState(store)
-	launches := map[string]rollout.Launches{}
 	for ctx.Err() == nil {
-		s := reconciler.Snapshot{Desired: desired.Load(), Launches: launches, Now: time.Now()}
-		if s.Agents, err = state.Agents(ctx); err == nil {
-			if s.Tasks, err = state.Tasks(ctx); err == nil {
-				if s.ServicePorts, err = state.ServicePorts(ctx); err == nil {
-					s.Templates, err = state.Templates(ctx)
-				}
-			}
-		}
+		var in decide.Input
+		in, err = reconciler.ReadInput(ctx, state, desired.Load())
 		if err == nil {
-			var out reconciler.Outcome
-			out, err = reconciler.Pass(s, reconciler.PassOptions{Prune: true, NewTaskID: reconciler.NewTaskID})
-			if err == nil {
-				launches = out.Launches
-				_, err = state.Commit(ctx, lead, &out.Batch)
-			}
+			in.Now = time.Now()
+			out := decide.Decide(in, decide.Options{Prune: true, NewTaskID: reconciler.NewTaskID})
+			err = reconciler.CommitChanges(ctx, state, lead, out.Changes, "main")
 		}
 		if err != nil && ctx.Err() == nil {
 			return fmt.Errorf("reconcile pass: %w", err)

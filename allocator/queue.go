@@ -280,3 +280,34 @@ func (t *queueTree) usage() []QueueUsage {
 	slices.SortFunc(out, func(a, b QueueUsage) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
+
+// QueueShare is one declared queue's absolute share of a cluster's
+// resources: its guarantee and its maximum, as the allocator enforces them.
+type QueueShare struct {
+	ID         string
+	Guaranteed Resources
+	Max        Resources
+}
+
+// QueueShares computes every declared queue's guarantee and maximum of
+// total with the same tree the allocator places with, so what operators are
+// shown is exactly what placement enforces. The result is in id order.
+func QueueShares(decl []manifests.Queue, total Resources) ([]QueueShare, error) {
+	tv, err := toVec(total)
+	if err != nil {
+		return nil, fmt.Errorf("queue shares: total: %w", err)
+	}
+	t, err := newQueueTree(decl, tv)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]QueueShare, 0, len(decl))
+	for _, n := range t.nodes {
+		if n.id == rootQueue || n.id == unqueuedID {
+			continue
+		}
+		out = append(out, QueueShare{ID: n.id, Guaranteed: n.guar.resources(), Max: n.max.resources()})
+	}
+	slices.SortFunc(out, func(a, b QueueShare) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}

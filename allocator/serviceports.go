@@ -22,20 +22,54 @@ type ServicePortRequest struct {
 //
 // The result maps app id to its resolved ports, in the request's order.
 func AssignServicePorts(reqs []ServicePortRequest, previous map[string][]int, begin, end int) (map[string][]int, error) {
+	out, errs, err := AssignServicePortsEach(reqs, previous, begin, end)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range sortedRequests(reqs) {
+		if e, bad := errs[r.App]; bad {
+			return nil, e
+		}
+	}
+	return out, nil
+}
+
+func sortedRequests(reqs []ServicePortRequest) []ServicePortRequest {
+	sorted := slices.Clone(reqs)
+	slices.SortStableFunc(sorted, func(a, b ServicePortRequest) int { return cmp.Compare(a.App, b.App) })
+	return sorted
+}
+
+// AssignServicePortsEach is AssignServicePorts with failures kept to the
+// apps they concern: an app whose ports cannot be assigned (a clash with an
+// app earlier in id order, a port out of range, a full range) gets its error
+// in errs and no entry in the result, and holds no port, while every other
+// app is assigned as usual. err is only for a bad range.
+func AssignServicePortsEach(reqs []ServicePortRequest, previous map[string][]int, begin, end int) (out map[string][]int, errs map[string]error, err error) {
 	if begin == 0 && end == 0 {
 		begin, end = DefaultServicePortBegin, DefaultServicePortEnd
 	}
 	if begin < 1 || end > 65535 || end < begin {
-		return nil, fmt.Errorf("service ports: range %d-%d is not valid (want 1 <= begin <= end <= 65535)", begin, end)
+		return nil, nil, fmt.Errorf("service ports: range %d-%d is not valid (want 1 <= begin <= end <= 65535)", begin, end)
 	}
-	sorted := slices.Clone(reqs)
-	slices.SortStableFunc(sorted, func(a, b ServicePortRequest) int { return cmp.Compare(a.App, b.App) })
+	sorted := sortedRequests(reqs)
 	owner := map[int]string{}
-	out := make(map[string][]int, len(reqs))
+	out = make(map[string][]int, len(reqs))
+	errs = map[string]error{}
+	fail := func(app string, e error) {
+		errs[app] = e
+		for i, p := range out[app] {
+			if p != 0 && owner[p] == app {
+				delete(owner, p)
+			}
+			out[app][i] = 0
+		}
+	}
 	// Explicit ports first: they are what people wrote, they win.
 	for _, r := range sorted {
 		if _, dup := out[r.App]; dup {
-			return nil, fmt.Errorf("service ports: app %s is listed twice", r.App)
+			errs[r.App] = fmt.Errorf("service ports: app %s is listed twice", r.App)
+			continue
 		}
 		out[r.App] = make([]int, len(r.Ports))
 		for i, p := range r.Ports {
@@ -43,10 +77,12 @@ func AssignServicePorts(reqs []ServicePortRequest, previous map[string][]int, be
 				continue
 			}
 			if p < 0 || p > 65535 {
-				return nil, fmt.Errorf("app %s: servicePort[%d]: %d is not a port (want 0 to be assigned one, or 1-65535)", r.App, i, p)
+				fail(r.App, fmt.Errorf("app %s: servicePort[%d]: %d is not a port (want 0 to be assigned one, or 1-65535)", r.App, i, p))
+				break
 			}
 			if o, taken := owner[p]; taken {
-				return nil, fmt.Errorf("app %s: servicePort[%d]: %d is already the service port of %s", r.App, i, p, o)
+				fail(r.App, fmt.Errorf("app %s: servicePort[%d]: %d is already the service port of %s", r.App, i, p, o))
+				break
 			}
 			owner[p] = r.App
 			out[r.App][i] = p
@@ -55,6 +91,9 @@ func AssignServicePorts(reqs []ServicePortRequest, previous map[string][]int, be
 	// Then the previous assignment of each 0, while it is still free and
 	// in range, so updates do not move service ports under load balancers.
 	for _, r := range sorted {
+		if _, bad := errs[r.App]; bad {
+			continue
+		}
 		prev := previous[r.App]
 		for i, p := range r.Ports {
 			if p != 0 || i >= len(prev) {
@@ -71,6 +110,9 @@ func AssignServicePorts(reqs []ServicePortRequest, previous map[string][]int, be
 	// Finally the lowest free port for what is left.
 	next := begin
 	for _, r := range sorted {
+		if _, bad := errs[r.App]; bad {
+			continue
+		}
 		for i := range r.Ports {
 			if out[r.App][i] != 0 {
 				continue
@@ -82,11 +124,15 @@ func AssignServicePorts(reqs []ServicePortRequest, previous map[string][]int, be
 				next++
 			}
 			if next > end {
-				return nil, fmt.Errorf("app %s: servicePort[%d]: every service port from %d to %d is taken", r.App, i, begin, end)
+				fail(r.App, fmt.Errorf("app %s: servicePort[%d]: every service port from %d to %d is taken", r.App, i, begin, end))
+				break
 			}
 			owner[next] = r.App
 			out[r.App][i] = next
 		}
 	}
-	return out, nil
+	for app := range errs {
+		delete(out, app)
+	}
+	return out, errs, nil
 }

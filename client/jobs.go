@@ -7,13 +7,13 @@ import (
 	"net/url"
 
 	"github.com/berthops/berth/cluster"
-	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/reconciler/decide"
 )
 
 // Jobs is GET /v1/jobs: every declared job as the scheduler saw it in its
 // last pass (schedule, next occurrence, last run, success/error counts).
-func (c *Client) Jobs(ctx context.Context) ([]reconciler.JobOutcome, error) {
-	var jobs []reconciler.JobOutcome
+func (c *Client) Jobs(ctx context.Context) ([]decide.JobOutcome, error) {
+	var jobs []decide.JobOutcome
 	return jobs, c.get(ctx, "/v1/jobs", &jobs)
 }
 

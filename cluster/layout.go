@@ -16,8 +16,12 @@ const (
 	dirStatuses    = "/statuses"    // <agent>/<task> = TaskStatus
 	dirPorts       = "/serviceports"
 	dirDeployments = "/deployments"
-	dirJobRuns     = "/jobruns" // <job>/<run> = JobRun
-	dirJobs        = "/jobs"    // <job> = JobState
+	// The decision engine's durable memory: launch-failure history per app
+	// and the lost-since clock per agent, so a new leader continues them.
+	dirLaunches    = "/memory/launches" // <app> = LaunchHistory
+	dirLost        = "/memory/lost"     // <agent> = AgentLost
+	dirJobRuns     = "/jobruns"         // <job>/<run> = JobRun
+	dirJobs        = "/jobs"            // <job> = JobState
 	nodeCommit     = "/commit"
 	nodeLeaderInfo = "/leaderinfo"
 	dirServers     = "/servers" // <server> = ServerInfo, ephemeral
@@ -49,6 +53,8 @@ func statusesDir(agent string) string          { return join(dirStatuses, nodeNa
 func statusPath(agent, task string) string     { return join(statusesDir(agent), nodeName(task)) }
 func portPath(port int) string                 { return join(dirPorts, strconv.Itoa(port)) }
 func deploymentPath(id string) string          { return join(dirDeployments, nodeName(id)) }
+func launchesPath(app string) string           { return join(dirLaunches, nodeName(app)) }
+func lostPath(agent string) string             { return join(dirLost, nodeName(agent)) }
 func jobRunsDir(job string) string             { return join(dirJobRuns, nodeName(job)) }
 func jobRunPath(job, run string) string        { return join(jobRunsDir(job), nodeName(run)) }
 func jobStatePath(job string) string           { return join(dirJobs, nodeName(job)) }

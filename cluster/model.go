@@ -198,15 +198,34 @@ type AppliedCommit struct {
 // Deployment is a rollout in progress, kept in the cluster state so that a new
 // leader resumes it instead of starting over.
 type Deployment struct {
-	ID      string   `json:"id"`
-	Commit  string   `json:"commit"`
-	AppIDs  []string `json:"appIds"`
-	Step    int      `json:"step"`
-	Steps   int      `json:"steps"`
-	Message string   `json:"message,omitempty"`
+	ID     string   `json:"id"`
+	Commit string   `json:"commit"`
+	AppIDs []string `json:"appIds"`
+	// Version is the task version the rollout goes to.
+	Version string `json:"version,omitempty"`
+	Step    int    `json:"step"`
+	Steps   int    `json:"steps"`
+	Message string `json:"message,omitempty"`
 	// StartedAt and UpdatedAt let operators see a stuck rollout.
 	StartedAt time.Time `json:"startedAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// LaunchHistory is an app's consecutive failed launches of one version, the
+// memory Marathon's launch backoff needs. It is kept in the cluster state so
+// that a new leader continues the delay instead of starting it over.
+type LaunchHistory struct {
+	AppID       string    `json:"appId"`
+	Version     string    `json:"version"`
+	Failures    int       `json:"failures"`
+	LastFailure time.Time `json:"lastFailure"`
+}
+
+// AgentLost says since when an agent has been unreachable; its tasks'
+// unreachableStrategy clocks count from Since, whoever leads.
+type AgentLost struct {
+	AgentID string    `json:"agentId"`
+	Since   time.Time `json:"since"`
 }
 
 // JobRunState is where one run of a job is.

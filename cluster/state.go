@@ -367,6 +367,32 @@ func (st *State) Deployments(ctx context.Context) ([]Deployment, error) {
 	return out, nil
 }
 
+// Launches reads every app's launch-failure history, by app id.
+func (st *State) Launches(ctx context.Context) (map[string]LaunchHistory, error) {
+	list, err := listJSON[LaunchHistory](ctx, st.store, dirLaunches)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]LaunchHistory, len(list))
+	for _, v := range list {
+		out[v.Value.AppID] = v.Value
+	}
+	return out, nil
+}
+
+// LostAgents reads since when each lost agent has been lost, by agent id.
+func (st *State) LostAgents(ctx context.Context) (map[string]AgentLost, error) {
+	list, err := listJSON[AgentLost](ctx, st.store, dirLost)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]AgentLost, len(list))
+	for _, v := range list {
+		out[v.Value.AgentID] = v.Value
+	}
+	return out, nil
+}
+
 // JobRuns reads the recorded runs of one job, sorted by run id.
 func (st *State) JobRuns(ctx context.Context, job string) ([]JobRun, error) {
 	list, err := listJSON[JobRun](ctx, st.store, jobRunsDir(job))

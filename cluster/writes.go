@@ -76,6 +76,18 @@ func (b *Batch) PutDeployment(d Deployment) { b.putJSON(deploymentPath(d.ID), d)
 // DeleteDeployment removes a finished deployment.
 func (b *Batch) DeleteDeployment(id string) { b.delete(deploymentPath(id), AnyVersion) }
 
+// PutLaunches records an app's launch-failure history.
+func (b *Batch) PutLaunches(l LaunchHistory) { b.putJSON(launchesPath(l.AppID), l) }
+
+// DeleteLaunches forgets an app's launch-failure history.
+func (b *Batch) DeleteLaunches(appID string) { b.delete(launchesPath(appID), AnyVersion) }
+
+// PutAgentLost records since when an agent has been lost.
+func (b *Batch) PutAgentLost(l AgentLost) { b.putJSON(lostPath(l.AgentID), l) }
+
+// DeleteAgentLost forgets an agent's lost clock.
+func (b *Batch) DeleteAgentLost(agentID string) { b.delete(lostPath(agentID), AnyVersion) }
+
 // PutJobRun records a job run.
 func (b *Batch) PutJobRun(r JobRun) { b.putJSON(jobRunPath(r.Job, r.RunID), r) }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/plan"
 	"github.com/berthops/berth/reconciler/rollout"
 )
@@ -223,7 +224,7 @@ func (a *api) events(w http.ResponseWriter, req *http.Request) {
 func (a *api) jobs(w http.ResponseWriter, _ *http.Request) {
 	jobs := a.r.Status().Jobs
 	if jobs == nil {
-		jobs = []JobOutcome{}
+		jobs = []decide.JobOutcome{}
 	}
 	writeJSON(w, http.StatusOK, jobs)
 }
@@ -288,13 +289,15 @@ func (a *api) diff(w http.ResponseWriter, req *http.Request) {
 // reads (docs/diff-json.md): `berth diff --server` plans a local commit
 // against it, so a branch that was never pushed can be checked too.
 func (a *api) observed(w http.ResponseWriter, req *http.Request) {
-	tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
-	if !ok {
+	ctx, cancel := context.WithTimeout(req.Context(), storeReadTimeout)
+	defer cancel()
+	snap, err := a.r.Snapshot(ctx)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read the cluster state: %v", err))
 		return
 	}
-	applied, commit := a.r.Desired()
-	w.Header().Set("X-Berth-Commit", commit)
-	writeJSON(w, http.StatusOK, Observed(applied, tasks))
+	w.Header().Set("X-Berth-Commit", snap.Commit)
+	writeJSON(w, http.StatusOK, snap)
 }
 
 // queues is every declared queue with its shares and current use.
@@ -308,7 +311,7 @@ func (a *api) queues(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	set, _ := a.r.Desired()
-	writeJSON(w, http.StatusOK, Queues(set, agents, tasks))
+	writeJSON(w, http.StatusOK, decide.Queues(set, agents, tasks))
 }
 
 // Deployment is an app whose rollout is in progress, in Marathon's terms.

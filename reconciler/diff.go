@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/berthops/berth/allocator"
-	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/plan"
 )
 
@@ -16,8 +15,9 @@ var ErrUnknownRef = errors.New("unknown ref")
 
 // Diff plans ref (a branch, tag or commit; empty means the followed branch)
 // against the live cluster, as `berth diff --server` shows it: the changes
-// applying ref would make, with runtime facts next to them and the
-// allocator's verdict on whether the new tasks fit. It changes nothing.
+// applying ref would make, with runtime facts next to them and the decision
+// engine's verdict on whether they can be carried out (the same Decide the
+// loop runs, played forward). It changes nothing.
 func (r *Reconciler) Diff(ctx context.Context, ref string) (*plan.Plan, plan.Header, error) {
 	if ref == "" {
 		ref = r.cfg.Branch
@@ -33,88 +33,30 @@ func (r *Reconciler) Diff(ctx context.Context, ref string) (*plan.Plan, plan.Hea
 	if err != nil {
 		return nil, plan.Header{}, err
 	}
-	applied, appliedCommit := r.Desired()
+	_, appliedCommit := r.Desired()
 	h := plan.Header{Base: plan.Revision{Ref: "live", Commit: appliedCommit}, Head: plan.Revision{Ref: ref, Commit: commit}, Path: r.cfg.Path}
-	agents, err := r.state.Agents(ctx)
-	if err != nil {
-		return nil, h, fmt.Errorf("read agents: %w", err)
-	}
-	tasks, err := r.state.Tasks(ctx)
-	if err != nil {
-		return nil, h, fmt.Errorf("read tasks: %w", err)
-	}
-	p := plan.Compute(head, Observed(applied, tasks))
-	fit, err := FitOf(p, head, agents, tasks)
+	snap, err := r.Snapshot(ctx)
 	if err != nil {
 		return nil, h, err
 	}
-	p.Fit = fit
-	return p, h, nil
+	return decide.Preview(head, &snap, r.cfg.Pass), h, nil
 }
 
-// Observed is the planner's view of the live cluster: the applied manifest
-// set with each app's running and healthy task counts.
-func Observed(applied *manifests.Set, tasks []cluster.Task) plan.Observed {
-	o := plan.Observed{Applied: applied, Apps: map[string]plan.AppStatus{}}
-	for _, t := range tasks {
-		if t.Owner != cluster.OwnerApp || t.Kill || t.Status.State != cluster.TaskRunning {
-			continue
-		}
-		s := o.Apps[t.OwnerID]
-		s.TasksRunning++
-		if t.Status.Health == cluster.HealthHealthy {
-			s.TasksHealthy++
-		}
-		s.Version = t.Version
-		o.Apps[t.OwnerID] = s
+// Snapshot reads the live cluster as a decision sees it, with the planner's
+// view of it: what GET /v1/observed returns.
+func (r *Reconciler) Snapshot(ctx context.Context) (decide.Snapshot, error) {
+	applied, commit := r.Desired()
+	set := applied
+	if set == nil {
+		set = &manifests.Set{}
 	}
-	return o
-}
-
-// FitOf asks the allocator whether the tasks the plan adds fit next to what
-// runs now. Tasks of apps the plan deletes are counted as freed; a restarted
-// app needs all its instances anew (a rolling restart briefly runs both).
-func FitOf(p *plan.Plan, head *manifests.Set, agents []cluster.Agent, tasks []cluster.Task) (*plan.Fit, error) {
-	deleted := map[string]bool{}
-	var demand []allocator.Group
-	for _, c := range p.Changes {
-		if c.Kind != manifests.KindApp {
-			continue
-		}
-		app := head.App(c.ID)
-		switch {
-		case c.Action == plan.ActionDelete:
-			deleted[c.ID] = true
-		case app == nil:
-		case c.Action == plan.ActionCreate || c.Update == plan.UpdateRestart:
-			demand = append(demand, allocator.GroupFromApp(*app, app.Instances))
-		case c.Update == plan.UpdateScale:
-			running := 0
-			for _, t := range tasks {
-				if t.Owner == cluster.OwnerApp && t.OwnerID == c.ID && !t.Status.State.Terminal() && !t.Kill {
-					running++
-				}
-			}
-			if n := app.Instances - running; n > 0 {
-				demand = append(demand, allocator.GroupFromApp(*app, n))
-			}
-		}
-	}
-	var kept []cluster.Task
-	for _, t := range tasks {
-		if !deleted[t.OwnerID] {
-			kept = append(kept, t)
-		}
-	}
-	v, err := allocator.Fit(allocatorCluster(agents, kept), demand, allocator.Options{Queues: head.Queues})
+	in, err := ReadInput(ctx, r.state, set)
 	if err != nil {
-		return nil, err
+		return decide.Snapshot{}, err
 	}
-	f := &plan.Fit{Fits: v.Fits,
-		Needed: plan.Resources{CPUs: v.Needed.CPUs, Mem: v.Needed.Mem, Disk: v.Needed.Disk},
-		Free:   plan.Resources{CPUs: v.Free.CPUs, Mem: v.Free.Mem, Disk: v.Free.Disk}}
-	for _, reason := range v.Reasons {
-		f.Unplaced = append(f.Unplaced, plan.UnplacedInstance{Kind: manifests.KindApp, Reason: reason})
+	if in.JobStates, in.JobRuns, err = readJobRecords(ctx, r.state, set); err != nil {
+		return decide.Snapshot{}, err
 	}
-	return f, nil
+	in.Commit, in.Now = commit, r.cfg.Now()
+	return decide.SnapshotOf(in, applied), nil
 }

@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler/decide"
 )
 
 func putRuns(t *testing.T, st *cluster.State, lead cluster.Leadership, runs ...cluster.JobRun) {
@@ -98,84 +98,6 @@ func TestJobRecordsRereadOnlyWrittenJobs(t *testing.T) {
 	none.reset()
 }
 
-// A pass must not write into the snapshot's slices: with kept job records,
-// the same slices are handed to the next pass.
-func TestJobPassLeavesSnapshotRunsAlone(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
-	run := func(ago time.Duration, state cluster.JobRunState) cluster.JobRun {
-		return cluster.JobRun{Job: "tick", RunID: newRunID(now.Add(-ago), cluster.TriggerSchedule), State: state, Attempt: 1, ScheduledAt: now.Add(-ago)}
-	}
-	tests := []struct {
-		name    string
-		runs    []cluster.JobRun
-		handled time.Time
-		written []string
-		last    string
-	}{
-		{"a new run is appended", []cluster.JobRun{run(4*time.Second, cluster.JobRunSucceeded), run(2*time.Second, cluster.JobRunSucceeded)},
-			now.Add(-2 * time.Second), []string{"tick"}, newRunID(now, cluster.TriggerSchedule)},
-		{"a pending run is placed", []cluster.JobRun{run(4*time.Second, cluster.JobRunSucceeded), run(0, cluster.JobRunPending)},
-			now, []string{"tick"}, newRunID(now, cluster.TriggerSchedule)},
-		{"nothing due, nothing running", []cluster.JobRun{run(4*time.Second, cluster.JobRunSucceeded), run(2*time.Second, cluster.JobRunSucceeded)},
-			now, nil, newRunID(now.Add(-2*time.Second), cluster.TriggerSchedule)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			stored := make([]cluster.JobRun, len(tt.runs), 10) // room to append in place
-			copy(stored, tt.runs)
-			before := append([]cluster.JobRun(nil), stored[:cap(stored)]...)
-			snap := Snapshot{Desired: &manifests.Set{Jobs: []manifests.Job{job("tick", "R/2026-01-01T00:00:00Z/PT2S")}}, Now: now,
-				Agents:    []cluster.Agent{{ID: "a1", Reachable: true, Resources: cluster.Resources{CPUs: 4, Mem: 4096, Disk: 4096}}},
-				JobStates: map[string]cluster.JobState{"tick": {Job: "tick", Anchor: now.Add(-time.Hour), LastHandled: tt.handled}},
-				JobRuns:   map[string][]cluster.JobRun{"tick": stored}}
-			snap.Schedules = JobSchedules(snap.Desired)
-			out, err := Pass(snap, PassOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(before, stored[:cap(stored)]); diff != "" {
-				t.Errorf("the pass changed the snapshot's runs (-before +after):\n%s", diff)
-			}
-			if !cmp.Equal(out.JobsWritten, tt.written, cmpopts.EquateEmpty()) || (len(tt.written) == 0) != (out.Batch.Len() == 0) {
-				t.Errorf("JobsWritten = %v with %d ops, want %v", out.JobsWritten, out.Batch.Len(), tt.written)
-			}
-			if len(out.Jobs) != 1 || out.Jobs[0].LastRun != tt.last {
-				t.Errorf("outcome %+v, want last run %s", out.Jobs, tt.last)
-			}
-		})
-	}
-}
-
-// Schedules parsed once per commit decide exactly as schedules parsed in
-// the pass.
-func TestJobSchedulesDecideAsParsing(t *testing.T) {
-	jobs := benchJobs(500)
-	states, runs := benchHistory(jobs, 2)
-	for name, st := range states {
-		st.LastHandled = st.LastHandled.Add(-3 * time.Hour) // some are due
-		states[name] = st
-	}
-	snap := Snapshot{Desired: &manifests.Set{Jobs: jobs}, Agents: benchAgents(), JobStates: states, JobRuns: runs, Now: benchNow}
-	want, err := Pass(snap, PassOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap.Schedules = JobSchedules(snap.Desired)
-	if len(snap.Schedules) < 400 {
-		t.Fatalf("JobSchedules parsed %d of 500 jobs", len(snap.Schedules))
-	}
-	got, err := Pass(snap, PassOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(want.Jobs, got.Jobs); diff != "" {
-		t.Errorf("outcomes differ (-parsing +parsed once):\n%s", diff)
-	}
-	if !cmp.Equal(want.JobsWritten, got.JobsWritten) || len(got.JobsWritten) == 0 {
-		t.Errorf("written %v, want %v (and some)", got.JobsWritten, want.JobsWritten)
-	}
-}
-
 // A pass reusing the previous pass's NextDue decides exactly as one that
 // computes every job's schedule again, over hours of passes whose writes are
 // committed, across occurrences coming due and a commit that changes
@@ -190,8 +112,8 @@ func TestJobNextDueDecidesAsComputing(t *testing.T) {
 	}
 	jobs := benchJobs(150)
 	set := &manifests.Set{Jobs: jobs}
-	snap := Snapshot{Desired: set, Agents: benchAgents(), Schedules: JobSchedules(set)}
-	var memo NextDue
+	snap := decide.Input{Desired: set, Agents: benchAgents(), Schedules: decide.JobSchedules(set)}
+	var memo decide.NextDue
 	hits := 0
 	for step := range 24 {
 		snap.Now = benchNow.Add(time.Duration(step) * 5 * time.Minute)
@@ -205,28 +127,21 @@ func TestJobNextDueDecidesAsComputing(t *testing.T) {
 				}
 			}
 			snap.Desired = &manifests.Set{Jobs: changed}
-			snap.Schedules = JobSchedules(snap.Desired)
+			snap.Schedules = decide.JobSchedules(snap.Desired)
 		}
 		if snap.JobStates, snap.JobRuns, err = readJobRecords(ctx, st, snap.Desired); err != nil {
 			t.Fatal(err)
 		}
 		snap.NextDue = nil
-		want, err := Pass(snap, PassOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		want := decide.Decide(snap, decide.Options{})
 		snap.NextDue = memo
-		got, err := Pass(snap, PassOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := decide.Decide(snap, decide.Options{})
 		// reflect.DeepEqual first: cmp.Diff is slow on thousands of ops.
 		if !reflect.DeepEqual(want.Jobs, got.Jobs) {
 			t.Fatalf("step %d: outcomes differ (-computed +reused):\n%s", step, cmp.Diff(want.Jobs, got.Jobs))
 		}
-		if !reflect.DeepEqual(want.Batch.Ops(), got.Batch.Ops()) {
-			t.Fatalf("step %d: writes differ (-computed +reused):\n%s", step,
-				cmp.Diff(want.Batch.Ops(), got.Batch.Ops(), cmpopts.IgnoreUnexported(cluster.Op{})))
+		if !reflect.DeepEqual(want.Changes, got.Changes) {
+			t.Fatalf("step %d: changes differ (-computed +reused):\n%s", step, cmp.Diff(want.Changes, got.Changes))
 		}
 		if !want.RequeueAt.Equal(got.RequeueAt) {
 			t.Fatalf("step %d: requeue %s, want %s", step, got.RequeueAt, want.RequeueAt)
@@ -237,7 +152,11 @@ func TestJobNextDueDecidesAsComputing(t *testing.T) {
 			}
 		}
 		memo = got.NextDue
-		if _, err := st.Commit(ctx, lead, &want.Batch); err != nil {
+		b, err := batchOf(want.Changes, "main")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Commit(ctx, lead, b); err != nil {
 			t.Fatal(err)
 		}
 	}

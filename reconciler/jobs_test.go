@@ -2,12 +2,14 @@ package reconciler
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler/decide"
 )
 
 // jobEnv runs passes against a real in-memory store with a scripted agent,
@@ -44,18 +46,19 @@ func newJobEnv(t *testing.T, jobs ...manifests.Job) *jobEnv {
 }
 
 // pass runs one reconcile pass and commits it.
-func (e *jobEnv) pass(manual ...string) Outcome {
+func (e *jobEnv) pass(manual ...string) decide.Result {
 	e.t.Helper()
-	snap, err := e.r.snapshot(e.ctx, e.set, "c1", nil)
+	in, err := e.r.input(e.ctx, e.set, "c1")
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	snap.ManualRuns = manual
-	out, err := Pass(snap, e.r.cfg.Pass)
+	in.ManualRuns = manual
+	out := decide.Decide(in, e.r.cfg.Pass)
+	b, err := batchOf(out.Changes, "main")
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := e.st.Commit(e.ctx, e.lead, &out.Batch); err != nil {
+	if _, err := e.st.Commit(e.ctx, e.lead, b); err != nil {
 		e.t.Fatal(err)
 	}
 	return out
@@ -241,14 +244,14 @@ func TestJobManualRunAndLeaderChangeNeverDoubles(t *testing.T) {
 	e := newJobEnv(t, job("nightly", "R/2026-01-01T00:00:00Z/P1D"))
 	e.exit = func(cluster.Assignment) (int, bool) { return 0, false }
 	// Two leaders deciding from the same state decide the same run and task.
-	snap, err := e.r.snapshot(e.ctx, e.set, "c1", nil)
+	snap, err := e.r.input(e.ctx, e.set, "c1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := Pass(snap, e.r.cfg.Pass)
-	b, _ := Pass(snap, e.r.cfg.Pass)
-	if len(a.Batch.Ops()) != len(b.Batch.Ops()) {
-		t.Fatalf("two passes over one snapshot differ")
+	a := decide.Decide(snap, e.r.cfg.Pass)
+	b := decide.Decide(snap, e.r.cfg.Pass)
+	if !reflect.DeepEqual(a.Changes, b.Changes) {
+		t.Fatalf("two decisions over one input differ")
 	}
 	e.pass()
 	e.pass() // a new leader resuming: the occurrence is recorded, so no second run

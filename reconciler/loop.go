@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/rollout"
 	"github.com/berthops/berth/schedule"
 )
@@ -34,7 +35,7 @@ type Config struct {
 	// Resync is how often the cluster is re-read and a pass runs, even with
 	// no Git change: self-healing is level-triggered.
 	Resync time.Duration
-	Pass   PassOptions
+	Pass   decide.Options
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -65,13 +66,23 @@ type Status struct {
 	// Generation counts sync requests; Fetched is the generation the last
 	// completed fetch served, so `berth sync --wait` knows its request was
 	// seen once Fetched reaches the generation POST /v1/sync returned.
-	Generation uint64       `json:"generation"`
-	Fetched    uint64       `json:"fetched"`
-	FetchedAt  time.Time    `json:"fetchedAt,omitzero"`
-	Converged  bool         `json:"converged"`
-	Apps       []AppStatus  `json:"apps,omitempty"`
-	Jobs       []JobOutcome `json:"jobs,omitempty"`
-	Orphans    []string     `json:"orphans,omitempty"`
+	Generation uint64    `json:"generation"`
+	Fetched    uint64    `json:"fetched"`
+	FetchedAt  time.Time `json:"fetchedAt,omitzero"`
+	// Decided is the commit the last completed pass decided against: the
+	// commit Apps, Jobs and Converged describe. A status whose Decided is
+	// not the head a client asked for says nothing about that head yet.
+	Decided string `json:"decided,omitempty"`
+	// LastErrorCommit is the commit the pass that failed with LastError was
+	// applying.
+	LastErrorCommit string `json:"lastErrorCommit,omitempty"`
+	// Converged is true only when the cluster runs Decided exactly and the
+	// last pass succeeded, and Decided is the head of the branch (or the head
+	// is rejected, which Rejected then says).
+	Converged bool                `json:"converged"`
+	Apps      []AppStatus         `json:"apps,omitempty"`
+	Jobs      []decide.JobOutcome `json:"jobs,omitempty"`
+	Orphans   []string            `json:"orphans,omitempty"`
 }
 
 // AppStatus is one app as operators see it in Argo CD terms.
@@ -84,6 +95,9 @@ type AppStatus struct {
 	Instances int            `json:"instances"`
 	Healthy   int            `json:"healthy"`
 	Unplaced  string         `json:"unplaced,omitempty"`
+	// Error is why the app could not be decided at all (it is Degraded and
+	// its tasks are left as they are); every other app still proceeds.
+	Error string `json:"error,omitempty"`
 }
 
 // Reconciler keeps the cluster equal to the head of a branch. Run it only
@@ -106,12 +120,9 @@ type Reconciler struct {
 	// otherwise, and then every snapshot reads them all. Only Run's
 	// goroutine touches it (not under mu): snapshot is for passes only.
 	jobs *jobRecords
-	// nextDue is the last pass's Outcome.NextDue (Run's goroutine only).
-	nextDue  NextDue
-	launches map[string]rollout.Launches
-	subs     map[chan<- Status]struct{}
-	// lostAt is when each unreachable agent was first seen lost.
-	lostAt map[string]time.Time
+	// nextDue is the last pass's Result.NextDue (Run's goroutine only).
+	nextDue decide.NextDue
+	subs    map[chan<- Status]struct{}
 	// manual are `berth jobs run` requests not yet committed as runs.
 	manual []string
 }
@@ -163,7 +174,7 @@ func New(cfg Config, src Source, state *cluster.State) *Reconciler {
 	if cfg.Pass.NewTaskID == nil {
 		cfg.Pass.NewTaskID = NewTaskID
 	}
-	return &Reconciler{cfg: cfg, src: src, state: state, log: cfg.Logger, trigger: make(chan struct{}, 1), launches: map[string]rollout.Launches{}}
+	return &Reconciler{cfg: cfg, src: src, state: state, log: cfg.Logger, trigger: make(chan struct{}, 1)}
 }
 
 // Sync asks for a Git fetch and a pass as soon as possible (a webhook or
@@ -219,7 +230,8 @@ func (r *Reconciler) Run(ctx context.Context, lead cluster.Leadership) error {
 	// A new term starts from the store: the records kept by an earlier
 	// term may predate another leader's writes.
 	r.jobs = &jobRecords{}
-	defer func() { r.jobs = nil }()
+	r.nextDue = nil
+	defer func() { r.jobs, r.nextDue = nil, nil }()
 	poll := time.NewTicker(r.cfg.Poll)
 	defer poll.Stop()
 	resync := time.NewTimer(0)
@@ -289,7 +301,7 @@ func (r *Reconciler) refresh(ctx context.Context) {
 	set, err := r.load(head)
 	var schedules map[string]schedule.Schedule
 	if err == nil {
-		schedules = JobSchedules(set) // once per commit, not every pass
+		schedules = decide.JobSchedules(set) // once per commit, not every pass
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -325,17 +337,21 @@ func (r *Reconciler) load(commit string) (*manifests.Set, error) {
 	return manifests.Load(tree)
 }
 
-func (r *Reconciler) setError(msg string) {
+// passFailed records a pass that could not decide or commit: the status
+// keeps the error with the commit it concerns, and is not converged.
+func (r *Reconciler) passFailed(commit string, err error) {
+	r.cfg.Metrics.passError()
+	r.log.Warn("reconcile pass failed", "commit", commit, "err", err)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.status.LastError = msg
+	r.status.LastError, r.status.LastErrorCommit, r.status.Converged = err.Error(), commit, false
+	r.notify()
 }
 
 // pass reads the cluster, decides, and commits the decision fenced by lead.
 func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Time, error) {
 	r.mu.Lock()
 	desired, commit, schedules := r.desired, r.status.Desired, r.schedules
-	launches := r.launches
 	manual := append([]string(nil), r.manual...)
 	r.mu.Unlock()
 	if desired == nil {
@@ -344,120 +360,130 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 		return time.Time{}, nil
 	}
 	start := time.Now()
-	snap, err := r.snapshot(ctx, desired, commit, launches)
-	snap.ManualRuns, snap.Schedules, snap.NextDue = manual, schedules, r.nextDue
+	in, err := r.input(ctx, desired, commit)
 	if err != nil {
 		r.cfg.Metrics.storeError()
-		r.setError(err.Error())
+		r.passFailed(commit, err)
 		return time.Time{}, err
 	}
-	pass := r.cfg.Pass
-	pass.observePlacement = r.cfg.Metrics.observePlacement
-	out, err := Pass(snap, pass)
-	if err != nil {
-		r.setError(err.Error())
+	in.ManualRuns, in.Schedules, in.NextDue = manual, schedules, r.nextDue
+	opts := r.cfg.Pass
+	opts.AroundPlacement = r.cfg.Metrics.timePlacement
+	out := decide.Decide(in, opts)
+	if err := CommitChanges(ctx, r.state, lead, out.Changes, r.cfg.Branch); err != nil {
+		r.jobs.reset() // what was written is unknown: read it all again
+		r.cfg.Metrics.storeError()
+		r.passFailed(commit, err)
 		return time.Time{}, err
-	}
-	if out.Converged && out.Batch.Len() == 0 {
-		applied, err := r.state.AppliedCommit(ctx)
-		if err == nil && applied.Commit != commit {
-			out.Batch.SetAppliedCommit(cluster.AppliedCommit{Commit: commit, Branch: r.cfg.Branch, AppliedAt: snap.Now})
-		}
-	}
-	if out.Batch.Len() > 0 {
-		if _, err := r.state.Commit(ctx, lead, &out.Batch); err != nil {
-			r.jobs.reset() // what was written is unknown: read it all again
-			r.cfg.Metrics.storeError()
-			r.setError(err.Error())
-			return time.Time{}, err
-		}
 	}
 	r.jobs.wrote(out.JobsWritten)
 	r.nextDue = out.NextDue
-	r.cfg.Metrics.observePass(time.Since(start), out, snap.Tasks)
+	r.cfg.Metrics.observePass(time.Since(start), out, in.Tasks)
 	if len(manual) > 0 {
 		r.mu.Lock()
 		r.manual = r.manual[len(manual):]
 		r.mu.Unlock()
 	}
-	r.publish(out, snap.Now)
+	r.publish(out, commit, in.Now)
 	return out.RequeueAt, nil
 }
 
-func (r *Reconciler) snapshot(ctx context.Context, desired *manifests.Set, commit string, launches map[string]rollout.Launches) (Snapshot, error) {
-	agents, err := r.state.Agents(ctx)
+// input reads what a decision needs: the observed cluster and the engine's
+// durable memory, from the store.
+func (r *Reconciler) input(ctx context.Context, desired *manifests.Set, commit string) (decide.Input, error) {
+	in, err := ReadInput(ctx, r.state, desired)
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("read agents: %w", err)
+		return decide.Input{}, err
 	}
-	tasks, err := r.state.Tasks(ctx)
-	if err != nil {
-		return Snapshot{}, fmt.Errorf("read tasks: %w", err)
-	}
-	ports, err := r.state.ServicePorts(ctx)
-	if err != nil {
-		return Snapshot{}, fmt.Errorf("read service ports: %w", err)
-	}
-	published, err := r.state.Templates(ctx)
-	if err != nil {
-		return Snapshot{}, err
-	}
-	var (
-		jobStates map[string]cluster.JobState
-		jobRuns   map[string][]cluster.JobRun
-	)
+	in.Commit = commit
 	if r.jobs != nil {
-		jobStates, jobRuns, err = r.jobs.read(ctx, r.state, desired)
+		in.JobStates, in.JobRuns, err = r.jobs.read(ctx, r.state, desired)
 	} else {
-		jobStates, jobRuns, err = readJobRecords(ctx, r.state, desired)
+		in.JobStates, in.JobRuns, err = readJobRecords(ctx, r.state, desired)
 	}
 	if err != nil {
-		return Snapshot{}, err
+		return decide.Input{}, err
 	}
-	now := r.cfg.Now()
-	return Snapshot{Desired: desired, Commit: commit, Agents: agents, Tasks: tasks, ServicePorts: ports, Launches: launches,
-		JobStates: jobStates, JobRuns: jobRuns, Templates: published, AgentsLostAt: r.noteLost(agents, now), Now: now}, nil
+	in.Now = r.cfg.Now()
+	return in, nil
 }
 
-// noteLost remembers when each unreachable agent was first seen lost, the
-// start of its tasks' unreachableStrategy clocks. It is kept in memory: a
-// new leader starts the clocks again, which can only delay a replacement,
-// never hasten it.
-func (r *Reconciler) noteLost(agents []cluster.Agent, now time.Time) map[string]time.Time {
+// ReadInput reads the cluster state a decision over desired needs, except
+// the job records (which the loop keeps between passes) and the time: the
+// agents, tasks, service ports, published templates, the applied commit and
+// the engine's durable memory. `GET /v1/diff` and the observed snapshot
+// read the same, so every "what would happen" sees what the loop sees.
+func ReadInput(ctx context.Context, st *cluster.State, desired *manifests.Set) (decide.Input, error) {
+	in := decide.Input{Desired: desired}
+	var err error
+	if in.Agents, err = st.Agents(ctx); err != nil {
+		return in, fmt.Errorf("read agents: %w", err)
+	}
+	if in.Tasks, err = st.Tasks(ctx); err != nil {
+		return in, fmt.Errorf("read tasks: %w", err)
+	}
+	if in.ServicePorts, err = st.ServicePorts(ctx); err != nil {
+		return in, fmt.Errorf("read service ports: %w", err)
+	}
+	if in.Templates, err = st.Templates(ctx); err != nil {
+		return in, fmt.Errorf("read published templates: %w", err)
+	}
+	applied, err := st.AppliedCommit(ctx)
+	if err != nil {
+		return in, fmt.Errorf("read the applied commit: %w", err)
+	}
+	in.Applied = applied.Commit
+	if in.Launches, err = st.Launches(ctx); err != nil {
+		return in, fmt.Errorf("read launch histories: %w", err)
+	}
+	if in.Lost, err = st.LostAgents(ctx); err != nil {
+		return in, fmt.Errorf("read lost agents: %w", err)
+	}
+	deps, err := st.Deployments(ctx)
+	if err != nil {
+		return in, fmt.Errorf("read deployments: %w", err)
+	}
+	in.Deployments = make(map[string]cluster.Deployment, len(deps))
+	for _, d := range deps {
+		in.Deployments[d.ID] = d
+	}
+	return in, nil
+}
+
+func (r *Reconciler) publish(out decide.Result, commit string, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.lostAt == nil {
-		r.lostAt = map[string]time.Time{}
-	}
-	out := map[string]time.Time{}
-	for _, a := range agents {
-		if a.Reachable {
-			delete(r.lostAt, a.ID)
-			continue
+	st := r.status
+	st.LastSync, st.LastError, st.LastErrorCommit, st.Orphans, st.Jobs = now, "", "", out.Orphans, out.Jobs
+	st.Decided = commit
+	// Converged speaks of the head: a pass over an older commit (the head is
+	// still loading) is not convergence, unless the head was rejected and
+	// the status says so.
+	atHead := commit == st.Head || (st.Rejected != nil && st.Rejected.Commit == st.Head)
+	st.Converged = out.Converged && atHead
+	st.Apps = st.Apps[:0:0]
+	degraded := 0
+	for _, a := range out.Apps {
+		if a.Error != "" {
+			degraded++
 		}
-		if _, ok := r.lostAt[a.ID]; !ok {
-			r.lostAt[a.ID] = now
-		}
-		out[a.ID] = r.lostAt[a.ID]
+		st.Apps = append(st.Apps, AppStatus{ID: a.ID, Version: a.Version, Sync: a.Status.Sync, Health: a.Status.Health,
+			Message: a.Status.Message, Instances: a.Decision.Counts.Current, Healthy: a.Decision.Counts.CurrentHealthy,
+			Unplaced: a.Unplaced, Error: a.Error})
 	}
-	return out
+	r.cfg.Metrics.setDegraded(degraded)
+	r.cfg.Metrics.setConverged(st.Converged)
+	r.status = st
+	r.notify()
 }
 
-func (r *Reconciler) publish(out Outcome, now time.Time) {
-	r.mu.Lock()
-	r.launches = out.Launches
+// notify sends the status to every subscriber (r.mu held).
+func (r *Reconciler) notify() {
 	st := r.status
-	st.LastSync, st.LastError, st.Converged, st.Orphans, st.Jobs = now, "", out.Converged, out.Orphans, out.Jobs
-	st.Apps = st.Apps[:0:0]
-	for _, a := range out.Apps {
-		st.Apps = append(st.Apps, AppStatus{ID: a.ID, Version: a.Version, Sync: a.Status.Sync, Health: a.Status.Health,
-			Message: a.Status.Message, Instances: a.Decision.Counts.Current, Healthy: a.Decision.Counts.CurrentHealthy, Unplaced: a.Unplaced})
-	}
-	r.status = st
 	for ch := range r.subs {
 		select {
 		case ch <- st:
 		default:
 		}
 	}
-	r.mu.Unlock()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
+	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/testenv"
 )
@@ -75,7 +76,7 @@ func startLoop(ctx context.Context, t *testing.T, m *Metrics) (repo *testenv.Git
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = New(Config{Branch: "main", Poll: time.Hour, Resync: 20 * time.Millisecond, Pass: PassOptions{Prune: true}, Metrics: m}, src, st)
+	r = New(Config{Branch: "main", Poll: time.Hour, Resync: 20 * time.Millisecond, Pass: decide.Options{Prune: true}, Metrics: m}, src, st)
 	ch := make(chan error, 1)
 	go func() { ch <- r.Run(ctx, lead) }()
 	return repo, st, r, ch

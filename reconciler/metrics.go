@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/reconciler/decide"
 )
 
 // Metrics are the reconciler's Prometheus metrics. A nil *Metrics records
@@ -20,6 +21,8 @@ type Metrics struct {
 	rejected         prometheus.Gauge
 	converged        prometheus.Gauge
 	leader           prometheus.Gauge
+	passErrors       prometheus.Counter
+	degraded         prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -42,21 +45,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		rejected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "berth_commit_rejected", Help: "1 while the head commit is invalid and the cluster stays on the last good one."}),
 		converged: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "berth_converged", Help: "1 when every app runs exactly as declared."}),
+			Name: "berth_converged", Help: "1 when the cluster runs the head of the branch exactly as declared (or the head is rejected) and the last pass succeeded."}),
+		passErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "berth_pass_errors_total", Help: "Reconcile passes that failed to read the cluster or commit their decision."}),
+		degraded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "berth_apps_degraded", Help: "Apps the last pass could not decide (service port clash, placement refused); the others proceed."}),
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "berth_leader", Help: "1 while this replica leads and runs the reconcile loop; the other berth_* gauges are current only where it is 1."}),
 	}
-	reg.MustRegister(m.syncSeconds, m.placementSeconds, m.planSize, m.tasks, m.storeErrors, m.gitErrors, m.rejected, m.converged, m.leader)
+	reg.MustRegister(m.syncSeconds, m.placementSeconds, m.planSize, m.tasks, m.storeErrors, m.gitErrors, m.rejected, m.converged, m.leader, m.passErrors, m.degraded)
 	return m
 }
 
-func (m *Metrics) observePass(d time.Duration, out Outcome, tasks []cluster.Task) {
+func (m *Metrics) observePass(d time.Duration, out decide.Result, tasks []cluster.Task) {
 	if m == nil {
 		return
 	}
 	m.syncSeconds.Observe(d.Seconds())
-	m.planSize.Set(float64(out.Batch.Len()))
-	m.converged.Set(boolFloat(out.Converged))
+	m.planSize.Set(float64(len(out.Changes)))
 	counts := map[cluster.TaskState]int{}
 	for _, t := range tasks {
 		s := t.Status.State
@@ -71,9 +77,30 @@ func (m *Metrics) observePass(d time.Duration, out Outcome, tasks []cluster.Task
 	}
 }
 
-func (m *Metrics) observePlacement(d time.Duration) {
+// timePlacement runs the allocator's work and records how long it took.
+func (m *Metrics) timePlacement(place func()) {
+	began := time.Now()
+	place()
 	if m != nil {
-		m.placementSeconds.Observe(d.Seconds())
+		m.placementSeconds.Observe(time.Since(began).Seconds())
+	}
+}
+
+func (m *Metrics) passError() {
+	if m != nil {
+		m.passErrors.Inc()
+	}
+}
+
+func (m *Metrics) setDegraded(n int) {
+	if m != nil {
+		m.degraded.Set(float64(n))
+	}
+}
+
+func (m *Metrics) setConverged(b bool) {
+	if m != nil {
+		m.converged.Set(boolFloat(b))
 	}
 }
 

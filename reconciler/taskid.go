@@ -3,6 +3,8 @@ package reconciler
 import (
 	"crypto/rand"
 	"encoding/hex"
+
+	"github.com/berthops/berth/reconciler/decide"
 )
 
 // NewTaskID makes a task id in Marathon's style, app name dot unique suffix
@@ -10,5 +12,5 @@ import (
 func NewTaskID(appID string) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // crypto/rand never fails on Linux
-	return taskPrefix(appID) + "." + hex.EncodeToString(b[:])
+	return decide.TaskPrefix(appID) + "." + hex.EncodeToString(b[:])
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/server"
 	"github.com/berthops/berth/testenv"
@@ -76,7 +77,7 @@ func Start(t testing.TB, o Options) *Env {
 		t.Fatalf("open test repository: %v", err)
 	}
 	r := reconciler.New(reconciler.Config{Branch: "main", Poll: time.Hour, Resync: 20 * time.Millisecond,
-		Pass: reconciler.PassOptions{Prune: true}}, src, st)
+		Pass: decide.Options{Prune: true}}, src, st)
 	srv := server.New(server.Config{ID: "s1", Version: "test", Store: tree.Client(), Heartbeat: 100 * time.Millisecond,
 		Lead: []server.LeadFunc{r.Run}})
 	for pattern, h := range r.Routes(st, reconciler.APIOptions{Token: Token, ProtectReads: o.ProtectReads, WebhookSecret: "hook-secret"}) {

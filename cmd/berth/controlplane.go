@@ -22,6 +22,7 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/server"
 )
@@ -50,7 +51,7 @@ func (c *controlFlags) register(f *pflag.FlagSet, defaultPoll time.Duration) {
 	f.StringVar(&c.webhookSecretFile, "webhook-secret-file", "", "file holding the secret push webhooks are verified with")
 	f.StringVar(&c.sshKey, "ssh-key", "", "private key for SSH remotes")
 	f.StringVar(&c.knownHosts, "known-hosts", "", "known_hosts file pinning SSH remotes' host keys")
-	f.StringVar(&c.shellImage, "shell-image", reconciler.DefaultShellImage, "image that runs a cmd for apps and jobs that name no image")
+	f.StringVar(&c.shellImage, "shell-image", decide.DefaultShellImage, "image that runs a cmd for apps and jobs that name no image")
 }
 
 // gitAuth takes HTTP credentials from the environment (never from flags, so
@@ -139,7 +140,7 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 	state := cluster.NewState(store)
 	rec := reconciler.New(reconciler.Config{
 		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, Logger: logger, Metrics: reconciler.NewMetrics(reg),
-		Pass: reconciler.PassOptions{Prune: c.prune, Spec: reconciler.SpecOptions{ShellImage: c.shellImage}},
+		Pass: decide.Options{Prune: c.prune, Spec: decide.SpecOptions{ShellImage: c.shellImage}},
 	}, src, state)
 	if token == "" {
 		logger.Warn("no --token-file: every write endpoint (sync, job runs) is refused")

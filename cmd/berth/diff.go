@@ -20,9 +20,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berthops/berth/client"
-	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
-	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/reconciler/plan"
 )
@@ -101,14 +100,11 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 	default:
 		return fmt.Errorf("diff: --format %q: want text, markdown or json", f.format)
 	}
-	sources := 0
-	for _, s := range []string{f.base, f.observed, f.server} {
-		if s != "" {
-			sources++
-		}
+	if f.observed != "" && f.server != "" {
+		return errors.New("diff: give at most one of --observed FILE and --server URL (the live cluster to check the change on)")
 	}
-	if sources != 1 {
-		return errors.New("diff: give exactly one of --base REF (compare two commits), --observed FILE or --server URL (compare with the live cluster)")
+	if f.base == "" && f.observed == "" && f.server == "" {
+		return errors.New("diff: give --base REF (compare two commits), --observed FILE or --server URL (compare with the live cluster), or --base with one of the others (compare two commits and check the change on the cluster)")
 	}
 	dir, err := gitsource.CleanPath(f.path)
 	if err != nil {
@@ -145,31 +141,35 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 	}
 	defer saveParseCache(cache, cachePath, logger)
 
-	var desired *manifests.Set
-	var observed plan.Observed
-	var live *liveCluster
-	if f.server != "" {
-		if live, err = readLive(ctx, f.server, f.tokenFile); err != nil {
+	// The cluster, when one is given: a snapshot file or a live server's
+	// GET /v1/observed, the same form. The fit verdict comes from the
+	// server's own decision engine, played forward on it.
+	var snap *decide.Snapshot
+	switch {
+	case f.server != "":
+		if snap, err = readLive(ctx, f.server, f.tokenFile); err != nil {
 			return fmt.Errorf("diff: --server: %w", err)
 		}
-		observed = live.observed
-		hdr.Base = plan.Revision{Ref: "live " + f.server, Commit: live.commit}
-		if desired, err = loadCommit(src, cache, head, dir); err != nil {
-			return reportLoadError(stdout, f.format, hdr, "head", err)
-		}
-	} else if f.observed != "" {
-		hdr.Base = plan.Revision{Ref: "observed " + f.observed}
+		hdr.Base = plan.Revision{Ref: "live " + f.server, Commit: snap.Commit}
+	case f.observed != "":
 		data, err := os.ReadFile(f.observed)
 		if err != nil {
 			return fmt.Errorf("diff: --observed: %w", err)
 		}
-		if observed, err = plan.ReadObserved(f.observed, data); err != nil {
+		s, err := decide.ReadSnapshot(f.observed, data)
+		if err != nil {
 			return fmt.Errorf("diff: --observed: %w", err)
 		}
-		if desired, err = loadCommit(src, cache, head, dir); err != nil {
-			return reportLoadError(stdout, f.format, hdr, "head", err)
-		}
-	} else {
+		snap = &s
+		hdr.Base = plan.Revision{Ref: "observed " + f.observed, Commit: s.Commit}
+	}
+
+	var desired *manifests.Set
+	var observed plan.Observed
+	if snap != nil {
+		observed = snap.Observed
+	}
+	if f.base != "" {
 		base, err := src.Resolve(f.base)
 		if err != nil {
 			return fmt.Errorf("diff: --base: %w", err)
@@ -183,13 +183,13 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 			}
 			return fmt.Errorf("diff: %w", err)
 		}
+	} else if desired, err = loadCommit(src, cache, head, dir); err != nil {
+		return reportLoadError(stdout, f.format, hdr, "head", err)
 	}
 
 	p := plan.Compute(desired, observed)
-	if live != nil {
-		if p.Fit, err = reconciler.FitOf(p, desired, live.agents, live.tasks); err != nil {
-			return fmt.Errorf("diff: %w", err)
-		}
+	if snap != nil && snap.HasCluster() {
+		p.Fit = decide.Simulate(snap.Input(desired), decide.Options{Prune: true}, 0).Fit()
 	}
 	switch f.format {
 	case "json":
@@ -208,15 +208,8 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 	return nil
 }
 
-// liveCluster is what `berth diff --server` reads from a running server.
-type liveCluster struct {
-	commit   string
-	observed plan.Observed
-	agents   []cluster.Agent
-	tasks    []cluster.Task
-}
-
-func readLive(ctx context.Context, server, tokenFile string) (*liveCluster, error) {
+// readLive reads a running server's cluster snapshot (GET /v1/observed).
+func readLive(ctx context.Context, server, tokenFile string) (*decide.Snapshot, error) {
 	token, err := readSecret(tokenFile, "--token-file")
 	if err != nil {
 		return nil, err
@@ -225,21 +218,15 @@ func readLive(ctx context.Context, server, tokenFile string) (*liveCluster, erro
 	if err != nil {
 		return nil, err
 	}
-	data, commit, err := c.Observed(ctx)
+	data, _, err := c.Observed(ctx)
 	if err != nil {
 		return nil, err
 	}
-	l := &liveCluster{commit: commit}
-	if l.observed, err = plan.ReadObserved(server+"/v1/observed", data); err != nil {
+	s, err := decide.ReadSnapshot(server+"/v1/observed", data)
+	if err != nil {
 		return nil, err
 	}
-	if l.agents, err = c.Agents(ctx); err != nil {
-		return nil, err
-	}
-	if l.tasks, err = c.Tasks(ctx, ""); err != nil {
-		return nil, err
-	}
-	return l, nil
+	return &s, nil
 }
 
 // loadSideError says which commit's manifests failed to load.

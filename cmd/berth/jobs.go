@@ -13,7 +13,7 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
-	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/schedule"
 	"github.com/spf13/cobra"
 )
@@ -147,8 +147,8 @@ berth jobs history NAME.`,
 }
 
 // renderJobList prints the `berth jobs` table, sorted by name.
-func renderJobList(w io.Writer, jobs []reconciler.JobOutcome, now time.Time) {
-	jobs = append([]reconciler.JobOutcome(nil), jobs...)
+func renderJobList(w io.Writer, jobs []decide.JobOutcome, now time.Time) {
+	jobs = append([]decide.JobOutcome(nil), jobs...)
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].Name < jobs[j].Name })
 	tw := newTable(w, "NAME", "SCHEDULE", "NEXT", "LAST RUN", "STATE", "SUCCESS", "ERRORS", "MESSAGE")
 	for _, j := range jobs {

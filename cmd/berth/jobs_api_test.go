@@ -8,13 +8,13 @@ import (
 
 	"github.com/berthops/berth/client/clienttest"
 	"github.com/berthops/berth/cluster"
-	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/reconciler/decide"
 )
 
 func intPtr(i int) *int { return &i }
 
 func TestRenderJobsGolden(t *testing.T) {
-	jobs := []reconciler.JobOutcome{
+	jobs := []decide.JobOutcome{
 		{Name: "report", Schedule: "R/2026-03-01T02:30:00Z/P1D", Next: goldenNow.Add(90 * time.Minute),
 			LastRun: "20261125T023000.000Z-schedule", LastState: "SUCCEEDED", SuccessCount: 42, ErrorCount: 1},
 		{Name: "child", Parents: []string{"report", "load"}, LastRun: "20261125T023512.250Z-parents", LastState: "FAILED", ErrorCount: 3},
@@ -173,6 +173,6 @@ func FuzzJobHistoryCells(f *testing.F) {
 		if n := strings.Count(buf.String(), "\n"); n != 2 {
 			t.Errorf("history table has %d lines, want a header and one row:\n%s", n, buf.String())
 		}
-		renderJobList(&buf, []reconciler.JobOutcome{{Name: runID, LastRun: runID, Message: output}}, goldenNow)
+		renderJobList(&buf, []decide.JobOutcome{{Name: runID, LastRun: runID, Message: output}}, goldenNow)
 	})
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/berthops/berth/client"
 	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/server"
 )
 
@@ -334,7 +335,7 @@ func renderStatus(w io.Writer, d statusDoc, now time.Time) {
 
 // renderStatusJobs prints the Chronos-style jobs: when each runs next and how its
 // last run went.
-func renderStatusJobs(w io.Writer, jobs []reconciler.JobOutcome, now time.Time) {
+func renderStatusJobs(w io.Writer, jobs []decide.JobOutcome, now time.Time) {
 	tw := newTable(w, "JOB", "SCHEDULE", "NEXT", "LAST", "SUCCESS", "ERRORS", "MESSAGE")
 	for _, j := range jobs {
 		sched := j.Schedule

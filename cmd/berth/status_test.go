@@ -16,6 +16,7 @@ import (
 	"github.com/berthops/berth/client/clienttest"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/server"
 )
 
@@ -66,7 +67,7 @@ func TestRenderStatusGolden(t *testing.T) {
 		Rejected: &reconciler.CommitError{Commit: commitB, Since: goldenNow.Add(-5 * time.Minute),
 			Errors: []string{"apps/web.yaml:7: instances: want a number >= 0, found \"three\"", "apps/db.yaml:2: id: /db is declared twice (also apps/db2.yaml:2)"}},
 		Apps: goldenApps(), Orphans: []string{"/old"},
-		Jobs: []reconciler.JobOutcome{
+		Jobs: []decide.JobOutcome{
 			{Name: "backup", Schedule: "R/2026-11-25T02:00:00Z/P1D", Next: goldenNow.Add(14 * time.Hour), LastState: "FINISHED", SuccessCount: 12, LastSuccess: goldenNow.Add(-10 * time.Hour)},
 			{Name: "report", Parents: []string{"backup", "etl"}, LastState: "FAILED", ErrorCount: 2, Message: "exit status 1"},
 			{Name: "old", Schedule: "R/2026-01-01T00:00:00Z/PT1H", Disabled: true},

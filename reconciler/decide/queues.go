@@ -1,7 +1,9 @@
-package reconciler
+package decide
 
 import (
 	"sort"
+
+	"github.com/berthops/berth/allocator"
 	"strings"
 
 	"github.com/berthops/berth/cluster"
@@ -49,19 +51,19 @@ func Queues(set *manifests.Set, agents []cluster.Agent, tasks []cluster.Task) []
 	}
 	out := make([]QueueUsage, 0, len(set.Queues))
 	index := map[string]int{}
+	// The shares come from the allocator's own queue tree: what is shown is
+	// what placement enforces. A tree the allocator refuses (caught at load,
+	// so only possible for a hand-made set) shows no shares.
+	shares, _ := allocator.QueueShares(set.Queues, allocator.Resources{CPUs: total.CPUs, Mem: total.Mem, Disk: total.Disk})
+	shareOf := map[string]allocator.QueueShare{}
+	for _, sh := range shares {
+		shareOf[sh.ID] = sh
+	}
 	for _, q := range set.Queues {
-		share, maxShare := 1.0, 1.0
-		for id := q.ID; id != "" && id != "/"; id = parentQueue(id) {
-			p, ok := byID[id]
-			if !ok {
-				break
-			}
-			share *= p.Capacity / 100
-			maxShare *= maxCap(p) / 100
-		}
+		sh := shareOf[q.ID]
 		index[q.ID] = len(out)
 		out = append(out, QueueUsage{ID: q.ID, Capacity: q.Capacity, MaxCapacity: maxCap(q),
-			Guaranteed: scaleRes(total, share), Max: scaleRes(total, maxShare)})
+			Guaranteed: fromAllocator(sh.Guaranteed), Max: fromAllocator(sh.Max)})
 	}
 	for _, t := range tasks {
 		if t.Kill || t.Status.State.Terminal() {
@@ -98,6 +100,6 @@ func addRes(a, b cluster.Resources) cluster.Resources {
 	return cluster.Resources{CPUs: a.CPUs + b.CPUs, Mem: a.Mem + b.Mem, Disk: a.Disk + b.Disk}
 }
 
-func scaleRes(r cluster.Resources, f float64) cluster.Resources {
-	return cluster.Resources{CPUs: r.CPUs * f, Mem: r.Mem * f, Disk: r.Disk * f}
+func fromAllocator(r allocator.Resources) cluster.Resources {
+	return cluster.Resources{CPUs: r.CPUs, Mem: r.Mem, Disk: r.Disk}
 }

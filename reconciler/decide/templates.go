@@ -1,4 +1,4 @@
-package reconciler
+package decide
 
 import (
 	"reflect"
@@ -13,7 +13,7 @@ import (
 // (and a pass runs far more often than templates change); templates no
 // longer declared are withdrawn (agents then stop rendering them and leave
 // their files alone).
-func publishTemplates(desired []manifests.Template, published []cluster.PublishedTemplate, b *cluster.Batch) {
+func publishTemplates(desired []manifests.Template, published []cluster.PublishedTemplate, w *writes) {
 	have := make(map[string]cluster.PublishedTemplate, len(published))
 	for _, p := range published {
 		have[p.Template.ID] = p
@@ -25,11 +25,11 @@ func publishTemplates(desired []manifests.Template, published []cluster.Publishe
 		if old, ok := have[t.ID]; ok && samePublished(old, p) {
 			continue
 		}
-		b.PutTemplate(p)
+		w.add(PublishTemplate{Template: p})
 	}
 	for _, p := range published {
 		if !want[p.Template.ID] {
-			b.DeleteTemplate(p.Template.ID)
+			w.add(WithdrawTemplate{ID: p.Template.ID})
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package reconciler
+package decide
 
 import (
 	"encoding/json"
@@ -11,31 +11,26 @@ import (
 	"github.com/berthops/berth/manifests"
 )
 
-// templateOps summarises the template writes of a batch as "put <id>" and
-// "delete <id>" lines, in order.
-func templateOps(t *testing.T, b *cluster.Batch) []string {
-	t.Helper()
+// templateOps summarises the template changes of a decision as "put <id>"
+// and "delete <id>" lines, in order.
+func templateOps(changes []Change) []string {
 	var out []string
-	for _, op := range b.Ops() {
-		if !strings.HasPrefix(op.Path, "/templates/") {
-			continue
-		}
-		id := strings.TrimPrefix(op.Path, "/templates/")
-		switch op.Kind {
-		case cluster.OpPut:
-			var p cluster.PublishedTemplate
-			mustJSON(t, op.Data, &p)
-			if got := p.Template.ID; got != strings.ReplaceAll(id, "%2F", "/") {
-				t.Errorf("record at %s holds template %s", op.Path, got)
-			}
-			out = append(out, "put "+p.Template.ID)
-		case cluster.OpDelete:
-			out = append(out, "delete "+id)
-		default:
-			out = append(out, fmt.Sprintf("op %d %s", op.Kind, id))
+	for _, c := range changes {
+		switch c := c.(type) {
+		case PublishTemplate:
+			out = append(out, "put "+c.Template.Template.ID)
+		case WithdrawTemplate:
+			out = append(out, "delete "+c.ID)
 		}
 	}
 	return out
+}
+
+func mustJSON(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
 }
 
 // roundTrip is what the leader reads back after publishing ts.
@@ -82,9 +77,9 @@ func TestPublishTemplates(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var b cluster.Batch
-			publishTemplates(tc.desired, tc.published, &b)
-			got := templateOps(t, &b)
+			var w writes
+			publishTemplates(tc.desired, tc.published, &w)
+			got := templateOps(w.list)
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("ops %q, want %q", got, tc.want)
 			}
@@ -99,27 +94,26 @@ func TestPassPublishesTemplates(t *testing.T) {
 	f := newFakeCluster("a1")
 	tm := manifests.Template{ID: "lb", Contents: "x", Destination: "/tmp/lb.conf", Origin: manifests.Origin{File: "lb.yaml", Line: 2}}
 	s := f.snapshot(&manifests.Set{Templates: []manifests.Template{tm}}, time.Unix(1e9, 0))
-	out, err := Pass(s, f.opts())
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := Decide(s, f.opts())
+	// Through JSON, as the store keeps it.
 	var published []cluster.PublishedTemplate
-	for _, op := range out.Batch.Ops() {
-		if op.Path == "/templates/lb" {
-			var p cluster.PublishedTemplate
-			mustJSON(t, op.Data, &p)
-			published = append(published, p)
+	for _, c := range out.Changes {
+		if p, ok := c.(PublishTemplate); ok {
+			data, err := json.Marshal(p.Template)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back cluster.PublishedTemplate
+			mustJSON(t, data, &back)
+			published = append(published, back)
 		}
 	}
 	if len(published) != 1 || published[0].Manifest().Origin != tm.Origin || published[0].Template.Contents != "x" {
 		t.Fatalf("published %+v: want lb with its origin", published)
 	}
 	s.Templates = published
-	out, err = Pass(s, f.opts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ops := templateOps(t, &out.Batch); len(ops) != 0 {
+	out = Decide(s, f.opts())
+	if ops := templateOps(out.Changes); len(ops) != 0 {
 		t.Fatalf("second pass wrote %q: want nothing", ops)
 	}
 }
@@ -138,10 +132,10 @@ func BenchmarkPublishTemplatesUnchanged(b *testing.B) {
 	published := roundTrip(t, desired...)
 	b.ReportAllocs()
 	for b.Loop() {
-		var batch cluster.Batch
-		publishTemplates(desired, published, &batch)
-		if batch.Len() != 0 {
-			b.Fatalf("%d writes for unchanged templates", batch.Len())
+		var w writes
+		publishTemplates(desired, published, &w)
+		if len(w.list) != 0 {
+			b.Fatalf("%d writes for unchanged templates", len(w.list))
 		}
 	}
 }

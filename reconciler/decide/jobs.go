@@ -1,4 +1,4 @@
-package reconciler
+package decide
 
 import (
 	"fmt"
@@ -30,6 +30,8 @@ type JobOutcome struct {
 	LastSuccess  time.Time `json:"lastSuccess,omitzero"`
 	LastError    time.Time `json:"lastError,omitzero"`
 	Message      string    `json:"message,omitempty"`
+	// Unplaced is why a run due now could not be placed.
+	Unplaced string `json:"unplaced,omitempty"`
 }
 
 // JobSchedules parses the schedule (or cron) of every job in set that has
@@ -66,9 +68,9 @@ type jobStart struct {
 // derived from the run, so a new leader that re-reads the state neither
 // loses nor repeats a run.
 type jobPass struct {
-	s    Snapshot
-	opts PassOptions
-	b    *cluster.Batch
+	s    Input
+	opts Options
+	w    *writes
 
 	runs      map[string]cluster.JobRun // changed runs by job/runID
 	states    map[string]cluster.JobState
@@ -109,7 +111,9 @@ func jobTaskID(job, runID string, attempt int) string {
 	return fmt.Sprintf("%s.%s.%d", job, strings.NewReplacer(":", "", "-", "").Replace(runID), attempt)
 }
 
-func newRunID(at time.Time, trigger string) string {
+// RunID is the id of a job run: when it was due, and what triggered it.
+// Task ids derive from it, so a run recorded once is never launched twice.
+func RunID(at time.Time, trigger string) string {
 	return at.UTC().Format("20060102T150405.000Z") + "-" + trigger
 }
 
@@ -158,13 +162,13 @@ func (p *jobPass) run() {
 			}
 		}
 		if _, ok := p.s.JobStates[name]; ok {
-			p.b.DeleteJobState(name)
+			p.w.add(DropJobState{Job: name})
 			p.written[name] = true
 		}
 	}
 }
 
-func (p *jobPass) stopOrForget(t cluster.Task) { stopOrForget(p.b, t) }
+func (p *jobPass) stopOrForget(t cluster.Task) { stopOrForget(p.w, t) }
 
 func (p *jobPass) job(job *manifests.Job, tasks map[string]cluster.Task, own []cluster.Task, manual int) {
 	now := p.s.Now
@@ -217,7 +221,7 @@ func (p *jobPass) job(job *manifests.Job, tasks map[string]cluster.Task, own []c
 	}
 	out := JobOutcome{Name: job.Name, Schedule: firstNonEmpty(job.Schedule, job.Cron), Parents: job.Parents, Disabled: job.Disabled}
 	newRun := func(at time.Time, trigger string) {
-		id := newRunID(at, trigger)
+		id := RunID(at, trigger)
 		for _, r := range runs {
 			if r.RunID == id {
 				return // recorded already: never run one occurrence twice
@@ -254,7 +258,7 @@ func (p *jobPass) job(job *manifests.Job, tasks map[string]cluster.Task, own []c
 		p.trim(job.Name, runs)
 	}
 	if p.dirty[job.Name] || st != p.s.JobStates[job.Name] {
-		p.b.PutJobState(st)
+		p.w.add(SaveJobState{State: st})
 		p.written[job.Name] = true
 	}
 	if n := len(runs); n > 0 {
@@ -317,8 +321,7 @@ func (p *jobPass) advance(job *manifests.Job, st *cluster.JobState, r *cluster.J
 
 func (p *jobPass) forget(t cluster.Task, exists bool) {
 	if exists {
-		p.b.DeleteAssignment(t.AgentID, t.TaskID, cluster.AnyVersion)
-		p.b.DeleteStatus(t.AgentID, t.TaskID)
+		p.w.add(ForgetTask{AgentID: t.AgentID, TaskID: t.TaskID})
 	}
 }
 
@@ -353,7 +356,7 @@ func (p *jobPass) scheduled(job *manifests.Job, st *cluster.JobState, out *JobOu
 	d := sched.Due(last, p.s.Now, eps)
 	if eps > 0 {
 		for _, at := range d.Skipped {
-			id := newRunID(at, cluster.TriggerSchedule)
+			id := RunID(at, cluster.TriggerSchedule)
 			p.runs[runKey(job.Name, id)] = cluster.JobRun{Job: job.Name, RunID: id, State: cluster.JobRunSkipped, ScheduledAt: at,
 				FinishedAt: p.s.Now, Trigger: cluster.TriggerSchedule, Message: fmt.Sprintf("missed by more than epsilon %s", job.Epsilon)}
 		}
@@ -419,7 +422,7 @@ func (p *jobPass) trim(job string, runs []cluster.JobRun) {
 		if _, fresh := p.runs[key]; fresh {
 			delete(p.runs, key)
 		} else {
-			p.b.DeleteJobRun(job, r.RunID)
+			p.w.add(DropJobRun{Job: job, RunID: r.RunID})
 			p.written[job] = true
 		}
 		extra--
@@ -437,6 +440,12 @@ func (p *jobPass) writtenJobs() []string {
 	return names
 }
 
+// refused records why a run attempt cannot be placed at all (the allocator
+// refused the job's demand); the run waits, and the job reports the reason.
+func (p *jobPass) refused(js jobStart, err error) {
+	p.placed(js, allocator.GroupResult{Reason: "the allocator refused the job: " + err.Error()})
+}
+
 // placed records where a run attempt goes and assigns its task.
 func (p *jobPass) placed(js jobStart, g allocator.GroupResult) {
 	r := p.runs[js.run]
@@ -450,6 +459,11 @@ func (p *jobPass) placed(js jobStart, g allocator.GroupResult) {
 	if len(g.Placements) == 0 {
 		r.Message = "waiting for resources: " + g.Reason
 		p.runs[js.run] = r
+		for i := range p.outcomes {
+			if p.outcomes[i].Name == js.job.Name {
+				p.outcomes[i].Unplaced = g.Reason
+			}
+		}
 		return
 	}
 	pl := g.Placements[0]
@@ -468,16 +482,14 @@ func (p *jobPass) flush() {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	ops := cluster.Batch{}
 	for _, k := range keys {
 		r := p.runs[k]
-		ops.PutJobRun(r)
+		p.w.add(RecordJobRun{Run: r})
 		p.written[r.Job] = true
 	}
 	for _, a := range p.launch {
-		ops.PutAssignment(a)
+		p.w.add(StartTask{Assignment: a})
 	}
-	p.b.Append(&ops)
 }
 
 func orTime(t, def time.Time) time.Time {

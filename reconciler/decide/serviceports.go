@@ -1,7 +1,6 @@
-package reconciler
+package decide
 
 import (
-	"fmt"
 	"sort"
 
 	"github.com/berthops/berth/allocator"
@@ -11,10 +10,12 @@ import (
 
 // servicePorts resolves every declared app's service ports with the
 // allocator (cluster-unique, 10000-20000 when a manifest says 0, stable for
-// an app's port index across updates) and records changes in b: new
+// an app's port index across updates) and records changes in w: new
 // assignments, moved ones, and those of apps no longer declared (when
-// pruning; otherwise they stay reserved for the apps still running).
-func servicePorts(apps []manifests.App, held []cluster.ServicePort, prune bool, b *cluster.Batch) (map[string][]int, error) {
+// pruning; otherwise they stay reserved for the apps still running). An app
+// whose ports cannot be assigned is returned in errs and keeps whatever it
+// holds; the others proceed.
+func servicePorts(apps []manifests.App, held []cluster.ServicePort, prune bool, w *writes) (map[string][]int, map[string]error) {
 	previous := map[string][]int{}
 	heldAt := map[string]map[int]int{}
 	for _, p := range held {
@@ -50,22 +51,30 @@ func servicePorts(apps []manifests.App, held []cluster.ServicePort, prune bool, 
 		}
 		sort.Slice(reserved, func(i, j int) bool { return reserved[i].App < reserved[j].App })
 	}
-	got, err := allocator.AssignServicePorts(append(reserved, reqs...), previous, 0, 0)
+	got, errs, err := allocator.AssignServicePortsEach(append(reserved, reqs...), previous, 0, 0)
 	if err != nil {
-		return nil, fmt.Errorf("assign service ports: %w", err)
+		// Only a bad range fails the whole, and the range is Berth's own.
+		errs = map[string]error{}
+		for _, r := range reqs {
+			errs[r.App] = err
+		}
+		return nil, errs
 	}
 	for _, req := range reqs {
+		if _, bad := errs[req.App]; bad {
+			continue
+		}
 		for i, port := range got[req.App] {
 			if old, ok := heldAt[req.App][i]; ok && old == port {
 				continue
 			} else if ok {
-				b.DeleteServicePort(old)
+				w.add(ReleaseServicePort{Port: old})
 			}
-			b.PutServicePort(cluster.ServicePort{Port: port, AppID: req.App, PortIndex: i})
+			w.add(HoldServicePort{Port: cluster.ServicePort{Port: port, AppID: req.App, PortIndex: i}})
 		}
 		for i, old := range heldAt[req.App] {
 			if i >= len(got[req.App]) {
-				b.DeleteServicePort(old) // the app has fewer ports now
+				w.add(ReleaseServicePort{Port: old}) // the app has fewer ports now
 			}
 		}
 	}
@@ -75,9 +84,9 @@ func servicePorts(apps []manifests.App, held []cluster.ServicePort, prune bool, 
 				continue
 			}
 			for _, port := range ports {
-				b.DeleteServicePort(port)
+				w.add(ReleaseServicePort{Port: port})
 			}
 		}
 	}
-	return got, nil
+	return got, errs
 }

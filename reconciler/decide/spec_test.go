@@ -1,4 +1,4 @@
-package reconciler
+package decide
 
 import (
 	"testing"
@@ -81,7 +81,7 @@ func TestSpecVersionIgnoresLabelsOnly(t *testing.T) {
 	if SpecVersion(AppTaskSpec(&a, nil, SpecOptions{})) == SpecVersion(AppTaskSpec(&c, nil, SpecOptions{})) {
 		t.Error("a cmd change kept the version")
 	}
-	if taskPrefix("/web/nginx") != "web-nginx" {
+	if TaskPrefix("/web/nginx") != "web-nginx" {
 		t.Error("ServiceName")
 	}
 }

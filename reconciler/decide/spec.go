@@ -1,4 +1,4 @@
-package reconciler
+package decide
 
 import (
 	"crypto/sha256"
@@ -177,9 +177,9 @@ func SpecVersion(s cluster.TaskSpec) string {
 	return hex.EncodeToString(sum[:6])
 }
 
-// taskPrefix starts an app's task ids: its id without the leading slash,
+// TaskPrefix starts an app's task ids: its id without the leading slash,
 // slashes as dashes (/web/nginx -> web-nginx), so an id says whose task it is.
-func taskPrefix(appID string) string {
+func TaskPrefix(appID string) string {
 	return strings.ReplaceAll(strings.Trim(appID, "/"), "/", "-")
 }
 

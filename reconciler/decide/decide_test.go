@@ -1,7 +1,6 @@
-package reconciler
+package decide
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,88 +10,43 @@ import (
 	"github.com/berthops/berth/manifests"
 )
 
-// fakeCluster applies pass outcomes to an in-memory task list, the way the
-// store and agents would, so whole rollouts can be checked without I/O.
+// fakeCluster is a decision input that decisions are applied to with
+// Apply, and agents played with PlayAgents, so whole rollouts can be
+// checked without I/O.
 type fakeCluster struct {
-	agents []cluster.Agent
-	tasks  map[string]*cluster.Task
-	ports  []cluster.ServicePort
-	n      int
+	in Input
+	n  int
 }
 
 func newFakeCluster(agents ...string) *fakeCluster {
-	f := &fakeCluster{tasks: map[string]*cluster.Task{}}
+	f := &fakeCluster{}
 	for i, id := range agents {
-		f.agents = append(f.agents, cluster.Agent{ID: id, Hostname: id, Address: fmt.Sprintf("127.0.0.%d", i+2), Reachable: true,
+		f.in.Agents = append(f.in.Agents, cluster.Agent{ID: id, Hostname: id, Address: fmt.Sprintf("127.0.0.%d", i+2), Reachable: true,
 			Resources: cluster.Resources{CPUs: 4, Mem: 4096, Disk: 10000}, Ports: []cluster.PortRange{{Begin: 31000, End: 31010}}})
 	}
 	return f
 }
 
-func (f *fakeCluster) snapshot(set *manifests.Set, now time.Time) Snapshot {
-	s := Snapshot{Desired: set, Agents: f.agents, ServicePorts: f.ports, Now: now}
-	for _, t := range f.tasks {
-		s.Tasks = append(s.Tasks, *t)
-	}
-	return s
+func (f *fakeCluster) snapshot(set *manifests.Set, now time.Time) Input {
+	in := f.in
+	in.Desired, in.Now = set, now
+	return in
 }
 
-func (f *fakeCluster) opts() PassOptions {
-	return PassOptions{Prune: true, NewTaskID: func(app string) string { f.n++; return fmt.Sprintf("%s.%d", taskPrefix(app), f.n) }}
+func (f *fakeCluster) opts() Options {
+	return Options{Prune: true, NewTaskID: func(app string) string { f.n++; return fmt.Sprintf("%s.%d", TaskPrefix(app), f.n) }}
 }
 
-// apply commits a batch by replaying its operations' effects.
-func (f *fakeCluster) apply(t *testing.T, out Outcome) {
-	t.Helper()
-	for _, op := range out.Batch.Ops() {
-		switch {
-		case op.Kind == cluster.OpPut && strings.Contains(op.Path, "/assignments/"):
-			var a cluster.Assignment
-			mustJSON(t, op.Data, &a)
-			old, ok := f.tasks[a.TaskID]
-			nt := &cluster.Task{Assignment: a}
-			if ok {
-				nt.Status = old.Status
-			}
-			f.tasks[a.TaskID] = nt
-		case op.Kind == cluster.OpDelete && strings.Contains(op.Path, "/assignments/"):
-			for id := range f.tasks {
-				if strings.HasSuffix(op.Path, "/"+id) {
-					delete(f.tasks, id)
-				}
-			}
-		case op.Kind == cluster.OpDelete && strings.Contains(op.Path, "/serviceports/"):
-			kept := f.ports[:0]
-			for _, p := range f.ports {
-				if !strings.HasSuffix(op.Path, fmt.Sprintf("/%d", p.Port)) {
-					kept = append(kept, p)
-				}
-			}
-			f.ports = kept
-		case op.Kind == cluster.OpPut && strings.Contains(op.Path, "/serviceports/"):
-			var p cluster.ServicePort
-			mustJSON(t, op.Data, &p)
-			f.ports = append(f.ports, p)
-		}
-	}
-}
+// apply commits a decision's changes.
+func (f *fakeCluster) apply(_ *testing.T, out Result) { f.in.Apply(out.Changes) }
 
 // agentsAct plays the agents: new tasks run and become healthy, killed
 // tasks end.
-func (f *fakeCluster) agentsAct(now time.Time) {
-	for _, t := range f.tasks {
-		switch {
-		case t.Kill && !t.Status.State.Terminal():
-			t.Status = cluster.TaskStatus{TaskID: t.TaskID, AgentID: t.AgentID, State: cluster.TaskKilled, UpdatedAt: now}
-		case t.Status.State == "":
-			t.Status = cluster.TaskStatus{TaskID: t.TaskID, AgentID: t.AgentID, State: cluster.TaskRunning, Health: cluster.HealthHealthy, StartedAt: now, UpdatedAt: now}
-		}
-	}
-}
+func (f *fakeCluster) agentsAct(now time.Time) { f.in.PlayAgents(now) }
 
 func (f *fakeCluster) running(version string) int {
 	n := 0
-	for _, t := range f.tasks {
+	for _, t := range f.in.Tasks {
 		if t.Status.State == cluster.TaskRunning && !t.Kill && (version == "" || t.Version == version) {
 			n++
 		}
@@ -108,17 +62,13 @@ func TestPassStartsScalesRollsAndPrunes(t *testing.T) {
 			PortMappings: []manifests.PortMapping{{ContainerPort: 80, Protocol: "tcp"}}}}
 	set := &manifests.Set{Apps: []manifests.App{app}}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	converge := func(set *manifests.Set) Outcome {
+	converge := func(set *manifests.Set) Result {
 		t.Helper()
-		var out Outcome
+		var out Result
 		for i := 0; i < 20; i++ {
 			now = now.Add(time.Second)
-			var err error
-			out, err = Pass(f.snapshot(set, now), f.opts())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if out.Converged && out.Batch.Len() == 0 {
+			out := Decide(f.snapshot(set, now), f.opts())
+			if out.Converged && len(out.Changes) == 0 {
 				return out
 			}
 			f.apply(t, out)
@@ -134,10 +84,10 @@ func TestPassStartsScalesRollsAndPrunes(t *testing.T) {
 	if out.Apps[0].Status.Health != "Healthy" || out.Apps[0].Status.Sync != "Synced" {
 		t.Errorf("status %+v", out.Apps[0].Status)
 	}
-	if len(f.ports) != 1 || f.ports[0].Port != 10000 {
-		t.Errorf("service ports %+v, want 10000 for /web", f.ports)
+	if len(f.in.ServicePorts) != 1 || f.in.ServicePorts[0].Port != 10000 {
+		t.Errorf("service ports %+v, want 10000 for /web", f.in.ServicePorts)
 	}
-	for _, tk := range f.tasks {
+	for _, tk := range f.in.Tasks {
 		if hp := tk.Spec.Ports[0].HostPort; hp < 31000 || hp > 31010 {
 			t.Errorf("task %s host port %d outside the agent range", tk.TaskID, hp)
 		}
@@ -155,22 +105,16 @@ func TestPassStartsScalesRollsAndPrunes(t *testing.T) {
 	set.Apps[0].Container.Docker.Image = "berth/web:v2"
 	v2 := SpecVersion(AppTaskSpec(&set.Apps[0], []int{10000}, SpecOptions{}))
 	converge(set)
-	if got := f.running(v2); got != 5 || len(f.tasks) != 5 {
-		t.Fatalf("after rollout: %d of v2 running, %d tasks; want 5 and 5", got, len(f.tasks))
+	if got := f.running(v2); got != 5 || len(f.in.Tasks) != 5 {
+		t.Fatalf("after rollout: %d of v2 running, %d tasks; want 5 and 5", got, len(f.in.Tasks))
 	}
 
 	converge(&manifests.Set{})
-	if len(f.tasks) != 0 || len(f.ports) != 0 {
-		t.Fatalf("after prune %d tasks and %d service ports remain", len(f.tasks), len(f.ports))
+	if len(f.in.Tasks) != 0 || len(f.in.ServicePorts) != 0 {
+		t.Fatalf("after prune %d tasks and %d service ports remain", len(f.in.Tasks), len(f.in.ServicePorts))
 	}
 }
 
-func mustJSON(t *testing.T, b []byte, v any) {
-	t.Helper()
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("decode %s: %v", b, err)
-	}
-}
 
 func TestPassDependencyOrderAndStopBeforeStart(t *testing.T) {
 	f := newFakeCluster("a1")
@@ -178,19 +122,16 @@ func TestPassDependencyOrderAndStopBeforeStart(t *testing.T) {
 	web := manifests.App{ID: "/web", Instances: 2, CPUs: 0.1, Mem: 16, Cmd: "web", Dependencies: []string{"/db"}, UpgradeStrategy: db.UpgradeStrategy}
 	set := &manifests.Set{Apps: []manifests.App{db, web}}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	out, err := Pass(f.snapshot(set, now), f.opts())
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := Decide(f.snapshot(set, now), f.opts())
 	f.apply(t, out)
-	if n := len(f.tasks); n != 1 {
+	if n := len(f.in.Tasks); n != 1 {
 		t.Fatalf("first pass started %d tasks, want only /db's 1 (web waits for its dependency)", n)
 	}
 	if msg := out.Apps[1].Status.Message; !strings.Contains(msg, "waiting for /db") {
 		t.Errorf("web status %q does not say what it waits for", msg)
 	}
 	f.agentsAct(now)
-	out, _ = Pass(f.snapshot(set, now.Add(time.Second)), f.opts())
+	out = Decide(f.snapshot(set, now.Add(time.Second)), f.opts())
 	f.apply(t, out)
 	f.agentsAct(now)
 	if n := f.running(""); n != 3 {
@@ -201,9 +142,9 @@ func TestPassDependencyOrderAndStopBeforeStart(t *testing.T) {
 	web2 := web
 	web2.ID = "/web2"
 	set = &manifests.Set{Apps: []manifests.App{db, web2}}
-	out, _ = Pass(f.snapshot(set, now.Add(2*time.Second)), f.opts())
+	out = Decide(f.snapshot(set, now.Add(2*time.Second)), f.opts())
 	f.apply(t, out)
-	for _, tk := range f.tasks {
+	for _, tk := range f.in.Tasks {
 		if tk.OwnerID == "/web2" {
 			t.Fatalf("/web2 started while /web was still stopping")
 		}
@@ -220,47 +161,44 @@ func TestPassUnreachableStrategyCountsFromWhenTheAgentWasLost(t *testing.T) {
 		UnreachableStrategy: manifests.UnreachableStrategy{InactiveAfterSeconds: 60, ExpungeAfterSeconds: 600}}
 	set := &manifests.Set{Apps: []manifests.App{app}}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	out, _ := Pass(f.snapshot(set, now), f.opts())
+	out := Decide(f.snapshot(set, now), f.opts())
 	f.apply(t, out)
 	f.agentsAct(now)
 	var onAgent string
-	for _, tk := range f.tasks {
+	for _, tk := range f.in.Tasks {
 		onAgent = tk.AgentID
 	}
-	for i := range f.agents {
-		if f.agents[i].ID == onAgent {
-			f.agents[i].Reachable = false
-			f.agents[i].LastSeen = now.Add(-time.Hour) // registered long ago
+	for i := range f.in.Agents {
+		if f.in.Agents[i].ID == onAgent {
+			f.in.Agents[i].Reachable = false
+			f.in.Agents[i].LastSeen = now.Add(-time.Hour) // registered long ago
 		}
 	}
 	lost := now.Add(10 * time.Second)
 	snap := f.snapshot(set, lost.Add(30*time.Second))
-	snap.AgentsLostAt = map[string]time.Time{onAgent: lost}
-	if out, _ := Pass(snap, f.opts()); out.Apps[0].Decision.Start != 0 {
+	snap.Lost = map[string]cluster.AgentLost{onAgent: {AgentID: onAgent, Since: lost}}
+	if out = Decide(snap, f.opts()); out.Apps[0].Decision.Start != 0 {
 		t.Fatalf("replaced 30 s after the agent was lost; inactiveAfterSeconds is 60")
 	}
 	snap = f.snapshot(set, lost.Add(61*time.Second))
-	snap.AgentsLostAt = map[string]time.Time{onAgent: lost}
-	if out, _ := Pass(snap, f.opts()); out.Apps[0].Decision.Start != 1 {
+	snap.Lost = map[string]cluster.AgentLost{onAgent: {AgentID: onAgent, Since: lost}}
+	if out = Decide(snap, f.opts()); out.Apps[0].Decision.Start != 1 {
 		t.Fatalf("not replaced 61 s after the agent was lost")
 	}
 }
 
 func TestPassPlacesPrivilegedAppsOnlyWhereAllowed(t *testing.T) {
 	f := newFakeCluster("a1", "a2")
-	f.agents[1].AllowPrivileged = true
+	f.in.Agents[1].AllowPrivileged = true
 	app := manifests.App{ID: "/priv", Instances: 2, CPUs: 0.1, Mem: 16,
 		Container:       &manifests.Container{Type: "DOCKER", Docker: &manifests.Docker{Image: "i", Privileged: true}},
 		UpgradeStrategy: manifests.UpgradeStrategy{MinimumHealthCapacity: 1, MaximumOverCapacity: 1}}
-	out, err := Pass(f.snapshot(&manifests.Set{Apps: []manifests.App{app}}, time.Now()), f.opts())
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := Decide(f.snapshot(&manifests.Set{Apps: []manifests.App{app}}, time.Now()), f.opts())
 	f.apply(t, out)
-	if len(f.tasks) != 2 {
-		t.Fatalf("%d tasks placed, want 2", len(f.tasks))
+	if len(f.in.Tasks) != 2 {
+		t.Fatalf("%d tasks placed, want 2", len(f.in.Tasks))
 	}
-	for _, tk := range f.tasks {
+	for _, tk := range f.in.Tasks {
 		if tk.AgentID != "a2" {
 			t.Errorf("privileged task placed on %s, which does not allow privileged containers", tk.AgentID)
 		}

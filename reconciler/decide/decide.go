@@ -1,0 +1,636 @@
+package decide
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/berthops/berth/allocator"
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler/rollout"
+	"github.com/berthops/berth/schedule"
+)
+
+// Input is everything one decision reads: the desired manifests, the
+// observed cluster, the engine's durable memory, and the time.
+type Input struct {
+	Desired *manifests.Set
+	Commit  string
+	// Applied is the commit the cluster state records as applied; a
+	// converged decision records Commit when it differs.
+	Applied      string
+	Agents       []cluster.Agent
+	Tasks        []cluster.Task
+	ServicePorts []cluster.ServicePort
+	// Launches is each app's launch-failure history (durable memory).
+	Launches map[string]cluster.LaunchHistory
+	// Lost says since when each unreachable agent has been lost (durable
+	// memory); its tasks are UNREACHABLE from then.
+	Lost map[string]cluster.AgentLost
+	// Deployments are the rollouts in progress, by app id (durable memory).
+	Deployments map[string]cluster.Deployment
+	// JobStates and JobRuns are the job scheduler's records, by job name.
+	JobStates map[string]cluster.JobState
+	JobRuns   map[string][]cluster.JobRun
+	// Schedules are the desired jobs' parsed schedules by job name
+	// (JobSchedules), parsed once per commit rather than every decision; a
+	// job missing here has its schedule parsed by Decide.
+	Schedules map[string]schedule.Schedule
+	// NextDue is the previous decision's Result.NextDue: each job's next
+	// occurrence with what it was computed from, so an idle decision does
+	// not compute it again. It is an optimisation of one term, not memory:
+	// an empty one gives the same decisions.
+	NextDue NextDue
+	// Templates are the templates published to agents now.
+	Templates []cluster.PublishedTemplate
+	// ManualRuns are jobs someone asked to run now (`berth jobs run`).
+	ManualRuns []string
+	Now        time.Time
+}
+
+// Options are the server's settings for a decision.
+type Options struct {
+	Spec SpecOptions
+	// Prune stops apps that are no longer declared; false only reports them.
+	Prune    bool
+	Strategy allocator.Strategy
+	// Seed drives the allocator's random choices (host ports, spread ties);
+	// 0 derives it from Input.Now, so a decision stays a function of its
+	// input.
+	Seed uint64
+	// NewTaskID makes a unique task id for an instance of appID (an input,
+	// like the clock: the engine draws no randomness itself).
+	NewTaskID func(appID string) string
+	// AroundPlacement, when set, is called with the allocator's work, so
+	// the caller can time it. It measures; it decides nothing.
+	AroundPlacement func(place func())
+}
+
+// AppOutcome is the verdict on one app, for status and events.
+type AppOutcome struct {
+	ID       string
+	Version  string
+	Decision rollout.Decision
+	Status   rollout.Status
+	// Unplaced is the allocator's reason when starts could not be placed.
+	Unplaced string
+	// Error is set when the app itself could not be decided (its service
+	// ports clash, the allocator refuses its group): the app is Degraded,
+	// its running tasks are left as they are, and every other object is
+	// decided as usual.
+	Error string
+}
+
+// Result is what a decision asks for and reports.
+type Result struct {
+	// Changes are the writes to commit, in the order they must be
+	// committed (run records before the launches they describe).
+	Changes []Change
+	Apps    []AppOutcome
+	Jobs    []JobOutcome
+	// JobsWritten are the jobs whose runs or scheduler state Changes write:
+	// the only job records that differ from the input once committed.
+	JobsWritten []string
+	// NextDue is what the next decision's Input.NextDue should be.
+	NextDue NextDue
+	// Orphans are apps with tasks that no manifest declares (pruned, or only
+	// reported when Prune is false).
+	Orphans []string
+	// Converged is true when every object is exactly as declared.
+	Converged bool
+	// RequeueAt is the earliest time a decision can differ without any
+	// change in the cluster (a backoff ends, say); zero if none.
+	RequeueAt time.Time
+}
+
+// Degraded lists the apps that could not be decided, with their errors.
+func (r Result) Degraded() []AppOutcome {
+	var out []AppOutcome
+	for _, a := range r.Apps {
+		if a.Error != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// writes collects a decision's changes in order.
+type writes struct{ list []Change }
+
+func (w *writes) add(c ...Change) { w.list = append(w.list, c...) }
+
+// Decide makes one reconcile decision for every app, job and template. It
+// is a pure function of its input: the same input gives the same result.
+func Decide(in Input, opts Options) Result {
+	out := Result{Converged: true}
+	if in.Desired == nil {
+		in.Desired = &manifests.Set{}
+	}
+	if opts.NewTaskID == nil {
+		opts.NewTaskID = sequentialIDs()
+	}
+	w := &writes{}
+	agents := map[string]cluster.Agent{}
+	for _, a := range in.Agents {
+		agents[a.ID] = a
+	}
+	lost := lostClocks(in, w)
+	byApp := map[string][]cluster.Task{}
+	for _, t := range in.Tasks {
+		if t.Owner == cluster.OwnerApp {
+			byApp[t.OwnerID] = append(byApp[t.OwnerID], t)
+		}
+	}
+	ports, portErrs := servicePorts(in.Desired.Apps, in.ServicePorts, opts.Prune, w)
+
+	type start struct {
+		app  *manifests.App
+		spec cluster.TaskSpec
+		n    int
+		out  int // index in out.Apps
+	}
+	var starts []start
+	declared := map[string]bool{}
+	type decided struct {
+		app     *manifests.App
+		spec    cluster.TaskSpec
+		version string
+		d       rollout.Decision
+		status  rollout.Status
+		err     string
+	}
+	var apps []decided
+	deployed := map[string]bool{}
+	for i := range in.Desired.Apps {
+		app := &in.Desired.Apps[i]
+		declared[app.ID] = true
+		if err, bad := portErrs[app.ID]; bad {
+			// Without its service ports the app's task version is unknown:
+			// leave its tasks exactly as they are.
+			apps = append(apps, decided{app: app, err: err.Error()})
+			continue
+		}
+		spec := AppTaskSpec(app, ports[app.ID], opts.Spec)
+		version := SpecVersion(spec)
+		rs := rollout.SpecFromApp(*app, version)
+		group := groupByAttribute(app)
+		var tasks []rollout.Task
+		for _, t := range byApp[app.ID] {
+			tasks = append(tasks, observedTask(t, agents, lost, group))
+		}
+		rin := rollout.Input{Spec: rs, Tasks: tasks, Launches: launchesOf(in.Launches[app.ID]), Now: in.Now}
+		d := rollout.Step(rin)
+		deployed[app.ID] = d.Deployed()
+		apps = append(apps, decided{app: app, spec: spec, version: version, d: d, status: rollout.AppStatus(rin)})
+	}
+	// Marathon stops removed apps before it starts new ones, so a renamed app
+	// never runs twice over its resources and ports.
+	stopping := false
+	if opts.Prune {
+		for id, tasks := range byApp {
+			if declared[id] {
+				continue
+			}
+			for _, t := range tasks {
+				if !t.Status.State.Terminal() {
+					stopping = true
+				}
+			}
+		}
+	}
+	for _, a := range apps {
+		if a.err != "" {
+			out.Converged = false
+			out.Apps = append(out.Apps, AppOutcome{ID: a.app.ID, Error: a.err,
+				Status: rollout.Status{Sync: rollout.OutOfSync, Health: rollout.Degraded, Message: a.err}})
+			continue
+		}
+		// Dependency order: an app's deployment waits until the apps it
+		// depends on have finished theirs (healing never waits).
+		d, status := rollout.Gate(a.d, a.status, rollout.Waiting(a.app.Dependencies, deployed))
+		if stopping && len(byApp[a.app.ID]) == 0 && d.Start > 0 {
+			d.Start = 0
+			status.Message = "waiting for removed apps to stop"
+		}
+		rememberLaunches(in.Launches, a.app.ID, d.Launches, w)
+		out.RequeueAt = earliest(out.RequeueAt, d.RequeueAt)
+		if !d.Done {
+			out.Converged = false
+		}
+		killsAndForgets(w, byApp[a.app.ID], d)
+		if d.Start > 0 {
+			starts = append(starts, start{app: a.app, spec: a.spec, n: d.Start, out: len(out.Apps)})
+		}
+		out.Apps = append(out.Apps, AppOutcome{ID: a.app.ID, Version: a.version, Decision: d, Status: status})
+	}
+	for id, tasks := range byApp {
+		if declared[id] {
+			continue
+		}
+		out.Orphans = append(out.Orphans, id)
+		if !opts.Prune {
+			continue
+		}
+		out.Converged = false
+		for _, t := range tasks {
+			stopOrForget(w, t)
+		}
+	}
+	sort.Strings(out.Orphans)
+	for id := range in.Launches {
+		if !declared[id] {
+			w.add(ForgetLaunches{AppID: id})
+		}
+	}
+	deployments(in, out.Apps, w)
+
+	publishTemplates(in.Desired.Templates, in.Templates, w)
+
+	jp := &jobPass{s: in, opts: opts, w: w}
+	jp.run()
+	out.Jobs = jp.outcomes
+	out.RequeueAt = earliest(out.RequeueAt, jp.requeue)
+
+	if len(starts) > 0 || len(jp.starts) > 0 {
+		c := allocatorCluster(in.Agents, in.Tasks)
+		demand := make([]allocator.Group, 0, len(starts)+len(jp.starts))
+		for _, st := range starts {
+			demand = append(demand, appGroup(st.app, st.spec, st.n))
+		}
+		for _, js := range jp.starts {
+			demand = append(demand, jobGroup(js))
+		}
+		// Random host ports, as Marathon picks them: a port held by something
+		// outside Berth fails one launch, not every retry. The seed comes from
+		// the input's clock, so a decision stays a function of its input.
+		seed := opts.Seed
+		if seed == 0 {
+			seed = uint64(in.Now.UnixNano())
+		}
+		aopts := allocator.Options{Strategy: opts.Strategy, Seed: seed, RandomPorts: true, Queues: in.Desired.Queues}
+		var groups []allocator.GroupResult
+		var refused map[int]error
+		place := func() { groups, refused = allocateEach(c, demand, aopts) }
+		if opts.AroundPlacement != nil {
+			opts.AroundPlacement(place)
+		} else {
+			place()
+		}
+		for k, js := range jp.starts {
+			i := len(starts) + k
+			if err, bad := refused[i]; bad {
+				jp.refused(js, err)
+				continue
+			}
+			jp.placed(js, groups[i])
+		}
+		for i, st := range starts {
+			o := &out.Apps[st.out]
+			if err, bad := refused[i]; bad {
+				o.Error = fmt.Sprintf("place new tasks: %v", err)
+				o.Status.Health, o.Status.Message = rollout.Degraded, o.Error
+				continue
+			}
+			g := groups[i]
+			for _, p := range g.Placements {
+				spec := st.spec
+				spec.Ports = append([]cluster.PortSpec(nil), st.spec.Ports...)
+				for j := range spec.Ports {
+					if j < len(p.HostPorts) {
+						spec.Ports[j].HostPort = p.HostPorts[j]
+					}
+				}
+				w.add(StartTask{Assignment: cluster.Assignment{
+					TaskID:    opts.NewTaskID(st.app.ID),
+					Owner:     cluster.OwnerApp,
+					OwnerID:   st.app.ID,
+					Version:   o.Version,
+					AgentID:   p.AgentID,
+					Spec:      spec,
+					CreatedAt: in.Now,
+				}})
+			}
+			if g.Unplaced > 0 {
+				o.Unplaced = g.Reason
+			}
+		}
+	}
+	// Run records go before the launches they describe: if a transaction
+	// limit splits the batch, a run is never launched unrecorded.
+	jp.flush()
+	out.JobsWritten, out.NextDue = jp.writtenJobs(), jp.nextDue
+	if out.Converged && in.Commit != "" && in.Applied != in.Commit && len(w.list) == 0 {
+		w.add(SetAppliedCommit{Commit: in.Commit, AppliedAt: in.Now})
+	}
+	out.Changes = w.list
+	return out
+}
+
+// appGroup is an app's demand for n new tasks, as the allocator sees it.
+func appGroup(app *manifests.App, spec cluster.TaskSpec, n int) allocator.Group {
+	g := allocator.Group{
+		ID:          app.ID,
+		Instances:   n,
+		Resources:   allocator.Resources{CPUs: spec.Resources.CPUs, Mem: spec.Resources.Mem, Disk: spec.Resources.Disk},
+		Constraints: placementConstraints(app.Constraints, spec),
+		Queue:       app.Queue,
+		Origin:      app.Origin,
+	}
+	for _, p := range spec.Ports {
+		g.HostPorts = append(g.HostPorts, p.HostPort)
+	}
+	return g
+}
+
+func jobGroup(js jobStart) allocator.Group {
+	return allocator.Group{
+		ID:          "job:" + js.job.Name,
+		Instances:   1,
+		Resources:   allocator.Resources{CPUs: js.spec.Resources.CPUs, Mem: js.spec.Resources.Mem, Disk: js.spec.Resources.Disk},
+		Constraints: placementConstraints(js.job.Constraints, js.spec),
+		Queue:       js.job.Queue,
+		Origin:      js.job.Origin,
+	}
+}
+
+// allocateEach places demand in one allocation. When the allocator refuses
+// the whole (a group it cannot take at all), each group is tried alone to
+// find the ones at fault; those are returned in refused, by demand index,
+// and the rest are placed together as usual. One bad group never stops the
+// others.
+func allocateEach(c allocator.Cluster, demand []allocator.Group, opts allocator.Options) ([]allocator.GroupResult, map[int]error) {
+	res, err := allocator.Allocate(c, demand, opts)
+	if err == nil {
+		return res.Groups, nil
+	}
+	refused := map[int]error{}
+	var keep []int
+	for i, g := range demand {
+		if _, err := allocator.Allocate(c, []allocator.Group{g}, opts); err != nil {
+			refused[i] = err
+			continue
+		}
+		keep = append(keep, i)
+	}
+	groups := make([]allocator.GroupResult, len(demand))
+	if len(refused) == 0 {
+		// Each alone is fine but not together: refuse them all with the
+		// allocator's own words rather than guess.
+		for i := range demand {
+			refused[i] = err
+		}
+		return groups, refused
+	}
+	rest := make([]allocator.Group, len(keep))
+	for k, i := range keep {
+		rest[k] = demand[i]
+	}
+	res, err = allocator.Allocate(c, rest, opts)
+	for k, i := range keep {
+		if err != nil {
+			refused[i] = err
+			continue
+		}
+		groups[i] = res.Groups[k]
+	}
+	return groups, refused
+}
+
+// lostClocks returns since when each unreachable agent has been lost, and
+// records clocks that start or end now in w. A clock starts the first time
+// a decision sees the agent unreachable and is stored, so every later
+// leader counts from the same moment; it ends when the agent is reachable
+// again or gone.
+func lostClocks(in Input, w *writes) map[string]time.Time {
+	out := map[string]time.Time{}
+	seen := map[string]bool{}
+	for _, a := range in.Agents {
+		seen[a.ID] = true
+		l, known := in.Lost[a.ID]
+		if a.Reachable {
+			if known {
+				w.add(ClearAgentLost{AgentID: a.ID})
+			}
+			continue
+		}
+		if !known {
+			l = cluster.AgentLost{AgentID: a.ID, Since: in.Now}
+			w.add(MarkAgentLost{Lost: l})
+		}
+		out[a.ID] = l.Since
+	}
+	for id := range in.Lost {
+		if !seen[id] {
+			w.add(ClearAgentLost{AgentID: id})
+		}
+	}
+	return out
+}
+
+func launchesOf(l cluster.LaunchHistory) rollout.Launches {
+	return rollout.Launches{Version: l.Version, Failures: l.Failures, LastFailure: l.LastFailure}
+}
+
+// rememberLaunches stores an app's launch history when the decision changed
+// it. A history without failures is not kept: it is the same as none.
+func rememberLaunches(have map[string]cluster.LaunchHistory, app string, l rollout.Launches, w *writes) {
+	old, known := have[app]
+	if l.Failures == 0 {
+		if known {
+			w.add(ForgetLaunches{AppID: app})
+		}
+		return
+	}
+	next := cluster.LaunchHistory{AppID: app, Version: l.Version, Failures: l.Failures, LastFailure: l.LastFailure}
+	if known && old.Version == next.Version && old.Failures == next.Failures && old.LastFailure.Equal(next.LastFailure) {
+		return
+	}
+	w.add(RememberLaunches{Launches: next})
+}
+
+// deployments keeps a record of every app on its way to a new version or
+// count, started when the rollout starts and removed when it is done, so
+// that a deployment keeps its start time across leaders.
+func deployments(in Input, apps []AppOutcome, w *writes) {
+	live := map[string]bool{}
+	for _, a := range apps {
+		if a.Error != "" {
+			if _, ok := in.Deployments[a.ID]; ok {
+				live[a.ID] = true // leave it as it is
+			}
+			continue
+		}
+		old, ok := in.Deployments[a.ID]
+		if a.Decision.Done {
+			continue
+		}
+		live[a.ID] = true
+		if ok && old.Version == a.Version && old.Commit == in.Commit {
+			continue
+		}
+		d := cluster.Deployment{ID: a.ID, Commit: in.Commit, AppIDs: []string{a.ID}, Version: a.Version,
+			Message: a.Status.Message, StartedAt: in.Now, UpdatedAt: in.Now}
+		if ok && old.Version == a.Version {
+			d.StartedAt = old.StartedAt // a new commit that left the app alone
+		}
+		w.add(SaveDeployment{Deployment: d})
+	}
+	ids := make([]string, 0, len(in.Deployments))
+	for id := range in.Deployments {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if !live[id] {
+			w.add(EndDeployment{ID: id})
+		}
+	}
+}
+
+// observedTask converts a cluster task for rollout, marking tasks on lost
+// agents UNREACHABLE since the agent was lost.
+func observedTask(t cluster.Task, agents map[string]cluster.Agent, lostAt map[string]time.Time, groupAttr string) rollout.Task {
+	group := ""
+	a, known := agents[t.AgentID]
+	if groupAttr != "" && known {
+		if groupAttr == "hostname" {
+			group = a.Hostname
+		} else {
+			group = a.Attributes[groupAttr]
+		}
+	}
+	rt := rollout.TaskFromCluster(t, group)
+	if (!known || !a.Reachable) && !rt.State.Terminal() {
+		rt.State = cluster.TaskUnreachable
+		if at, ok := lostAt[t.AgentID]; ok {
+			rt.Since = at
+		} else if known && !a.LastSeen.IsZero() {
+			rt.Since = a.LastSeen
+		}
+	}
+	return rt
+}
+
+// stopOrForget asks for a task that nothing declares any more to stop, and
+// forgets it once it has.
+func stopOrForget(w *writes, t cluster.Task) {
+	switch {
+	case t.Status.State.Terminal():
+		w.add(ForgetTask{AgentID: t.AgentID, TaskID: t.TaskID})
+	case !t.Kill:
+		a := t.Assignment
+		a.Kill = true
+		w.add(KillTask{Assignment: a, Reason: "no longer declared"})
+	}
+}
+
+// killsAndForgets turns a decision's kills and forgets into changes.
+func killsAndForgets(w *writes, tasks []cluster.Task, d rollout.Decision) {
+	byID := map[string]cluster.Task{}
+	for _, t := range tasks {
+		byID[t.TaskID] = t
+	}
+	for _, k := range d.Kill {
+		t, ok := byID[k.TaskID]
+		if !ok || t.Kill {
+			continue
+		}
+		a := t.Assignment
+		a.Kill = true
+		w.add(KillTask{Assignment: a, Reason: string(k.Reason)})
+	}
+	for _, id := range d.Forget {
+		t, ok := byID[id]
+		if !ok {
+			continue
+		}
+		w.add(ForgetTask{AgentID: t.AgentID, TaskID: t.TaskID})
+	}
+}
+
+// groupByAttribute is the attribute an app's GROUP_BY constraint spreads
+// over, which scale-down keeps even.
+func groupByAttribute(app *manifests.App) string {
+	for _, c := range app.Constraints {
+		if c.Operator == manifests.OpGroupBy {
+			return c.Field
+		}
+	}
+	return ""
+}
+
+// PrivilegedAttribute is the attribute an agent started with
+// --allow-privileged carries in placement, so that apps with
+// docker.privileged are only placed where they are allowed to run (and
+// operators may constrain on it too).
+const PrivilegedAttribute = "berth.privileged"
+
+// placementConstraints are an app's constraints plus what its spec implies.
+func placementConstraints(cs []manifests.Constraint, spec cluster.TaskSpec) []manifests.Constraint {
+	if !spec.Privileged {
+		return cs
+	}
+	return append(append([]manifests.Constraint(nil), cs...), manifests.Constraint{Field: PrivilegedAttribute, Operator: manifests.OpIs, Value: "true"})
+}
+
+// allocatorCluster is the allocator's view: reachable agents, and every task
+// that still holds resources.
+func allocatorCluster(agents []cluster.Agent, tasks []cluster.Task) allocator.Cluster {
+	var c allocator.Cluster
+	live := map[string]bool{}
+	for _, a := range agents {
+		if !a.Reachable {
+			continue
+		}
+		live[a.ID] = true
+		attrs := a.Attributes
+		if a.AllowPrivileged {
+			attrs = make(map[string]string, len(a.Attributes)+1)
+			for k, v := range a.Attributes {
+				attrs[k] = v
+			}
+			attrs[PrivilegedAttribute] = "true"
+		}
+		ag := allocator.Agent{ID: a.ID, Hostname: a.Hostname, Attributes: attrs,
+			Total: allocator.Resources{CPUs: a.Resources.CPUs, Mem: a.Resources.Mem, Disk: a.Resources.Disk}}
+		for _, r := range a.Ports {
+			ag.Ports = append(ag.Ports, allocator.PortRange{Begin: r.Begin, End: r.End})
+		}
+		c.Agents = append(c.Agents, ag)
+	}
+	for _, t := range tasks {
+		if !live[t.AgentID] || t.Status.State.Terminal() {
+			continue
+		}
+		r := allocator.Running{AgentID: t.AgentID, Group: t.OwnerID,
+			Resources: allocator.Resources{CPUs: t.Spec.Resources.CPUs, Mem: t.Spec.Resources.Mem, Disk: t.Spec.Resources.Disk}}
+		for _, p := range t.Spec.Ports {
+			if p.HostPort != 0 {
+				r.HostPorts = append(r.HostPorts, p.HostPort)
+			}
+		}
+		c.Running = append(c.Running, r)
+	}
+	return c
+}
+
+// sequentialIDs is the task-id maker of a decision made without one (a
+// simulation): app prefix and a counter, deterministic.
+func sequentialIDs() func(string) string {
+	n := 0
+	return func(app string) string {
+		n++
+		return fmt.Sprintf("%s.sim%d", TaskPrefix(app), n)
+	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	switch {
+	case a.IsZero():
+		return b
+	case b.IsZero() || a.Before(b):
+		return a
+	}
+	return b
+}
