@@ -55,6 +55,7 @@ func (l *loader) finish() (*Set, error) {
 	l.checkDuplicates(set)
 	if !l.skipReferences {
 		l.checkReferences(set)
+		l.checkConflicts(set)
 	}
 	if len(l.errs) > 0 {
 		return nil, l.errs.sort()

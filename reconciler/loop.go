@@ -325,6 +325,10 @@ func (r *Reconciler) refresh(ctx context.Context) {
 	r.status.Rejected = nil
 	r.cfg.Metrics.setRejected(false)
 	r.status.Desired = head
+	// Until a pass has decided against the new head, the cluster does not
+	// run it.
+	r.status.Converged = false
+	r.cfg.Metrics.setConverged(false)
 	r.desired, r.schedules = set, schedules
 	r.log.Info("commit loaded", "commit", head, "apps", len(set.Apps), "jobs", len(set.Jobs))
 }
@@ -345,6 +349,7 @@ func (r *Reconciler) passFailed(commit string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.status.LastError, r.status.LastErrorCommit, r.status.Converged = err.Error(), commit, false
+	r.cfg.Metrics.setConverged(false)
 	r.notify()
 }
 

@@ -19,6 +19,7 @@ func TestPureCoreImports(t *testing.T) {
 	forbiddenDeps := []string{
 		"github.com/docker/", "github.com/go-zookeeper/", "github.com/hashicorp/consul", "github.com/go-git/",
 		berth + "testenv", berth + "agent", berth + "cluster/zkstore", berth + "cluster/memstore",
+		"github.com/prometheus/", berth + "reconciler/gitsource",
 		"os/exec", "net/http",
 	}
 	for _, tt := range []struct {
@@ -36,6 +37,10 @@ func TestPureCoreImports(t *testing.T) {
 		{pkg: "reconciler/plan", berthImports: []string{"manifests"}, std: []string{"os", "net"}},
 		{pkg: "reconciler/rollout", berthImports: []string{"cluster", "manifests"},
 			std: []string{"os", "net", "io", "log", "math/rand", "time/tzdata", "syscall"}},
+		// The one decision engine: the server's passes and every "what would
+		// happen" (berth diff, GET /v1/diff) run it.
+		{pkg: "reconciler/decide", berthImports: []string{"allocator", "cluster", "manifests", "reconciler/plan", "reconciler/rollout", "schedule"},
+			std: []string{"os", "net", "io", "log", "math/rand", "crypto/rand", "time/tzdata", "syscall", "context"}},
 	} {
 		out, err := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", berth+tt.pkg).Output()
 		if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/berthops/berth/client"
 	"io"
 	"strconv"
 
@@ -61,7 +62,7 @@ and how many are healthy, and why it is not yet as declared. See docs/api.md.`,
 func renderApps(w io.Writer, apps []reconciler.AppStatus) {
 	tw := newTable(w, "ID", "SYNC", "HEALTH", "TASKS", "HEALTHY", "VERSION", "MESSAGE")
 	for _, a := range apps {
-		row(tw, a.ID, string(a.Sync), string(a.Health), strconv.Itoa(a.Instances), strconv.Itoa(a.Healthy), short(a.Version), appMessage(a))
+		row(tw, a.ID, string(a.Sync), string(a.Health), strconv.Itoa(a.Instances), strconv.Itoa(a.Healthy), short(a.Version), client.AppMessage(a))
 	}
 	tw.Flush()
 }

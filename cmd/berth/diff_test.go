@@ -214,8 +214,9 @@ func TestDiffFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"diff", "--server", "http://127.0.0.1:1"}, "127.0.0.1:1"},
-		{[]string{"diff"}, "exactly one of"},
-		{[]string{"diff", "--base", "main", "--observed", "x.json"}, "exactly one of"},
+		{[]string{"diff"}, "give --base REF"},
+		{[]string{"diff", "--observed", "x.json", "--server", "http://127.0.0.1:1"}, "at most one of"},
+		{[]string{"diff", "--base", "main", "--observed", "x.json"}, "x.json"},
 		{[]string{"diff", "--base", "main", "--format", "yaml"}, "--format"},
 		{[]string{"diff", "--base", "main", "--repo", "/no/such/dir"}, "/no/such/dir"},
 	} {

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berthops/berth/client"
 	"github.com/berthops/berth/reconciler"
-	"github.com/berthops/berth/reconciler/rollout"
 )
 
 // Exit statuses of `berth sync --wait`.
@@ -97,8 +95,7 @@ reason is printed on stderr. See docs/api.md.`,
 func waitSync(ctx context.Context, c *client.Client, f *apiFlags, before reconciler.Status, gen uint64, poll, timeout time.Duration, out, stderr io.Writer) (*reconciler.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	w := newSyncWatch(before)
-	w.gen = gen
+	w := client.NewSyncWatch(before, gen)
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	var (
@@ -112,15 +109,15 @@ func waitSync(ctx context.Context, c *client.Client, f *apiFlags, before reconci
 		switch {
 		case err == nil:
 			last = &st
-			v, reason, lines := w.observe(st)
+			v, reason, lines := w.Observe(st, time.Now())
 			for _, l := range lines {
 				fmt.Fprintln(out, l)
 			}
 			switch v {
-			case syncDone:
+			case client.SyncDone:
 				fmt.Fprintln(out, reason)
 				return last, nil
-			case syncFailed:
+			case client.SyncFailed:
 				return last, &exitError{code: exitSyncFailed, msg: "berth sync: " + reason}
 			}
 		case ctx.Err() != nil:
@@ -138,146 +135,12 @@ func waitSync(ctx context.Context, c *client.Client, f *apiFlags, before reconci
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return last, &exitError{code: exitSyncTimeout, msg: fmt.Sprintf("berth sync: timed out after %s: %s", timeout, w.pending(last))}
+				return last, &exitError{code: exitSyncTimeout, msg: fmt.Sprintf("berth sync: timed out after %s: %s", timeout, w.Pending(last))}
 			}
 			return last, ctx.Err()
 		case <-tick.C:
 		}
 	}
-}
-
-type syncVerdict int
-
-const (
-	syncWaiting syncVerdict = iota
-	syncDone
-	syncFailed
-)
-
-// syncWatch decides, from successive reconciler statuses, whether a sync
-// requested after `before` was read is over. It is pure, so its rules are
-// tested on sequences of statuses.
-//
-// The leader numbers sync requests: the fetch serving the request is done
-// once the status's Fetched reaches the request's generation. With a server
-// that does not number them (gen 0) the watch infers it: the leader fetches
-// before the pass that follows a sync request, and at most two passes can
-// run between the request and that one, so the fetch is known to have
-// happened when the head moved or after three new passes.
-type syncWatch struct {
-	gen      uint64
-	before   reconciler.Status
-	lastSync time.Time
-	passes   int
-	fetched  bool
-	shown    map[string]string
-}
-
-func newSyncWatch(before reconciler.Status) *syncWatch {
-	return &syncWatch{before: before, lastSync: before.LastSync, shown: map[string]string{}}
-}
-
-// observe takes the next status and returns the verdict, the reason (for a
-// verdict other than syncWaiting) and the progress lines to print.
-func (w *syncWatch) observe(st reconciler.Status) (v syncVerdict, reason string, progress []string) {
-	if st.LastSync.After(w.lastSync) {
-		w.passes++
-		w.lastSync = st.LastSync
-	}
-	seenFetch := st.Head != w.before.Head || w.passes >= 3
-	if w.gen > 0 {
-		seenFetch = st.Fetched >= w.gen
-	}
-	if !w.fetched && seenFetch {
-		w.fetched = true
-		switch {
-		case st.Head == "":
-			progress = append(progress, "no commit could be read from the branch yet")
-		case st.Head != w.before.Head && w.before.Head != "":
-			progress = append(progress, fmt.Sprintf("head is now %s (was %s)", short(st.Head), short(w.before.Head)))
-		default:
-			progress = append(progress, fmt.Sprintf("head is %s", short(st.Head)))
-		}
-	}
-	if st.GitError != "" && w.fetched {
-		return syncFailed, "the leader cannot read Git: " + st.GitError, progress
-	}
-	if gitFailure(st.LastError) && (w.fetched || st.LastError != w.before.LastError) {
-		return syncFailed, "the leader cannot read Git: " + st.LastError, progress
-	}
-	if !w.fetched {
-		return syncWaiting, "", progress
-	}
-	seen := map[string]bool{}
-	for _, a := range st.Apps {
-		seen[a.ID] = true
-		line := strings.TrimRight(fmt.Sprintf("%-24s %-9s %-11s %s", a.ID, a.Sync, a.Health, appMessage(a)), " ")
-		if w.shown[a.ID] != line {
-			w.shown[a.ID] = line
-			progress = append(progress, line)
-		}
-	}
-	for id := range w.shown {
-		if !seen[id] {
-			delete(w.shown, id)
-			progress = append(progress, fmt.Sprintf("%-24s removed", id))
-		}
-	}
-	if r := st.Rejected; r != nil && r.Commit == st.Head {
-		return syncFailed, fmt.Sprintf("commit %s is rejected; the cluster stays on %s:\n  %s",
-			short(r.Commit), orNone(short(st.Desired)), strings.Join(r.Errors, "\n  ")), progress
-	}
-	for _, a := range st.Apps {
-		if a.Health == rollout.Degraded {
-			return syncFailed, fmt.Sprintf("app %s is Degraded: %s", a.ID, appMessage(a)), progress
-		}
-	}
-	if st.Converged && st.Desired == st.Head && st.Head != "" {
-		return syncDone, fmt.Sprintf("synced: the cluster runs commit %s (%s)", short(st.Desired), plural(len(st.Apps), "app")), progress
-	}
-	return syncWaiting, "", progress
-}
-
-// pending says what the sync was still waiting for, for the timeout message.
-func (w *syncWatch) pending(st *reconciler.Status) string {
-	if st == nil {
-		return "the server's status could not be read"
-	}
-	if !w.fetched {
-		msg := "no reconcile pass ran after the sync request (is a leader running? see `berth status`)"
-		if st.LastError != "" {
-			msg += "; last error: " + st.LastError
-		}
-		return msg
-	}
-	var waiting []string
-	for _, a := range st.Apps {
-		if a.Sync != rollout.Synced || (a.Health != rollout.Healthy && a.Health != rollout.Suspended) {
-			waiting = append(waiting, fmt.Sprintf("%s %s %s (%s)", a.ID, a.Sync, a.Health, appMessage(a)))
-		}
-	}
-	msg := "not converged"
-	if len(waiting) > 0 {
-		msg += ": " + strings.Join(waiting, "; ")
-	}
-	if st.LastError != "" {
-		msg += "; last error: " + st.LastError
-	}
-	return msg
-}
-
-// gitFailure reports whether a reconciler error is about reading Git (the
-// loop's "git fetch: ..." and "resolve BRANCH: ...").
-func gitFailure(msg string) bool {
-	return strings.HasPrefix(msg, "git fetch: ") || strings.HasPrefix(msg, "resolve ")
-}
-
-func appMessage(a reconciler.AppStatus) string {
-	msg := a.Message
-	if a.Unplaced != "" {
-		msg = strings.TrimPrefix(msg+"; cannot place: "+a.Unplaced, "; ")
-	}
-	return msg
 }
 
 func orNone(s string) string {

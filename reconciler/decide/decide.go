@@ -3,6 +3,7 @@ package decide
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/berthops/berth/allocator"
@@ -312,7 +313,12 @@ func Decide(in Input, opts Options) Result {
 				}})
 			}
 			if g.Unplaced > 0 {
+				// Nothing but a change in the cluster or the manifest can
+				// place them: the app is Degraded until then, with the
+				// allocator's reason.
 				o.Unplaced = g.Reason
+				o.Status.Health = rollout.Degraded
+				o.Status.Message = strings.TrimPrefix(o.Status.Message+"; cannot place: "+g.Reason, "; ")
 			}
 		}
 	}

@@ -115,7 +115,6 @@ func TestPassStartsScalesRollsAndPrunes(t *testing.T) {
 	}
 }
 
-
 func TestPassDependencyOrderAndStopBeforeStart(t *testing.T) {
 	f := newFakeCluster("a1")
 	db := manifests.App{ID: "/db", Instances: 1, CPUs: 0.1, Mem: 16, Cmd: "db", UpgradeStrategy: manifests.UpgradeStrategy{MinimumHealthCapacity: 1, MaximumOverCapacity: 1}}

@@ -85,4 +85,3 @@ func TestJobSchedulesDecideAsParsing(t *testing.T) {
 		t.Errorf("written %v, want %v (and some)", got.JobsWritten, want.JobsWritten)
 	}
 }
-

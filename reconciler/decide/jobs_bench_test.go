@@ -60,7 +60,6 @@ func BenchmarkJobSchedules10k(b *testing.B) {
 	}
 }
 
-
 // cpuTime is the user and system CPU this process has used.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage

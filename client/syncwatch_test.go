@@ -1,0 +1,105 @@
+package client
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/reconciler/rollout"
+)
+
+func TestSyncWatch(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	web := func(sync, health, msg string) reconciler.AppStatus {
+		return reconciler.AppStatus{ID: "/web", Sync: rollout.Sync(sync), Health: rollout.Health(health), Message: msg}
+	}
+	st := func(head, desired string, pass int, converged bool, apps ...reconciler.AppStatus) reconciler.Status {
+		return reconciler.Status{Head: head, Desired: desired, LastSync: t0.Add(time.Duration(pass) * time.Second), Converged: converged, Apps: apps}
+	}
+	before := st("a", "a", 0, true, web("Synced", "Healthy", "2/2 healthy"))
+	tests := []struct {
+		name   string
+		seq    []reconciler.Status
+		want   SyncVerdict
+		reason string
+	}{
+		{"the old status, unchanged, is not an answer", []reconciler.Status{before, before}, SyncWaiting, ""},
+		{"a new head that converged", []reconciler.Status{
+			st("b", "b", 1, false, web("OutOfSync", "Progressing", "1/3 healthy")),
+			st("b", "b", 2, true, web("Synced", "Healthy", "3/3 healthy")),
+		}, SyncDone, "synced: the cluster runs commit b (1 app)"},
+		{"same head: done after three passes", []reconciler.Status{st("a", "a", 1, true), st("a", "a", 2, true), st("a", "a", 3, true)}, SyncDone, "synced"},
+		{"same head: two passes are not enough", []reconciler.Status{st("a", "a", 1, true), st("a", "a", 2, true), st("a", "a", 2, true)}, SyncWaiting, ""},
+		{"a rejected head", []reconciler.Status{{Head: "b", Desired: "a", Converged: true, LastSync: t0,
+			Rejected: &reconciler.CommitError{Commit: "b", Errors: []string{"apps/web.yaml:3: bogus: unknown field"}}}},
+			SyncFailed, "commit b is rejected; the cluster stays on a:\n  apps/web.yaml:3: bogus: unknown field"},
+		{"a degraded app", []reconciler.Status{st("b", "b", 1, false, web("Synced", "Degraded", "1/2 healthy, 1 failing health checks"))},
+			SyncFailed, "app /web is Degraded: 1/2 healthy, 1 failing health checks"},
+		{"degraded before the fetch is not this sync's", []reconciler.Status{st("a", "a", 1, false, web("Synced", "Degraded", "x"))}, SyncWaiting, ""},
+		{"a fetch error", []reconciler.Status{{Head: "a", Desired: "a", LastSync: t0, LastError: "git fetch: connection refused"}},
+			SyncFailed, "the leader cannot read Git: git fetch: connection refused"},
+		{"converged to the old commit is not done", []reconciler.Status{st("b", "a", 1, true)}, SyncWaiting, ""},
+		// Issue 22: statuses are judged only for the head they describe.
+		{"the previous commit's Degraded app is no answer", []reconciler.Status{
+			{Head: "b", Desired: "b", Decided: "a", LastSync: t0.Add(time.Second), Apps: []reconciler.AppStatus{web("Synced", "Degraded", "image missing")}},
+		}, SyncWaiting, ""},
+		{"converged is not done while the head is undecided", []reconciler.Status{
+			{Head: "b", Desired: "b", Decided: "a", Converged: true, LastSync: t0.Add(time.Second)},
+		}, SyncWaiting, ""},
+		{"the head decided and converged", []reconciler.Status{
+			{Head: "b", Desired: "b", Decided: "a", LastSync: t0.Add(time.Second)},
+			{Head: "b", Desired: "b", Decided: "b", Converged: true, LastSync: t0.Add(2 * time.Second)},
+		}, SyncDone, "synced: the cluster runs commit b"},
+		{"a pass error on the head that heals", []reconciler.Status{
+			{Head: "b", Desired: "b", Decided: "b", LastError: "commit: zk: connection closed", LastErrorCommit: "b", LastSync: t0.Add(time.Second)},
+			{Head: "b", Desired: "b", Decided: "b", Converged: true, LastSync: t0.Add(3 * time.Second)},
+		}, SyncDone, "synced"},
+		{"a pass error on the head that keeps failing", []reconciler.Status{
+			{Head: "b", Desired: "b", Decided: "b", LastError: "commit: zk: not enough quorum", LastErrorCommit: "b", LastSync: t0.Add(time.Second)},
+			{Head: "b", Desired: "b", Decided: "b", LastError: "commit: zk: not enough quorum", LastErrorCommit: "b", LastSync: t0.Add(time.Second)},
+			{Head: "b", Desired: "b", Decided: "b", LastError: "commit: zk: not enough quorum", LastErrorCommit: "b", LastSync: t0.Add(time.Second)},
+			{Head: "b", Desired: "b", Decided: "b", LastError: "commit: zk: not enough quorum", LastErrorCommit: "b", LastSync: t0.Add(time.Second)},
+		}, SyncFailed, "the leader keeps failing to apply commit b: commit: zk: not enough quorum"},
+		{"an app that cannot be decided", []reconciler.Status{
+			{Head: "b", Desired: "b", Decided: "b", LastSync: t0.Add(time.Second), Apps: []reconciler.AppStatus{
+				{ID: "/b", Sync: "OutOfSync", Health: "Degraded", Error: "app /b: servicePort[0]: 33180 is already the service port of /a"}}},
+		}, SyncFailed, "app /b is Degraded: app /b: servicePort[0]: 33180 is already the service port of /a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := NewSyncWatch(before, 0)
+			now := t0
+			var (
+				v      SyncVerdict
+				reason string
+			)
+			for _, s := range tt.seq {
+				if v != SyncWaiting {
+					t.Fatalf("a verdict (%d, %q) before the last status", v, reason)
+				}
+				v, reason, _ = w.Observe(s, now)
+				now = now.Add(4 * time.Second) // a status every 4 s
+			}
+			if v != tt.want || !strings.HasPrefix(reason, tt.reason) {
+				t.Errorf("verdict %d %q, want %d %q", v, reason, tt.want, tt.reason)
+			}
+		})
+	}
+}
+
+func TestSyncWatchProgress(t *testing.T) {
+	w := NewSyncWatch(reconciler.Status{Head: "a"}, 0)
+	_, _, lines := w.Observe(reconciler.Status{Head: "b", Apps: []reconciler.AppStatus{
+		{ID: "/web", Sync: "OutOfSync", Health: "Progressing", Message: "1/3 healthy"}, {ID: "/old", Sync: "OutOfSync", Health: "Progressing"}}}, time.Time{})
+	_, _, again := w.Observe(reconciler.Status{Head: "b", Apps: []reconciler.AppStatus{
+		{ID: "/web", Sync: "OutOfSync", Health: "Progressing", Message: "1/3 healthy"}}}, time.Time{})
+	got := strings.Join(append(lines, again...), "\n")
+	want := "head is now b (was a)\n" +
+		"/web                     OutOfSync Progressing 1/3 healthy\n" +
+		"/old                     OutOfSync Progressing\n" +
+		"/old                     removed"
+	if got != want {
+		t.Errorf("progress:\n%s\nwant:\n%s", got, want)
+	}
+}
