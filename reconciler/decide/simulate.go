@@ -58,12 +58,20 @@ func Simulate(in Input, opts Options, maxSteps int) Verdict {
 	in = in.Clone()
 	v := Verdict{Free: freeResources(in.Agents, in.Tasks)}
 	now := in.Now
+	// The first reason each app could not be placed, as the server's first
+	// pass would give it (later steps count only what is left).
+	firstReason := map[string]string{}
 	for v.Steps < maxSteps {
 		r := Decide(in, opts)
 		if v.Steps == 0 {
 			v.First = r
 		}
 		v.Steps++
+		for _, a := range r.Apps {
+			if a.Unplaced != "" && firstReason[a.ID] == "" {
+				firstReason[a.ID] = a.Unplaced
+			}
+		}
 		for _, c := range r.Changes {
 			if s, ok := c.(StartTask); ok && s.Assignment.Owner == cluster.OwnerApp {
 				v.Needed = addRes(v.Needed, s.Assignment.Spec.Resources)
@@ -75,17 +83,17 @@ func Simulate(in Input, opts Options, maxSteps int) Verdict {
 		}
 		if !progressed(r.Changes) {
 			v.Unplaced, v.Needed = stuck(in, r, v.Needed)
+			for i, u := range v.Unplaced {
+				if first := firstReason[u.ID]; first != "" && u.Kind == manifests.KindApp {
+					v.Unplaced[i].Reason = first
+				}
+			}
 			break
 		}
 		in.Apply(r.Changes)
 		in.PlayAgents(now)
 		in.NextDue = r.NextDue
 		in.ManualRuns = nil // asked for once, recorded by the first decision
-	}
-	if !v.Converged && v.Unplaced == nil && v.Steps >= maxSteps {
-		// Out of steps without a stall: still moving, so nothing is known
-		// not to fit.
-		v.Unplaced = nil
 	}
 	return v
 }
