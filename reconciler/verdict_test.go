@@ -157,4 +157,3 @@ func countApps(ctx context.Context, st *cluster.State) int {
 	}
 	return len(apps)
 }
-
