@@ -317,9 +317,18 @@ type CurrentAction struct {
 	ReadinessCheckResults []any  `json:"readinessCheckResults"`
 }
 
-// deploymentID is a stable UUID-shaped id for one app version's rollout.
-func deploymentID(appID, version string) string {
-	h := sha256.Sum256([]byte(appID + "\x00" + version))
+// definitionKey identifies an app's definition, scale included (Berth's
+// version hashes only what its tasks run, so a scale keeps it).
+func definitionKey(app *manifests.App) string {
+	b, _ := json.Marshal(app)
+	h := sha256.Sum256(b)
+	return fmt.Sprintf("%x", h[:16])
+}
+
+// deploymentID is a stable UUID-shaped id for the rollout of one app
+// definition.
+func deploymentID(app *manifests.App) string {
+	h := sha256.Sum256([]byte(app.ID + "\x00" + definitionKey(app)))
 	x := fmt.Sprintf("%x", h[:16])
 	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
 }
@@ -342,7 +351,7 @@ func (v *view) deploymentOf(app *manifests.App) Deployment {
 	case current == 0 && app.Instances > 0:
 		action = "StartApplication"
 	}
-	return Deployment{ID: deploymentID(app.ID, st.Version), Version: timestamp(v.versionTime(app.ID, st.Version)),
+	return Deployment{ID: deploymentID(app), Version: timestamp(v.versionTime(app.ID, st.Version)),
 		AffectedApps: []string{app.ID}, AffectedPods: []string{}, Steps: []Step{{Actions: []Action{{Action: action, App: app.ID}}}},
 		CurrentActions: []CurrentAction{{Action: action, App: app.ID, ReadinessCheckResults: []any{}}}, CurrentStep: 1, TotalSteps: 1}
 }
@@ -362,15 +371,15 @@ func (a *api) deployments(w http.ResponseWriter, req *http.Request) {
 }
 
 // Group is Marathon's GroupInfo: Berth has no groups, so they are the
-// directories of app ids (/web/nginx is in group /web).
+// directories of app ids (/web/nginx is in group /web). The optional pods
+// and enforceRole (Marathon 1.9+) are left out: Berth has neither, and
+// Group.json does not allow them.
 type Group struct {
 	ID           string   `json:"id"`
 	Apps         []App    `json:"apps"`
 	Groups       []*Group `json:"groups"`
-	Pods         []any    `json:"pods"`
 	Dependencies []string `json:"dependencies"`
 	Version      string   `json:"version"`
-	EnforceRole  bool     `json:"enforceRole"`
 }
 
 func (a *api) groups(w http.ResponseWriter, req *http.Request) {
@@ -380,7 +389,7 @@ func (a *api) groups(w http.ResponseWriter, req *http.Request) {
 	}
 	e := parseEmbeds(req.URL.Query()["embed"], "group.apps.")
 	version := timestamp(v.now)
-	root := &Group{ID: "/", Apps: []App{}, Groups: []*Group{}, Pods: []any{}, Dependencies: []string{}, Version: version}
+	root := &Group{ID: "/", Apps: []App{}, Groups: []*Group{}, Dependencies: []string{}, Version: version}
 	byID := map[string]*Group{"/": root}
 	var group func(id string) *Group
 	group = func(id string) *Group {
@@ -391,7 +400,7 @@ func (a *api) groups(w http.ResponseWriter, req *http.Request) {
 		if parent == "" {
 			parent = "/"
 		}
-		g := &Group{ID: id, Apps: []App{}, Groups: []*Group{}, Pods: []any{}, Dependencies: []string{}, Version: version}
+		g := &Group{ID: id, Apps: []App{}, Groups: []*Group{}, Dependencies: []string{}, Version: version}
 		byID[id] = g
 		p := group(parent)
 		p.Groups = append(p.Groups, g)

@@ -61,13 +61,17 @@ type Container struct {
 	Volumes      []Volume      `json:"volumes"`
 }
 
-// Docker is container.docker, without the deprecated network and
-// portMappings (Marathon 1.5+ moved them to networks and container).
+// Docker is container.docker. Network and PortMappings are the forms
+// Marathon deprecated in 1.5 (for networks and container.portMappings);
+// they are repeated for clients written before (go-marathon, marathon-lb
+// before 1.11, Traefik 1's Marathon provider), which read only them.
 type Docker struct {
-	Image          string      `json:"image"`
-	Privileged     bool        `json:"privileged"`
-	Parameters     []Parameter `json:"parameters"`
-	ForcePullImage bool        `json:"forcePullImage"`
+	Image          string        `json:"image"`
+	Network        string        `json:"network,omitempty"`
+	PortMappings   []PortMapping `json:"portMappings,omitempty"`
+	Privileged     bool          `json:"privileged"`
+	Parameters     []Parameter   `json:"parameters"`
+	ForcePullImage bool          `json:"forcePullImage"`
 }
 
 type Parameter struct {
@@ -238,6 +242,17 @@ func (v *view) app(a *manifests.App, e embeds) App {
 		out.PortDefinitions = append(out.PortDefinitions, PortDefinition{Port: port, Protocol: orDefault(p.Protocol, "tcp"), Name: p.Name, Labels: orEmpty(p.Labels)})
 	}
 	out.Networks = networks(a)
+	if out.Container != nil {
+		out.Container.Docker.PortMappings = out.Container.PortMappings
+		switch out.Networks[0].Mode {
+		case "container/bridge":
+			out.Container.Docker.Network = manifests.NetworkBridge
+		case "container":
+			out.Container.Docker.Network = manifests.NetworkUser
+		default:
+			out.Container.Docker.Network = manifests.NetworkHost
+		}
+	}
 	for _, h := range a.HealthChecks {
 		hc := HealthCheck{Protocol: h.Protocol, Path: h.Path, Port: h.Port, GracePeriodSeconds: h.GracePeriodSeconds,
 			IntervalSeconds: h.IntervalSeconds, TimeoutSeconds: h.TimeoutSeconds, MaxConsecutiveFailures: h.MaxConsecutiveFailures,
@@ -280,7 +295,7 @@ func (v *view) app(a *manifests.App, e embeds) App {
 	if e.deployments {
 		out.Deployments = []Identifiable{}
 		if st.Deploying {
-			out.Deployments = append(out.Deployments, Identifiable{ID: deploymentID(a.ID, st.Version)})
+			out.Deployments = append(out.Deployments, Identifiable{ID: deploymentID(a)})
 		}
 	}
 	if e.readiness {

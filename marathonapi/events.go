@@ -32,7 +32,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 type tracker struct {
 	started bool
 	tasks   map[string]seenTask
-	apps    map[string]string // app id -> desired version
+	apps    map[string]string // app id -> definitionKey
 	deploys map[string]Deployment
 }
 
@@ -56,7 +56,7 @@ func (tr *tracker) diff(v *view) []Event {
 	apps := map[string]string{}
 	for i := range v.set.Apps {
 		app := &v.set.Apps[i]
-		ver := v.status[app.ID].Version
+		ver := definitionKey(app)
 		apps[app.ID] = ver
 		if last, ok := tr.apps[app.ID]; tr.started && (!ok || last != ver) {
 			out = append(out, Event{"api_post_event", map[string]any{"timestamp": ts, "clientIp": "", "uri": "/v2/apps" + app.ID,
