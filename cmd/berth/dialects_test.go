@@ -246,6 +246,15 @@ func TestMarathonDialectWithGoMarathon(t *testing.T) {
 	if ok, err := c.Ping(); !ok || err != nil {
 		t.Errorf("ping: %v", err)
 	}
+	if info, err := c.Info(); err != nil || info.Leader != strings.TrimPrefix(e.url, "http://") || info.FrameworkID != "berth" {
+		t.Errorf("info %+v, %v", info, err)
+	}
+	if groups, err := c.Groups(); err != nil || len(groups.Groups) != 1 || groups.Groups[0].ID != "/metrics" || len(groups.Apps) != 5 {
+		t.Errorf("groups %+v, %v", groups, err)
+	}
+	if deps, err := c.Deployments(); err != nil || len(deps) != 0 {
+		t.Errorf("deployments of a settled cluster: %+v, %v", deps, err)
+	}
 
 	_, err = c.CreateApplication(marathon.NewDockerApplication().Name("/sneaky"))
 	var apiErr *marathon.APIError
@@ -279,6 +288,16 @@ func TestMarathonDialectWithGoMarathon(t *testing.T) {
 			case *marathon.EventStatusUpdate:
 				if ev.AppID == "/basic-0" && ev.TaskStatus == "TASK_RUNNING" {
 					running[ev.TaskID] = true
+				}
+			case *marathon.EventDeploymentInfo:
+				if deps, err := c.Deployments(); err != nil {
+					t.Errorf("go-marathon Deployments during a rollout: %v", err)
+				} else {
+					for _, d := range deps {
+						if len(d.AffectedApps) != 1 || len(d.CurrentActions) != 1 || d.TotalSteps != 1 {
+							t.Errorf("deployment %+v", d)
+						}
+					}
 				}
 			case *marathon.EventDeploymentSuccess:
 				// go-marathon hands each event to its own goroutine, so
