@@ -430,6 +430,13 @@ func (a *api) queue(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"queue": []any{}})
 }
 
+// subscriptions is GET /v2/eventSubscriptions: HTTP callbacks are not
+// supported (registering one is a write, refused like the others); clients
+// follow GET /v2/events instead.
+func (a *api) subscriptions(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"callbackUrls": []string{}})
+}
+
 func (a *api) leaderAddress(req *http.Request) (string, bool) {
 	ctx, cancel := context.WithTimeout(req.Context(), readTimeout)
 	defer cancel()
