@@ -41,5 +41,6 @@ func BenchmarkAppsWithTasks(b *testing.B) {
 		if rec.Code != 200 {
 			b.Fatal(rec.Code)
 		}
+		b.ReportMetric(float64(rec.Body.Len()), "bytes/response")
 	}
 }
