@@ -513,6 +513,11 @@ scrape_configs:
 	addr := ln.Addr().String()
 	ln.Close()
 	p := testenv.StartProcess(t, dir, bin, "--config.file=prometheus.yml", "--storage.tsdb.path=data", "--web.listen-address="+addr)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("prometheus output:\n%s", p.Output())
+		}
+	})
 
 	type target struct {
 		DiscoveredLabels map[string]string `json:"discoveredLabels"`
@@ -538,9 +543,6 @@ scrape_configs:
 		targets = body.Data.ActiveTargets
 		return len(targets) == wantTargets
 	})
-	if t.Failed() {
-		t.Log(p.Output())
-	}
 	_, b := e.get(t, "/v2/tasks?status=running")
 	var tasks struct{ Tasks []struct{ ID, AppID string } }
 	if err := json.Unmarshal(b, &tasks); err != nil {
