@@ -492,3 +492,8 @@ func (r *Reconciler) notify() {
 		}
 	}
 }
+
+// Subscribe sends every new status to ch, after every pass, until the
+// returned cancel is called; a full ch drops the status (a slow reader
+// sees the next one). The read-only Marathon API streams events from it.
+func (r *Reconciler) Subscribe(ch chan<- Status) (cancel func()) { return r.subscribe(ch) }

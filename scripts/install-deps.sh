@@ -11,6 +11,8 @@ need=()
 command -v git >/dev/null 2>&1 || need+=(git)
 [ -d /usr/share/zookeeper ] || need+=(zookeeper)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+# prometheus: the Marathon API is tested with its marathon_sd_configs.
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sh && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -21,9 +23,9 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" file >/dev/null
 fi
-# Debian's nginx and zookeeper packages start system services; the tests run
-# their own instances on loopback ports, so the system ones are not needed.
+# Debian's nginx, zookeeper and prometheus packages start system services; the
+# tests run their own instances on loopback ports, so the system ones are not needed.
 if command -v systemctl >/dev/null 2>&1; then
-  systemctl stop nginx zookeeper >/dev/null 2>&1 || true
+  systemctl stop nginx zookeeper prometheus >/dev/null 2>&1 || true
 fi
 ./scripts/build-tools.sh

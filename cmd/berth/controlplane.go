@@ -112,6 +112,7 @@ type controlPlane struct {
 	state   *cluster.State
 	api     reconciler.APIOptions
 	metrics *prometheus.Registry
+	flags   controlFlags
 }
 
 // newControlPlane opens the repository and builds the reconciler; mount
@@ -148,7 +149,7 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 	if secret == "" {
 		logger.Warn("no --webhook-secret-file: push webhooks are refused; the branch is polled", "poll", c.poll)
 	}
-	return &controlPlane{rec: rec, state: state, metrics: reg,
+	return &controlPlane{rec: rec, state: state, metrics: reg, flags: c,
 		api: reconciler.APIOptions{Token: token, ProtectReads: c.protectReads, WebhookSecret: secret, Logger: logger}}, nil
 }
 
@@ -161,6 +162,9 @@ func (cp *controlPlane) mount(srv *server.Server) {
 		srv.Handle(pattern, h)
 	}
 	srv.Handle("GET /metrics", promhttp.HandlerFor(cp.metrics, promhttp.HandlerOpts{}))
+	for pattern, h := range cp.dialectRoutes(srv, api) {
+		srv.Handle(pattern, h)
+	}
 }
 
 // forwardToLeader proxies a request to the leader's API when this replica

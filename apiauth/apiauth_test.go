@@ -1,0 +1,38 @@
+package apiauth
+
+import (
+	"net/http/httptest"
+	"testing"
+)
+
+func TestValid(t *testing.T) {
+	tests := []struct {
+		name, header, token string
+		basic               [2]string
+		want                bool
+	}{
+		{name: "bearer", header: "Bearer s3cret", token: "s3cret", want: true},
+		{name: "dcos token", header: "token=s3cret", token: "s3cret", want: true},
+		{name: "basic, any user", basic: [2]string{"prometheus", "s3cret"}, token: "s3cret", want: true},
+		{name: "basic, no user", basic: [2]string{"", "s3cret"}, token: "s3cret", want: true},
+		{name: "wrong bearer", header: "Bearer nope", token: "s3cret"},
+		{name: "wrong basic", basic: [2]string{"s3cret", "nope"}, token: "s3cret"},
+		{name: "none", token: "s3cret"},
+		{name: "server without token", header: "Bearer ", token: ""},
+		{name: "other scheme", header: "Digest s3cret", token: "s3cret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/v2/apps", nil)
+			if tt.header != "" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			if tt.basic != [2]string{} {
+				req.SetBasicAuth(tt.basic[0], tt.basic[1])
+			}
+			if got := Valid(req, tt.token); got != tt.want {
+				t.Errorf("Valid = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
