@@ -2,8 +2,12 @@ package reconciler
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io/fs"
+	"path"
 
+	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/gitsource"
 )
 
@@ -24,4 +28,54 @@ func (g gitSource) Tree(commit, dir string) (fs.FS, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// Trees is where LoadCommit reads a commit's manifest tree.
+type Trees interface {
+	Tree(commit, dir string) (fs.FS, error)
+}
+
+// GitTrees adapts an open repository for LoadCommit.
+func GitTrees(s *gitsource.Source) Trees { return gitSource{s} }
+
+// LoadCommit loads the manifests of commit under dir with the same loader
+// as berth validate (through cache, when one is given), with every origin
+// and error named from the repository root: the server, berth diff and the
+// API all report the file:line a reviewer opens.
+func LoadCommit(src Trees, cache *manifests.ParseCache, commit, dir string) (*manifests.Set, error) {
+	tree, err := src.Tree(commit, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", commit, err)
+	}
+	var set *manifests.Set
+	if cache != nil {
+		set, err = manifests.LoadCached(tree, cache)
+	} else {
+		set, err = manifests.Load(tree)
+	}
+	dir = path.Clean("/" + dir)[1:]
+	if dir == "" {
+		return set, err
+	}
+	var list manifests.ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			e.File = path.Join(dir, e.File)
+		}
+	}
+	if set != nil {
+		for i := range set.Apps {
+			set.Apps[i].Origin.File = path.Join(dir, set.Apps[i].Origin.File)
+		}
+		for i := range set.Jobs {
+			set.Jobs[i].Origin.File = path.Join(dir, set.Jobs[i].Origin.File)
+		}
+		for i := range set.Templates {
+			set.Templates[i].Origin.File = path.Join(dir, set.Templates[i].Origin.File)
+		}
+		for i := range set.Queues {
+			set.Queues[i].Origin.File = path.Join(dir, set.Queues[i].Origin.File)
+		}
+	}
+	return set, err
 }

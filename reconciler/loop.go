@@ -334,11 +334,7 @@ func (r *Reconciler) refresh(ctx context.Context) {
 }
 
 func (r *Reconciler) load(commit string) (*manifests.Set, error) {
-	tree, err := r.src.Tree(commit, r.cfg.Path)
-	if err != nil {
-		return nil, fmt.Errorf("read commit %s: %w", commit, err)
-	}
-	return manifests.Load(tree)
+	return LoadCommit(r.src, nil, commit, r.cfg.Path)
 }
 
 // passFailed records a pass that could not decide or commit: the status

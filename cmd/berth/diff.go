@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/berthops/berth/client"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/reconciler/plan"
@@ -342,39 +342,10 @@ func saveParseCache(cache *manifests.ParseCache, path string, logger *slog.Logge
 	}
 }
 
-// loadCommit loads a commit's manifests with the same loader as berth
-// validate. File names in errors and origins are made relative to the
-// repository root, so they point at the file a reviewer opens.
+// loadCommit loads a commit's manifests as the server does, with file
+// names from the repository root.
 func loadCommit(src *gitsource.Source, cache *manifests.ParseCache, commit, dir string) (*manifests.Set, error) {
-	tree, err := src.Tree(commit, dir)
-	if err != nil {
-		return nil, err
-	}
-	set, err := manifests.LoadCached(fs.FS(tree), cache)
-	if dir == "." {
-		return set, err
-	}
-	var list manifests.ErrorList
-	if errors.As(err, &list) {
-		for _, e := range list {
-			e.File = path.Join(dir, e.File)
-		}
-	}
-	if set != nil {
-		for i := range set.Apps {
-			set.Apps[i].Origin.File = path.Join(dir, set.Apps[i].Origin.File)
-		}
-		for i := range set.Jobs {
-			set.Jobs[i].Origin.File = path.Join(dir, set.Jobs[i].Origin.File)
-		}
-		for i := range set.Templates {
-			set.Templates[i].Origin.File = path.Join(dir, set.Templates[i].Origin.File)
-		}
-		for i := range set.Queues {
-			set.Queues[i].Origin.File = path.Join(dir, set.Queues[i].Origin.File)
-		}
-	}
-	return set, err
+	return reconciler.LoadCommit(reconciler.GitTrees(src), cache, commit, dir)
 }
 
 // reportLoadError prints invalid manifests the way berth validate does (in
