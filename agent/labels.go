@@ -1,5 +1,7 @@
 package agent
 
+import "github.com/berthops/berth/cluster"
+
 // Labels the agent puts on every container it creates. They are how a
 // restarted agent finds its containers again, and berth.agent is what keeps
 // two agents on one Docker daemon from touching each other's containers.
@@ -10,18 +12,17 @@ const (
 	LabelOwner   = "berth.owner"
 	LabelVersion = "berth.version"
 
-	// LabelServiceName overrides the Consul service name (app label, or a
-	// port's label for that port).
-	LabelServiceName = "berth.service.name"
-	// LabelServiceTags adds comma-separated Consul tags.
-	LabelServiceTags = "berth.service.tags"
+	// LabelServiceName and LabelServiceTags shape the service's name and
+	// tags (see cluster.TaskServices).
+	LabelServiceName = cluster.LabelServiceName
+	LabelServiceTags = cluster.LabelServiceTags
 )
 
 // Consul service meta keys the agent writes; metaAgent is how a restarted
 // agent finds its own stale registrations.
 const (
-	metaAgent   = "berth-agent"
-	metaApp     = "berth-app"
-	metaTask    = "berth-task"
-	metaVersion = "berth-version"
+	metaAgent   = cluster.MetaAgent
+	metaApp     = cluster.MetaApp
+	metaTask    = cluster.MetaTask
+	metaVersion = cluster.MetaVersion
 )

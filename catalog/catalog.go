@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/berthops/berth/agent"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/templates"
 )
@@ -96,12 +95,12 @@ func (c *Catalog) refresh(ctx context.Context) (*templates.CatalogData, uint64, 
 // otherwise, as the agent's Consul checks would report them.
 func Build(agents []cluster.Agent, tasks []cluster.Task, datacenter, localNode string) *templates.CatalogData {
 	data := &templates.CatalogData{Datacenter: datacenter, LocalNode: localNode, KV: map[string]string{}}
-	nodes := map[string]agent.Node{}
+	nodes := map[string]cluster.Agent{}
 	for _, a := range agents {
 		if !a.Reachable {
 			continue
 		}
-		nodes[a.ID] = agent.Node{ID: a.ID, Hostname: a.Hostname, Address: a.Address}
+		nodes[a.ID] = a
 		data.Nodes = append(data.Nodes, templates.CatalogNodeInfo{Name: a.Hostname, ID: a.ID, Address: a.Address, Meta: a.Attributes})
 	}
 	for _, t := range tasks {
@@ -119,7 +118,7 @@ func Build(agents []cluster.Agent, tasks []cluster.Task, datacenter, localNode s
 		if len(t.Spec.HealthChecks) > 0 && t.Status.Health != cluster.HealthHealthy {
 			status = "critical"
 		}
-		for _, s := range agent.TaskServices(node, t.Assignment, ports) {
+		for _, s := range cluster.TaskServices(node.ID, node.Address, t.Assignment, ports) {
 			data.Instances = append(data.Instances, templates.Instance{
 				ID: s.ID, Name: s.Name, Node: node.Hostname, NodeAddress: node.Address, Address: s.Address,
 				Port: s.Port, Tags: s.Tags, Meta: s.Meta, Status: status,
