@@ -142,17 +142,3 @@ func waitSync(ctx context.Context, c *client.Client, f *apiFlags, before reconci
 		}
 	}
 }
-
-func orNone(s string) string {
-	if s == "" {
-		return "no commit"
-	}
-	return s
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}

@@ -59,37 +59,10 @@ contents: |
 // them.
 func TestUpRunsAppsRendersTemplatesAndResumes(t *testing.T) {
 	testenv.Integration(t)
-	cli := testenv.Docker(t)
-	testenv.Images(t)
-	label := testenv.DockerTestLabel(t, cli)
-
 	repo := testenv.NewGitRepo(t, t.TempDir())
 	repo.Commit(t, "main", map[string]string{"apps/web.yaml": upApp, "templates/web.berth.yaml": upTemplate}, "web")
-	dataDir := t.TempDir()
-	listen := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t, "127.0.0.1"))
-	fl := upFlags{dataDir: dataDir, listen: listen, advertise: "127.0.0.1", logLevel: "warn",
-		agentID: "up-" + label, extraLabels: map[string]string{testenv.TestLabel: label},
-		resources: "cpus:2;mem:1024;disk:1000;ports:[31500-31600]"}
-	fl.control = controlFlags{repo: repo.FileURL(), branch: "main", cacheDir: t.TempDir(), poll: time.Second, resync: 200 * time.Millisecond,
-		prune: true, shellImage: "berth/shell:dev"}
-
-	start := func() (stop func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		go func() { done <- runUp(ctx, io.Discard, logger, fl) }()
-		return func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("berth up: %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Errorf("berth up did not stop")
-			}
-		}
-	}
+	up := newUpEnv(t, repo.FileURL(), "31500-31600", time.Second)
+	dataDir, listen, start := up.fl.dataDir, up.fl.listen, up.start
 	stop := start()
 	tasks := waitHealthy(t, "http://"+listen, 2)
 	for _, tk := range tasks {
@@ -114,6 +87,47 @@ func TestUpRunsAppsRendersTemplatesAndResumes(t *testing.T) {
 		if again[i].TaskID != tasks[i].TaskID || again[i].Status.ContainerID != tasks[i].Status.ContainerID {
 			t.Errorf("task %d after restart: %s in %s, want %s in %s (healthy tasks must not be restarted)",
 				i, again[i].TaskID, again[i].Status.ContainerID, tasks[i].TaskID, tasks[i].Status.ContainerID)
+		}
+	}
+}
+
+// upEnv is a berth up, run in this process on the real Docker Engine, over
+// a repository: its own data directory, API port and range of host ports,
+// its containers labelled for the test's cleanup.
+type upEnv struct {
+	t  *testing.T
+	fl upFlags
+}
+
+func newUpEnv(t *testing.T, repoURL, ports string, poll time.Duration) *upEnv {
+	t.Helper()
+	cli := testenv.Docker(t)
+	testenv.Images(t)
+	label := testenv.DockerTestLabel(t, cli)
+	fl := upFlags{dataDir: t.TempDir(), listen: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t, "127.0.0.1")), advertise: "127.0.0.1",
+		logLevel: "warn", agentID: "up-" + label, extraLabels: map[string]string{testenv.TestLabel: label},
+		resources: "cpus:2;mem:1024;disk:1000;ports:[" + ports + "]"}
+	fl.control = controlFlags{repo: repoURL, branch: "main", cacheDir: t.TempDir(), poll: poll, resync: 200 * time.Millisecond,
+		prune: true, shellImage: "berth/shell:dev"}
+	return &upEnv{t: t, fl: fl}
+}
+
+// start runs berth up until the returned stop is called.
+func (e *upEnv) start() (stop func()) {
+	t := e.t
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	go func() { done <- runUp(ctx, io.Discard, logger, e.fl) }()
+	return func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("berth up: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("berth up did not stop")
 		}
 	}
 }
