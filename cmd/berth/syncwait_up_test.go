@@ -94,7 +94,7 @@ func TestSyncWaitTellsTheTruthOnUp(t *testing.T) {
 
 	// E: an app no agent can hold.
 	repo.Commit(t, "main", map[string]string{"apps/c.yaml": truth("/c", 1, testenv.WebImage, ""),
-		"apps/d.yaml": truth("/d", 1, testenv.WebImage, ""),
+		"apps/d.yaml":   truth("/d", 1, testenv.WebImage, ""),
 		"apps/big.yaml": fmt.Sprintf(truthApp, "/big", 1, "64", testenv.WebImage, "")}, "E: too big")
 	_, ee = syncWait("2m")
 	if ee == nil || ee.code != exitSyncFailed || !strings.Contains(ee.msg, "app /big is Degraded") || !strings.Contains(ee.msg, "cpus") {
