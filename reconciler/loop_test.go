@@ -108,7 +108,15 @@ func TestLoopFollowsTheBranch(t *testing.T) {
 	if got := r.Status().Rejected.Errors; len(got) == 0 || !containsStr(got[0], "apps/web.yaml:") {
 		t.Errorf("rejection errors %q do not name the file and line", got)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Two more passes after the rejection, rather than a sleep: the loop
+	// keeps deciding on the last good commit and changes nothing.
+	for range 2 {
+		last := r.Status().LastSync
+		waitFor(t, ctx, "another pass", func() bool { return r.Status().LastSync.After(last) })
+	}
+	if s := r.Status(); s.Decided == bad || s.Desired == bad {
+		t.Fatalf("the rejected commit was decided on: %+v", s)
+	}
 	if n := countRunning(ctx, st); n != 2 {
 		t.Fatalf("an invalid commit changed the cluster: %d running", n)
 	}
