@@ -80,9 +80,11 @@ restarting healthy tasks.`,
 }
 
 func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlags) error {
-	if err := os.MkdirAll(fl.dataDir, 0o700); err != nil {
-		return fmt.Errorf("--data-dir: %w", err)
+	tree, err := openDataDir(fl.dataDir, logger)
+	if err != nil {
+		return err
 	}
+	defer tree.Close()
 	if fl.control.tokenFile == "" {
 		fl.control.tokenFile = filepath.Join(fl.dataDir, "token")
 		if _, err := ensureToken(fl.control.tokenFile); err != nil {
@@ -91,10 +93,6 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	}
 	if fl.renderRoot == "" {
 		fl.renderRoot = filepath.Join(fl.dataDir, "rendered")
-	}
-	tree, err := memstore.Open(filepath.Join(fl.dataDir, "state.json"))
-	if err != nil {
-		return err
 	}
 	serverStore, agentStore := tree.Client(), tree.Client()
 	defer serverStore.Close()
@@ -135,6 +133,9 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
   state:      %s
 Stop with Ctrl-C; running tasks keep running and are picked up by the next berth up.
 `, api, fl.control.tokenFile, api, api, fl.renderRoot, filepath.Join(fl.dataDir, "state.json"))
+	if msg := tree.Recovered(); msg != "" {
+		fmt.Fprintf(stdout, "  WARNING:    %s\n", msg)
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(gctx, ln) })
@@ -148,6 +149,34 @@ Stop with Ctrl-C; running tasks keep running and are picked up by the next berth
 		return nil // Ctrl-C
 	}
 	return err
+}
+
+// openDataDir makes the data directory private (mode 0700: it holds the
+// token and every task's environment) and opens the state in it, which locks
+// it: a second berth up on the same directory exits at once instead of
+// leading the same cluster. A state restored from its backup is logged.
+func openDataDir(dir string, logger *slog.Logger) (*memstore.Tree, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("--data-dir: %w", err)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--data-dir: %w", err)
+	}
+	if info.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("--data-dir %s: make it private: %w", dir, err)
+		}
+		logger.Warn("data directory was not private; changed its mode to 0700", "dir", dir, "was", info.Mode().Perm().String())
+	}
+	tree, err := memstore.Open(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return nil, fmt.Errorf("--data-dir: %w", err)
+	}
+	if msg := tree.Recovered(); msg != "" {
+		logger.Warn("cluster state restored from backup", "detail", msg)
+	}
+	return tree, nil
 }
 
 // followTemplates hands the runner the templates of every newly applied
