@@ -33,6 +33,21 @@ const (
 	MaxErrors = 1000
 )
 
+// Bounds on values. Marathon and Chronos set none, but values past these are
+// typing mistakes (instances: 1e9) or attacks on the allocator and on the
+// arithmetic of durations; docs/manifests.md lists them.
+const (
+	MaxInstances = 10_000
+	MaxCPUs      = 1024     // cores
+	MaxMem       = 16 << 20 // MiB: 16 TiB
+	MaxDisk      = 1 << 30  // MiB: 1 PiB
+	// MaxSeconds bounds every duration given in seconds: one year, far
+	// below where converting to time.Duration would overflow.
+	MaxSeconds = 365 * 24 * 3600
+	MaxRetries = 1000
+	MaxWeight  = 1000
+)
+
 // budget is what is left of one load's allowance for decoding. Decoding is
 // sequential, so it needs no lock.
 type budget struct {

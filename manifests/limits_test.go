@@ -124,3 +124,37 @@ func BenchmarkLoadAliasBomb(b *testing.B) {
 		}
 	}
 }
+
+// TestValueBounds: absurd sizes, NaN and ids with dot segments are errors
+// naming the field, not values the allocator or the rollout then trips on.
+func TestValueBounds(t *testing.T) {
+	tests := []struct{ name, file, want string }{
+		{"a billion instances", "kind: App\nid: /a\ncmd: x\ninstances: 1e9\n", "a.yaml:4:12: instances: must be between 0 and 10000, found 1e+09"},
+		{"cpus 1e308", "kind: App\nid: /a\ncmd: x\ncpus: 1e308\n", "cpus: must be between 0 and 1024, found 1e+308"},
+		{"cpus NaN", "kind: App\nid: /a\ncmd: x\ncpus: \"NaN\"\n", "cpus: expected a number"},
+		{"cpus infinite", "kind: App\nid: /a\ncmd: x\ncpus: .inf\n", "cpus: "},
+		{"mem", "kind: App\nid: /a\ncmd: x\nmem: 1e12\n", "mem: must be between 0 and 16777216"},
+		{"backoff", "kind: App\nid: /a\ncmd: x\nbackoffSeconds: 1e300\n", "backoffSeconds: must be between 0 and 31536000"},
+		{"health check interval", "kind: App\nid: /a\ncmd: x\nhealthChecks: [{protocol: COMMAND, command: {value: 'true'}, intervalSeconds: 9007199254740992}]\n", "intervalSeconds: must be between 0 and 31536000"},
+		{"job retries", "kind: Job\nname: j\ncommand: x\nschedule: R/2026-01-01T00:00:00Z/PT1H\nretries: 1e6\n", "retries: must be between 0 and 1000"},
+		{"relative id above the root", "kind: App\nid: ../x\ncmd: x\n", `id: "/../x" is not a valid id: ".." is not allowed`},
+		{"absolute id with ..", "kind: App\nid: /a/../b\ncmd: x\n", `id: "/a/../b" is not a valid id`},
+		{"id with .", "kind: App\nid: ./x\ncmd: x\n", `id: "/./x" is not a valid id`},
+		{"template id", "kind: Template\nid: ../t\ndestination: /tmp/t\ncontents: x\n", `id: "/../t" is not a valid id`},
+		{"group id", `{"id": "/g", "groups": [{"id": "..", "apps": [{"id": "x", "cmd": "x"}]}]}`, `"/g/../x" is not a valid id`},
+		{"dependency above the root", "kind: App\nid: /a\ncmd: x\ndependencies: [../../db]\n", `/../../db`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadBytes("a.yaml", []byte(tt.file))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v\nwant an error containing %q", err, tt.want)
+			}
+		})
+	}
+	// Within bounds, and ".." in a dependency that stays inside the tree, load.
+	ok := "kind: App\nid: /g/a\ncmd: x\ninstances: 10000\ncpus: 1024\ndependencies: [../h/b]\n---\nkind: App\nid: /h/b\ncmd: x\n"
+	if _, err := LoadBytes("a.yaml", []byte(ok)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -375,7 +375,7 @@ func (l *loader) addApp(d *decoder, n *yaml.Node, group string, groupDeps []stri
 	d.decode(n, reflect.ValueOf(a).Elem(), "")
 	a.Origin = Origin{File: d.file, Line: n.Line, Col: n.Column}
 	if a.ID != "" {
-		a.ID = resolveID(a.ID, group)
+		a.ID = resolveOwnID(a.ID, group)
 	}
 	base := path.Dir(a.ID)
 	for i, dep := range a.Dependencies {
@@ -403,7 +403,7 @@ var groupFields = []string{"id", "apps", "groups", "dependencies", "version", "v
 func (l *loader) addGroup(d *decoder, n *yaml.Node, parent string, deps []string) {
 	id := parent
 	if v := mapValue(n, "id"); v != nil && v.Kind == yaml.ScalarNode && v.Value != "" {
-		id = resolveID(v.Value, parent)
+		id = resolveOwnID(v.Value, parent)
 	}
 	own := append([]string(nil), deps...)
 	if v := mapValue(n, "dependencies"); v != nil {
@@ -460,10 +460,40 @@ func (l *loader) addGroup(d *decoder, n *yaml.Node, parent string, deps []string
 }
 
 // resolveID makes a Marathon path id absolute against base, the way Marathon
-// resolves ids relative to their group.
+// resolves references relative to their group ("../db" is a sibling group's
+// app). A path that climbs above the root is returned as written, not
+// cleaned into something else, so the check that follows reports it.
 func resolveID(id, base string) string {
 	if !strings.HasPrefix(id, "/") {
-		id = path.Join(base, id)
+		id = strings.TrimSuffix(base, "/") + "/" + id
+	}
+	depth := 0
+	for _, seg := range strings.Split(id, "/") {
+		switch seg {
+		case "", ".":
+		case "..":
+			if depth--; depth < 0 {
+				return id
+			}
+		default:
+			depth++
+		}
+	}
+	return path.Clean("/" + id)
+}
+
+// resolveOwnID is resolveID for the id an object or group declares for
+// itself, where "." and ".." are never meant: such an id is returned
+// unresolved, so checkPathID reports it instead of it silently becoming
+// another id ("../x" is not "/x").
+func resolveOwnID(id, base string) string {
+	if !strings.HasPrefix(id, "/") {
+		id = strings.TrimSuffix(base, "/") + "/" + id
+	}
+	for _, seg := range strings.Split(id, "/") {
+		if seg == "." || seg == ".." {
+			return id
+		}
 	}
 	return path.Clean("/" + id)
 }
