@@ -95,3 +95,23 @@ func TestProbe(t *testing.T) {
 		t.Errorf("probes reached another server %d times (a redirect followed, or a path taken as a host)", n)
 	}
 }
+
+// TestServiceCheckURL: the Consul check of a port is built like the agent's
+// own probe, so a crafted path cannot name another host there either.
+func TestServiceCheckURL(t *testing.T) {
+	for path, want := range map[string]string{
+		"/health?full=1": "http://127.0.0.1:31000/health?full=1",
+		"health":         "http://127.0.0.1:31000/health",
+		"@evil:80/":      "http://127.0.0.1:31000/@evil:80/",
+		"//evil/x":       "http://127.0.0.1:31000//evil/x",
+	} {
+		a := appAssignment(cluster.TaskSpec{Image: "x", Ports: []cluster.PortSpec{{ContainerPort: 80, HostPort: 31000}},
+			HealthChecks: []cluster.HealthCheckSpec{{Protocol: "HTTP", Path: path}}})
+		node := testNode
+		node.Address = "127.0.0.1"
+		svcs := taskServices(node, a, []int{31000})
+		if len(svcs) != 1 || svcs[0].Check.HTTP != want {
+			t.Errorf("path %q: check %+v, want %s", path, svcs, want)
+		}
+	}
+}

@@ -107,11 +107,11 @@ func taskServices(node Node, a cluster.Assignment, ports []int) []Service {
 				if strings.HasSuffix(hc.Protocol, "HTTPS") {
 					scheme = "https"
 				}
-				path := hc.Path
-				if path == "" {
-					path = "/"
+				u, err := probeURL(scheme, target, hc.Path)
+				if err != nil {
+					continue // the agent's own probe reports it; Consul keeps the TTL check
 				}
-				svc.Check = ServiceCheck{HTTP: scheme + "://" + target + path, Interval: hc.Interval, Timeout: hc.Timeout}
+				svc.Check = ServiceCheck{HTTP: u.String(), Interval: hc.Interval, Timeout: hc.Timeout}
 			case "TCP", "MESOS_TCP":
 				svc.Check = ServiceCheck{TCP: target, Interval: hc.Interval, Timeout: hc.Timeout}
 			default:
