@@ -35,6 +35,8 @@ type upFlags struct {
 	agentID          string
 	// extraLabels go on every container (tests label theirs for cleanup).
 	extraLabels map[string]string
+	// templateEnvPrefix limits what templates read with env.
+	templateEnvPrefix string
 }
 
 func newUpCmd() *cobra.Command {
@@ -74,6 +76,7 @@ restarting healthy tasks.`,
 	f.StringVar(&fl.consul, "consul", "", "Consul agent to register services in and render templates from (default: Berth's own catalog)")
 	f.StringVar(&fl.renderRoot, "render-root", "", "directory template destinations are written under (default DATA-DIR/rendered)")
 	f.BoolVar(&fl.templateCommands, "template-commands", false, "run templates' validate and command steps")
+	f.StringVar(&fl.templateEnvPrefix, "template-env-prefix", templates.DefaultEnvPrefix, "templates' env function reads only variables whose names start with this (empty: none)")
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&fl.agentID, "agent-id", "local", "id of the built-in agent; its containers are labelled with it")
 	return cmd
@@ -119,7 +122,7 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 		return err
 	}
 	defer ag.close()
-	runner, err := templates.NewRunner(nil, templates.RunnerOptions{Source: ag.source, Logger: logger})
+	runner, err := templates.NewRunner(nil, templates.RunnerOptions{Source: ag.source, Logger: logger, EnvPrefix: fl.templateEnvPrefix})
 	if err != nil {
 		return err
 	}
