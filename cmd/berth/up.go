@@ -105,8 +105,12 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	if err != nil {
 		return err
 	}
+	var warnings []string
+	if msg := tree.Recovered(); msg != "" {
+		warnings = append(warnings, msg)
+	}
 	srv := server.New(server.Config{ID: "up", Version: version, Store: serverStore, Logger: logger,
-		Lead: []server.LeadFunc{cp.rec.Run}})
+		Lead: []server.LeadFunc{cp.rec.Run}, Warnings: warnings})
 	cp.mount(srv)
 	ln, err := net.Listen("tcp", fl.listen)
 	if err != nil {
