@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -69,6 +70,14 @@ func probeTarget(hc cluster.HealthCheckSpec, addr string, hostPorts []int) (stri
 	return net.JoinHostPort(addr, strconv.Itoa(port)), nil
 }
 
+// probeURL builds the URL of an HTTP check from its parts, so that a path
+// can only ever be a path (and query) on the task's own address: a path
+// such as "@other-host/" or "//other-host/" concatenated after the address
+// would name another host.
+func probeURL(scheme, hostPort, path string) (*url.URL, error) {
+	return cluster.HealthCheckURL(scheme, hostPort, path)
+}
+
 // execer runs a command inside a task's container (COMMAND checks).
 type execer func(ctx context.Context, cmd string) (exitCode int, err error)
 
@@ -90,17 +99,22 @@ func probe(ctx context.Context, hc cluster.HealthCheckSpec, addr string, hostPor
 		if hc.Protocol == "HTTPS" || hc.Protocol == "MESOS_HTTPS" {
 			scheme = "https"
 		}
-		p := hc.Path
-		if p == "" {
-			p = "/"
+		u, err := probeURL(scheme, target, hc.Path)
+		if err != nil {
+			return err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+target+p, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
 			return err
 		}
 		// Marathon did not verify task certificates either: the check asks
-		// whether the task answers, not who it is.
-		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true}}
+		// whether the task answers, not who it is. Nor did it follow
+		// redirects: a 3xx is an answer (healthy, as 200-399 are), and
+		// following it would let a task point the agent at any address.
+		client := &http.Client{
+			Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			return err

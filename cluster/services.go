@@ -6,7 +6,9 @@ package cluster
 // without Consul.
 
 import (
+	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -127,11 +129,11 @@ func TaskServices(nodeID, address string, a Assignment, ports []int) []Service {
 				if strings.HasSuffix(hc.Protocol, "HTTPS") {
 					scheme = "https"
 				}
-				path := hc.Path
-				if path == "" {
-					path = "/"
+				u, err := HealthCheckURL(scheme, target, hc.Path)
+				if err != nil {
+					continue // the agent's own probe reports it; the registry keeps the TTL check
 				}
-				svc.Check = ServiceCheck{HTTP: scheme + "://" + target + path, Interval: hc.Interval, Timeout: hc.Timeout}
+				svc.Check = ServiceCheck{HTTP: u.String(), Interval: hc.Interval, Timeout: hc.Timeout}
 			case "TCP", "MESOS_TCP":
 				svc.Check = ServiceCheck{TCP: target, Interval: hc.Interval, Timeout: hc.Timeout}
 			default:
@@ -167,4 +169,19 @@ func mergeTags(a, b []string) []string {
 	out := slices.Concat(a, b)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// HealthCheckURL is the URL an HTTP health check of path probes at hostPort:
+// built with net/url, never by concatenation, so a path cannot change the
+// host or smuggle another query. The agent's probe and the registry's check
+// use the same URL.
+func HealthCheckURL(scheme, hostPort, path string) (*url.URL, error) {
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	ref, err := url.ParseRequestURI(path)
+	if err != nil {
+		return nil, fmt.Errorf("health check path %q: %w", path, err)
+	}
+	return &url.URL{Scheme: scheme, Host: hostPort, Path: ref.Path, RawPath: ref.RawPath, RawQuery: ref.RawQuery}, nil
 }

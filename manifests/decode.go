@@ -20,23 +20,26 @@ type decoder struct {
 	errs   *ErrorList
 	types  map[reflect.Type]*structInfo
 	extras map[reflect.Type]map[string]extraRule
-	// budget bounds the nodes visited per document, so aliases that fan out
-	// (a "billion laughs" document) cannot make decoding explode.
-	budget int
+	// budget bounds the nodes visited and aliases followed per load, so
+	// aliases that fan out (a "billion laughs" file, or many small ones)
+	// cannot make decoding explode. It is shared by the load's decoders.
+	budget *budget
 }
-
-const nodeBudget = 1 << 20
 
 type structInfo struct {
 	index map[string]int // field name as written -> struct field index
 	names []string       // for did-you-mean
 }
 
-func newDecoder(file string, errs *ErrorList, types map[reflect.Type]*structInfo, extras map[reflect.Type]map[string]extraRule) *decoder {
-	return &decoder{file: file, errs: errs, types: types, extras: extras, budget: nodeBudget}
+func newDecoder(file string, errs *ErrorList, types map[reflect.Type]*structInfo, extras map[reflect.Type]map[string]extraRule, b *budget) *decoder {
+	return &decoder{file: file, errs: errs, types: types, extras: extras, budget: b}
 }
 
 func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
+	if len(*d.errs) >= MaxErrors {
+		d.budget.dropped++
+		return
+	}
 	e := &Error{File: d.file, Field: field, Message: fmt.Sprintf(format, args...)}
 	if n != nil {
 		e.Line, e.Col = n.Line, n.Column
@@ -64,15 +67,27 @@ func (d *decoder) info(t reflect.Type) *structInfo {
 
 // resolve follows aliases and charges the budget; nil means "stop here".
 func (d *decoder) resolve(n *yaml.Node, field string) *yaml.Node {
+	b := d.budget
+	if b.spent {
+		return nil
+	}
 	for n != nil && n.Kind == yaml.AliasNode {
-		d.budget--
+		b.aliases--
 		n = n.Alias
 	}
-	d.budget--
-	if d.budget == 0 {
-		d.errorf(n, field, "document too large or too deeply aliased")
-	}
-	if d.budget <= 0 {
+	b.nodes--
+	if b.nodes < 0 || b.aliases < 0 {
+		b.spent = true
+		what := fmt.Sprintf("more than %d YAML nodes", MaxNodes)
+		if b.aliases < 0 {
+			what = fmt.Sprintf("more than %d aliases followed", MaxAliases)
+		}
+		// Always kept, even past MaxErrors: it says why loading stopped.
+		e := &Error{File: d.file, Field: field, Message: "too large or too deeply aliased: " + what + " in this load (decoding stopped here)"}
+		if n != nil {
+			e.Line, e.Col = n.Line, n.Column
+		}
+		*d.errs = append(*d.errs, e)
 		return nil
 	}
 	return n

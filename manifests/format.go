@@ -26,14 +26,33 @@ func Format(name string, data []byte) ([]byte, error) {
 		b.WriteByte('\n')
 		return b.Bytes(), nil
 	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("format %s: %s", name, sizeError(name, int64(len(data)), MaxFileBytes, "file too large").Message)
+	}
 	docs, err := parseDocs(data)
 	if err != nil {
 		return nil, fmt.Errorf("format %s: %w", name, err)
 	}
+	// Empty documents ("---" alone) mean nothing to the loader; yaml.v3
+	// would write them as lines that do not parse back.
+	kept := docs[:0:0]
+	for _, doc := range docs {
+		if !emptyDoc(doc) {
+			kept = append(kept, doc)
+		}
+	}
+	if len(kept) == 0 {
+		// Nothing but comments (which yaml.v3 drops with no node to
+		// attach them to) or nothing at all: keep the text.
+		return commentsOnly(data), nil
+	}
+	// A file whose values do not decode (duplicate keys, say) is still
+	// formatted; only its syntax is then checked below.
+	want, wantErr := values(kept)
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	for _, doc := range docs {
+	for _, doc := range kept {
 		orderKeys(doc, docType(doc), 0)
 		if err := enc.Encode(doc); err != nil {
 			return nil, fmt.Errorf("format %s: %w", name, err)
@@ -42,7 +61,62 @@ func Format(name string, data []byte) ([]byte, error) {
 	if err := enc.Close(); err != nil {
 		return nil, fmt.Errorf("format %s: %w", name, err)
 	}
+	// Never hand back text that reads differently, or not at all: a
+	// formatter that rewrites a file must be trusted blindly.
+	again, err := parseDocs(b.Bytes())
+	switch {
+	case err != nil:
+	case len(again) != len(kept):
+		err = fmt.Errorf("the result has %d documents, not %d", len(again), len(kept))
+	case wantErr == nil:
+		var got []any
+		if got, err = values(again); err == nil && !reflect.DeepEqual(got, want) {
+			err = fmt.Errorf("the result would read differently")
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("format %s: cannot format this file without changing what it says (%v); it is left as it is", name, err)
+	}
 	return b.Bytes(), nil
+}
+
+// emptyDoc reports whether a document holds nothing: a plain null without
+// comments, tag or anchor.
+func emptyDoc(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null" && (n.Value == "" || n.Value == "~" || n.Value == "null") &&
+		n.Anchor == "" && n.Style == 0 && n.HeadComment == "" && n.LineComment == "" && n.FootComment == ""
+}
+
+// commentsOnly is the canonical form of a file without documents: its lines
+// without trailing blanks, no blank lines at either end, "" when empty.
+func commentsOnly(data []byte) []byte {
+	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t\r")
+	}
+	text := strings.Trim(strings.Join(lines, "\n"), "\n")
+	if text == "" {
+		return []byte{}
+	}
+	return []byte(text + "\n")
+}
+
+// values decodes documents into plain values, to compare the meaning of a
+// file before and after formatting.
+func values(docs []*yaml.Node) (out []any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: cannot decode: %v", r)
+		}
+	}()
+	for _, d := range docs {
+		var v any
+		if err := d.Decode(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // docType is the model type a top-level document decodes into, or nil.

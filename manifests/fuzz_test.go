@@ -3,6 +3,7 @@ package manifests
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -57,22 +58,33 @@ func FuzzImport(f *testing.F) {
 	})
 }
 
-// FuzzFormat: formatting never panics, and formatting its own output
-// changes nothing.
+// FuzzFormat: formatting never panics; a file the loader can parse is
+// formatted or refused as a whole, never written in a form that does not
+// parse back; formatting its own output succeeds. Empty and comment-only
+// files are formatted, not errors.
 func FuzzFormat(f *testing.F) {
 	for _, p := range []string{"testdata/format/app.in.yaml", "../examples/apps/nginx.yaml", "../examples/queues.yaml"} {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}
 	}
+	for _, s := range []string{"", "\n", "# only a comment\n", "---\n", "# a\n---\n# b\n", "--- # c\n", "a: 1\n---\n", "!"} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		out, err := Format("f.yaml", data)
 		if err != nil {
+			if _, perr := parseDocs(data); perr == nil && !strings.Contains(err.Error(), "without changing what it says") {
+				t.Fatalf("a file the loader parses cannot be formatted: %v", err)
+			}
 			return
+		}
+		if _, err := parseDocs(out); err != nil {
+			t.Fatalf("formatted output does not parse: %v\n%s", err, out)
 		}
 		again, err := Format("f.yaml", out)
 		if err != nil {
-			t.Fatalf("formatted output does not parse: %v\n%s", err, out)
+			t.Fatalf("formatting the formatted output: %v\n%s", err, out)
 		}
 		_ = again // yaml.v3 may move comments on a second pass; stability is checked on real files in TestFormatGolden
 	})

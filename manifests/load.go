@@ -65,6 +65,10 @@ func load(fsys fs.FS, c *ParseCache) (*Set, error) {
 	// sequential, in walk order, so results never depend on scheduling.
 	var files []parsed
 	var data [][]byte
+	// Sizes are checked before a file is read where fsys knows them, so a
+	// huge blob in a commit is never decompressed into memory.
+	var total int64
+	var refused ErrorList
 	err := fs.WalkDir(fsys, ".", func(name string, de fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -81,9 +85,26 @@ func load(fsys fs.FS, c *ParseCache) (*Set, error) {
 		if !IsManifestFile(name) {
 			return nil
 		}
+		if len(files) == MaxFiles {
+			refused = append(refused, &Error{File: name, Message: fmt.Sprintf("too many manifest files: more than the limit of %d in one load", MaxFiles)})
+			return fs.SkipAll
+		}
+		if info, err := de.Info(); err == nil && de.Type().IsRegular() && info.Size() > MaxFileBytes {
+			refused = append(refused, sizeError(name, info.Size(), MaxFileBytes, "file too large"))
+			return nil
+		}
 		b, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return fmt.Errorf("read manifest %s: %w", name, err)
+		}
+		if len(b) > MaxFileBytes {
+			refused = append(refused, sizeError(name, int64(len(b)), MaxFileBytes, "file too large"))
+			return nil
+		}
+		total += int64(len(b))
+		if total > MaxLoadBytes {
+			refused = append(refused, sizeError(name, total, MaxLoadBytes, "manifests too large: with this file the load reaches"))
+			return fs.SkipAll
 		}
 		files = append(files, parsed{name: name})
 		data = append(data, b)
@@ -91,6 +112,10 @@ func load(fsys fs.FS, c *ParseCache) (*Set, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load manifests: %w", err)
+	}
+	if len(refused) > 0 {
+		// Nothing is parsed: the commit is refused as a whole, cheaply.
+		return nil, refused.sort()
 	}
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -136,6 +161,9 @@ func LoadDir(dir string) (*Set, error) {
 // file of a repository (used by `berth import` and by tests). Template
 // sources cannot be read and are reported as missing.
 func LoadBytes(name string, data []byte) (*Set, error) {
+	if len(data) > MaxFileBytes {
+		return nil, ErrorList{sizeError(name, int64(len(data)), MaxFileBytes, "file too large")}
+	}
 	l := newLoader(emptyFS{})
 	l.addFile(name, data)
 	return l.finish()
@@ -160,6 +188,7 @@ type loader struct {
 	skipReferences bool
 	reporters      map[Origin]reporter
 	extras         map[reflect.Type]map[string]extraRule
+	budget         *budget
 }
 
 // entry is one decoded object with the node it came from, so that checks made
@@ -171,7 +200,7 @@ type entry[T any] struct {
 }
 
 func newLoader(fsys fs.FS) *loader {
-	return &loader{fsys: fsys, types: map[reflect.Type]*structInfo{}, extras: extraRules()}
+	return &loader{fsys: fsys, types: map[reflect.Type]*structInfo{}, extras: extraRules(), budget: newBudget()}
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -249,7 +278,7 @@ func (l *loader) addParsed(p parsed) {
 		l.errs = append(l.errs, p.err)
 	}
 	for _, doc := range p.docs {
-		d := newDecoder(p.name, &l.errs, l.types, l.extras)
+		d := newDecoder(p.name, &l.errs, l.types, l.extras, l.budget)
 		l.addNode(d, doc, "/", nil)
 	}
 }
@@ -305,6 +334,7 @@ func (l *loader) addNode(d *decoder, n *yaml.Node, group string, groupDeps []str
 		l.addApp(d, n, group, groupDeps)
 	case kind == string(KindJob):
 		l.addJob(d, n)
+	case (kind == string(KindTemplate) || kind == string(KindQueue)) && !d.object(n):
 	case kind == string(KindTemplate):
 		t := new(Template)
 		d.decode(n, reflect.ValueOf(t).Elem(), "")
@@ -338,11 +368,14 @@ func (l *loader) addNode(d *decoder, n *yaml.Node, group string, groupDeps []str
 }
 
 func (l *loader) addApp(d *decoder, n *yaml.Node, group string, groupDeps []string) {
+	if !d.object(n) {
+		return
+	}
 	a := new(App)
 	d.decode(n, reflect.ValueOf(a).Elem(), "")
 	a.Origin = Origin{File: d.file, Line: n.Line, Col: n.Column}
 	if a.ID != "" {
-		a.ID = resolveID(a.ID, group)
+		a.ID = resolveOwnID(a.ID, group)
 	}
 	base := path.Dir(a.ID)
 	for i, dep := range a.Dependencies {
@@ -353,6 +386,9 @@ func (l *loader) addApp(d *decoder, n *yaml.Node, group string, groupDeps []stri
 }
 
 func (l *loader) addJob(d *decoder, n *yaml.Node) {
+	if !d.object(n) {
+		return
+	}
 	j := new(Job)
 	d.decode(n, reflect.ValueOf(j).Elem(), "")
 	j.Origin = Origin{File: d.file, Line: n.Line, Col: n.Column}
@@ -367,7 +403,7 @@ var groupFields = []string{"id", "apps", "groups", "dependencies", "version", "v
 func (l *loader) addGroup(d *decoder, n *yaml.Node, parent string, deps []string) {
 	id := parent
 	if v := mapValue(n, "id"); v != nil && v.Kind == yaml.ScalarNode && v.Value != "" {
-		id = resolveID(v.Value, parent)
+		id = resolveOwnID(v.Value, parent)
 	}
 	own := append([]string(nil), deps...)
 	if v := mapValue(n, "dependencies"); v != nil {
@@ -424,10 +460,40 @@ func (l *loader) addGroup(d *decoder, n *yaml.Node, parent string, deps []string
 }
 
 // resolveID makes a Marathon path id absolute against base, the way Marathon
-// resolves ids relative to their group.
+// resolves references relative to their group ("../db" is a sibling group's
+// app). A path that climbs above the root is returned as written, not
+// cleaned into something else, so the check that follows reports it.
 func resolveID(id, base string) string {
 	if !strings.HasPrefix(id, "/") {
-		id = path.Join(base, id)
+		id = strings.TrimSuffix(base, "/") + "/" + id
+	}
+	depth := 0
+	for _, seg := range strings.Split(id, "/") {
+		switch seg {
+		case "", ".":
+		case "..":
+			if depth--; depth < 0 {
+				return id
+			}
+		default:
+			depth++
+		}
+	}
+	return path.Clean("/" + id)
+}
+
+// resolveOwnID is resolveID for the id an object or group declares for
+// itself, where "." and ".." are never meant: such an id is returned
+// unresolved, so checkPathID reports it instead of it silently becoming
+// another id ("../x" is not "/x").
+func resolveOwnID(id, base string) string {
+	if !strings.HasPrefix(id, "/") {
+		id = strings.TrimSuffix(base, "/") + "/" + id
+	}
+	for _, seg := range strings.Split(id, "/") {
+		if seg == "." || seg == ".." {
+			return id
+		}
 	}
 	return path.Clean("/" + id)
 }

@@ -188,7 +188,7 @@ func normalizeJob(j *Job) {
 
 func normalizeTemplate(t *Template) {
 	if t.ID != "" {
-		t.ID = resolveID(t.ID, "/")
+		t.ID = resolveOwnID(t.ID, "/")
 	}
 	if t.Perms == "" {
 		t.Perms = "0644"
@@ -202,7 +202,7 @@ func normalizeTemplate(t *Template) {
 
 func normalizeQueue(q *Queue) {
 	if q.ID != "" {
-		q.ID = resolveID(q.ID, "/")
+		q.ID = resolveOwnID(q.ID, "/")
 	}
 }
 

@@ -58,7 +58,11 @@ func (l *loader) finish() (*Set, error) {
 		l.checkConflicts(set)
 	}
 	if len(l.errs) > 0 {
-		return nil, l.errs.sort()
+		errs := l.errs.sort()
+		if l.budget.dropped > 0 {
+			errs = append(errs, &Error{File: errs[len(errs)-1].File, Message: fmt.Sprintf("and %d more errors not shown (at most %d are kept)", l.budget.dropped, MaxErrors)})
+		}
+		return nil, errs
 	}
 	return set, nil
 }

@@ -25,6 +25,9 @@ func checkPathID(id string) string {
 		return "the root group cannot be an object's id"
 	}
 	for _, seg := range strings.Split(strings.TrimPrefix(id, "/"), "/") {
+		if seg == "." || seg == ".." {
+			return fmt.Sprintf("%q is not a valid id: %q is not allowed in an object's own id (write the id it means, e.g. /group/name)", id, seg)
+		}
 		if !idSegmentRE.MatchString(seg) {
 			return fmt.Sprintf("%q is not a valid id: each path segment must be lowercase letters, digits and dashes, starting and ending with a letter or digit (dots may separate such labels)", id)
 		}
@@ -32,9 +35,11 @@ func checkPathID(id string) string {
 	return ""
 }
 
-func nonNegative(r reporter, v float64, name string) {
-	if v < 0 {
-		r.at(p(name), "must not be negative, found %v", v)
+// between checks 0 <= v <= limit; NaN and infinities (a quoted "NaN" reads
+// as a number) are out of range too.
+func between(r reporter, v, limit float64, at ...any) {
+	if !(v >= 0 && v <= limit) {
+		r.at(p(at...), "must be between 0 and %s, found %v", strconv.FormatFloat(limit, 'f', -1, 64), v)
 	}
 }
 
@@ -55,26 +60,27 @@ func validateApp(a *App, r reporter) {
 	if len(a.Args) > 0 && image == "" {
 		r.at(p("args"), "args need an image whose entrypoint receives them: set container.docker.image, or use cmd")
 	}
-	if a.Instances < 0 {
-		r.at(p("instances"), "must not be negative, found %d", a.Instances)
+	between(r, float64(a.Instances), MaxInstances, "instances")
+	between(r, a.CPUs, MaxCPUs, "cpus")
+	between(r, a.Mem, MaxMem, "mem")
+	between(r, a.Disk, MaxDisk, "disk")
+	between(r, a.BackoffSeconds, MaxSeconds, "backoffSeconds")
+	between(r, a.MaxLaunchDelaySeconds, MaxSeconds, "maxLaunchDelaySeconds")
+	between(r, a.TaskKillGracePeriodSeconds, MaxSeconds, "taskKillGracePeriodSeconds")
+	if !(a.BackoffFactor >= 1 && a.BackoffFactor <= 100) {
+		r.at(p("backoffFactor"), "must be between 1 and 100, found %v", a.BackoffFactor)
 	}
-	nonNegative(r, a.CPUs, "cpus")
-	nonNegative(r, a.Mem, "mem")
-	nonNegative(r, a.Disk, "disk")
-	nonNegative(r, a.BackoffSeconds, "backoffSeconds")
-	nonNegative(r, a.MaxLaunchDelaySeconds, "maxLaunchDelaySeconds")
-	nonNegative(r, a.TaskKillGracePeriodSeconds, "taskKillGracePeriodSeconds")
-	if a.BackoffFactor < 1 {
-		r.at(p("backoffFactor"), "must be at least 1, found %v", a.BackoffFactor)
-	}
-	if us := a.UpgradeStrategy; us.MinimumHealthCapacity < 0 || us.MinimumHealthCapacity > 1 {
+	if us := a.UpgradeStrategy; !(us.MinimumHealthCapacity >= 0 && us.MinimumHealthCapacity <= 1) {
 		r.at(p("upgradeStrategy", "minimumHealthCapacity"), "must be between 0 and 1, found %v", us.MinimumHealthCapacity)
 	}
-	if us := a.UpgradeStrategy; us.MaximumOverCapacity < 0 || us.MaximumOverCapacity > 1 {
+	if us := a.UpgradeStrategy; !(us.MaximumOverCapacity >= 0 && us.MaximumOverCapacity <= 1) {
 		r.at(p("upgradeStrategy", "maximumOverCapacity"), "must be between 0 and 1, found %v", us.MaximumOverCapacity)
 	}
 	if us := a.UnreachableStrategy; us.InactiveAfterSeconds < 0 || us.ExpungeAfterSeconds < 0 || us.InactiveAfterSeconds > us.ExpungeAfterSeconds && us.ExpungeAfterSeconds != 0 {
 		r.at(p("unreachableStrategy"), "inactiveAfterSeconds and expungeAfterSeconds must not be negative, and inactiveAfterSeconds must not exceed expungeAfterSeconds")
+	} else {
+		between(r, us.InactiveAfterSeconds, MaxSeconds, "unreachableStrategy", "inactiveAfterSeconds")
+		between(r, us.ExpungeAfterSeconds, MaxSeconds, "unreachableStrategy", "expungeAfterSeconds")
 	}
 	switch a.KillSelection {
 	case "YOUNGEST_FIRST", "OLDEST_FIRST":
@@ -290,8 +296,8 @@ func validateHealthChecks(a *App, r reporter) {
 			name string
 			v    int
 		}{{"gracePeriodSeconds", hc.GracePeriodSeconds}, {"intervalSeconds", hc.IntervalSeconds}, {"timeoutSeconds", hc.TimeoutSeconds}, {"maxConsecutiveFailures", hc.MaxConsecutiveFailures}} {
-			if f.v < 0 {
-				r.at(append(at, f.name), "must not be negative, found %d", f.v)
+			if f.v < 0 || f.v > MaxSeconds {
+				r.at(append(at, f.name), "must be between 0 and %d, found %d", MaxSeconds, f.v)
 			}
 		}
 		if hc.IntervalSeconds < 1 {
@@ -347,12 +353,10 @@ func validateJob(j *Job, r reporter) {
 			r.at(p("epsilon"), "must not be negative")
 		}
 	}
-	if j.Retries < 0 {
-		r.at(p("retries"), "must not be negative, found %d", j.Retries)
-	}
-	nonNegative(r, j.CPUs, "cpus")
-	nonNegative(r, j.Mem, "mem")
-	nonNegative(r, j.Disk, "disk")
+	between(r, float64(j.Retries), MaxRetries, "retries")
+	between(r, j.CPUs, MaxCPUs, "cpus")
+	between(r, j.Mem, MaxMem, "mem")
+	between(r, j.Disk, MaxDisk, "disk")
 	for i, c := range j.Constraints {
 		validateConstraint(c, r, p("constraints", i))
 	}
@@ -422,11 +426,11 @@ func validateQueue(q *Queue, r reporter) {
 	if msg := checkPathID(q.ID); msg != "" {
 		r.at(p("id"), "%s", msg)
 	}
-	if q.Capacity < 0 || q.Capacity > 100 {
+	if !(q.Capacity >= 0 && q.Capacity <= 100) {
 		r.at(p("capacity"), "a percentage of the parent: between 0 and 100, found %v", q.Capacity)
 	}
-	if q.MaxCapacity < q.Capacity || q.MaxCapacity > 100 {
+	if !(q.MaxCapacity >= q.Capacity && q.MaxCapacity <= 100) {
 		r.at(p("maxCapacity"), "a percentage of the parent between capacity (%v) and 100, found %v", q.Capacity, q.MaxCapacity)
 	}
-	nonNegative(r, q.Weight, "weight")
+	between(r, q.Weight, MaxWeight, "weight")
 }

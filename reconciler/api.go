@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berthops/berth/cluster"
@@ -38,11 +40,13 @@ type APIOptions struct {
 // Routes returns the reconciler's endpoints as pattern -> handler, for the
 // server to mount. Reads of agents and tasks come from the store, so every
 // replica answers them; sync, webhooks and object status are the leader's.
+// A diff fetches and loads a whole commit and the observed state holds every
+// app's env, so both need the token even when reads are open.
 func (r *Reconciler) Routes(state *cluster.State, o APIOptions) map[string]http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &api{r: r, state: state, o: o}
+	a := &api{r: r, state: state, o: o, diffs: newDiffGate()}
 	return map[string]http.Handler{
 		"POST /v1/hooks/git":   a.leaderOnly(http.HandlerFunc(a.hook)),
 		"POST /v1/sync":        a.write(a.leaderOnly(http.HandlerFunc(a.sync))),
@@ -55,8 +59,8 @@ func (r *Reconciler) Routes(state *cluster.State, o APIOptions) map[string]http.
 		// Jobs' outcomes and manual runs are the leader's; their history is
 		// read from the store, so any replica answers it.
 		"GET /v1/jobs":             a.read(a.leaderOnly(http.HandlerFunc(a.jobs))),
-		"GET /v1/diff":             a.read(a.leaderOnly(http.HandlerFunc(a.diff))),
-		"GET /v1/observed":         a.read(a.leaderOnly(http.HandlerFunc(a.observed))),
+		"GET /v1/diff":             a.write(a.leaderOnly(http.HandlerFunc(a.diff))),
+		"GET /v1/observed":         a.write(a.leaderOnly(http.HandlerFunc(a.observed))),
 		"GET /v1/queues":           a.read(a.leaderOnly(http.HandlerFunc(a.queues))),
 		"GET /v1/deployments":      a.read(a.leaderOnly(http.HandlerFunc(a.deployments))),
 		"GET /v1/jobs/{name}/runs": a.read(http.HandlerFunc(a.jobRuns)),
@@ -68,11 +72,15 @@ type api struct {
 	r     *Reconciler
 	state *cluster.State
 	o     APIOptions
+	diffs *diffGate
 }
 
+// authorized checks the bearer token. The scheme name is case-insensitive
+// (RFC 7235), so "bearer" from some clients is the same as "Bearer".
 func (a *api) authorized(req *http.Request) bool {
-	tok, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-	return ok && a.o.Token != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(a.o.Token)) == 1
+	scheme, tok, ok := strings.Cut(req.Header.Get("Authorization"), " ")
+	tok = strings.TrimLeft(tok, " ")
+	return ok && strings.EqualFold(scheme, "Bearer") && a.o.Token != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(a.o.Token)) == 1
 }
 
 func (a *api) write(h http.Handler) http.Handler {
@@ -261,9 +269,12 @@ func (a *api) runJob(w http.ResponseWriter, req *http.Request) {
 // in the JSON schema of `berth diff --format json` (docs/diff-json.md). An
 // invalid ref answers 422 with every error, as `berth validate` prints them.
 func (a *api) diff(w http.ResponseWriter, req *http.Request) {
-	ctx, cancel := context.WithTimeout(req.Context(), time.Minute)
-	defer cancel()
-	p, h, err := a.r.Diff(ctx, req.URL.Query().Get("ref"))
+	p, h, wait, err := a.diffs.do(req.Context(), req.URL.Query().Get("ref"), a.r.Diff)
+	if wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+		writeError(w, http.StatusTooManyRequests, "too many diffs: try again later")
+		return
+	}
 	if err != nil {
 		var list manifests.ErrorList
 		if errors.As(err, &list) {
@@ -365,4 +376,75 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// Diffs are bounded because each fetches and loads a whole commit, holding
+// the Git source the reconcile loop needs: concurrent requests for one ref
+// share one computation, and new computations start at most diffBurst at
+// once and one per diffInterval after that.
+const (
+	diffBurst    = 4
+	diffInterval = 5 * time.Second
+	diffTimeout  = time.Minute
+)
+
+// diffGate is the single flight and token bucket in front of Reconciler.Diff.
+type diffGate struct {
+	mu       sync.Mutex
+	inflight map[string]*diffCall
+	tokens   float64
+	last     time.Time
+	now      func() time.Time
+}
+
+type diffCall struct {
+	done   chan struct{}
+	shared int // requests that joined the one that started it
+	p      *plan.Plan
+	h      plan.Header
+	err    error
+}
+
+func newDiffGate() *diffGate {
+	return &diffGate{inflight: map[string]*diffCall{}, tokens: diffBurst, now: time.Now}
+}
+
+// do returns the diff of ref, computed by f or shared with a computation
+// already in flight. wait > 0 means refused: retry after wait.
+func (g *diffGate) do(ctx context.Context, ref string, f func(context.Context, string) (*plan.Plan, plan.Header, error)) (*plan.Plan, plan.Header, time.Duration, error) {
+	g.mu.Lock()
+	c, ok := g.inflight[ref]
+	if !ok {
+		now := g.now()
+		g.tokens = min(diffBurst, g.tokens+now.Sub(g.last).Seconds()/diffInterval.Seconds())
+		g.last = now
+		if g.tokens < 1 {
+			wait := time.Duration((1 - g.tokens) * float64(diffInterval))
+			g.mu.Unlock()
+			return nil, plan.Header{}, wait, nil
+		}
+		g.tokens--
+		c = &diffCall{done: make(chan struct{})}
+		g.inflight[ref] = c
+		// The computation outlives the client that started it, since
+		// others may be waiting for it; it is bounded by its own timeout.
+		go func() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), diffTimeout)
+			defer cancel()
+			c.p, c.h, c.err = f(cctx, ref)
+			g.mu.Lock()
+			delete(g.inflight, ref)
+			g.mu.Unlock()
+			close(c.done)
+		}()
+	} else {
+		c.shared++
+	}
+	g.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.p, c.h, 0, c.err
+	case <-ctx.Done():
+		return nil, plan.Header{}, 0, fmt.Errorf("diff %s: %w", ref, ctx.Err())
+	}
 }

@@ -1,19 +1,25 @@
 package reconciler
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler/plan"
 )
 
 func newTestAPI(t *testing.T) (*Reconciler, http.Handler) {
@@ -64,6 +70,12 @@ func TestAPIAuth(t *testing.T) {
 		{"a job's runs", "GET", "/v1/jobs/nightly/runs", nil, 200, false},
 		{"run a job without a token", "POST", "/v1/jobs/nightly/run", nil, 401, false},
 		{"run a job not declared", "POST", "/v1/jobs/nightly/run", map[string]string{"Authorization": "Bearer tok"}, 404, false},
+		{"the scheme is case-insensitive", "POST", "/v1/sync", map[string]string{"Authorization": "bearer tok"}, 202, true},
+		{"the scheme in capitals", "POST", "/v1/sync", map[string]string{"Authorization": "BEARER  tok"}, 202, true},
+		{"another scheme", "POST", "/v1/sync", map[string]string{"Authorization": "Basic tok"}, 401, false},
+		{"a diff needs the token though reads are open", "GET", "/v1/diff", nil, 401, false},
+		{"so does the observed state", "GET", "/v1/observed", nil, 401, false},
+		{"the observed state with the token", "GET", "/v1/observed", map[string]string{"Authorization": "Bearer tok"}, 200, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,5 +123,78 @@ func TestAPIRunJob(t *testing.T) {
 	}
 	if !cmp.Equal(r.manual, []string{"nightly"}) {
 		t.Errorf("manual runs queued: %v, want only nightly", r.manual)
+	}
+}
+
+// TestDiffGate: concurrent diffs of one ref share one computation, and
+// computations past the burst are refused with a wait, not queued.
+func TestDiffGate(t *testing.T) {
+	g := newDiffGate()
+	now := time.Unix(1000, 0)
+	g.now = func() time.Time { return now }
+	g.last = now
+	release := make(chan struct{})
+	var calls atomic.Int32
+	slow := func(ctx context.Context, ref string) (*plan.Plan, plan.Header, error) {
+		calls.Add(1)
+		<-release
+		return &plan.Plan{}, plan.Header{Head: plan.Revision{Ref: ref}}, nil
+	}
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, h, wait, err := g.do(context.Background(), "main", slow)
+			if err != nil || wait != 0 || p == nil || h.Head.Ref != "main" {
+				t.Errorf("shared diff: %v %v %v", h, wait, err)
+			}
+		}()
+	}
+	for {
+		g.mu.Lock()
+		c := g.inflight["main"]
+		joined := c != nil && c.shared == 9
+		g.mu.Unlock()
+		if joined {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("10 concurrent diffs of one ref computed %d times, want 1", n)
+	}
+	// The burst allows diffBurst computations; one was spent above.
+	fast := func(ctx context.Context, ref string) (*plan.Plan, plan.Header, error) {
+		return &plan.Plan{}, plan.Header{}, nil
+	}
+	for i := range diffBurst - 1 {
+		if _, _, wait, err := g.do(context.Background(), fmt.Sprint("ref", i), fast); wait != 0 || err != nil {
+			t.Fatalf("diff %d within the burst refused: %v %v", i, wait, err)
+		}
+	}
+	_, _, wait, _ := g.do(context.Background(), "one-too-many", fast)
+	if wait <= 0 || wait > diffInterval {
+		t.Fatalf("a diff past the burst: wait %v, want (0, %v]", wait, diffInterval)
+	}
+	now = now.Add(diffInterval)
+	if _, _, wait, _ := g.do(context.Background(), "later", fast); wait != 0 {
+		t.Fatalf("a diff after the interval was refused (wait %v)", wait)
+	}
+}
+
+// TestDiffTooManyRequests: over HTTP, a refused diff is 429 with Retry-After.
+func TestDiffTooManyRequests(t *testing.T) {
+	r, _ := newTestAPI(t)
+	st := cluster.NewState(memstore.New().Client())
+	a := &api{r: r, state: st, o: APIOptions{Token: "tok"}, diffs: newDiffGate()}
+	a.diffs.tokens = 0
+	a.diffs.last = time.Now()
+	rec := httptest.NewRecorder()
+	a.diff(rec, httptest.NewRequest("GET", "/v1/diff?ref=main", nil))
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("got %d, Retry-After %q: %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
 }

@@ -52,17 +52,22 @@ func TestLiveDiffAgainstTheCluster(t *testing.T) {
 
 	// The same over HTTP, as `berth diff --server` asks.
 	mux := http.NewServeMux()
-	for pat, h := range r.Routes(st, APIOptions{}) {
+	for pat, h := range r.Routes(st, APIOptions{Token: "tok"}) {
 		mux.Handle(pat, h)
 	}
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/v1/diff?ref=scale")
+	get := func(path string) (*http.Response, error) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer tok")
+		return http.DefaultClient.Do(req)
+	}
+	resp, err := get("/v1/diff?ref=scale")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET /v1/diff: %v %v", resp.Status, err)
 	}
 	resp.Body.Close()
-	resp, _ = http.Get(srv.URL + "/v1/diff?ref=broken")
+	resp, _ = get("/v1/diff?ref=broken")
 	if resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("invalid ref answered %s, want 422", resp.Status)
 	}

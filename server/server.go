@@ -44,6 +44,9 @@ type Config struct {
 	// replica's API at; empty means the listener's address, which must then
 	// not be a wildcard (0.0.0.0), or followers would forward to themselves.
 	Advertise string
+	// Warnings are shown in every /v1/status of this replica (berth up's
+	// state restored from its backup).
+	Warnings []string
 }
 
 // Server is one berth server replica.
@@ -292,6 +295,7 @@ type Status struct {
 	LeaderSince   time.Time `json:"leaderSince,omitzero"`
 	Agents        []Agent   `json:"agents"`
 	Error         string    `json:"error,omitempty"`
+	Warnings      []string  `json:"warnings,omitempty"`
 }
 
 // Agent is an agent's line in Status.
@@ -326,7 +330,7 @@ func (s *Server) LeaderAddress(ctx context.Context) (id, address string, self bo
 // the agents from the store, so any replica answers the same.
 func (s *Server) Status(ctx context.Context) Status {
 	s.mu.Lock()
-	st := Status{ID: s.cfg.ID, Role: s.role, Term: s.term, LeaderSince: s.since, Agents: []Agent{}}
+	st := Status{ID: s.cfg.ID, Role: s.role, Term: s.term, LeaderSince: s.since, Agents: []Agent{}, Warnings: s.cfg.Warnings}
 	s.mu.Unlock()
 	var errs []error
 	leader, err := s.state.Leader(ctx)

@@ -265,11 +265,21 @@ func (t *Template) nodes(args ...string) ([]*Node, error) {
 }
 
 func (t *Template) env(name string) (string, error) {
+	if check := t.run.in.EnvCheck; check != nil {
+		if err := check(name); err != nil {
+			return "", err
+		}
+	}
 	v, _ := t.run.in.Env(name)
 	return v, nil
 }
 
 func (t *Template) envOrDefault(name, def string) (string, error) {
+	if check := t.run.in.EnvCheck; check != nil {
+		if err := check(name); err != nil {
+			return "", err
+		}
+	}
 	if v, ok := t.run.in.Env(name); ok {
 		return v, nil
 	}

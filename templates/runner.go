@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,8 +24,13 @@ type RunnerOptions struct {
 	Logger *slog.Logger
 	// Now is the clock for timestamps and wait windows (default time.Now).
 	Now func() time.Time
-	// Env answers `env` (default: the process environment).
-	Env Env
+	// Env answers `env` as given (tests). When nil, `env` reads the
+	// process environment, but only the variables whose names start with
+	// EnvPrefix: the process holds credentials (BERTH_GIT_TOKEN,
+	// CONSUL_HTTP_TOKEN) that a template from Git must not copy into a file.
+	// An empty EnvPrefix allows none; DefaultEnvPrefix is the CLI's default.
+	Env       Env
+	EnvPrefix string
 	// Dry prints rendered templates to this writer ("> destination" then the
 	// contents, as consul-template -dry does) instead of writing files and
 	// running commands.
@@ -38,6 +44,26 @@ type RunnerOptions struct {
 	// shrank in the first answer after a source failure is held back before
 	// it is fetched again and believed (default 15s).
 	RecoveryHold time.Duration
+
+	envCheck func(name string) error // set by NewRunner from EnvPrefix
+}
+
+// DefaultEnvPrefix is the prefix of the variables templates may read with
+// `env` unless the operator sets another (--template-env-prefix).
+const DefaultEnvPrefix = "BERTH_TEMPLATE_"
+
+// envPrefixCheck refuses the variables outside prefix, naming the setting
+// that would allow them.
+func envPrefixCheck(prefix string) func(string) error {
+	return func(name string) error {
+		if prefix != "" && strings.HasPrefix(name, prefix) {
+			return nil
+		}
+		if prefix == "" {
+			return fmt.Errorf("env %q: templates may read no environment variables here (set --template-env-prefix)", name)
+		}
+		return fmt.Errorf("env %q: templates may only read variables whose names start with %q (--template-env-prefix)", name, prefix)
+	}
 }
 
 // Status is what a template's runner knows about it, for `berth status` and
@@ -104,6 +130,7 @@ func NewRunner(specs []manifests.Template, opts RunnerOptions) (*Runner, error) 
 	}
 	if opts.Env == nil {
 		opts.Env = os.LookupEnv
+		opts.envCheck = envPrefixCheck(opts.EnvPrefix)
 	}
 	if opts.CommandTimeout <= 0 {
 		opts.CommandTimeout = 30 * time.Second
@@ -480,7 +507,7 @@ func (r *Runner) pass(ctx context.Context, data Snapshot, once bool) (time.Time,
 // render executes one template and, when complete and different from the
 // file on disk, writes, validates and reports whether the file changed.
 func (r *Runner) render(ctx context.Context, m *managed, data Snapshot) (bool, error) {
-	res, err := m.tmpl.Execute(ExecInput{Data: data, Now: r.opts.Now(), Env: r.opts.Env})
+	res, err := m.tmpl.Execute(ExecInput{Data: data, Now: r.opts.Now(), Env: r.opts.Env, EnvCheck: r.opts.envCheck})
 	m.status.LastRender = r.opts.Now()
 	// The loop starts a watch for every query seen for the first time; its
 	// answer marks the template dirty again.

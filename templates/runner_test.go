@@ -487,3 +487,41 @@ func TestRunnerUpdateKeepsUnchangedTemplates(t *testing.T) {
 		t.Errorf("removed template a was re-rendered: %q", got)
 	}
 }
+
+// TestRunnerEnvLimitedToPrefix: a template from Git reads the process
+// environment only through the operator's prefix; any other variable (the
+// process holds BERTH_GIT_TOKEN, CONSUL_HTTP_TOKEN) fails the render, naming
+// the setting, and is never written out.
+func TestRunnerEnvLimitedToPrefix(t *testing.T) {
+	t.Setenv("BERTH_TEMPLATE_REGION", "eu-1")
+	t.Setenv("BERTH_GIT_TOKEN", "s3cret-git-token")
+	render := func(prefix, contents string) (string, error) {
+		var out bytes.Buffer
+		r, err := NewRunner([]manifests.Template{{ID: "t", Contents: contents, Destination: "/nonexistent/t"}},
+			RunnerOptions{Source: CatalogSource{Catalog: &MemoryCatalog{}}, Dry: &out, EnvPrefix: prefix})
+		if err != nil {
+			return "", err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = r.RunOnce(ctx)
+		return out.String(), err
+	}
+	out, err := render(DefaultEnvPrefix, `{{ env "BERTH_TEMPLATE_REGION" }} {{ envOrDefault "BERTH_TEMPLATE_UNSET" "dflt" }}`)
+	if err != nil || !strings.Contains(out, "eu-1 dflt") {
+		t.Fatalf("allowed variables: %q, %v", out, err)
+	}
+	for _, tc := range []struct{ prefix, contents string }{
+		{DefaultEnvPrefix, `{{ env "BERTH_GIT_TOKEN" }}`},
+		{DefaultEnvPrefix, `{{ envOrDefault "BERTH_GIT_TOKEN" "x" }}`},
+		{"", `{{ env "BERTH_TEMPLATE_REGION" }}`},
+	} {
+		out, err := render(tc.prefix, tc.contents)
+		if strings.Contains(out, "s3cret") || strings.Contains(out, "eu-1") {
+			t.Errorf("prefix %q, %s: rendered %q", tc.prefix, tc.contents, out)
+		}
+		if err == nil || !strings.Contains(err.Error(), "--template-env-prefix") {
+			t.Errorf("prefix %q, %s: error %v, want one naming --template-env-prefix", tc.prefix, tc.contents, err)
+		}
+	}
+}

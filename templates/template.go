@@ -30,6 +30,9 @@ type ExecInput struct {
 	Data Recaller
 	Now  time.Time
 	Env  Env
+	// EnvCheck, when set, is asked first by `env` and `envOrDefault`: an
+	// error fails the render instead of reading the variable.
+	EnvCheck func(name string) error
 }
 
 // Result is one execution of a template.

@@ -2,13 +2,16 @@ package memstore
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/berthops/berth/cluster"
@@ -27,6 +30,12 @@ type Tree struct {
 	closed  bool
 	saveErr error
 	saveMu  sync.Mutex // one write of the file at a time
+
+	lock *os.File // the flock held on file's lock file while the tree is open
+	// recovered says why the backup was loaded instead of file; keepBackup
+	// stops the first save from rotating the damaged file into the backup.
+	recovered  string
+	keepBackup bool
 }
 
 type node struct {
@@ -50,23 +59,72 @@ func New() *Tree {
 }
 
 // Open returns a tree persisted to file: loaded from it if it exists, and
-// rewritten atomically (temp file and rename) within saveDelay of a change;
-// Close writes what is pending. Ephemeral nodes are not persisted, as they
-// would not survive a restart of their session either.
+// rewritten atomically (temp file, fsync, rename, fsync of the directory)
+// within saveDelay of a change; Close writes what is pending. Ephemeral
+// nodes are not persisted, as they would not survive a restart of their
+// session either.
+//
+// The tree holds an exclusive lock (flock on file + ".lock") until Close: a
+// second process opening the same file fails at once, naming the holder,
+// instead of both leading one cluster. Each save keeps the file it replaces
+// as file + ".bak"; when file is empty or corrupt but the backup is good,
+// the backup is loaded and Recovered says so.
 func Open(file string) (*Tree, error) {
+	lock, err := lockFile(file + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	t, err := load(file)
+	if err != nil {
+		unlock(lock)
+		return nil, err
+	}
+	t.lock = lock
+	return t, nil
+}
+
+func load(file string) (*Tree, error) {
 	t := New()
 	t.file = file
-	raw, err := os.ReadFile(file)
-	if os.IsNotExist(err) {
+	saved, err := readState(file)
+	switch {
+	case err == nil:
+		t.fill(saved)
+		return t, nil
+	case errors.Is(err, os.ErrNotExist):
+		// Saves never leave the file missing: it is a new tree, or one
+		// an operator removed on purpose.
 		return t, nil
 	}
+	backup := file + ".bak"
+	old, berr := readState(backup)
+	if berr != nil {
+		return nil, fmt.Errorf("%w (and no usable backup: %v); move it aside to start with an empty state", err, berr)
+	}
+	t.fill(old)
+	t.recovered = fmt.Sprintf("%v: loaded the last good state from %s instead", err, backup)
+	t.keepBackup = true
+	return t, nil
+}
+
+// readState reads a state file; an empty file is as corrupt as a truncated
+// one (a crash before the data reached the disk).
+func readState(file string) (map[string]savedNode, error) {
+	raw, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("open state file: %w", err)
 	}
+	if len(raw) == 0 {
+		return nil, fmt.Errorf("state file %s is empty", file)
+	}
 	var saved map[string]savedNode
 	if err := json.Unmarshal(raw, &saved); err != nil {
-		return nil, fmt.Errorf("state file %s: %w", file, err)
+		return nil, fmt.Errorf("state file %s is corrupt: %w", file, err)
 	}
+	return saved, nil
+}
+
+func (t *Tree) fill(saved map[string]savedNode) {
 	paths := make([]string, 0, len(saved))
 	for p := range saved {
 		paths = append(paths, p)
@@ -80,8 +138,11 @@ func Open(file string) (*Tree, error) {
 		t.nodes[p] = &node{data: saved[p].Data, version: saved[p].Version, children: map[string]struct{}{}}
 		t.nodes[path.Dir(p)].children[path.Base(p)] = struct{}{}
 	}
-	return t, nil
 }
+
+// Recovered is empty, or says that the state file was damaged and the
+// backup was loaded instead, for the caller to log and show.
+func (t *Tree) Recovered() string { return t.recovered }
 
 type savedNode struct {
 	Data    []byte `json:"data,omitempty"`
@@ -131,8 +192,14 @@ func (t *Tree) Flush() error {
 			out[p] = savedNode{Data: n.data, Version: n.version}
 		}
 	}
+	rotate := !t.keepBackup
 	t.mu.Unlock()
-	err := writeFile(t.file, out)
+	err := writeFile(t.file, out, rotate)
+	if err == nil && !rotate {
+		t.mu.Lock()
+		t.keepBackup = false
+		t.mu.Unlock()
+	}
 	if err != nil {
 		t.mu.Lock()
 		t.saveErr = err
@@ -142,21 +209,33 @@ func (t *Tree) Flush() error {
 	return err
 }
 
-// Close writes pending changes and stops scheduling writes; later changes
-// stay in memory only.
+// Close writes pending changes, stops scheduling writes and releases the
+// file's lock; later changes stay in memory only.
 func (t *Tree) Close() error {
 	t.mu.Lock()
 	t.closed = true
 	t.mu.Unlock()
-	return t.Flush()
+	err := t.Flush()
+	t.saveMu.Lock()
+	if t.lock != nil {
+		unlock(t.lock)
+		t.lock = nil
+	}
+	t.saveMu.Unlock()
+	return err
 }
 
-func writeFile(file string, nodes map[string]savedNode) error {
+// writeFile replaces file with nodes so that a crash at any point leaves
+// either the old or the new content, both on disk: the data is synced before
+// the rename and the directory after it. With rotate, the file replaced is
+// kept as file + ".bak" (hard-linked, so file itself always exists).
+func writeFile(file string, nodes map[string]savedNode, rotate bool) error {
 	raw, err := json.Marshal(nodes)
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".state-*")
+	dir := filepath.Dir(file)
+	tmp, err := os.CreateTemp(dir, ".state-*")
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
@@ -165,13 +244,81 @@ func writeFile(file string, nodes map[string]savedNode) error {
 		tmp.Close()
 		return fmt.Errorf("save state: %w", err)
 	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save state: sync %s: %w", tmp.Name(), err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("save state: %w", err)
+	}
+	if rotate {
+		if err := linkBackup(file); err != nil {
+			return err
+		}
 	}
 	if err := os.Rename(tmp.Name(), file); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
+	return syncDir(dir)
+}
+
+// linkBackup makes file's current content the backup, atomically.
+func linkBackup(file string) error {
+	tmp := file + ".bak.tmp"
+	_ = os.Remove(tmp)
+	if err := os.Link(file, tmp); errors.Is(err, os.ErrNotExist) {
+		return nil // the first save: nothing to keep
+	} else if err != nil {
+		return fmt.Errorf("save state: keep a backup: %w", err)
+	}
+	if err := os.Rename(tmp, file+".bak"); err != nil {
+		return fmt.Errorf("save state: keep a backup: %w", err)
+	}
 	return nil
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("save state: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// lockFile takes an exclusive, non-blocking flock on file and writes this
+// process's pid into it, so that the error another process gets names the
+// holder. The lock is released by the kernel if the process dies.
+func lockFile(file string) (*os.File, error) {
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", filepath.Dir(file), err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(file)
+		f.Close()
+		pid := strings.TrimSpace(string(holder))
+		if pid == "" {
+			pid = "unknown"
+		}
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s is in use by another process (pid %s, lock %s): stop it or use another directory", filepath.Dir(file), pid, file)
+		}
+		return nil, fmt.Errorf("lock %s: %w", file, err)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return f, nil
+}
+
+func unlock(f *os.File) {
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	f.Close()
 }
 
 // Client opens a new session on the tree.

@@ -31,25 +31,28 @@ func (c Config) String() string {
 
 // ParseURL parses zk://[user:pass@]host[:port][,host[:port]...][/chroot],
 // the form Mesos and Marathon use. Errors name the part that is wrong and
-// say what would be valid.
+// say what would be valid, and never quote the password.
+//
+// The credentials are everything before the last "@", so a password may hold
+// "/", "@" and ":" as written; a chroot therefore may not hold "@".
 func ParseURL(s string) (Config, error) {
 	var c Config
 	rest, ok := strings.CutPrefix(s, "zk://")
 	if !ok {
-		return c, fmt.Errorf("--zk %q: must start with zk:// (zk://host1:2181,host2:2181/berth)", s)
+		return c, fmt.Errorf("--zk %q: must start with zk:// (zk://host1:2181,host2:2181/berth)", redact(s))
 	}
-	hosts, chroot := rest, ""
-	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		hosts, chroot = rest[:i], rest[i:]
-	}
-	if i := strings.LastIndexByte(hosts, '@'); i >= 0 {
-		cred := hosts[:i]
-		hosts = hosts[i+1:]
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		cred := rest[:i]
+		rest = rest[i+1:]
 		user, pass, ok := strings.Cut(cred, ":")
 		if !ok || user == "" || pass == "" {
 			return c, fmt.Errorf("--zk: credentials must be user:password before @")
 		}
 		c.User, c.Password = user, pass
+	}
+	hosts, chroot := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		hosts, chroot = rest[:i], rest[i:]
 	}
 	if hosts == "" {
 		return c, fmt.Errorf("--zk %q: no servers (zk://host1:2181,host2:2181/berth)", redact(s))
@@ -116,6 +119,8 @@ func validChroot(p string) error {
 			return fmt.Errorf("%q is not allowed as a path element", seg)
 		case seg == "zookeeper" && !strings.Contains(p[1:], "/"):
 			return fmt.Errorf("/zookeeper is reserved by ZooKeeper")
+		case strings.Contains(seg, "@"):
+			return fmt.Errorf("\"@\" is not allowed in the path (it ends the credentials)")
 		}
 		for _, r := range seg {
 			if r < 0x20 || r == 0x7f {
@@ -126,17 +131,23 @@ func validChroot(p string) error {
 	return nil
 }
 
-// redact hides a password in a connection string quoted in an error.
+// redact hides a password in a connection string quoted in an error, by
+// ParseURL's own rule: the credentials are everything before the last "@".
 func redact(s string) string {
-	rest, ok := strings.CutPrefix(s, "zk://")
+	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
+		if strings.Contains(s, "@") {
+			return "***"
+		}
 		return s
 	}
 	at := strings.LastIndexByte(rest, '@')
-	slash := strings.IndexByte(rest, '/')
-	if at < 0 || (slash >= 0 && slash < at) {
+	if at < 0 {
 		return s
 	}
-	user, _, _ := strings.Cut(rest[:at], ":")
-	return "zk://" + user + ":***@" + rest[at+1:]
+	user, _, ok := strings.Cut(rest[:at], ":")
+	if !ok || strings.Contains(user, "/") {
+		user = "***"
+	}
+	return scheme + "://" + user + ":***@" + rest[at+1:]
 }

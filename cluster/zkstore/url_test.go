@@ -16,6 +16,8 @@ func TestParseURL(t *testing.T) {
 		{in: "zk://127.0.0.1:2181/berth", want: Config{Servers: []string{"127.0.0.1:2181"}, Chroot: "/berth"}},
 		{in: "zk://h1,h2:2182,h3:2183/a/b/", want: Config{Servers: []string{"h1:2181", "h2:2182", "h3:2183"}, Chroot: "/a/b"}},
 		{in: "zk://alice:s3cr@t@h1:2181/berth", want: Config{Servers: []string{"h1:2181"}, Chroot: "/berth", User: "alice", Password: "s3cr@t"}},
+		{in: "zk://alice:pa/ss@h1:2181/berth", want: Config{Servers: []string{"h1:2181"}, Chroot: "/berth", User: "alice", Password: "pa/ss"}},
+		{in: "zk://alice:a/b@c:d@h1", want: Config{Servers: []string{"h1:2181"}, User: "alice", Password: "a/b@c:d"}},
 		{in: "zk://[::1]:2181", want: Config{Servers: []string{"[::1]:2181"}}},
 		{in: "zk://h1/", want: Config{Servers: []string{"h1:2181"}}},
 		{in: "http://h1/berth", wantErr: "must start with zk://"},
@@ -46,9 +48,21 @@ func TestParseURL(t *testing.T) {
 }
 
 func TestParseURLHidesPassword(t *testing.T) {
-	_, err := ParseURL("zk://alice:hunter2@h1:0/berth")
-	if err == nil || strings.Contains(err.Error(), "hunter2") {
-		t.Fatalf("error %v leaks the password", err)
+	for _, in := range []string{
+		"zk://alice:hunter2@h1:0/berth",
+		"zk://alice:hun/ter2@h1:0/berth", // a "/" used to end the hosts early and the error quoted it all
+		"zk://alice:hun/ter2@h1/a//b",
+		"zk://alice:hun/ter2@/berth",
+		"zk://alice:hun/ter2@h1,,h2/berth",
+		"http://alice:hun/ter2@h1/berth",
+	} {
+		_, err := ParseURL(in)
+		if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "ter2") {
+			t.Errorf("ParseURL(%q): error %v leaks the password", in, err)
+		}
+	}
+	if c, err := ParseURL("zk://alice:hun/ter2@h1/berth"); err != nil || strings.Contains(c.String(), "ter2") || c.Password != "hun/ter2" {
+		t.Errorf("a password with a slash: %+v (%s), %v", c, c.String(), err)
 	}
 	c, _ := ParseURL("zk://alice:hunter2@h1/berth")
 	if strings.Contains(c.String(), "hunter2") {

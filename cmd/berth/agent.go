@@ -23,6 +23,8 @@ type agentFlags struct {
 	killGrace, syncInterval, zkSession time.Duration
 	// labels go on every container; hidden, for tests that clean up by label.
 	labels map[string]string
+	// templateEnvPrefix limits what templates read with env.
+	templateEnvPrefix string
 }
 
 func newAgentCmd() *cobra.Command {
@@ -66,6 +68,7 @@ Stopping the agent leaves its containers running; the next agent with the same
 	f.DurationVar(&fl.zkSession, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout: how long a silent agent stays reachable")
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&fl.templates, "templates", false, "render the published templates whose constraints select this node, from --consul when set, else from Berth's catalog")
+	f.StringVar(&fl.templateEnvPrefix, "template-env-prefix", templates.DefaultEnvPrefix, "templates' env function reads only variables whose names start with this (empty: none)")
 	f.StringToStringVar(&fl.labels, "label", nil, "extra Docker label k=v on every container (repeatable)")
 	// Only end-to-end tests need it (to remove what they started), so it
 	// stays out of the help operators read.
@@ -111,7 +114,7 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 		return ag.Run(ctx)
 	}
 	renderer, err := agent.NewTemplateRenderer(agent.TemplateConfig{Node: node, Published: &agent.StateCluster{State: ag.state, Log: logger},
-		Runner: templates.RunnerOptions{Source: ag.source}, Logger: logger})
+		Runner: templates.RunnerOptions{Source: ag.source, EnvPrefix: fl.templateEnvPrefix}, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func TestAgentTemplatesFlag(t *testing.T) {
 		root := newRootCmd(&out, &errb)
 		root.SetArgs([]string{"agent", "--zk", url, "--id", "tmpl-" + id, "--hostname", "tmpl-" + id, "--advertise", "127.0.0.4",
 			"--resources", "cpus:1;mem:256;disk:100;ports:[34500-34510]", "--attributes", "role:edge",
-			"--consul", "", "--templates", "--label", testenv.TestLabel + "=" + label})
+			"--consul", "", "--templates", "--template-env-prefix", "BERTH_TEST_", "--label", testenv.TestLabel + "=" + label})
 		done <- root.ExecuteContext(actx)
 	}()
 	stopped := false

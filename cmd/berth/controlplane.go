@@ -134,7 +134,7 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 	}
 	src, err := reconciler.OpenGit(ctx, gitsource.Options{URL: c.repo, CacheDir: c.cacheDir, Auth: gitAuth(c.sshKey, c.knownHosts), Logger: logger})
 	if err != nil {
-		return nil, fmt.Errorf("--repo %s: %w", c.repo, err)
+		return nil, fmt.Errorf("--repo %s: %w", gitsource.Redact(c.repo), err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

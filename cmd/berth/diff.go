@@ -76,7 +76,7 @@ berth validate prints them and exit 1.`,
 	fl.StringVar(&f.path, "path", "", "directory inside the repository that holds the manifests")
 	fl.StringVar(&f.observed, "observed", "", "live cluster state as a JSON file, instead of --base")
 	fl.StringVar(&f.server, "server", "", "berth server URL to read live state from, instead of --base")
-	fl.StringVar(&f.tokenFile, "token-file", os.Getenv("BERTH_TOKEN_FILE"), "token for a server whose reads are protected (env BERTH_TOKEN_FILE)")
+	fl.StringVar(&f.tokenFile, "token-file", os.Getenv("BERTH_TOKEN_FILE"), "token for --server, which /v1/observed always needs (env BERTH_TOKEN_FILE; default .berth/token of berth up for a server on this machine)")
 	fl.StringVar(&f.format, "format", "text", "output format: text, markdown or json")
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 2 when there are changes, 0 when there are none")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "where remote repositories are cloned and parsed manifests kept (default ~/.cache/berth/git and ~/.cache/berth/manifests)")
@@ -210,6 +210,12 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 
 // readLive reads a running server's cluster snapshot (GET /v1/observed).
 func readLive(ctx context.Context, server, tokenFile string) (*decide.Snapshot, error) {
+	if tokenFile == "" && loopback(server) {
+		// /v1/observed always needs the token; `berth up` keeps it here.
+		if _, err := os.Stat(upTokenFile); err == nil {
+			tokenFile = upTokenFile
+		}
+	}
 	token, err := readSecret(tokenFile, "--token-file")
 	if err != nil {
 		return nil, err

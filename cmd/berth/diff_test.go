@@ -245,7 +245,15 @@ cmd: sleep 1000
 	})
 	local := testenv.NewGitRepo(t, t.TempDir())
 	local.Commit(t, "main", map[string]string{"apps/web.yaml": fmt.Sprintf(app, 3, 32)}, "web x3")
-	out, errOut, code := runDiffCmd(t, "diff", "--repo", local.Dir, "--head", "main", "--server", env.URL, "--format", "json", "--exit-code")
+	// The live state is never open: without the token the diff is refused.
+	if _, errOut, code := runDiffCmd(t, "diff", "--repo", local.Dir, "--head", "main", "--server", env.URL); code == 0 || !strings.Contains(errOut, "401") {
+		t.Fatalf("a diff against the server without the token: exit %d, stderr %s", code, errOut)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(clienttest.Token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runDiffCmd(t, "diff", "--repo", local.Dir, "--head", "main", "--server", env.URL, "--token-file", tokenFile, "--format", "json", "--exit-code")
 	if code != 2 {
 		t.Fatalf("exit %d, want 2 (changes); stderr %s", code, errOut)
 	}
@@ -260,7 +268,7 @@ cmd: sleep 1000
 		t.Errorf("diff against the server: %s", out)
 	}
 	local.Commit(t, "main", map[string]string{"apps/web.yaml": fmt.Sprintf(app, 50, 4096)}, "too big")
-	out, _, _ = runDiffCmd(t, "diff", "--repo", local.Dir, "--head", "main", "--server", env.URL)
+	out, _, _ = runDiffCmd(t, "diff", "--repo", local.Dir, "--head", "main", "--server", env.URL, "--token-file", tokenFile)
 	if !strings.Contains(out, "mem") {
 		t.Errorf("a commit that cannot fit does not say why:\n%s", out)
 	}

@@ -30,6 +30,7 @@ func newRenderCmd() *cobra.Command {
 		perms          string
 		backup         bool
 		commandTimeout time.Duration
+		envPrefix      string
 	)
 	cmd := &cobra.Command{
 		Use:   "render --template SRC:DST[:COMMAND] ...",
@@ -95,6 +96,7 @@ state on ZooKeeper) instead of Consul: for clusters that run no Consul.`,
 				Source:         src,
 				Logger:         slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)),
 				CommandTimeout: commandTimeout,
+				EnvPrefix:      envPrefix,
 			}
 			if dry {
 				opts.Dry = cmd.OutOrStdout()
@@ -123,6 +125,7 @@ state on ZooKeeper) instead of Consul: for clusters that run no Consul.`,
 	f.StringVar(&wait, "wait", "", "MIN[:MAX] quiescence window for changes (MAX defaults to 4x MIN)")
 	f.StringVar(&perms, "perms", "", "octal mode for written files (default: keep the existing file's, or 0644)")
 	f.BoolVar(&backup, "backup", false, "keep the previous file as DST.bak")
+	f.StringVar(&envPrefix, "template-env-prefix", templates.DefaultEnvPrefix, "the env function reads only variables whose names start with this (empty: none)")
 	f.DurationVar(&commandTimeout, "command-timeout", 30*time.Second, "how long validate and COMMAND may run")
 	return cmd
 }

@@ -188,11 +188,13 @@ type statusDoc struct {
 	Agents []server.Agent         `json:"agents"`
 	// Errors are the parts of the status that could not be read.
 	Errors []string `json:"errors,omitempty"`
+	// Warnings are the server's own (a state restored from backup).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func mergeStatus(srv server.Status, sync reconciler.Status) statusDoc {
 	d := statusDoc{Server: srv.ID, Role: srv.Role, Leader: srv.Leader, LeaderAddress: srv.LeaderAddress, Term: srv.Term,
-		LeaderSince: srv.LeaderSince, Commit: sync.Desired, Status: sync, Apps: sync.Apps, Agents: srv.Agents}
+		LeaderSince: srv.LeaderSince, Commit: sync.Desired, Status: sync, Apps: sync.Apps, Agents: srv.Agents, Warnings: srv.Warnings}
 	if d.Apps == nil {
 		d.Apps = []reconciler.AppStatus{}
 	}
@@ -287,6 +289,9 @@ func renderStatus(w io.Writer, d statusDoc, now time.Time) {
 		commit += " (head " + short(d.Head) + ")"
 	}
 	fmt.Fprintf(kv, "Commit:\t%s\n", commit)
+	for _, w := range d.Warnings {
+		fmt.Fprintf(kv, "Warning:\t%s\n", w)
+	}
 	if r := d.Rejected; r != nil {
 		fmt.Fprintf(kv, "Rejected:\t%s (%s ago); the cluster stays on the last good commit:\n", short(r.Commit), age(r.Since, now))
 		for _, e := range r.Errors {

@@ -85,6 +85,15 @@ func TestRenderStatusGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGolden(t, "status-rejected.json", buf.String())
+
+	// berth up's state restored from its backup is said in the status.
+	buf.Reset()
+	restored := server.Status{ID: "up", Role: "leader", Leader: "up", Agents: []server.Agent{},
+		Warnings: []string{"state file .berth/state.json is empty: loaded the last good state from .berth/state.json.bak instead"}}
+	renderStatus(&buf, mergeStatus(restored, reconciler.Status{}), goldenNow)
+	if !strings.Contains(buf.String(), "Warning:    state file .berth/state.json is empty: loaded the last good state") {
+		t.Errorf("the restore is not shown:\n%s", buf.String())
+	}
 }
 
 func TestRenderTablesGolden(t *testing.T) {

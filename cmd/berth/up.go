@@ -35,6 +35,8 @@ type upFlags struct {
 	agentID          string
 	// extraLabels go on every container (tests label theirs for cleanup).
 	extraLabels map[string]string
+	// templateEnvPrefix limits what templates read with env.
+	templateEnvPrefix string
 }
 
 func newUpCmd() *cobra.Command {
@@ -74,15 +76,18 @@ restarting healthy tasks.`,
 	f.StringVar(&fl.consul, "consul", "", "Consul agent to register services in and render templates from (default: Berth's own catalog)")
 	f.StringVar(&fl.renderRoot, "render-root", "", "directory template destinations are written under (default DATA-DIR/rendered)")
 	f.BoolVar(&fl.templateCommands, "template-commands", false, "run templates' validate and command steps")
+	f.StringVar(&fl.templateEnvPrefix, "template-env-prefix", templates.DefaultEnvPrefix, "templates' env function reads only variables whose names start with this (empty: none)")
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&fl.agentID, "agent-id", "local", "id of the built-in agent; its containers are labelled with it")
 	return cmd
 }
 
 func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlags) error {
-	if err := os.MkdirAll(fl.dataDir, 0o700); err != nil {
-		return fmt.Errorf("--data-dir: %w", err)
+	tree, err := openDataDir(fl.dataDir, logger)
+	if err != nil {
+		return err
 	}
+	defer tree.Close()
 	if fl.control.tokenFile == "" {
 		fl.control.tokenFile = filepath.Join(fl.dataDir, "token")
 		if _, err := ensureToken(fl.control.tokenFile); err != nil {
@@ -92,10 +97,6 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	if fl.renderRoot == "" {
 		fl.renderRoot = filepath.Join(fl.dataDir, "rendered")
 	}
-	tree, err := memstore.Open(filepath.Join(fl.dataDir, "state.json"))
-	if err != nil {
-		return err
-	}
 	serverStore, agentStore := tree.Client(), tree.Client()
 	defer serverStore.Close()
 	defer agentStore.Close()
@@ -104,8 +105,12 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	if err != nil {
 		return err
 	}
+	var warnings []string
+	if msg := tree.Recovered(); msg != "" {
+		warnings = append(warnings, msg)
+	}
 	srv := server.New(server.Config{ID: "up", Version: version, Store: serverStore, Logger: logger,
-		Lead: []server.LeadFunc{cp.rec.Run}})
+		Lead: []server.LeadFunc{cp.rec.Run}, Warnings: warnings})
 	cp.mount(srv)
 	ln, err := net.Listen("tcp", fl.listen)
 	if err != nil {
@@ -121,7 +126,7 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 		return err
 	}
 	defer ag.close()
-	runner, err := templates.NewRunner(nil, templates.RunnerOptions{Source: ag.source, Logger: logger})
+	runner, err := templates.NewRunner(nil, templates.RunnerOptions{Source: ag.source, Logger: logger, EnvPrefix: fl.templateEnvPrefix})
 	if err != nil {
 		return err
 	}
@@ -135,6 +140,9 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
   state:      %s
 Stop with Ctrl-C; running tasks keep running and are picked up by the next berth up.
 `, api, fl.control.tokenFile, api, api, fl.renderRoot, filepath.Join(fl.dataDir, "state.json"))
+	if msg := tree.Recovered(); msg != "" {
+		fmt.Fprintf(stdout, "  WARNING:    %s\n", msg)
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(gctx, ln) })
@@ -148,6 +156,34 @@ Stop with Ctrl-C; running tasks keep running and are picked up by the next berth
 		return nil // Ctrl-C
 	}
 	return err
+}
+
+// openDataDir makes the data directory private (mode 0700: it holds the
+// token and every task's environment) and opens the state in it, which locks
+// it: a second berth up on the same directory exits at once instead of
+// leading the same cluster. A state restored from its backup is logged.
+func openDataDir(dir string, logger *slog.Logger) (*memstore.Tree, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("--data-dir: %w", err)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--data-dir: %w", err)
+	}
+	if info.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("--data-dir %s: make it private: %w", dir, err)
+		}
+		logger.Warn("data directory was not private; changed its mode to 0700", "dir", dir, "was", info.Mode().Perm().String())
+	}
+	tree, err := memstore.Open(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return nil, fmt.Errorf("--data-dir: %w", err)
+	}
+	if msg := tree.Recovered(); msg != "" {
+		logger.Warn("cluster state restored from backup", "detail", msg)
+	}
+	return tree, nil
 }
 
 // followTemplates hands the runner the templates of every newly applied

@@ -189,3 +189,44 @@ func waitFile(t *testing.T, path string, ok func(string) bool) {
 	}
 	t.Fatalf("%s never had the expected contents; last:\n%s", path, last)
 }
+
+// TestUpDataDir: the data directory is made private, and a second berth up
+// on it is refused at once with the directory and the holder's pid; an empty
+// state file is replaced by its backup, with a warning.
+func TestUpDataDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	logger := slog.New(slog.NewTextHandler(&log, nil))
+	tree, err := openDataDir(dir, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := os.Stat(dir); info.Mode().Perm() != 0o700 {
+		t.Errorf("data dir mode %v, want 0700", info.Mode().Perm())
+	}
+	_, err = openDataDir(dir, logger)
+	if err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("a second berth up on %s: %v", dir, err)
+	}
+	if err := tree.Client().Multi(context.Background(), cluster.Put("/x", []byte("1"))); err != nil {
+		t.Fatal(err)
+	}
+	tree.Close()
+	tree, _ = openDataDir(dir, logger)
+	_ = tree.Client().Multi(context.Background(), cluster.Put("/x", []byte("2")))
+	tree.Close()
+	if err := os.WriteFile(filepath.Join(dir, "state.json"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tree, err = openDataDir(dir, logger)
+	if err != nil {
+		t.Fatalf("berth up on an empty state file with a backup: %v", err)
+	}
+	defer tree.Close()
+	if !strings.Contains(log.String(), "restored from backup") {
+		t.Errorf("no warning logged:\n%s", log.String())
+	}
+}

@@ -45,6 +45,8 @@ type Source struct {
 	auth   transport.AuthMethod
 	log    *slog.Logger
 	remote bool
+	// secrets are the credentials that must never appear in an error.
+	secrets []string
 
 	// mu serialises access to the object store: go-git's storage and the
 	// lazily built maps of its Tree objects are not safe for concurrent use.
@@ -67,7 +69,20 @@ func Open(ctx context.Context, opts Options) (*Source, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Source{url: opts.URL, log: log.With("repo", opts.URL)}
+	// Credentials in the URL travel as an auth method only, and every error
+	// and log line names the repository without them.
+	bare, user, password := splitCredentials(opts.URL)
+	if (user != "" || password != "") && opts.Auth.Token == "" && opts.Auth.Username == "" && opts.Auth.Password == "" {
+		opts.Auth.Username, opts.Auth.Password = user, password
+	}
+	shown := Redact(opts.URL)
+	s, err := open(ctx, opts, bare, log.With("repo", shown))
+	return s, redact(err, password, user, opts.Auth.Token, opts.Auth.Password)
+}
+
+func open(ctx context.Context, opts Options, bare string, log *slog.Logger) (*Source, error) {
+	opts.URL = bare
+	s := &Source{url: bare, log: log}
 	if local, err := localPath(opts.URL); err != nil {
 		return nil, err
 	} else if local != "" {
@@ -93,6 +108,7 @@ func Open(ctx context.Context, opts Options) (*Source, error) {
 		return nil, fmt.Errorf("credentials for %s: %w", opts.URL, err)
 	}
 	s.auth, s.remote = auth, true
+	s.secrets = []string{opts.Auth.Token, opts.Auth.Password}
 	cache := opts.CacheDir
 	if cache == "" {
 		base, err := os.UserCacheDir()
@@ -179,6 +195,10 @@ func (s *Source) Fetch(ctx context.Context) error {
 	if !s.remote {
 		return nil
 	}
+	return redact(s.fetch(ctx), s.secrets...)
+}
+
+func (s *Source) fetch(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	unlock, err := lockDir(s.dir + ".lock")

@@ -405,3 +405,58 @@ func (l *lockedLog) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestCredentialsInURL: a token in the --repo URL works, and is never
+// printed: not in errors (go-git quotes the URL it was given), not in log
+// lines, not in the files of the cache (go-git's config keeps the remote's
+// URL).
+func TestCredentialsInURL(t *testing.T) {
+	testenv.Integration(t)
+	const token = "s3cret-url-token"
+	srv := testenv.StartGitServerAuth(t, "ci", token)
+	r := srv.NewRepo(t, "cluster")
+	c1 := r.Commit(t, "main", first, "first")
+	withCreds := func(user, pw string) string {
+		return strings.Replace(r.URL, "://", "://"+user+":"+pw+"@", 1)
+	}
+	cache := t.TempDir()
+	var logs logLines
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	ctx := context.Background()
+	_, err := gitsource.Open(ctx, gitsource.Options{URL: withCreds("ci", "wrong-password"), CacheDir: cache, Logger: logger})
+	if err == nil {
+		t.Fatal("a wrong password in the URL was accepted")
+	}
+	if strings.Contains(err.Error(), "wrong-password") {
+		t.Errorf("the error quotes the password: %v", err)
+	}
+	s := open(t, gitsource.Options{URL: withCreds("ci", token), CacheDir: cache, Logger: logger})
+	if got := resolve(t, s, "main"); got != c1 {
+		t.Fatalf("main = %s, want %s", got, c1)
+	}
+	if err := s.Fetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Resolve("no-such-branch"); err == nil || strings.Contains(err.Error(), token) {
+		t.Errorf("resolve error %v", err)
+	}
+	if strings.Contains(logs.String(), token) || strings.Contains(logs.String(), "wrong-password") {
+		t.Errorf("the logs hold a password:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "repo=") {
+		t.Errorf("the logs do not name the repository:\n%s", logs.String())
+	}
+	err = filepath.WalkDir(cache, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err == nil && bytes.Contains(b, []byte(token)) {
+			t.Errorf("%s holds the token", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
