@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/berthops/berth/cluster"
-	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/server"
+	"github.com/berthops/berth/wire"
 )
 
 // maxBody bounds what a response may hold; the largest real one (every task
@@ -114,8 +114,8 @@ func (c *Client) Status(ctx context.Context) (server.Status, error) {
 
 // SyncStatus is GET /v1/sync: the commits, a rejected commit with its errors,
 // whether the cluster converged and every app's sync and health.
-func (c *Client) SyncStatus(ctx context.Context) (reconciler.Status, error) {
-	var st reconciler.Status
+func (c *Client) SyncStatus(ctx context.Context) (wire.Status, error) {
+	var st wire.Status
 	return st, c.get(ctx, "/v1/sync", &st)
 }
 
@@ -140,14 +140,14 @@ func (c *Client) Sync(ctx context.Context) (uint64, error) {
 }
 
 // Apps is GET /v1/apps: every declared app's sync and health.
-func (c *Client) Apps(ctx context.Context) ([]reconciler.AppStatus, error) {
-	var apps []reconciler.AppStatus
+func (c *Client) Apps(ctx context.Context) ([]wire.AppStatus, error) {
+	var apps []wire.AppStatus
 	return apps, c.get(ctx, "/v1/apps", &apps)
 }
 
 // App is GET /v1/apps/{id}; NotFound(err) when Git declares no such app.
-func (c *Client) App(ctx context.Context, id string) (reconciler.AppStatus, error) {
-	var app reconciler.AppStatus
+func (c *Client) App(ctx context.Context, id string) (wire.AppStatus, error) {
+	var app wire.AppStatus
 	segs := strings.Split(strings.Trim(id, "/"), "/")
 	for i, s := range segs {
 		segs[i] = url.PathEscape(s)

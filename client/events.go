@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/wire"
 )
 
 // maxEvent bounds one Server-Sent Event; a status event carries every app,
@@ -95,7 +95,7 @@ func ReadEvents(r io.Reader, fn func(Event) error) error {
 // lastSync so that a pass that changed nothing sends nothing). It returns
 // when ctx ends (with ctx's error), the server closes the stream (with an
 // error saying so), or fn returns an error (nil for ErrStop).
-func (c *Client) Events(ctx context.Context, fn func(reconciler.Status) error) error {
+func (c *Client) Events(ctx context.Context, fn func(wire.Status) error) error {
 	resp, err := c.do(ctx, http.MethodGet, "/v1/events", nil)
 	if err != nil {
 		return err
@@ -112,7 +112,7 @@ func (c *Client) Events(ctx context.Context, fn func(reconciler.Status) error) e
 		if ev.Name != "status" {
 			return nil
 		}
-		var st reconciler.Status
+		var st wire.Status
 		if err := json.Unmarshal([]byte(ev.Data), &st); err != nil {
 			return fmt.Errorf("GET %s: decode status event: %w", resp.Request.URL, err)
 		}

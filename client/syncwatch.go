@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/rollout"
+	"github.com/berthops/berth/wire"
 )
 
 // SyncVerdict is what a SyncWatch concludes from the statuses so far.
@@ -47,7 +47,7 @@ type SyncWatch struct {
 	PassFailureGrace time.Duration
 
 	gen        uint64
-	before     reconciler.Status
+	before     wire.Status
 	lastSync   time.Time
 	passes     int
 	fetched    bool
@@ -57,14 +57,14 @@ type SyncWatch struct {
 
 // NewSyncWatch watches a sync requested after before was read; gen is the
 // generation POST /v1/sync returned (0 if the server does not number them).
-func NewSyncWatch(before reconciler.Status, gen uint64) *SyncWatch {
+func NewSyncWatch(before wire.Status, gen uint64) *SyncWatch {
 	return &SyncWatch{gen: gen, before: before, lastSync: before.LastSync, shown: map[string]string{}}
 }
 
 // Observe takes the next status, read at now, and returns the verdict, the
 // reason (for a verdict other than SyncWaiting) and the progress lines to
 // print.
-func (w *SyncWatch) Observe(st reconciler.Status, now time.Time) (v SyncVerdict, reason string, progress []string) {
+func (w *SyncWatch) Observe(st wire.Status, now time.Time) (v SyncVerdict, reason string, progress []string) {
 	if st.LastSync.After(w.lastSync) {
 		w.passes++
 		w.lastSync = st.LastSync
@@ -145,7 +145,7 @@ func (w *SyncWatch) Observe(st reconciler.Status, now time.Time) (v SyncVerdict,
 }
 
 // Pending says what the sync was still waiting for, for a timeout message.
-func (w *SyncWatch) Pending(st *reconciler.Status) string {
+func (w *SyncWatch) Pending(st *wire.Status) string {
 	if st == nil {
 		return "the server's status could not be read"
 	}
@@ -180,7 +180,7 @@ func gitFailure(msg string) bool {
 
 // AppMessage is an app's status line with why it cannot be placed or
 // decided, when it says so.
-func AppMessage(a reconciler.AppStatus) string {
+func AppMessage(a wire.AppStatus) string {
 	msg := a.Message
 	if a.Error != "" && !strings.Contains(msg, a.Error) {
 		msg = strings.TrimPrefix(msg+"; "+a.Error, "; ")

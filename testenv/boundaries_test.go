@@ -88,3 +88,26 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestClientIsSmall keeps the API client (and the wire types it shares with
+// the server) free of the server's technologies, so a script or tool that
+// imports it does not pull in Git, ZooKeeper, Docker, Consul or Prometheus.
+func TestClientIsSmall(t *testing.T) {
+	for _, pkg := range []string{"client", "wire"} {
+		out, err := exec.Command("go", "list", "-json=ImportPath,Deps", "github.com/berthops/berth/"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v: %s", pkg, err, errString(err))
+		}
+		var p struct{ Deps []string }
+		if err := json.Unmarshal(out, &p); err != nil {
+			t.Fatalf("decode go list output: %v", err)
+		}
+		for _, dep := range p.Deps {
+			for _, bad := range []string{"github.com/go-git/", "github.com/prometheus/", "github.com/go-zookeeper/", "github.com/docker/", "github.com/hashicorp/consul"} {
+				if strings.HasPrefix(dep, bad) {
+					t.Errorf("%s depends on %s", pkg, dep)
+				}
+			}
+		}
+	}
+}
