@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -220,13 +221,50 @@ func writeFitText(b *strings.Builder, f *Fit) {
 		verdict = "does NOT fit"
 	}
 	fmt.Fprintf(b, "\nCapacity: %s (needed: %s; free: %s)\n", verdict, resString(f.Needed), resString(f.Free))
-	for _, u := range f.Unplaced {
-		fmt.Fprintf(b, "    cannot place %s %s instance %d: %s\n", u.Kind, u.ID, u.Instance, u.Reason)
+	for _, u := range groupUnplaced(f.Unplaced) {
+		fmt.Fprintf(b, "    cannot place %s %s%s: %s\n", u.Kind, u.ID, u.instances(), u.Reason)
 	}
 }
 
+// resString prints amounts as people write them: sums of float shares are
+// rounded to a thousandth (1.9, not 1.9000000000000006).
 func resString(r Resources) string {
-	return fmt.Sprintf("cpus %g, mem %g MiB, disk %g MiB", r.CPUs, r.Mem, r.Disk)
+	round := func(f float64) float64 { return math.Round(f*1000) / 1000 }
+	return fmt.Sprintf("cpus %g, mem %g MiB, disk %g MiB", round(r.CPUs), round(r.Mem), round(r.Disk))
+}
+
+// unplacedGroup is a run of instances of one object that cannot be placed
+// for one reason: a plan that cannot place 100 instances says so once.
+type unplacedGroup struct {
+	UnplacedInstance
+	last int
+}
+
+// instances names the run (" instances 1-10"), or nothing for an object
+// that cannot be decided at all (instance 0).
+func (g unplacedGroup) instances() string {
+	switch {
+	case g.Instance == 0:
+		return ""
+	case g.last > g.Instance:
+		return fmt.Sprintf(" instances %d-%d", g.Instance, g.last)
+	}
+	return fmt.Sprintf(" instance %d", g.Instance)
+}
+
+func groupUnplaced(list []UnplacedInstance) []unplacedGroup {
+	var out []unplacedGroup
+	for _, u := range list {
+		if n := len(out); n > 0 {
+			g := &out[n-1]
+			if g.Kind == u.Kind && g.ID == u.ID && g.Reason == u.Reason && u.Instance == g.last+1 {
+				g.last = u.Instance
+				continue
+			}
+		}
+		out = append(out, unplacedGroup{UnplacedInstance: u, last: u.Instance})
+	}
+	return out
 }
 
 // MarkdownLimit is the size WriteMarkdown keeps a comment under: GitHub
@@ -256,12 +294,13 @@ func WriteMarkdown(w io.Writer, p *Plan, h Header) error {
 			verdict = "**does not fit**"
 		}
 		fmt.Fprintf(&fit, "\nCapacity: %s (needed %s; free %s)\n", verdict, html.EscapeString(resString(f.Needed)), html.EscapeString(resString(f.Free)))
-		for i, u := range f.Unplaced {
+		groups := groupUnplaced(f.Unplaced)
+		for i, u := range groups {
 			if i == 50 {
-				fmt.Fprintf(&fit, "- and %d more instances that cannot be placed\n", len(f.Unplaced)-i)
+				fmt.Fprintf(&fit, "- and %d more groups of instances that cannot be placed\n", len(groups)-i)
 				break
 			}
-			fmt.Fprintf(&fit, "- cannot place %s %s instance %d: %s\n", u.Kind, code(u.ID), u.Instance, html.EscapeString(u.Reason))
+			fmt.Fprintf(&fit, "- cannot place %s %s%s: %s\n", u.Kind, code(u.ID), u.instances(), html.EscapeString(u.Reason))
 		}
 	}
 	// Room for the two notes that may follow the table and the sections.
