@@ -1,5 +1,7 @@
 package manifests
 
+import "fmt"
+
 // Conflicts between objects that no cluster can resolve, found at load so
 // that `berth validate` and `berth diff` refuse them with both places named,
 // instead of a server finding them later (where they would make one app
@@ -51,7 +53,7 @@ func (l *loader) checkConflicts(s *Set) {
 			}
 			if prev, taken := owner[port]; taken {
 				l.refAt(a.Origin, paths[k], "service port %d is also declared by app %s at %s (%s); service ports are cluster-wide, give one of them another or 0",
-					port, prev.app, where(prev.o), fieldPath(prev.path...))
+					port, prev.app, l.whereField(prev.o, prev.path), fieldPath(prev.path...))
 				continue
 			}
 			owner[port] = place{o: a.Origin, app: a.ID, path: paths[k]}
@@ -66,7 +68,7 @@ func (l *loader) checkConflicts(s *Set) {
 		key := t.Destination + "\x00" + constraintsKey(t.Constraints)
 		if prev, dup := dest[key]; dup {
 			l.refAt(t.Origin, p("destination"), "%s is also the destination of template %s at %s on the same nodes; two templates would overwrite each other",
-				t.Destination, prev.ID, where(prev.Origin))
+				t.Destination, prev.ID, l.whereField(prev.Origin, p("destination")))
 			continue
 		}
 		dest[key] = t
@@ -81,4 +83,14 @@ func constraintsKey(cs []Constraint) string {
 		k += c.Field + "\x01" + string(c.Operator) + "\x01" + c.Value + "\x02"
 	}
 	return k
+}
+
+// whereField is file:line:col of a field of the object declared at o, or of
+// the object when its source is not at hand.
+func (l *loader) whereField(o Origin, path []any) string {
+	if r, ok := l.reporters[o]; ok && r.root != nil {
+		n := locate(r.root, path...)
+		return fmt.Sprintf("%s:%d:%d", o.File, n.Line, n.Column)
+	}
+	return where(o)
 }
