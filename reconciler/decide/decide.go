@@ -270,6 +270,7 @@ func Decide(in Input, opts Options) Result {
 			seed = uint64(in.Now.UnixNano())
 		}
 		aopts := allocator.Options{Strategy: opts.Strategy, Seed: seed, RandomPorts: true, Queues: in.Desired.Queues}
+		freeing := tasksStopping(in.Tasks, w.list)
 		var groups []allocator.GroupResult
 		var refused map[int]error
 		place := func() { groups, refused = allocateEach(c, demand, aopts) }
@@ -313,12 +314,18 @@ func Decide(in Input, opts Options) Result {
 				}})
 			}
 			if g.Unplaced > 0 {
-				// Nothing but a change in the cluster or the manifest can
-				// place them: the app is Degraded until then, with the
-				// allocator's reason.
 				o.Unplaced = g.Reason
-				o.Status.Health = rollout.Degraded
-				o.Status.Message = strings.TrimPrefix(o.Status.Message+"; cannot place: "+g.Reason, "; ")
+				if freeing {
+					// Tasks are stopping: their resources and ports come back
+					// within a pass or two, so this is a wait, not a fault.
+					o.Status.Message = strings.TrimPrefix(o.Status.Message+"; waiting for resources being freed: "+g.Reason, "; ")
+				} else {
+					// Nothing but a change in the cluster or the manifest can
+					// place them: the app is Degraded until then, with the
+					// allocator's reason.
+					o.Status.Health = rollout.Degraded
+					o.Status.Message = strings.TrimPrefix(o.Status.Message+"; cannot place: "+g.Reason, "; ")
+				}
 			}
 		}
 	}
@@ -331,6 +338,22 @@ func Decide(in Input, opts Options) Result {
 	}
 	out.Changes = w.list
 	return out
+}
+
+// tasksStopping reports whether any task holding resources is on its way out:
+// asked to stop earlier, or by this decision.
+func tasksStopping(tasks []cluster.Task, changes []Change) bool {
+	for _, t := range tasks {
+		if t.Kill && !t.Status.State.Terminal() {
+			return true
+		}
+	}
+	for _, c := range changes {
+		if _, ok := c.(KillTask); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // appGroup is an app's demand for n new tasks, as the allocator sees it.

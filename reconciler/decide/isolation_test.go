@@ -220,3 +220,27 @@ func TestSimulateFirstIsDecide(t *testing.T) {
 		t.Fatalf("with a privileged agent: %+v", v.Unplaced)
 	}
 }
+
+// An app that fits only once another app's tasks have stopped waits for
+// them (Progressing), instead of turning Degraded for a pass: a sync --wait
+// must not fail on it.
+func TestWaitingForFreedResourcesIsNotDegraded(t *testing.T) {
+	f := newFakeCluster("a1")
+	f.in.Agents[0].Resources = cluster.Resources{CPUs: 1, Mem: 4096, Disk: 1000}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	web := hostApp("/web", 10, 0)
+	f.converge(t, &manifests.Set{Apps: []manifests.App{web}}, &now)
+	web.Instances = 3
+	set := &manifests.Set{Apps: []manifests.App{web, hostApp("/a", 1, 0)}}
+	out := Decide(f.snapshot(set, now), f.opts())
+	a := outcome(t, out, "/a")
+	if a.Unplaced == "" || a.Status.Health == rollout.Degraded || !strings.Contains(a.Status.Message, "waiting for resources being freed") {
+		t.Fatalf("/a while /web's tasks stop: %+v", a.Status)
+	}
+	f.apply(t, out)
+	f.agentsAct(now)
+	out = f.converge(t, set, &now)
+	if a := outcome(t, out, "/a"); a.Status.Health != rollout.Healthy {
+		t.Fatalf("/a once the tasks stopped: %+v", a.Status)
+	}
+}
