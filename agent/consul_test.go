@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/berthops/berth/agent/consulreg"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/testenv"
 )
@@ -72,14 +73,14 @@ func TestWalkthroughNginxOnTwoAgents(t *testing.T) {
 	consul := testenv.StartConsul(t)
 	cl := consulClient(t, consul)
 	nodes := []Node{h.node("127.0.0.2"), h.node("127.0.0.3")}
-	regs := make([]*ConsulRegistry, 2)
+	regs := make([]*consulreg.Registry, 2)
 	for i, n := range nodes {
-		regs[i] = NewConsulRegistry(cl, n.ID, nil)
+		regs[i] = consulreg.New(cl, n.ID, nil)
 	}
 	// A registration left by a crashed run of agent 0 must be cleaned up.
 	stale := Service{ID: "berth-gone.1-0", Name: "web-nginx", Address: "127.0.0.2", Port: 31999,
 		Meta: map[string]string{metaAgent: nodes[0].ID, metaTask: "gone.1"}, Check: ServiceCheck{TTL: time.Minute}}
-	if err := cl.Agent().ServiceRegister(consulRegistration(stale, true)); err != nil {
+	if err := consulreg.New(cl, nodes[0].ID, nil).Register(context.Background(), "gone.1", []Service{stale}); err != nil {
 		t.Fatal(err)
 	}
 	stops := make([]func(), 2)
@@ -119,7 +120,7 @@ func TestWalkthroughNginxOnTwoAgents(t *testing.T) {
 			t.Errorf("registration %+v: want tag public and app/version meta", e.Service)
 		}
 	}
-	if svcs, _ := regs[0].mine(context.Background()); svcs[stale.ID] != nil {
+	if svcs, _ := cl.Agent().Services(); svcs[stale.ID] != nil {
 		t.Errorf("stale registration %s survived the agent's start", stale.ID)
 	}
 
@@ -145,7 +146,7 @@ func TestWalkthroughNginxOnTwoAgents(t *testing.T) {
 		before[id] = h.fc.waitState(t, id, cluster.TaskRunning)
 	}
 	stops[0]()
-	h.startWith(nodes[0], NewConsulRegistry(cl, nodes[0].ID, nil), time.Second)
+	h.startWith(nodes[0], consulreg.New(cl, nodes[0].ID, nil), time.Second)
 	for _, id := range []string{"nginx.1", "nginx.3"} {
 		before := before[id]
 		after := h.fc.waitFor(t, id, 30*time.Second, "re-attached", func(s cluster.TaskStatus) bool {

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/berthops/berth/agent"
+	"github.com/berthops/berth/agent/consulreg"
 	"github.com/berthops/berth/catalog"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/templates"
@@ -33,7 +34,7 @@ func nodeServices(consulAddr string, node agent.Node, state *cluster.State, logg
 	if err != nil {
 		return nil, nil, fmt.Errorf("--consul %s: %w", consulAddr, err)
 	}
-	return agent.NewConsulRegistry(client, node.ID, logger), source, nil
+	return consulreg.New(client, node.ID, logger), source, nil
 }
 
 // nodeAgent is the agent of this machine with what it was built from.

@@ -1,4 +1,9 @@
-package agent
+// Package consulreg is the agent's Consul adapter: it publishes running
+// tasks as Consul services, as Registrator did, and implements
+// agent.Registry over the Consul HTTP API. What a task registers (names,
+// tags, checks) is the cluster model's (cluster.TaskServices); this package
+// only speaks Consul.
+package consulreg
 
 import (
 	"context"
@@ -9,14 +14,16 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/berthops/berth/cluster"
 )
 
-// ConsulRegistry registers tasks in the local Consul agent, as Registrator
+// Registry registers tasks in the local Consul agent, as Registrator
 // did, but driven by the agent's own view of its tasks rather than by Docker
 // events: services are removed before the container is stopped, and a
 // periodic Sync re-registers what a restarted Consul agent forgot and removes
 // what a crashed Berth agent left behind.
-type ConsulRegistry struct {
+type Registry struct {
 	client  *api.Client
 	agentID string
 	log     *slog.Logger
@@ -24,23 +31,23 @@ type ConsulRegistry struct {
 	// mu guards the maps and is held while Sync re-registers, so a task
 	// deregistered concurrently is never brought back.
 	mu      sync.Mutex
-	tasks   map[string][]Service
+	tasks   map[string][]cluster.Service
 	healthy map[string]bool
 }
 
-// NewConsulRegistry returns a registry for agentID's tasks. Only services
+// NewRegistry returns a registry for agentID's tasks. Only services
 // whose meta names agentID are ever changed, so several agents can share one
 // Consul agent.
-func NewConsulRegistry(client *api.Client, agentID string, log *slog.Logger) *ConsulRegistry {
+func New(client *api.Client, agentID string, log *slog.Logger) *Registry {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &ConsulRegistry{client: client, agentID: agentID, log: log.With("agent", agentID),
-		tasks: map[string][]Service{}, healthy: map[string]bool{}}
+	return &Registry{client: client, agentID: agentID, log: log.With("agent", agentID),
+		tasks: map[string][]cluster.Service{}, healthy: map[string]bool{}}
 }
 
-// Register implements Registry.
-func (r *ConsulRegistry) Register(ctx context.Context, taskID string, svcs []Service) error {
+// Register implements agent.Registry.
+func (r *Registry) Register(ctx context.Context, taskID string, svcs []cluster.Service) error {
 	r.mu.Lock()
 	r.tasks[taskID] = svcs
 	healthy := r.healthy[taskID]
@@ -53,7 +60,7 @@ func (r *ConsulRegistry) Register(ctx context.Context, taskID string, svcs []Ser
 	return nil
 }
 
-func (r *ConsulRegistry) register(ctx context.Context, s Service, healthy bool) error {
+func (r *Registry) register(ctx context.Context, s cluster.Service, healthy bool) error {
 	reg := consulRegistration(s, healthy)
 	opts := api.ServiceRegisterOpts{ReplaceExistingChecks: true}.WithContext(ctx)
 	if err := r.client.Agent().ServiceRegisterOpts(reg, opts); err != nil {
@@ -62,10 +69,10 @@ func (r *ConsulRegistry) register(ctx context.Context, s Service, healthy bool) 
 	return nil
 }
 
-// consulRegistration is the Consul form of a Service. The TTL check starts
+// consulRegistration is the Consul form of a cluster.Service. The TTL check starts
 // in the agent's current verdict, so a task with no health check of its own
 // is passing at once and one still in its grace period is not.
-func consulRegistration(s Service, healthy bool) *api.AgentServiceRegistration {
+func consulRegistration(s cluster.Service, healthy bool) *api.AgentServiceRegistration {
 	check := &api.AgentServiceCheck{CheckID: checkID(s.ID), Name: "berth " + s.Name}
 	switch {
 	case s.Check.HTTP != "":
@@ -99,7 +106,7 @@ func checkID(serviceID string) string { return "service:" + serviceID }
 
 // Deregister implements Registry: every service of the task goes, including
 // ones left by an earlier run of the agent that this one never registered.
-func (r *ConsulRegistry) Deregister(ctx context.Context, taskID string) error {
+func (r *Registry) Deregister(ctx context.Context, taskID string) error {
 	r.mu.Lock()
 	known := r.tasks[taskID]
 	delete(r.tasks, taskID)
@@ -115,7 +122,7 @@ func (r *ConsulRegistry) Deregister(ctx context.Context, taskID string) error {
 			return err
 		}
 		for id, s := range mine {
-			if s.Meta[metaTask] == taskID {
+			if s.Meta[cluster.MetaTask] == taskID {
 				ids[id] = true
 			}
 		}
@@ -130,7 +137,7 @@ func (r *ConsulRegistry) Deregister(ctx context.Context, taskID string) error {
 
 // SetHealthy implements Registry; the TTL checks follow at the next Sync, and
 // at once here so a verdict is visible without waiting.
-func (r *ConsulRegistry) SetHealthy(taskID string, healthy bool) {
+func (r *Registry) SetHealthy(taskID string, healthy bool) {
 	r.mu.Lock()
 	r.healthy[taskID] = healthy
 	svcs := r.tasks[taskID]
@@ -144,7 +151,7 @@ func (r *ConsulRegistry) SetHealthy(taskID string, healthy bool) {
 	}
 }
 
-func (r *ConsulRegistry) updateTTL(ctx context.Context, s Service, healthy bool) {
+func (r *Registry) updateTTL(ctx context.Context, s cluster.Service, healthy bool) {
 	status, out := api.HealthCritical, "berth agent: task not healthy"
 	if healthy {
 		status, out = api.HealthPassing, "berth agent: task running and healthy"
@@ -155,8 +162,8 @@ func (r *ConsulRegistry) updateTTL(ctx context.Context, s Service, healthy bool)
 }
 
 // mine lists the services in Consul that this agent registered.
-func (r *ConsulRegistry) mine(ctx context.Context) (map[string]*api.AgentService, error) {
-	filter := "Meta[" + strconv.Quote(metaAgent) + "] == " + strconv.Quote(r.agentID)
+func (r *Registry) mine(ctx context.Context) (map[string]*api.AgentService, error) {
+	filter := "Meta[" + strconv.Quote(cluster.MetaAgent) + "] == " + strconv.Quote(r.agentID)
 	svcs, err := r.client.Agent().ServicesWithFilterOpts(filter, (&api.QueryOptions{}).WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("list this agent's services in consul: %w", err)
@@ -167,7 +174,7 @@ func (r *ConsulRegistry) mine(ctx context.Context) (map[string]*api.AgentService
 // Sync makes Consul hold exactly this agent's wanted services: it removes
 // services of tasks that keep does not claim (left by a crash), re-registers
 // services Consul lost (a restarted Consul agent), and refreshes TTL checks.
-func (r *ConsulRegistry) Sync(ctx context.Context, keep func(taskID string) bool) error {
+func (r *Registry) Sync(ctx context.Context, keep func(taskID string) bool) error {
 	have, err := r.mine(ctx)
 	if err != nil {
 		return err
@@ -192,10 +199,10 @@ func (r *ConsulRegistry) Sync(ctx context.Context, keep func(taskID string) bool
 		}
 	}
 	for id, s := range have {
-		if wanted[id] || keep(s.Meta[metaTask]) {
+		if wanted[id] || keep(s.Meta[cluster.MetaTask]) {
 			continue
 		}
-		r.log.Info("removing stale service", "service", id, "task", s.Meta[metaTask])
+		r.log.Info("removing stale service", "service", id, "task", s.Meta[cluster.MetaTask])
 		if err := r.client.Agent().ServiceDeregisterOpts(id, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
 			return fmt.Errorf("deregister stale service %s: %w", id, err)
 		}
