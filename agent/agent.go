@@ -80,7 +80,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	now := a.cfg.Now()
 	reg := cluster.Agent{
 		ID: n.ID, Hostname: n.Hostname, Address: n.Address, Resources: n.Resources, Ports: n.Ports,
-		Attributes: n.Attributes, AllowPrivileged: n.AllowPrivileged, Version: a.cfg.Version,
+		Attributes: n.Attributes, AllowPrivileged: n.policy().Privileged, Policy: n.policy(), Version: a.cfg.Version,
 		RegisteredAt: now, LastSeen: now, Reachable: true,
 	}
 	if err := a.cfg.Cluster.RegisterAgent(ctx, reg); err != nil {

@@ -219,6 +219,8 @@ func TestAgentRunsAWebTask(t *testing.T) {
 func TestAgentJobsFinishAndFail(t *testing.T) {
 	h := newHarness(t)
 	node := h.node("127.0.0.2")
+	dir := t.TempDir()
+	node.Policy.HostPaths = []string{dir}
 	h.start(node, nil)
 	job := func(id, code string) cluster.Assignment {
 		return cluster.Assignment{TaskID: id, Owner: cluster.OwnerJob, OwnerID: "nightly", Version: "v1", AgentID: node.ID,
@@ -266,7 +268,6 @@ func TestAgentJobsFinishAndFail(t *testing.T) {
 	}
 
 	// Host volumes: written through RW, refused through RO.
-	dir := t.TempDir()
 	vol := func(id string, ro bool) cluster.Assignment {
 		return cluster.Assignment{TaskID: id, Owner: cluster.OwnerJob, OwnerID: "writer", AgentID: node.ID,
 			Spec: cluster.TaskSpec{Cmd: "echo written > /data/" + id, Network: networkHost,

@@ -8,18 +8,23 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berthops/berth/agent"
+	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/zkstore"
+	"github.com/berthops/berth/policy"
 	"github.com/berthops/berth/templates"
 )
 
 type agentFlags struct {
-	zkURL, id, hostname, advertise     string
-	resources, attributes, consul      string
-	shellImage, dockerRoot, logLevel   string
-	allowPrivileged, templates         bool
+	zkURL, id, hostname, advertise   string
+	resources, attributes, consul    string
+	shellImage, dockerRoot, logLevel string
+	allowPrivileged, templates       bool
+	// policy is what commit authors may do on this machine (package policy).
+	policy                             cluster.AgentPolicy
 	killGrace, syncInterval, zkSession time.Duration
 	// labels go on every container; hidden, for tests that clean up by label.
 	labels map[string]string
@@ -58,6 +63,7 @@ Stopping the agent leaves its containers running; the next agent with the same
 	f.StringVar(&fl.resources, "resources", "", "override detected resources: 'cpus:4;mem:8192;disk:40000;ports:[31000-32000]'")
 	f.StringVar(&fl.attributes, "attributes", "", "node attributes for constraints: 'rack:r1;zone:a'")
 	f.BoolVar(&fl.allowPrivileged, "allow-privileged", false, "allow apps with docker.privileged to run here")
+	registerPolicyFlags(f, &fl.policy, true)
 	f.StringVar(&fl.consul, "consul", consulDefault(), "local Consul agent HTTP address; empty disables service registration (env CONSUL_HTTP_ADDR)")
 	f.StringVar(&fl.shellImage, "shell-image", "berth/shell:dev", "image that runs a cmd for apps that name no image")
 	f.StringVar(&fl.dockerRoot, "docker-root", "/var/lib/docker", "directory whose filesystem the disk resource is measured on")
@@ -106,9 +112,12 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 		return err
 	}
 	defer ag.close()
-	logger.Info("berth agent starting", "id", node.ID, "advertise", node.Address, "resources", node.Resources, "ports", node.Ports, "consul", fl.consul)
+	logger.Info("berth agent starting", "id", node.ID, "advertise", node.Address, "resources", node.Resources, "ports", node.Ports, "consul", fl.consul, "policy", node.Policy)
 	if !fl.templates {
 		return ag.Run(ctx)
+	}
+	if len(node.Policy.TemplateRoots) == 0 {
+		logger.Warn("--templates without --template-root: no template may write anywhere on this node, so none renders")
 	}
 	renderer, err := agent.NewTemplateRenderer(agent.TemplateConfig{Node: node, Published: &agent.StateCluster{State: ag.state, Log: logger},
 		Runner: templates.RunnerOptions{Source: ag.source}, Logger: logger})
@@ -143,6 +152,10 @@ func agentNode(fl agentFlags) (agent.Node, error) {
 	if err != nil {
 		return agent.Node{}, err
 	}
+	pol, err := policy.Normalize(fl.policy)
+	if err != nil {
+		return agent.Node{}, err
+	}
 	dir := fl.dockerRoot
 	if _, err := os.Stat(dir); err != nil {
 		dir = "/"
@@ -154,6 +167,23 @@ func agentNode(fl agentFlags) (agent.Node, error) {
 	res, ports = over.Apply(res, ports)
 	return agent.Node{
 		ID: id, Hostname: host, Address: fl.advertise, Resources: res, Ports: ports,
-		Attributes: attrs, AllowPrivileged: fl.allowPrivileged,
+		Attributes: attrs, AllowPrivileged: fl.allowPrivileged, Policy: pol,
 	}, nil
+}
+
+// registerPolicyFlags adds the flags that widen an agent's policy: by
+// default a commit author gets an unprivileged container and nothing of the
+// host (docs/security.md, "Agent policy").
+func registerPolicyFlags(f *pflag.FlagSet, p *cluster.AgentPolicy, templates bool) {
+	f.StringArrayVar(&p.HostPaths, "allow-host-path", nil, "allow hostPath volumes at or below this absolute path (repeatable)")
+	f.BoolVar(&p.DockerSocket, "allow-docker-socket", false, "allow volumes that expose the Docker socket (root on this host)")
+	f.StringArrayVar(&p.Caps, "allow-cap", nil, "allow docker parameter cap-add of this capability, or ALL (repeatable)")
+	f.StringArrayVar(&p.Parameters, "allow-parameter", nil, "allow this docker parameter beyond the harmless ones, e.g. security-opt or log-driver (repeatable)")
+	f.BoolVar(&p.HostNetwork, "allow-host-network", false, "run HOST-network tasks in the host's network namespace (default: their own, with their ports published)")
+	f.StringArrayVar(&p.Networks, "allow-network", nil, "allow USER-network tasks to join this Docker network (repeatable)")
+	if !templates {
+		return
+	}
+	f.StringArrayVar(&p.TemplateRoots, "template-root", nil, "with --templates: directory template destinations may be written under (repeatable; none: no template renders)")
+	f.StringArrayVar(&p.TemplateCommands, "allow-template-command", nil, "with --templates: program a template's validate and command may run, matched on the first word (repeatable)")
 }

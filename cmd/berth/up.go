@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berthops/berth/agent"
+	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler"
@@ -33,6 +34,9 @@ type upFlags struct {
 	templateCommands bool
 	logLevel         string
 	agentID          string
+	// policy widens the built-in agent's (see berth agent); host paths
+	// under DATA-DIR/volumes are always allowed.
+	policy cluster.AgentPolicy
 	// extraLabels go on every container (tests label theirs for cleanup).
 	extraLabels map[string]string
 }
@@ -76,6 +80,7 @@ restarting healthy tasks.`,
 	f.BoolVar(&fl.templateCommands, "template-commands", false, "run templates' validate and command steps")
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&fl.agentID, "agent-id", "local", "id of the built-in agent; its containers are labelled with it")
+	registerPolicyFlags(f, &fl.policy, false)
 	return cmd
 }
 
@@ -112,7 +117,16 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 		return fmt.Errorf("--listen %s: %w", fl.listen, err)
 	}
 
-	node, err := agentNode(agentFlags{id: fl.agentID, advertise: fl.advertise, resources: fl.resources, attributes: fl.attrs, dockerRoot: "/var/lib/docker"})
+	// The built-in agent's policy: the operator's flags, plus host paths
+	// under DATA-DIR/volumes (not DATA-DIR itself: it holds the API token
+	// and the state).
+	volumes, err := filepath.Abs(filepath.Join(fl.dataDir, "volumes"))
+	if err != nil {
+		return fmt.Errorf("--data-dir: %w", err)
+	}
+	pol := fl.policy
+	pol.HostPaths = append([]string{volumes}, pol.HostPaths...)
+	node, err := agentNode(agentFlags{id: fl.agentID, advertise: fl.advertise, resources: fl.resources, attributes: fl.attrs, dockerRoot: "/var/lib/docker", policy: pol})
 	if err != nil {
 		return err
 	}
