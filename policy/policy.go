@@ -89,6 +89,15 @@ func Check(p cluster.AgentPolicy, spec cluster.TaskSpec) (Refusal, bool) {
 	return Refusal{}, true
 }
 
+// CheckAgent is Check against what agent a advertised: the call placement
+// makes for each candidate agent. An agent registered before policies
+// existed advertises only AllowPrivileged, and gets the default policy.
+func CheckAgent(a cluster.Agent, spec cluster.TaskSpec) (Refusal, bool) {
+	p := a.Policy
+	p.Privileged = p.Privileged || a.AllowPrivileged
+	return Check(p, spec)
+}
+
 // CheckHostPath reports whether a hostPath volume may name hostPath. The path
 // is cleaned first, so /data/../etc is /etc; it must then equal an allowed
 // prefix or lie below one. A path that is or holds the engine's socket needs

@@ -137,3 +137,13 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckAgent(t *testing.T) {
+	priv := cluster.TaskSpec{Image: "x", Privileged: true}
+	if _, ok := CheckAgent(cluster.Agent{AllowPrivileged: true}, priv); !ok {
+		t.Error("an agent registered with only allowPrivileged refuses a privileged task")
+	}
+	if r, ok := CheckAgent(cluster.Agent{}, vol("/srv")); ok || r.Rule != RuleHostPath {
+		t.Errorf("an agent with no policy: %v %v, want refused by host-path", r, ok)
+	}
+}
