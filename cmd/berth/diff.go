@@ -37,6 +37,7 @@ type diffFlags struct {
 	cacheDir               string
 	noParseCache           bool
 	sshKey, knownHosts     string
+	tls                    client.TLSFiles
 }
 
 func newDiffCmd() *cobra.Command {
@@ -78,6 +79,7 @@ berth validate prints them and exit 1.`,
 	fl.StringVar(&f.observed, "observed", "", "live cluster state as a JSON file, instead of --base")
 	fl.StringVar(&f.server, "server", "", "berth server URL to read live state from, instead of --base")
 	fl.StringVar(&f.tokenFile, "token-file", os.Getenv("BERTH_TOKEN_FILE"), "token for a server whose reads are protected (env BERTH_TOKEN_FILE)")
+	registerClientTLS(fl, &f.tls)
 	fl.StringVar(&f.format, "format", "text", "output format: text, markdown or json")
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 2 when there are changes, 0 when there are none")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "where remote repositories are cloned and parsed manifests kept (default ~/.cache/berth/git and ~/.cache/berth/manifests)")
@@ -149,7 +151,7 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 	var observed plan.Observed
 	var live *liveCluster
 	if f.server != "" {
-		if live, err = readLive(ctx, f.server, f.tokenFile); err != nil {
+		if live, err = readLive(ctx, f.server, f.tokenFile, f.tls); err != nil {
 			return fmt.Errorf("diff: --server: %w", err)
 		}
 		observed = live.observed
@@ -216,12 +218,16 @@ type liveCluster struct {
 	tasks    []cluster.Task
 }
 
-func readLive(ctx context.Context, server, tokenFile string) (*liveCluster, error) {
+func readLive(ctx context.Context, server, tokenFile string, tlsFiles client.TLSFiles) (*liveCluster, error) {
 	token, err := readSecret(tokenFile, "--token-file")
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(server, token, nil)
+	hc, err := tlsFiles.HTTPClient()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(server, token, hc)
 	if err != nil {
 		return nil, err
 	}

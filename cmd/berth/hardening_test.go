@@ -44,7 +44,7 @@ func startHardened(t *testing.T, limits server.Limits, maxStreams int) *hardened
 	cp.api.Token, cp.api.WebhookSecret, cp.api.MaxStreams = h.token, h.secret, maxStreams
 	srv := server.New(server.Config{ID: "s1", Store: store, Logger: slog.New(slog.DiscardHandler), Lead: []server.LeadFunc{cp.rec.Run},
 		Limits: limits})
-	cp.mount(srv)
+	cp.mount(srv, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -80,12 +80,16 @@ func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, lis
 		return err
 	}
 	defer store.Close()
+	serveTLS, peers, err := control.tls.Load()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", listen, err)
 	}
 	logger.Info("berth server starting", "id", id, "listen", ln.Addr().String(), "zk", cfg.String(), "sessionTimeout", sessionTimeout)
-	scfg := server.Config{ID: id, Version: version, Store: store, Logger: logger, Advertise: advertise}
+	scfg := server.Config{ID: id, Version: version, Store: store, Logger: logger, Advertise: advertise, TLS: serveTLS}
 	var cp *controlPlane
 	if control.repo != "" {
 		if cp, err = newControlPlane(ctx, logger, store, control); err != nil {
@@ -97,7 +101,7 @@ func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, lis
 	}
 	srv := server.New(scfg)
 	if cp != nil {
-		cp.mount(srv)
+		cp.mount(srv, peers)
 	}
 	return srv.Serve(ctx, ln)
 }

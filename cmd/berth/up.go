@@ -105,13 +105,17 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	defer serverStore.Close()
 	defer agentStore.Close()
 
+	serveTLS, peers, err := fl.control.tls.Load()
+	if err != nil {
+		return err
+	}
 	cp, err := newControlPlane(ctx, logger, serverStore, fl.control)
 	if err != nil {
 		return err
 	}
 	srv := server.New(server.Config{ID: "up", Version: version, Store: serverStore, Logger: logger,
-		Lead: []server.LeadFunc{cp.rec.Run}})
-	cp.mount(srv)
+		Lead: []server.LeadFunc{cp.rec.Run}, TLS: serveTLS})
+	cp.mount(srv, peers)
 	ln, err := net.Listen("tcp", fl.listen)
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", fl.listen, err)
@@ -141,6 +145,9 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	}
 
 	api := "http://" + ln.Addr().String()
+	if serveTLS != nil {
+		api = "https://" + ln.Addr().String()
+	}
 	fmt.Fprintf(stdout, `Berth is up.
   API:        %s  (token in %s)
   status:     berth status --server %s
