@@ -22,6 +22,7 @@ type agentFlags struct {
 	zkURL, id, hostname, advertise   string
 	resources, attributes, consul    string
 	shellImage, dockerRoot, logLevel string
+	zkIdentity                       string
 	allowPrivileged, templates       bool
 	// policy is what commit authors may do on this machine (package policy).
 	policy                             cluster.AgentPolicy
@@ -71,6 +72,7 @@ Stopping the agent leaves its containers running; the next agent with the same
 	f.DurationVar(&fl.syncInterval, "registry-sync", 5*time.Second, "how often Consul registrations are checked and repaired")
 	f.DurationVar(&fl.zkSession, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout: how long a silent agent stays reachable")
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&fl.zkIdentity, "zk-identity", "", "file holding this agent's own ZooKeeper identity, from berth zk-identity (instead of credentials in --zk)")
 	f.BoolVar(&fl.templates, "templates", false, "render the published templates whose constraints select this node, from --consul when set, else from Berth's catalog")
 	f.StringToStringVar(&fl.labels, "label", nil, "extra Docker label k=v on every container (repeatable)")
 	// Only end-to-end tests need it (to remove what they started), so it
@@ -98,8 +100,27 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 	if err != nil {
 		return err
 	}
+	opts := zkstore.Options{SessionTimeout: fl.zkSession, Logger: logger}
+	if fl.zkIdentity != "" {
+		b, err := os.ReadFile(fl.zkIdentity)
+		if err != nil {
+			return fmt.Errorf("--zk-identity: %w", err)
+		}
+		idn, err := zkstore.ParseAgentIdentity(b)
+		if err != nil {
+			return fmt.Errorf("--zk-identity %s: %w", fl.zkIdentity, err)
+		}
+		switch {
+		case zcfg.User != "":
+			return fmt.Errorf("--zk-identity and credentials in --zk: give one identity")
+		case idn.AgentID != node.ID:
+			return fmt.Errorf("--zk-identity %s is agent %s's, not %s's (--id)", fl.zkIdentity, idn.AgentID, node.ID)
+		}
+		zcfg.User, zcfg.Password = idn.Agent.User, idn.Agent.Password
+		opts.Identities = idn.Identities()
+	}
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	store, err := zkstore.Open(octx, zcfg, zkstore.Options{SessionTimeout: fl.zkSession, Logger: logger})
+	store, err := zkstore.Open(octx, zcfg, opts)
 	cancel()
 	if err != nil {
 		return err
