@@ -3,15 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -27,69 +20,6 @@ import (
 	"github.com/berthops/berth/testenv"
 )
 
-// testCA is a certificate authority made by the test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	file string // PEM of cert
-}
-
-func newTestCA(t *testing.T, dir, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := &testCA{cert: cert, key: key, file: filepath.Join(dir, name+".pem")}
-	writePEM(t, ca.file, "CERTIFICATE", der)
-	return ca
-}
-
-// issue signs a certificate for 127.0.0.1 usable by servers and clients,
-// and returns the files of the certificate and its key.
-func (ca *testCA) issue(t *testing.T, dir, name string, serial int64) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
-	writePEM(t, certFile, "CERTIFICATE", der)
-	writePEM(t, keyFile, "EC PRIVATE KEY", kder)
-	return certFile, keyFile
-}
-
-func writePEM(t *testing.T, file, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestTLSAndForwarding checks finding 4 of issue 16 with certificates the
 // test makes: two replicas serve HTTPS with mutual TLS, a follower forwards
 // to the leader over it, clients need the CA and a certificate, and a
@@ -97,8 +27,8 @@ func writePEM(t *testing.T, file, typ string, der []byte) {
 // leader-only request from its own idle view.
 func TestTLSAndForwarding(t *testing.T) {
 	dir := t.TempDir()
-	ca := newTestCA(t, dir, "berth-ca")
-	rogue := newTestCA(t, dir, "rogue-ca")
+	ca := testenv.NewCA(t, "berth")
+	rogue := testenv.NewCA(t, "rogue")
 	repo := testenv.NewGitRepo(t, t.TempDir())
 	commit := repo.Commit(t, "main", map[string]string{"apps/web.yaml": "kind: App\nid: /web\ninstances: 0\ncmd: sleep 1\n"}, "web")
 	tokenFile := filepath.Join(dir, "token")
@@ -110,12 +40,12 @@ func TestTLSAndForwarding(t *testing.T) {
 	defer cancel()
 	logger := slog.New(slog.DiscardHandler)
 	var urls []string
-	for i, id := range []string{"s1", "s2"} {
-		cert, key := ca.issue(t, dir, id, int64(10+i))
+	for _, id := range []string{"s1", "s2"} {
+		cert, key := ca.Issue(t, id)
 		store := tree.Client()
 		flags := controlFlags{repo: repo.FileURL(), branch: "main", cacheDir: t.TempDir(), poll: time.Hour,
 			resync: 50 * time.Millisecond, prune: true, tokenFile: tokenFile,
-			tls: server.TLSFiles{Cert: cert, Key: key, ClientCA: ca.file, PeerCA: ca.file}}
+			tls: server.TLSFiles{Cert: cert, Key: key, ClientCA: ca.File, PeerCA: ca.File}}
 		serveTLS, peers, err := flags.tls.Load()
 		if err != nil {
 			t.Fatal(err)
@@ -133,8 +63,8 @@ func TestTLSAndForwarding(t *testing.T) {
 		go func() { _ = srv.Serve(ctx, ln) }()
 		urls = append(urls, "https://"+ln.Addr().String())
 	}
-	cert, key := ca.issue(t, dir, "operator", 20)
-	good, err := client.TLSFiles{CA: ca.file, Cert: cert, Key: key}.HTTPClient()
+	cert, key := ca.Issue(t, "operator")
+	good, err := client.TLSFiles{CA: ca.File, Cert: cert, Key: key}.HTTPClient()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,9 +119,9 @@ func TestTLSAndForwarding(t *testing.T) {
 			t.Errorf("plain HTTP to the HTTPS API answered 200")
 		}
 	}
-	noCert, _ := client.TLSFiles{CA: ca.file}.HTTPClient()
-	rc, rk := rogue.issue(t, dir, "rogue", 30)
-	rogueCert, _ := client.TLSFiles{CA: ca.file, Cert: rc, Key: rk}.HTTPClient()
+	noCert, _ := client.TLSFiles{CA: ca.File}.HTTPClient()
+	rc, rk := rogue.Issue(t, "rogue")
+	rogueCert, _ := client.TLSFiles{CA: ca.File, Cert: rc, Key: rk}.HTTPClient()
 	untrusting, _ := client.TLSFiles{Cert: cert, Key: key}.HTTPClient()
 	for name, hc := range map[string]*http.Client{"no client certificate": noCert, "a rogue CA's certificate": rogueCert, "the system's roots": untrusting} {
 		if _, err := syncStatus(hc, urls[1], nil); err == nil {
@@ -202,7 +132,7 @@ func TestTLSAndForwarding(t *testing.T) {
 	// The CLI: berth status with --ca-cert and a client certificate.
 	var out, errb bytes.Buffer
 	root := newRootCmd(&out, &errb)
-	root.SetArgs([]string{"status", "--server", urls[1], "--ca-cert", ca.file, "--client-cert", cert, "--client-key", key, "-o", "json"})
+	root.SetArgs([]string{"status", "--server", urls[1], "--ca-cert", ca.File, "--client-cert", cert, "--client-key", key, "-o", "json"})
 	if err := root.ExecuteContext(ctx); err != nil || !strings.Contains(out.String(), commit) {
 		t.Errorf("berth status over mutual TLS: %v\n%s%s", err, out.String(), errb.String())
 	}
