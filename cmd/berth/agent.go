@@ -20,7 +20,8 @@ import (
 
 type agentFlags struct {
 	zkURL, id, hostname, advertise   string
-	resources, attributes, consul    string
+	resources, attributes            string
+	consul                           consulFlags
 	shellImage, dockerRoot, logLevel string
 	zkIdentity                       string
 	allowPrivileged, templates       bool
@@ -65,7 +66,7 @@ Stopping the agent leaves its containers running; the next agent with the same
 	f.StringVar(&fl.attributes, "attributes", "", "node attributes for constraints: 'rack:r1;zone:a'")
 	f.BoolVar(&fl.allowPrivileged, "allow-privileged", false, "allow apps with docker.privileged to run here")
 	registerPolicyFlags(f, &fl.policy, true)
-	f.StringVar(&fl.consul, "consul", consulDefault(), "local Consul agent HTTP address; empty disables service registration (env CONSUL_HTTP_ADDR)")
+	f.StringVar(&fl.consul.addr, "consul", consulDefault(), "local Consul agent HTTP address; empty disables service registration (env CONSUL_HTTP_ADDR)")
 	f.StringVar(&fl.shellImage, "shell-image", "berth/shell:dev", "image that runs a cmd for apps that name no image")
 	f.StringVar(&fl.dockerRoot, "docker-root", "/var/lib/docker", "directory whose filesystem the disk resource is measured on")
 	f.DurationVar(&fl.killGrace, "kill-grace", 3*time.Second, "SIGTERM-to-SIGKILL time for tasks that set none")
@@ -73,6 +74,7 @@ Stopping the agent leaves its containers running; the next agent with the same
 	f.DurationVar(&fl.zkSession, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout: how long a silent agent stays reachable")
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&fl.zkIdentity, "zk-identity", "", "file holding this agent's own ZooKeeper identity, from berth zk-identity (instead of credentials in --zk)")
+	fl.consul.register(f)
 	f.BoolVar(&fl.templates, "templates", false, "render the published templates whose constraints select this node, from --consul when set, else from Berth's catalog")
 	f.StringToStringVar(&fl.labels, "label", nil, "extra Docker label k=v on every container (repeatable)")
 	// Only end-to-end tests need it (to remove what they started), so it
@@ -133,7 +135,7 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 		return err
 	}
 	defer ag.close()
-	logger.Info("berth agent starting", "id", node.ID, "advertise", node.Address, "resources", node.Resources, "ports", node.Ports, "consul", fl.consul, "policy", node.Policy)
+	logger.Info("berth agent starting", "id", node.ID, "advertise", node.Address, "resources", node.Resources, "ports", node.Ports, "consul", fl.consul.addr, "policy", node.Policy)
 	if !fl.templates {
 		return ag.Run(ctx)
 	}

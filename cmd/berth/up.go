@@ -29,7 +29,7 @@ type upFlags struct {
 	dataDir, listen  string
 	advertise        string
 	resources, attrs string
-	consul           string
+	consul           consulFlags
 	renderRoot       string
 	templateCommands bool
 	logLevel         string
@@ -75,7 +75,8 @@ restarting healthy tasks.`,
 	f.StringVar(&fl.advertise, "advertise", "127.0.0.1", "address task ports are published on")
 	f.StringVar(&fl.resources, "resources", "", "override detected resources: 'cpus:4;mem:8192;disk:40000;ports:[31000-32000]'")
 	f.StringVar(&fl.attrs, "attributes", "", "node attributes for constraints: 'rack:r1;zone:a'")
-	f.StringVar(&fl.consul, "consul", "", "Consul agent to register services in and render templates from (default: Berth's own catalog)")
+	f.StringVar(&fl.consul.addr, "consul", "", "Consul agent to register services in and render templates from (default: Berth's own catalog)")
+	fl.consul.register(f)
 	f.StringVar(&fl.renderRoot, "render-root", "", "directory template destinations are written under (default DATA-DIR/rendered)")
 	f.BoolVar(&fl.templateCommands, "template-commands", false, "run templates' validate and command steps")
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
