@@ -87,6 +87,9 @@ func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, lis
 		}
 		opts.Identities = zkstore.ServerIdentities(cfg.User, cfg.Password, []byte(secret))
 	}
+	if opts.Identities == nil {
+		logger.Warn("one ZooKeeper identity for servers and agents: any agent host can rewrite any assignment; see --zk-agent-secret-file (docs/security.md)")
+	}
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	store, err := zkstore.Open(octx, cfg, opts)
 	cancel()
