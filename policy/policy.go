@@ -219,6 +219,42 @@ func CheckTemplateCommand(p cluster.AgentPolicy, line string) (Refusal, bool) {
 	return Refusal{}, true
 }
 
+// Describe summarizes what p allows beyond the default, for `berth agents`:
+// "-" when nothing.
+func Describe(p cluster.AgentPolicy) string {
+	var out []string
+	add := func(ok bool, s string) {
+		if ok {
+			out = append(out, s)
+		}
+	}
+	add(p.Privileged, "privileged")
+	add(p.HostNetwork, "host-network")
+	add(p.DockerSocket, "docker-socket")
+	for _, h := range p.HostPaths {
+		out = append(out, "host-path="+h)
+	}
+	for _, c := range p.Caps {
+		out = append(out, "cap="+c)
+	}
+	for _, k := range p.Parameters {
+		out = append(out, "parameter="+k)
+	}
+	for _, n := range p.Networks {
+		out = append(out, "network="+n)
+	}
+	for _, r := range p.TemplateRoots {
+		out = append(out, "template-root="+r)
+	}
+	for _, c := range p.TemplateCommands {
+		out = append(out, "template-command="+c)
+	}
+	if len(out) == 0 {
+		return "-"
+	}
+	return strings.Join(out, ",")
+}
+
 // Normalize checks and cleans a policy built from flags: host paths and
 // template roots must be absolute (they are cleaned), capabilities are
 // normalized, parameters lose their leading dashes. Errors name the flag.

@@ -147,3 +147,13 @@ func TestCheckAgent(t *testing.T) {
 		t.Errorf("an agent with no policy: %v %v, want refused by host-path", r, ok)
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	if got := Describe(cluster.AgentPolicy{}); got != "-" {
+		t.Errorf("default policy: %q", got)
+	}
+	got := Describe(cluster.AgentPolicy{Privileged: true, HostPaths: []string{"/data"}, Caps: []string{"NET_ADMIN"}, TemplateRoots: []string{"/etc/nginx/conf.d"}})
+	if want := "privileged,host-path=/data,cap=NET_ADMIN,template-root=/etc/nginx/conf.d"; got != want {
+		t.Errorf("Describe: %q, want %q", got, want)
+	}
+}
