@@ -74,6 +74,7 @@ func (s *Server) Forwarder(o ForwardOptions) func(http.ResponseWriter, *http.Req
 		proxy := &httputil.ReverseProxy{
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
+				pr.SetXForwarded()
 				pr.Out.Header.Set(ForwardedHeader, mark)
 			},
 			Transport: o.Transport,
