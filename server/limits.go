@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -71,8 +72,15 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			l.mu.Unlock()
 			go func() {
 				if l.plain {
-					_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+					_ = c.SetDeadline(time.Now().Add(time.Second))
 					_, _ = c.Write([]byte(rejectResponse))
+					// Closing with the request unread would reset the
+					// connection, and the client might lose the answer:
+					// half-close, then drain what it sent, briefly.
+					if hc, ok := c.(interface{ CloseWrite() error }); ok {
+						_ = hc.CloseWrite()
+						_, _ = io.Copy(io.Discard, io.LimitReader(c, 64<<10))
+					}
 				}
 				_ = c.Close()
 			}()
