@@ -130,7 +130,11 @@ func (a *api) hook(w http.ResponseWriter, req *http.Request) {
 	}
 	body, err := readHookBody(req)
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("read webhook: %v", err))
+		code := http.StatusBadRequest // a body that stalled past the read timeout, or broke off
+		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
+			code = http.StatusRequestEntityTooLarge
+		}
+		writeError(w, code, fmt.Sprintf("read webhook: %v", err))
 		return
 	}
 	provider, ok := VerifyWebhook(req.Header, body, a.o.WebhookSecret)
