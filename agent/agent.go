@@ -80,7 +80,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	now := a.cfg.Now()
 	reg := cluster.Agent{
 		ID: n.ID, Hostname: n.Hostname, Address: n.Address, Resources: n.Resources, Ports: n.Ports,
-		Attributes: n.Attributes, AllowPrivileged: n.AllowPrivileged, Version: a.cfg.Version,
+		Attributes: n.Attributes, AllowPrivileged: n.policy().Privileged, Policy: n.policy(), Version: a.cfg.Version,
 		RegisteredAt: now, LastSeen: now, Reachable: true,
 	}
 	if err := a.cfg.Cluster.RegisterAgent(ctx, reg); err != nil {
@@ -100,6 +100,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	// (defers run last-in first-out), so returning on an error cannot hang.
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// The watch follows the caller's context, which is cancelled before
+	// the derived one below: its end is a shutdown if either is done.
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	tasks := map[string]*task{}
@@ -110,7 +113,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			return nil
 		case set, ok := <-watch:
 			if !ok {
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || parent.Err() != nil {
 					return nil
 				}
 				return fmt.Errorf("assignments watch of %s ended", n.ID)

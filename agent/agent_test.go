@@ -144,6 +144,8 @@ func getEventually(t *testing.T, url string) string {
 func TestAgentRunsAWebTask(t *testing.T) {
 	h := newHarness(t)
 	node := h.node("127.0.0.2")
+	netName := "berth-test-" + h.label[len(h.label)-12:]
+	node.Policy.Networks = []string{netName} // the USER network below
 	h.start(node, nil)
 	as := webTask(node, "web.1", testenv.FreePort(t, "127.0.0.2"), testenv.FreePort(t, "127.0.0.2"))
 	h.fc.put(as)
@@ -181,7 +183,6 @@ func TestAgentRunsAWebTask(t *testing.T) {
 
 	// USER networking: the task joins the named Docker network and its
 	// mapped port is still published on the advertise address.
-	netName := "berth-test-" + h.label[len(h.label)-12:]
 	ctx := context.Background()
 	if _, err := h.cli.NetworkCreate(ctx, netName, network.CreateOptions{Labels: map[string]string{testenv.TestLabel: h.label}}); err != nil {
 		t.Fatal(err)
@@ -219,6 +220,8 @@ func TestAgentRunsAWebTask(t *testing.T) {
 func TestAgentJobsFinishAndFail(t *testing.T) {
 	h := newHarness(t)
 	node := h.node("127.0.0.2")
+	dir := t.TempDir()
+	node.Policy.HostPaths = []string{dir}
 	h.start(node, nil)
 	job := func(id, code string) cluster.Assignment {
 		return cluster.Assignment{TaskID: id, Owner: cluster.OwnerJob, OwnerID: "nightly", Version: "v1", AgentID: node.ID,
@@ -266,7 +269,6 @@ func TestAgentJobsFinishAndFail(t *testing.T) {
 	}
 
 	// Host volumes: written through RW, refused through RO.
-	dir := t.TempDir()
 	vol := func(id string, ro bool) cluster.Assignment {
 		return cluster.Assignment{TaskID: id, Owner: cluster.OwnerJob, OwnerID: "writer", AgentID: node.ID,
 			Spec: cluster.TaskSpec{Cmd: "echo written > /data/" + id, Network: networkHost,

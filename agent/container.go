@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/docker/go-connections/nat"
 
 	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/policy"
 )
 
 // launch is everything Docker needs to create one task's container.
@@ -80,7 +82,6 @@ func buildLaunch(node Node, a cluster.Assignment, opts launchOptions) (launch, e
 		return l, fmt.Errorf("spec has no image and no cmd: nothing to run")
 	}
 	cfg.Image = l.Image
-
 	cfg.Labels = map[string]string{}
 	maps.Copy(cfg.Labels, spec.Labels)
 	maps.Copy(cfg.Labels, opts.ExtraLabels)
@@ -103,12 +104,7 @@ func buildLaunch(node Node, a cluster.Assignment, opts launchOptions) (launch, e
 		}
 		host.Binds = append(host.Binds, v.HostPath+":"+v.ContainerPath+":"+mode)
 	}
-	if spec.Privileged {
-		if !node.AllowPrivileged {
-			return l, fmt.Errorf("privileged: agent %s does not allow privileged containers (berth agent --allow-privileged)", node.ID)
-		}
-		host.Privileged = true
-	}
+	host.Privileged = spec.Privileged // allowed by the policy check above
 	// Mesos mapped cpus to CPU shares (1024 per CPU) and, with CFS enabled,
 	// to a hard quota; mem is a hard limit. Docker cannot cap disk on most
 	// storage drivers, so disk is only accounted by the allocator.
@@ -122,6 +118,13 @@ func buildLaunch(node Node, a cluster.Assignment, opts launchOptions) (launch, e
 	}
 	if err := applyParameters(spec.Parameters, cfg, host); err != nil {
 		return l, err
+	}
+	// Checked last, so that a spec that is wrong anywhere says so first.
+	// The leader places tasks only where the policy allows them, but the
+	// agent is the one that must not be talked into more: a leader of an
+	// older version, or a forged assignment, gets the same answer.
+	if r, ok := policy.Check(node.policy(), spec); !ok {
+		return l, r
 	}
 	cfg.Env = append(taskEnv(node, a, l.Image), cfg.Env...)
 	l.Config, l.Host = cfg, host
@@ -143,9 +146,16 @@ func setNetwork(node Node, spec cluster.TaskSpec, cfg *container.Config, host *c
 	case networkBridge, "":
 		host.NetworkMode = "bridge"
 	case networkHost:
-		// Under HOST the task binds its PORTn itself; there is nothing to map.
-		host.NetworkMode = "host"
-		return nil
+		if node.policy().HostNetwork {
+			// Under HOST the task binds its PORTn itself; there is nothing to map.
+			host.NetworkMode = "host"
+			return nil
+		}
+		// Host-port mode: the task keeps Marathon's HOST contract (it binds
+		// $PORTn and is reached at $HOST:$PORTn) from its own network
+		// namespace, where it cannot reach the host's loopback services nor
+		// bind ports it was not given (docs/security.md, "Agent policy").
+		host.NetworkMode = "bridge"
 	case networkUser:
 		if spec.NetworkName == "" {
 			return fmt.Errorf("network USER needs a network name (the Docker network to join)")
@@ -161,6 +171,9 @@ func setNetwork(node Node, spec cluster.TaskSpec, cfg *container.Config, host *c
 		if cport == 0 {
 			// Marathon: containerPort 0 means "the same as the host port".
 			cport = p.HostPort
+		}
+		if spec.Network == networkHost && p.HostPort == 0 {
+			continue // no host port assigned: nothing to publish
 		}
 		if cport <= 0 || cport > 65535 || p.HostPort < 0 || p.HostPort > 65535 {
 			return fmt.Errorf("ports[%d]: containerPort %d, hostPort %d out of range", i, p.ContainerPort, p.HostPort)
@@ -335,4 +348,36 @@ func envName(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// checkResolvedHostPaths re-checks every hostPath with its symlinks
+// resolved, because Docker follows them: /data/link pointing at / must be
+// refused like / itself. A path that does not exist yet is resolved through
+// its longest existing ancestor, since Docker creates the rest there.
+func checkResolvedHostPaths(p cluster.AgentPolicy, spec cluster.TaskSpec) error {
+	for i, v := range spec.Volumes {
+		resolved := resolveExisting(v.HostPath)
+		if resolved == path.Clean(v.HostPath) {
+			continue
+		}
+		if r, ok := policy.CheckHostPath(p, resolved); !ok {
+			r.Reason = fmt.Sprintf("volumes[%d]: hostPath %q resolves to %q: %s", i, v.HostPath, resolved, r.Reason)
+			return r
+		}
+	}
+	return nil
+}
+
+func resolveExisting(p string) string {
+	p = filepath.Clean(p)
+	rest := ""
+	for dir := p; ; dir = filepath.Dir(dir) {
+		if r, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(r, rest)
+		}
+		if dir == "/" || dir == "." {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+	}
 }

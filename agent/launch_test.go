@@ -43,7 +43,8 @@ func golden(t *testing.T, name string, got any) {
 	}
 }
 
-var testNode = Node{ID: "node-2", Hostname: "node-2.example", Address: "127.0.0.2"}
+var testNode = Node{ID: "node-2", Hostname: "node-2.example", Address: "127.0.0.2",
+	Policy: cluster.AgentPolicy{HostPaths: []string{"/srv"}, Networks: []string{"backend"}}}
 
 func appAssignment(spec cluster.TaskSpec) cluster.Assignment {
 	return cluster.Assignment{TaskID: "web_nginx.1", Owner: cluster.OwnerApp, OwnerID: "/web/nginx", Version: "abc123",
@@ -76,6 +77,13 @@ func launchCases() map[string]cluster.Assignment {
 			Parameters: []cluster.Parameter{{Key: "label", Value: "owner=ops"}, {Key: "env", Value: "EXTRA=1"}, {Key: "workdir", Value: "/app"}},
 			User:       "nobody",
 		}),
+		// The same spec on an agent that allows host networking.
+		"host-network-allowed": func() cluster.Assignment {
+			a := appAssignment(cluster.TaskSpec{Cmd: "python3 -m http.server $PORT0", Network: "HOST",
+				Ports: []cluster.PortSpec{{HostPort: 31500, Protocol: "tcp"}}})
+			a.AgentID = "host-net"
+			return a
+		}(),
 		"job": {TaskID: "nightly.20261125", Owner: cluster.OwnerJob, OwnerID: "nightly", Version: "v9", AgentID: testNode.ID,
 			Spec: cluster.TaskSpec{Image: "berth/job:dev", Network: "HOST", ForcePullImage: true,
 				Env: map[string]string{"EXIT_CODE": "0"}, KillGracePeriod: 5 * time.Second}},
@@ -85,7 +93,11 @@ func launchCases() map[string]cluster.Assignment {
 func TestBuildLaunchGolden(t *testing.T) {
 	for name, as := range launchCases() {
 		t.Run(name, func(t *testing.T) {
-			l, err := buildLaunch(testNode, as, launchOptions{ShellImage: "berth/shell:dev"})
+			node := testNode
+			if as.AgentID == "host-net" {
+				node.Policy.HostNetwork = true
+			}
+			l, err := buildLaunch(node, as, launchOptions{ShellImage: "berth/shell:dev"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +113,8 @@ func TestBuildLaunchErrors(t *testing.T) {
 	}{
 		"cmd and args":    {cluster.TaskSpec{Image: "x", Cmd: "a", Args: []string{"b"}}, "both cmd and args"},
 		"nothing to run":  {cluster.TaskSpec{}, "no image and no cmd"},
-		"privileged":      {cluster.TaskSpec{Image: "x", Privileged: true}, "does not allow privileged"},
+		"privileged":      {cluster.TaskSpec{Image: "x", Privileged: true}, "agent policy privileged"},
+		"host volume":     {cluster.TaskSpec{Image: "x", Volumes: []cluster.VolumeSpec{{HostPath: "/etc", ContainerPath: "/d"}}}, "agent policy host-path"},
 		"bad network":     {cluster.TaskSpec{Image: "x", Network: "OVERLAY"}, `network "OVERLAY"`},
 		"user no name":    {cluster.TaskSpec{Image: "x", Network: "USER"}, "needs a network name"},
 		"bad protocol":    {cluster.TaskSpec{Image: "x", Ports: []cluster.PortSpec{{ContainerPort: 1, Protocol: "sctp"}}}, `ports[0]: protocol "sctp"`},
@@ -118,6 +131,7 @@ func TestBuildLaunchErrors(t *testing.T) {
 	}
 	priv := testNode
 	priv.AllowPrivileged = true
+	priv.Policy.HostPaths = []string{"/srv"}
 	if l, err := buildLaunch(priv, appAssignment(cluster.TaskSpec{Image: "x", Privileged: true}), launchOptions{}); err != nil || !l.Host.Privileged {
 		t.Errorf("privileged on a consenting agent: %v", err)
 	}

@@ -24,6 +24,17 @@ type Node struct {
 	Attributes map[string]string
 	// AllowPrivileged is the operator's consent to privileged containers.
 	AllowPrivileged bool
+	// Policy is the rest of the operator's consent (package policy): host
+	// paths, capabilities, networks, docker parameters, templates.
+	Policy cluster.AgentPolicy
+}
+
+// policy is the node's whole policy, privileged included, as it is
+// advertised and enforced.
+func (n Node) policy() cluster.AgentPolicy {
+	p := n.Policy
+	p.Privileged = p.Privileged || n.AllowPrivileged
+	return p
 }
 
 // Mesos's default port range for an agent.

@@ -237,6 +237,9 @@ func (t *task) launch(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("task %s: %w", t.as.TaskID, err)
 	}
+	if err := checkResolvedHostPaths(t.ag.cfg.Node.policy(), t.as.Spec); err != nil {
+		return fmt.Errorf("task %s: %w", t.as.TaskID, err)
+	}
 	if err := t.ensureImage(ctx, l.Image); err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/policy"
 	"github.com/berthops/berth/templates"
 )
 
@@ -133,6 +134,7 @@ func (r *TemplateRenderer) Run(ctx context.Context) error {
 					r.log.Warn("template not placed", "node", r.cfg.Node.ID, "err", p)
 				}
 				specs = rebase(specs, r.cfg.Root)
+				specs = r.allowed(specs)
 				if !first && reflect.DeepEqual(specs, last) {
 					continue
 				}
@@ -158,6 +160,45 @@ func (r *TemplateRenderer) Run(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// allowed applies the node's policy to the templates placed on it: one
+// whose destination is outside the template roots is not rendered; one whose
+// validate or command is not an allowed program is rendered without running
+// either (a validate skipped alone would let an unchecked file be reloaded).
+func (r *TemplateRenderer) allowed(in []manifests.Template) []manifests.Template {
+	p := r.cfg.Node.policy()
+	var out []manifests.Template
+	for _, t := range in {
+		if ref, ok := checkTemplateDestination(p, t.Destination); !ok {
+			r.log.Warn("template refused", "node", r.cfg.Node.ID, "template", t.ID, "rule", ref.Rule, "err", ref)
+			continue
+		}
+		for _, line := range []string{t.Validate, t.Command} {
+			if ref, ok := policy.CheckTemplateCommand(p, line); !ok {
+				r.log.Warn("template commands not run", "node", r.cfg.Node.ID, "template", t.ID, "rule", ref.Rule, "err", ref)
+				t.Validate, t.Command = "", ""
+				break
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// checkTemplateDestination checks dest as written and with the symlinks of
+// its existing ancestors resolved, since the file is written through them.
+func checkTemplateDestination(p cluster.AgentPolicy, dest string) (policy.Refusal, bool) {
+	if ref, ok := policy.CheckTemplateDestination(p, dest); !ok {
+		return ref, false
+	}
+	if resolved := resolveExisting(dest); resolved != filepath.Clean(dest) {
+		if ref, ok := policy.CheckTemplateDestination(p, resolved); !ok {
+			ref.Reason = fmt.Sprintf("destination %q resolves to %q: %s", dest, resolved, ref.Reason)
+			return ref, false
+		}
+	}
+	return policy.Refusal{}, true
 }
 
 func rebase(in []manifests.Template, root string) []manifests.Template {

@@ -114,6 +114,8 @@ func TestTemplatesRenderWhereConstrained(t *testing.T) {
 			Resources: cluster.Resources{CPUs: 2, Mem: 1024, Disk: 1000},
 			Ports:     []cluster.PortRange{{Begin: 34200 + 100*i, End: 34299 + 100*i}},
 		}
+		roots[name] = t.TempDir()
+		node.Policy.TemplateRoots = []string{roots[name]}
 		store := open()
 		sc := &agent.StateCluster{State: cluster.NewState(store), Log: log}
 		ag, err := agent.New(agent.Config{Node: node, Docker: cli, Cluster: sc, ExtraLabels: map[string]string{testenv.TestLabel: label},
@@ -121,7 +123,6 @@ func TestTemplatesRenderWhereConstrained(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		roots[name] = t.TempDir()
 		src := templates.CatalogSource{Catalog: catalog.New(cluster.NewState(store), 200*time.Millisecond, node.Hostname)}
 		env := func(k string) (string, bool) {
 			if k == "BERTH_TEST_NODE" {

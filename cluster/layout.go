@@ -60,3 +60,49 @@ func jobRunPath(job, run string) string        { return join(jobRunsDir(job), no
 func jobStatePath(job string) string           { return join(dirJobs, nodeName(job)) }
 
 func serverPath(id string) string { return join(dirServers, nodeName(id)) }
+
+// Access says who may do what with one path of the tree, for stores that
+// give every agent its own identity (ZooKeeper ACLs; see docs/security.md,
+// "ZooKeeper identities"). Servers may do everything everywhere.
+type Access struct {
+	// Agent is the agent the path belongs to, if any.
+	Agent string
+	// AgentWrites: that agent writes the path (its registration, its live
+	// node, its statuses); otherwise it only reads it (its assignments).
+	AgentWrites bool
+	// AgentsRead: every agent reads it (the published templates, and the
+	// top-level directories they list).
+	AgentsRead bool
+	// AgentsCreate: every agent may create its own node in it (the
+	// top-level directories of agents' nodes).
+	AgentsCreate bool
+}
+
+// PathAccess classifies a path relative to the store's root.
+func PathAccess(p string) Access {
+	if p == "/" || p == "" {
+		return Access{AgentsRead: true}
+	}
+	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 3)
+	top := "/" + parts[0]
+	switch top {
+	case dirAgents, dirLive, dirStatuses, dirAssignments:
+		if len(parts) == 1 {
+			return Access{AgentsRead: true, AgentsCreate: true}
+		}
+		id, err := url.PathUnescape(parts[1])
+		if err != nil {
+			return Access{}
+		}
+		return Access{Agent: id, AgentWrites: top != dirAssignments}
+	case dirTemplates:
+		return Access{AgentsRead: true}
+	}
+	return Access{}
+}
+
+// TopDirs are the top-level directories of the tree, which servers create
+// before agents need them (agents may not create nodes at the top).
+func TopDirs() []string {
+	return []string{dirAgents, dirLive, dirAssignments, dirStatuses, dirTemplates, dirServers, DirLeader}
+}

@@ -60,13 +60,51 @@ type Agent struct {
 	Ports      []PortRange       `json:"ports"`
 	Attributes map[string]string `json:"attributes,omitempty"`
 	// AllowPrivileged is the agent operator's consent to privileged containers.
-	AllowPrivileged bool      `json:"allowPrivileged,omitempty"`
-	Version         string    `json:"version,omitempty"` // berth version of the agent
-	RegisteredAt    time.Time `json:"registeredAt"`
-	LastSeen        time.Time `json:"lastSeen"`
+	AllowPrivileged bool `json:"allowPrivileged,omitempty"`
+	// Policy is everything else the agent's operator consents to run (see
+	// package policy); the leader places a task only where it is allowed.
+	Policy       AgentPolicy `json:"policy"`
+	Version      string      `json:"version,omitempty"` // berth version of the agent
+	RegisteredAt time.Time   `json:"registeredAt"`
+	LastSeen     time.Time   `json:"lastSeen"`
 	// Reachable is false once the agent's session expired; its tasks are then
 	// handled by their app's unreachableStrategy.
 	Reachable bool `json:"reachable"`
+}
+
+// AgentPolicy is what an agent's operator allows a commit author to do on
+// that machine, beyond an unprivileged container with its own network
+// namespace and no host files. The zero value denies everything that would
+// make a commit author root on the host. Package policy checks specs and
+// templates against it; the agent enforces it and advertises it here so the
+// leader places tasks only where they may run.
+type AgentPolicy struct {
+	// HostPaths are the cleaned absolute prefixes hostPath volumes may name
+	// (berth agent --allow-host-path).
+	HostPaths []string `json:"hostPaths,omitempty"`
+	// DockerSocket allows a volume that exposes the container engine's
+	// socket (--allow-docker-socket): root on the host.
+	DockerSocket bool `json:"dockerSocket,omitempty"`
+	// Caps are the capabilities cap-add may name, upper case without CAP_
+	// (--allow-cap); ALL allows every one.
+	Caps []string `json:"caps,omitempty"`
+	// Parameters are docker parameters allowed beyond the harmless ones
+	// (--allow-parameter).
+	Parameters []string `json:"parameters,omitempty"`
+	// HostNetwork lets HOST tasks share the host's network namespace
+	// (--allow-host-network); without it they get their own namespace with
+	// their assigned ports published at the same numbers.
+	HostNetwork bool `json:"hostNetwork,omitempty"`
+	// Networks are the Docker networks USER tasks may join (--allow-network).
+	Networks []string `json:"networks,omitempty"`
+	// Privileged mirrors Agent.AllowPrivileged (--allow-privileged).
+	Privileged bool `json:"privileged,omitempty"`
+	// TemplateRoots are the directories template destinations may be under
+	// (--template-root); none: no template renders here.
+	TemplateRoots []string `json:"templateRoots,omitempty"`
+	// TemplateCommands are the programs a template's validate and command
+	// may start (--allow-template-command), matched on the first word.
+	TemplateCommands []string `json:"templateCommands,omitempty"`
 }
 
 // OwnerKind says what a task belongs to.

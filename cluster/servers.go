@@ -55,3 +55,15 @@ func (st *State) LeaderRecord(ctx context.Context) (LeaderRecord, int32, error) 
 func (st *State) Leader(ctx context.Context) (string, error) {
 	return st.store.Leader(ctx, DirLeader)
 }
+
+// EnsureLayout creates the top-level directories of the tree. Servers call
+// it at start: under per-agent ZooKeeper identities agents may create their
+// own nodes in these directories but not the directories themselves.
+func (st *State) EnsureLayout(ctx context.Context) error {
+	for _, dir := range TopDirs() {
+		if err := ensure(ctx, st.store, dir); err != nil {
+			return fmt.Errorf("create the tree: %w", err)
+		}
+	}
+	return nil
+}

@@ -96,7 +96,11 @@ func TestWalkthrough(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(volume, "index.html"), []byte("from the volume\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := Start(t, Options{Servers: 3, Agents: 2, AgentArgs: []string{"--templates"},
+	// The agents' policy allows what the walkthrough needs and no more: the
+	// volume's directory, nginx's conf.d for the template, nginx itself for
+	// its validate and reload.
+	c := Start(t, Options{Servers: 3, Agents: 2, AgentArgs: []string{"--templates", "--allow-host-path", volume,
+		"--template-root", nginx.ConfDir, "--allow-template-command", strings.Fields(nginx.ReloadCommand())[0]},
 		AgentResources: "cpus:2;mem:1024;disk:4000"})
 	files := walkthroughRepo(t, nginx, volume)
 	ctx := context.Background()

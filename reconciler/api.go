@@ -34,8 +34,20 @@ type APIOptions struct {
 	// answer (sync, webhooks, object status); it returns true if it proxied
 	// the request to the leader.
 	Forward func(w http.ResponseWriter, r *http.Request) bool
-	Logger  *slog.Logger
+	// MaxStreams caps concurrent GET /v1/events clients (default 100);
+	// past it a client gets 503.
+	MaxStreams int
+	Logger     *slog.Logger
 }
+
+// DefaultMaxStreams is APIOptions.MaxStreams when unset.
+const DefaultMaxStreams = 100
+
+// streamWriteTimeout bounds one write to an event stream.
+const streamWriteTimeout = 30 * time.Second
+
+// replayMemory is how many webhook delivery ids are remembered.
+const replayMemory = 4096
 
 // Routes returns the reconciler's endpoints as pattern -> handler, for the
 // server to mount. Reads of agents and tasks come from the store, so every
@@ -46,7 +58,10 @@ func (r *Reconciler) Routes(state *cluster.State, o APIOptions) map[string]http.
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &api{r: r, state: state, o: o, diffs: newDiffGate()}
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = DefaultMaxStreams
+	}
+	a := &api{r: r, state: state, o: o, streams: make(chan struct{}, o.MaxStreams), deliveries: newDeliveries(replayMemory), diffs: newDiffGate()}
 	return map[string]http.Handler{
 		"POST /v1/hooks/git":   a.leaderOnly(http.HandlerFunc(a.hook)),
 		"POST /v1/sync":        a.write(a.leaderOnly(http.HandlerFunc(a.sync))),
@@ -69,10 +84,12 @@ func (r *Reconciler) Routes(state *cluster.State, o APIOptions) map[string]http.
 }
 
 type api struct {
-	r     *Reconciler
-	state *cluster.State
-	o     APIOptions
-	diffs *diffGate
+	r          *Reconciler
+	state      *cluster.State
+	o          APIOptions
+	streams    chan struct{} // one token per open event stream
+	deliveries *deliveries
+	diffs      *diffGate
 }
 
 // authorized checks the bearer token. The scheme name is case-insensitive
@@ -114,15 +131,30 @@ func (a *api) leaderOnly(h http.Handler) http.Handler {
 }
 
 func (a *api) hook(w http.ResponseWriter, req *http.Request) {
+	if a.o.WebhookSecret == "" || !HasWebhookCredentials(req.Header) {
+		a.o.Logger.Warn("webhook rejected: no signature or token", "remote", req.RemoteAddr)
+		w.Header().Set("Connection", "close") // the unread body is not worth waiting for
+		writeError(w, http.StatusUnauthorized, "webhook signature or token missing or wrong")
+		return
+	}
 	body, err := readHookBody(req)
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("read webhook: %v", err))
+		code := http.StatusBadRequest // a body that stalled past the read timeout, or broke off
+		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
+			code = http.StatusRequestEntityTooLarge
+		}
+		writeError(w, code, fmt.Sprintf("read webhook: %v", err))
 		return
 	}
 	provider, ok := VerifyWebhook(req.Header, body, a.o.WebhookSecret)
 	if !ok {
 		a.o.Logger.Warn("webhook rejected", "provider", provider, "remote", req.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, "webhook signature or token missing or wrong")
+		return
+	}
+	if id := deliveryID(req.Header); id != "" && !a.deliveries.first(id) {
+		a.o.Logger.Warn("webhook rejected: delivery already seen (replayed)", "provider", provider, "delivery", id, "remote", req.RemoteAddr)
+		writeError(w, http.StatusConflict, "webhook delivery already received")
 		return
 	}
 	gen := a.r.Sync()
@@ -196,6 +228,20 @@ func (a *api) events(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusInternalServerError, "streaming unsupported")
 		return
 	}
+	select {
+	case a.streams <- struct{}{}:
+		defer func() { <-a.streams }()
+	default:
+		writeError(w, http.StatusServiceUnavailable, "too many event streams open; try again later")
+		return
+	}
+	// The server's write timeout is for ordinary answers; a stream lives
+	// as long as its client reads it, and each write gets its own deadline
+	// so a client that stops reading does not hold the stream forever.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	extend := func() { _ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)) }
+	extend()
 	ch := make(chan Status, 16)
 	cancel := a.r.subscribe(ch)
 	defer cancel()
@@ -210,6 +256,7 @@ func (a *api) events(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		last = b
+		extend()
 		fmt.Fprintf(w, "event: status\ndata: %s\n\n", b)
 		fl.Flush()
 	}
@@ -223,6 +270,7 @@ func (a *api) events(w http.ResponseWriter, req *http.Request) {
 		case st := <-ch:
 			send(st)
 		case <-keepalive.C:
+			extend()
 			fmt.Fprint(w, ": keepalive\n\n")
 			fl.Flush()
 		}

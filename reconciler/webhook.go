@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // maxHookBody bounds what a webhook may send; push payloads are far smaller.
@@ -55,4 +56,57 @@ func macEqual(newHash func() hash.Hash, key, body []byte, hexSig string) bool {
 // readHookBody reads a webhook body, refusing oversized ones.
 func readHookBody(r *http.Request) ([]byte, error) {
 	return io.ReadAll(http.MaxBytesReader(nil, r.Body, maxHookBody))
+}
+
+// HasWebhookCredentials reports whether h carries any signature or token a
+// provider sends, so that an unsigned request is refused before its body is
+// read: a client without the secret must not be able to hold the server on a
+// slow body.
+func HasWebhookCredentials(h http.Header) bool {
+	for _, k := range []string{"X-Gitea-Signature", "X-Hub-Signature-256", "X-Hub-Signature", "X-Gitlab-Token"} {
+		if h.Get(k) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// deliveryID is the provider's unique id of one webhook delivery, if any.
+func deliveryID(h http.Header) string {
+	for _, k := range []string{"X-GitHub-Delivery", "X-Gitea-Delivery", "X-Gitlab-Event-UUID"} {
+		if v := h.Get(k); v != "" {
+			return k + ":" + v
+		}
+	}
+	return ""
+}
+
+// deliveries remembers the latest verified delivery ids, so that a captured
+// webhook replayed as is (signature and all) is refused instead of making
+// the leader fetch again.
+type deliveries struct {
+	mu    sync.Mutex
+	max   int
+	seen  map[string]bool
+	order []string // oldest first, for eviction
+}
+
+func newDeliveries(max int) *deliveries {
+	return &deliveries{max: max, seen: map[string]bool{}}
+}
+
+// first records id and reports whether it was not seen before.
+func (d *deliveries) first(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.seen[id] {
+		return false
+	}
+	d.seen[id] = true
+	d.order = append(d.order, id)
+	if len(d.order) > d.max {
+		delete(d.seen, d.order[0])
+		d.order = d.order[1:]
+	}
+	return true
 }

@@ -9,4 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build-images.sh
-exec ./bin/berth up --repo . --path examples --data-dir .berth "$@"
+# The nginx-1 example mounts a host directory under /tmp/berth-examples:
+# berth up allows no host path outside DATA-DIR/volumes unless told.
+exec ./bin/berth up --repo . --path examples --data-dir .berth --allow-host-path /tmp/berth-examples "$@"

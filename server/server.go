@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,6 +48,11 @@ type Config struct {
 	// Warnings are shown in every /v1/status of this replica (berth up's
 	// state restored from its backup).
 	Warnings []string
+	// Limits bound what clients can hold (timeouts, connections).
+	Limits Limits
+	// TLS, when set, makes the API HTTPS with it (certificates, and client
+	// CAs for mutual TLS).
+	TLS *tls.Config
 }
 
 // Server is one berth server replica.
@@ -106,10 +112,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("server %s: %w", s.cfg.ID, err)
 	}
 	defer reg.Close(context.WithoutCancel(ctx))
-	hs := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	lim := s.cfg.Limits.withDefaults()
+	hs := &http.Server{Handler: s.mux, ReadHeaderTimeout: lim.ReadHeaderTimeout, ReadTimeout: lim.ReadTimeout,
+		WriteTimeout: lim.WriteTimeout, IdleTimeout: lim.IdleTimeout, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	limited := newLimitListener(ln, lim.MaxConns, s.cfg.TLS == nil)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if s.cfg.TLS != nil {
+			hs.TLSConfig = s.cfg.TLS
+			err = hs.ServeTLS(limited, "", "")
+		} else {
+			err = hs.Serve(limited)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve API on %s: %w", ln.Addr(), err)
 		}
 		return nil

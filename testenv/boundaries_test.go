@@ -35,6 +35,7 @@ func TestPureCoreImports(t *testing.T) {
 		{pkg: "allocator", berthImports: []string{"manifests"}, std: []string{"os", "net", "time"}},
 		{pkg: "allocator/allocbench", berthImports: []string{"allocator", "manifests"}, std: []string{"os", "net", "time"}},
 		{pkg: "reconciler/plan", berthImports: []string{"manifests"}, std: []string{"os", "net"}},
+		{pkg: "policy", berthImports: []string{"cluster"}, std: []string{"os", "net", "io", "log", "time", "math/rand", "syscall"}},
 		{pkg: "reconciler/rollout", berthImports: []string{"cluster", "manifests"},
 			std: []string{"os", "net", "io", "log", "math/rand", "time/tzdata", "syscall"}},
 		// The one decision engine: the server's passes and every "what would

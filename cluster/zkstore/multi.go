@@ -57,11 +57,11 @@ func (s *Store) multiOnce(ctx context.Context, ops []cluster.Op) error {
 		switch kind {
 		case cluster.OpCreate:
 			for _, dir := range s.missingParents(full, exists, created) {
-				reqs = append(reqs, &zk.CreateRequest{Path: dir, Acl: s.acl})
+				reqs = append(reqs, &zk.CreateRequest{Path: dir, Acl: s.aclFor(dir)})
 				origin = append(origin, -1)
 				created[dir] = true
 			}
-			reqs = append(reqs, &zk.CreateRequest{Path: full, Data: op.Data, Acl: s.acl})
+			reqs = append(reqs, &zk.CreateRequest{Path: full, Data: op.Data, Acl: s.aclFor(full)})
 			created[full] = true
 		case cluster.OpSet:
 			reqs = append(reqs, &zk.SetDataRequest{Path: full, Data: op.Data, Version: op.Version})

@@ -28,6 +28,10 @@ type Options struct {
 	// its ephemeral nodes and leadership): DefaultSessionTimeout if zero.
 	SessionTimeout time.Duration
 	Logger         *slog.Logger
+	// Identities, when set, replace the one shared identity with one per
+	// agent and ACLs per path (see Identities); the Config's user is then
+	// this process's own identity.
+	Identities *Identities
 }
 
 // Store is a cluster.Store over one ZooKeeper session (renewed after
@@ -36,6 +40,7 @@ type Store struct {
 	conn   *zk.Conn
 	cfg    Config
 	acl    []zk.ACL
+	ids    *Identities
 	logger *slog.Logger
 
 	mu        sync.Mutex
@@ -85,6 +90,12 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 		stop:      make(chan struct{}),
 	}
 	s.acl = zk.WorldACL(zk.PermAll)
+	if opts.Identities != nil {
+		if cfg.User == "" {
+			return nil, fmt.Errorf("connect to %s: ZooKeeper identities need the process's own user:password in the connection string", cfg)
+		}
+		s.ids = opts.Identities
+	}
 	if cfg.User != "" {
 		// Only Berth's credentials change its tree; anyone may read it.
 		s.acl = append(zk.DigestACL(zk.PermAll, cfg.User, cfg.Password), zk.WorldACL(zk.PermRead)...)
@@ -108,6 +119,14 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 		if err := conn.AddAuth("digest", []byte(cfg.User+":"+cfg.Password)); err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("connect to %s: authenticate: %w", cfg, err)
+		}
+	}
+	if s.ids != nil {
+		for _, c := range s.ids.Auth {
+			if err := conn.AddAuth("digest", []byte(c.User+":"+c.Password)); err != nil {
+				conn.Close()
+				return nil, fmt.Errorf("connect to %s: authenticate as %s: %w", cfg, c.User, err)
+			}
 		}
 	}
 	if cfg.Chroot != "" {
@@ -231,6 +250,14 @@ func (s *Store) full(p string) string {
 	return s.cfg.Chroot + p
 }
 
+// aclFor is the ACL a node created at full path p gets.
+func (s *Store) aclFor(p string) []zk.ACL {
+	if s.ids == nil {
+		return s.acl
+	}
+	return s.ids.aclFor(s.rel(p))
+}
+
 func (s *Store) rel(p string) string {
 	r := strings.TrimPrefix(p, s.cfg.Chroot)
 	if r == "" {
@@ -345,7 +372,15 @@ func (s *Store) ensureDir(ctx context.Context, dir string) error {
 		return err
 	}
 	s.txns.Add(1)
-	_, err := call(ctx, func() (string, error) { return s.conn.Create(dir, nil, 0, s.acl) })
+	_, err := call(ctx, func() (string, error) { return s.conn.Create(dir, nil, 0, s.aclFor(dir)) })
+	if errors.Is(err, zk.ErrNoAuth) {
+		// Not ours to create (an agent under a server's directory): fine
+		// if it exists already.
+		var ok bool
+		if ok, _, err = s.conn.Exists(dir); err == nil && !ok {
+			err = zk.ErrNoAuth
+		}
+	}
 	if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 		return fmt.Errorf("create %s: %w", s.rel(dir), mapErr(err))
 	}
@@ -373,7 +408,7 @@ func (s *Store) CreateEphemeralSequential(ctx context.Context, prefix string, da
 	// The protected form finds its node again if the connection drops
 	// between the create and its reply, so no orphan candidate is left.
 	p, err := call(ctx, func() (string, error) {
-		return s.conn.CreateProtectedEphemeralSequential(s.full(prefix), data, s.acl)
+		return s.conn.CreateProtectedEphemeralSequential(s.full(prefix), data, s.aclFor(s.full(prefix)))
 	})
 	if err != nil {
 		return "", fmt.Errorf("create %s*: %w", prefix, mapErr(err))
@@ -394,7 +429,7 @@ func (s *Store) createEphemeral(ctx context.Context, p string, data []byte) erro
 		return err
 	}
 	s.txns.Add(1)
-	_, err := call(ctx, func() (string, error) { return s.conn.Create(full, data, zk.FlagEphemeral, s.acl) })
+	_, err := call(ctx, func() (string, error) { return s.conn.Create(full, data, zk.FlagEphemeral, s.aclFor(full)) })
 	if err != nil {
 		return fmt.Errorf("create %s: %w", p, mapErr(err))
 	}

@@ -8,18 +8,25 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berthops/berth/agent"
+	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/zkstore"
+	"github.com/berthops/berth/policy"
 	"github.com/berthops/berth/templates"
 )
 
 type agentFlags struct {
-	zkURL, id, hostname, advertise     string
-	resources, attributes, consul      string
-	shellImage, dockerRoot, logLevel   string
-	allowPrivileged, templates         bool
+	zkURL, id, hostname, advertise   string
+	resources, attributes            string
+	consul                           consulFlags
+	shellImage, dockerRoot, logLevel string
+	zkIdentity                       string
+	allowPrivileged, templates       bool
+	// policy is what commit authors may do on this machine (package policy).
+	policy                             cluster.AgentPolicy
 	killGrace, syncInterval, zkSession time.Duration
 	// labels go on every container; hidden, for tests that clean up by label.
 	labels map[string]string
@@ -60,13 +67,16 @@ Stopping the agent leaves its containers running; the next agent with the same
 	f.StringVar(&fl.resources, "resources", "", "override detected resources: 'cpus:4;mem:8192;disk:40000;ports:[31000-32000]'")
 	f.StringVar(&fl.attributes, "attributes", "", "node attributes for constraints: 'rack:r1;zone:a'")
 	f.BoolVar(&fl.allowPrivileged, "allow-privileged", false, "allow apps with docker.privileged to run here")
-	f.StringVar(&fl.consul, "consul", consulDefault(), "local Consul agent HTTP address; empty disables service registration (env CONSUL_HTTP_ADDR)")
+	registerPolicyFlags(f, &fl.policy, true)
+	f.StringVar(&fl.consul.addr, "consul", consulDefault(), "local Consul agent HTTP address; empty disables service registration (env CONSUL_HTTP_ADDR)")
 	f.StringVar(&fl.shellImage, "shell-image", "berth/shell:dev", "image that runs a cmd for apps that name no image")
 	f.StringVar(&fl.dockerRoot, "docker-root", "/var/lib/docker", "directory whose filesystem the disk resource is measured on")
 	f.DurationVar(&fl.killGrace, "kill-grace", 3*time.Second, "SIGTERM-to-SIGKILL time for tasks that set none")
 	f.DurationVar(&fl.syncInterval, "registry-sync", 5*time.Second, "how often Consul registrations are checked and repaired")
 	f.DurationVar(&fl.zkSession, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout: how long a silent agent stays reachable")
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&fl.zkIdentity, "zk-identity", "", "file holding this agent's own ZooKeeper identity, from berth zk-identity (instead of credentials in --zk)")
+	fl.consul.register(f)
 	f.BoolVar(&fl.templates, "templates", false, "render the published templates whose constraints select this node, from --consul when set, else from Berth's catalog")
 	f.StringVar(&fl.templateEnvPrefix, "template-env-prefix", templates.DefaultEnvPrefix, "templates' env function reads only variables whose names start with this (empty: none)")
 	f.StringToStringVar(&fl.labels, "label", nil, "extra Docker label k=v on every container (repeatable)")
@@ -95,8 +105,27 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 	if err != nil {
 		return err
 	}
+	opts := zkstore.Options{SessionTimeout: fl.zkSession, Logger: logger}
+	if fl.zkIdentity != "" {
+		b, err := os.ReadFile(fl.zkIdentity)
+		if err != nil {
+			return fmt.Errorf("--zk-identity: %w", err)
+		}
+		idn, err := zkstore.ParseAgentIdentity(b)
+		if err != nil {
+			return fmt.Errorf("--zk-identity %s: %w", fl.zkIdentity, err)
+		}
+		switch {
+		case zcfg.User != "":
+			return fmt.Errorf("--zk-identity and credentials in --zk: give one identity")
+		case idn.AgentID != node.ID:
+			return fmt.Errorf("--zk-identity %s is agent %s's, not %s's (--id)", fl.zkIdentity, idn.AgentID, node.ID)
+		}
+		zcfg.User, zcfg.Password = idn.Agent.User, idn.Agent.Password
+		opts.Identities = idn.Identities()
+	}
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	store, err := zkstore.Open(octx, zcfg, zkstore.Options{SessionTimeout: fl.zkSession, Logger: logger})
+	store, err := zkstore.Open(octx, zcfg, opts)
 	cancel()
 	if err != nil {
 		return err
@@ -109,9 +138,12 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 		return err
 	}
 	defer ag.close()
-	logger.Info("berth agent starting", "id", node.ID, "advertise", node.Address, "resources", node.Resources, "ports", node.Ports, "consul", fl.consul)
+	logger.Info("berth agent starting", "id", node.ID, "advertise", node.Address, "resources", node.Resources, "ports", node.Ports, "consul", fl.consul.addr, "policy", node.Policy)
 	if !fl.templates {
 		return ag.Run(ctx)
+	}
+	if len(node.Policy.TemplateRoots) == 0 {
+		logger.Warn("--templates without --template-root: no template may write anywhere on this node, so none renders")
 	}
 	renderer, err := agent.NewTemplateRenderer(agent.TemplateConfig{Node: node, Published: &agent.StateCluster{State: ag.state, Log: logger},
 		Runner: templates.RunnerOptions{Source: ag.source, EnvPrefix: fl.templateEnvPrefix}, Logger: logger})
@@ -146,6 +178,10 @@ func agentNode(fl agentFlags) (agent.Node, error) {
 	if err != nil {
 		return agent.Node{}, err
 	}
+	pol, err := policy.Normalize(fl.policy)
+	if err != nil {
+		return agent.Node{}, err
+	}
 	dir := fl.dockerRoot
 	if _, err := os.Stat(dir); err != nil {
 		dir = "/"
@@ -157,6 +193,23 @@ func agentNode(fl agentFlags) (agent.Node, error) {
 	res, ports = over.Apply(res, ports)
 	return agent.Node{
 		ID: id, Hostname: host, Address: fl.advertise, Resources: res, Ports: ports,
-		Attributes: attrs, AllowPrivileged: fl.allowPrivileged,
+		Attributes: attrs, AllowPrivileged: fl.allowPrivileged, Policy: pol,
 	}, nil
+}
+
+// registerPolicyFlags adds the flags that widen an agent's policy: by
+// default a commit author gets an unprivileged container and nothing of the
+// host (docs/security.md, "Agent policy").
+func registerPolicyFlags(f *pflag.FlagSet, p *cluster.AgentPolicy, templates bool) {
+	f.StringArrayVar(&p.HostPaths, "allow-host-path", nil, "allow hostPath volumes at or below this absolute path (repeatable)")
+	f.BoolVar(&p.DockerSocket, "allow-docker-socket", false, "allow volumes that expose the Docker socket (root on this host)")
+	f.StringArrayVar(&p.Caps, "allow-cap", nil, "allow docker parameter cap-add of this capability, or ALL (repeatable)")
+	f.StringArrayVar(&p.Parameters, "allow-parameter", nil, "allow this docker parameter beyond the harmless ones, e.g. security-opt or log-driver (repeatable)")
+	f.BoolVar(&p.HostNetwork, "allow-host-network", false, "run HOST-network tasks in the host's network namespace (default: their own, with their ports published)")
+	f.StringArrayVar(&p.Networks, "allow-network", nil, "allow USER-network tasks to join this Docker network (repeatable)")
+	if !templates {
+		return
+	}
+	f.StringArrayVar(&p.TemplateRoots, "template-root", nil, "with --templates: directory template destinations may be written under (repeatable; none: no template renders)")
+	f.StringArrayVar(&p.TemplateCommands, "allow-template-command", nil, "with --templates: program a template's validate and command may run, matched on the first word (repeatable)")
 }

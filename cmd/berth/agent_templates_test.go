@@ -17,8 +17,10 @@ import (
 )
 
 // TestAgentTemplatesFlag runs `berth agent --templates --consul ""` against
-// a real ZooKeeper and Docker: of two published templates, it renders the
-// one whose constraint selects its node, from Berth's catalog.
+// a real ZooKeeper and Docker: of the published templates, it renders those
+// whose constraint selects its node, from Berth's catalog, and its policy
+// holds: a destination outside --template-root is refused, a command runs
+// only when its program is allowed and it holds no shell syntax.
 func TestAgentTemplatesFlag(t *testing.T) {
 	testenv.Integration(t)
 	cli := testenv.Docker(t)
@@ -42,13 +44,24 @@ func TestAgentTemplatesFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	dir, outside := t.TempDir(), t.TempDir()
 	var b cluster.Batch
 	for _, role := range []string{"edge", "db"} {
+		// /edge's command is not an allowed program: rendered, not run.
 		b.PutTemplate(cluster.PublishTemplate(manifests.Template{ID: "/" + role, Contents: "for {{ env \"BERTH_TEST_ROLE\" }}\n",
-			Destination: filepath.Join(dir, role+".conf"),
+			Destination: filepath.Join(dir, role+".conf"), Command: "touch " + filepath.Join(dir, role+".ran"),
 			Constraints: []manifests.Constraint{{Field: "role", Operator: manifests.OpIs, Value: role}}}))
 	}
+	edgeOnly := []manifests.Constraint{{Field: "role", Operator: manifests.OpIs, Value: "edge"}}
+	// Outside --template-root: refused on the node.
+	b.PutTemplate(cluster.PublishTemplate(manifests.Template{ID: "/outside", Contents: "x\n",
+		Destination: filepath.Join(outside, "x.conf"), Constraints: edgeOnly}))
+	// An allowed program, with shell syntax that would start another one.
+	b.PutTemplate(cluster.PublishTemplate(manifests.Template{ID: "/sneaky", Contents: "y\n",
+		Destination: filepath.Join(dir, "sneaky.conf"), Command: "true; touch " + filepath.Join(dir, "sneaky.ran"), Constraints: edgeOnly}))
+	// An allowed program: it runs.
+	b.PutTemplate(cluster.PublishTemplate(manifests.Template{ID: "/allowed", Contents: "z\n",
+		Destination: filepath.Join(dir, "allowed.conf"), Command: "mkdir " + filepath.Join(dir, "allowed.ran"), Constraints: edgeOnly}))
 	if _, err := state.Commit(ctx, lead, &b); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +75,8 @@ func TestAgentTemplatesFlag(t *testing.T) {
 		root := newRootCmd(&out, &errb)
 		root.SetArgs([]string{"agent", "--zk", url, "--id", "tmpl-" + id, "--hostname", "tmpl-" + id, "--advertise", "127.0.0.4",
 			"--resources", "cpus:1;mem:256;disk:100;ports:[34500-34510]", "--attributes", "role:edge",
-			"--consul", "", "--templates", "--template-env-prefix", "BERTH_TEST_", "--label", testenv.TestLabel + "=" + label})
+			"--consul", "", "--templates", "--template-env-prefix", "BERTH_TEST_", "--template-root", dir, "--allow-template-command", "mkdir", "--allow-template-command", "true",
+			"--label", testenv.TestLabel + "=" + label})
 		done <- root.ExecuteContext(actx)
 	}()
 	stopped := false
@@ -80,7 +94,8 @@ func TestAgentTemplatesFlag(t *testing.T) {
 	edge := filepath.Join(dir, "edge.conf")
 	for {
 		data, err := os.ReadFile(edge)
-		if err == nil && string(data) == "for edge\n" {
+		_, ranErr := os.Stat(filepath.Join(dir, "allowed.ran"))
+		if err == nil && string(data) == "for edge\n" && ranErr == nil {
 			break
 		}
 		select {
@@ -95,11 +110,18 @@ func TestAgentTemplatesFlag(t *testing.T) {
 	// Both templates would be handed to the runner together: once the agent
 	// has ended, its log and the disk say what it selected.
 	end()
-	if !strings.Contains(errb.String(), "templates=[/edge]") {
-		t.Errorf("agent log does not show /edge alone placed on the node:\n%s", errb.String())
+	if !strings.Contains(errb.String(), "templates=\"[/allowed /edge /sneaky]\"") {
+		t.Errorf("agent log does not show /edge, /sneaky and /allowed placed on the node:\n%s", errb.String())
 	}
-	if _, err := os.Stat(filepath.Join(dir, "db.conf")); !os.IsNotExist(err) {
-		t.Fatalf("the template for role db rendered on the edge node (stat: %v)", err)
+	for _, f := range []string{filepath.Join(dir, "db.conf"), filepath.Join(outside, "x.conf"), filepath.Join(dir, "edge.ran"), filepath.Join(dir, "sneaky.ran")} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s exists: a refused template rendered or a refused command ran (stat: %v)", f, err)
+		}
+	}
+	for _, rule := range []string{"rule=template-root", "rule=template-command"} {
+		if !strings.Contains(errb.String(), rule) {
+			t.Errorf("agent log does not name %s:\n%s", rule, errb.String())
+		}
 	}
 }
 

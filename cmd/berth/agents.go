@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/policy"
 )
 
 func newAgentsCmd() *cobra.Command {
@@ -65,7 +66,7 @@ func renderAgents(w io.Writer, agents []cluster.Agent, tasks []cluster.Task, now
 	}
 	agents = append([]cluster.Agent(nil), agents...)
 	sort.Slice(agents, func(i, j int) bool { return agents[i].ID < agents[j].ID })
-	tw := newTable(w, "ID", "ADDRESS", "REACHABLE", "CPUS", "MEM", "DISK", "PORTS", "TASKS", "ATTRIBUTES", "AGE")
+	tw := newTable(w, "ID", "ADDRESS", "REACHABLE", "CPUS", "MEM", "DISK", "PORTS", "TASKS", "ATTRIBUTES", "ALLOWS", "AGE")
 	for _, a := range agents {
 		reachable := "yes"
 		if !a.Reachable {
@@ -86,9 +87,17 @@ func renderAgents(w io.Writer, agents []cluster.Agent, tasks []cluster.Task, now
 		sort.Strings(attrs)
 		row(tw, a.ID, a.Address, reachable, strconv.FormatFloat(a.Resources.CPUs, 'g', -1, 64),
 			mib(a.Resources.Mem), mib(a.Resources.Disk), strings.Join(ports, ","), strconv.Itoa(running[a.ID]),
-			strings.Join(attrs, ","), age(a.RegisteredAt, now))
+			strings.Join(attrs, ","), policy.Describe(agentPolicy(a)), age(a.RegisteredAt, now))
 	}
 	tw.Flush()
+}
+
+// agentPolicy is what a registration says the agent allows; an agent of a
+// version before policies advertises only allowPrivileged.
+func agentPolicy(a cluster.Agent) cluster.AgentPolicy {
+	p := a.Policy
+	p.Privileged = p.Privileged || a.AllowPrivileged
+	return p
 }
 
 // mib shows a size in MiB as people read it: 512Mi, 4Gi, 1.5Gi.

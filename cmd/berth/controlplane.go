@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +34,8 @@ type controlFlags struct {
 	tokenFile, webhookSecretFile string
 	sshKey, knownHosts           string
 	shellImage                   string
+	// tls serves the API over HTTPS (and forwards to the leader over it).
+	tls server.TLSFiles
 }
 
 func (c *controlFlags) register(f *pflag.FlagSet, defaultPoll time.Duration) {
@@ -52,6 +52,10 @@ func (c *controlFlags) register(f *pflag.FlagSet, defaultPoll time.Duration) {
 	f.StringVar(&c.sshKey, "ssh-key", "", "private key for SSH remotes")
 	f.StringVar(&c.knownHosts, "known-hosts", "", "known_hosts file pinning SSH remotes' host keys")
 	f.StringVar(&c.shellImage, "shell-image", decide.DefaultShellImage, "image that runs a cmd for apps and jobs that name no image")
+	f.StringVar(&c.tls.Cert, "tls-cert", "", "PEM certificate (chain) to serve the API over HTTPS with")
+	f.StringVar(&c.tls.Key, "tls-key", "", "PEM private key of --tls-cert")
+	f.StringVar(&c.tls.ClientCA, "tls-client-ca", "", "PEM CA certificates: require clients (and other replicas) to present a certificate they signed")
+	f.StringVar(&c.tls.PeerCA, "tls-ca", "", "PEM CA certificates that sign the other replicas' certificates, for forwarding to the leader (default: the system's)")
 }
 
 // gitAuth takes HTTP credentials from the environment (never from flags, so
@@ -154,40 +158,16 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 }
 
 // mount adds the reconciler's routes and /metrics to srv. Endpoints only the
-// leader can answer are proxied to it from followers.
-func (cp *controlPlane) mount(srv *server.Server) {
+// leader can answer are proxied to it from followers, through peers (nil:
+// plain HTTP), marked with a header signed with the API token.
+func (cp *controlPlane) mount(srv *server.Server, peers http.RoundTripper) {
 	api := cp.api
-	api.Forward = forwardToLeader(srv)
+	api.Forward = srv.Forwarder(server.ForwardOptions{Key: cp.api.Token, Transport: peers})
 	for pattern, h := range cp.rec.Routes(cp.state, api) {
 		srv.Handle(pattern, h)
 	}
 	srv.Handle("GET /metrics", promhttp.HandlerFor(cp.metrics, promhttp.HandlerOpts{}))
 	for pattern, h := range cp.dialectRoutes(srv, api) {
 		srv.Handle(pattern, h)
-	}
-}
-
-// forwardToLeader proxies a request to the leader's API when this replica
-// does not lead. It returns false (serve it here) when this replica leads or
-// no leader is known, so a lone replica still answers.
-func forwardToLeader(srv *server.Server) func(http.ResponseWriter, *http.Request) bool {
-	return func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Header.Get("X-Berth-Forwarded") != "" {
-			return false // never loop between replicas
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		_, addr, self, err := srv.LeaderAddress(ctx)
-		cancel()
-		if self || err != nil || addr == "" {
-			return false
-		}
-		target, err := url.Parse("http://" + addr)
-		if err != nil {
-			return false
-		}
-		proxy := httputil.NewSingleHostReverseProxy(target)
-		r.Header.Set("X-Berth-Forwarded", "1")
-		proxy.ServeHTTP(w, r)
-		return true
 	}
 }

@@ -33,7 +33,7 @@ func TestFollowerForwardsToTheLeader(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv := server.New(server.Config{ID: id, Store: store, Logger: logger, Lead: []server.LeadFunc{cp.rec.Run}})
-		cp.mount(srv)
+		cp.mount(srv, nil)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)

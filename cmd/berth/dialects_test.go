@@ -104,7 +104,7 @@ func startDialectEnv(ctx context.Context, t *testing.T) *dialectEnv {
 		t.Fatal(err)
 	}
 	srv := server.New(server.Config{ID: "s1", Store: store, Logger: logger, Lead: []server.LeadFunc{cp.rec.Run}})
-	cp.mount(srv)
+	cp.mount(srv, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -36,6 +36,7 @@ type diffFlags struct {
 	cacheDir               string
 	noParseCache           bool
 	sshKey, knownHosts     string
+	tls                    client.TLSFiles
 }
 
 func newDiffCmd() *cobra.Command {
@@ -77,6 +78,7 @@ berth validate prints them and exit 1.`,
 	fl.StringVar(&f.observed, "observed", "", "live cluster state as a JSON file, instead of --base")
 	fl.StringVar(&f.server, "server", "", "berth server URL to read live state from, instead of --base")
 	fl.StringVar(&f.tokenFile, "token-file", os.Getenv("BERTH_TOKEN_FILE"), "token for --server, which /v1/observed always needs (env BERTH_TOKEN_FILE; default .berth/token of berth up for a server on this machine)")
+	registerClientTLS(fl, &f.tls)
 	fl.StringVar(&f.format, "format", "text", "output format: text, markdown or json")
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 2 when there are changes, 0 when there are none")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "where remote repositories are cloned and parsed manifests kept (default ~/.cache/berth/git and ~/.cache/berth/manifests)")
@@ -147,7 +149,7 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 	var snap *decide.Snapshot
 	switch {
 	case f.server != "":
-		if snap, err = readLive(ctx, f.server, f.tokenFile); err != nil {
+		if snap, err = readLive(ctx, f.server, f.tokenFile, f.tls); err != nil {
 			return fmt.Errorf("diff: --server: %w", err)
 		}
 		hdr.Base = plan.Revision{Ref: "live " + f.server, Commit: snap.Commit}
@@ -209,7 +211,7 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 }
 
 // readLive reads a running server's cluster snapshot (GET /v1/observed).
-func readLive(ctx context.Context, server, tokenFile string) (*decide.Snapshot, error) {
+func readLive(ctx context.Context, server, tokenFile string, tlsFiles client.TLSFiles) (*decide.Snapshot, error) {
 	if tokenFile == "" && loopback(server) {
 		// /v1/observed always needs the token; `berth up` keeps it here.
 		if _, err := os.Stat(upTokenFile); err == nil {
@@ -220,7 +222,11 @@ func readLive(ctx context.Context, server, tokenFile string) (*decide.Snapshot, 
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(server, token, nil)
+	hc, err := tlsFiles.HTTPClient()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(server, token, hc)
 	if err != nil {
 		return nil, err
 	}

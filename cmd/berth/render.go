@@ -21,7 +21,7 @@ import (
 
 func newRenderCmd() *cobra.Command {
 	var (
-		consulAddr     string
+		consul         consulFlags
 		zkURL          string
 		tmplFlags      []string
 		once, dry      bool
@@ -86,11 +86,11 @@ state on ZooKeeper) instead of Consul: for clusters that run no Consul.`,
 				host, _ := os.Hostname()
 				src = templates.CatalogSource{Catalog: catalog.New(cluster.NewState(store), time.Second, host)}
 			} else {
-				cs, err := consulsource.New(consulAddr)
+				client, err := consul.client()
 				if err != nil {
 					return fmt.Errorf("render: %w", err)
 				}
-				src = cs
+				src = consulsource.FromClient(client)
 			}
 			opts := templates.RunnerOptions{
 				Source:         src,
@@ -116,7 +116,8 @@ state on ZooKeeper) instead of Consul: for clusters that run no Consul.`,
 		defAddr = "127.0.0.1:8500"
 	}
 	f := cmd.Flags()
-	f.StringVar(&consulAddr, "consul", defAddr, "Consul HTTP address (default $CONSUL_HTTP_ADDR or 127.0.0.1:8500)")
+	f.StringVar(&consul.addr, "consul", defAddr, "Consul HTTP address (default $CONSUL_HTTP_ADDR or 127.0.0.1:8500)")
+	consul.register(f)
 	f.StringVar(&zkURL, "zk", "", "read Berth's own catalog from the cluster state on ZooKeeper (zk://host:port/path) instead of Consul")
 	f.StringArrayVar(&tmplFlags, "template", nil, "SRC:DST[:COMMAND], repeatable (consul-template's form)")
 	f.BoolVar(&once, "once", false, "render once and exit")

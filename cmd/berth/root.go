@@ -40,6 +40,7 @@ consul-template-style files and capacity queues.`,
 		newTasksCmd(),
 		newUpCmd(),
 		newValidateCmd(),
+		newZKIdentityCmd(),
 	)
 	return root
 }

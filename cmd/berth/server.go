@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/zkstore"
 	"github.com/berthops/berth/server"
 )
@@ -23,6 +24,7 @@ func newServerCmd() *cobra.Command {
 		logLevel       string
 		control        controlFlags
 		advertise      string
+		agentSecret    string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -58,7 +60,7 @@ $BERTH_GIT_USERNAME and $BERTH_GIT_PASSWORD.`,
 				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			return runServer(cmd.Context(), logger, cfg, listen, advertise, id, sessionTimeout, control)
+			return runServer(cmd.Context(), logger, cfg, listen, advertise, id, sessionTimeout, agentSecret, control)
 		},
 	}
 	f := cmd.Flags()
@@ -68,24 +70,51 @@ $BERTH_GIT_USERNAME and $BERTH_GIT_PASSWORD.`,
 	f.StringVar(&id, "id", "", "this replica's id (default: the host name)")
 	f.DurationVar(&sessionTimeout, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout: how long a silent leader keeps leadership")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&agentSecret, "zk-agent-secret-file", "", "file holding the secret agents' ZooKeeper identities derive from: one identity per agent, ACLs per path, no world-readable tree (see berth zk-identity)")
 	control.register(f, 30*time.Second)
 	return cmd
 }
 
-func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, listen, advertise, id string, sessionTimeout time.Duration, control controlFlags) error {
+func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, listen, advertise, id string, sessionTimeout time.Duration, agentSecretFile string, control controlFlags) error {
+	opts := zkstore.Options{SessionTimeout: sessionTimeout, Logger: logger}
+	if agentSecretFile != "" {
+		secret, err := readSecret(agentSecretFile, "--zk-agent-secret-file")
+		if err != nil {
+			return err
+		}
+		if cfg.User == "" {
+			return fmt.Errorf("--zk-agent-secret-file needs the servers' own identity in --zk (zk://user:password@hosts/path)")
+		}
+		opts.Identities = zkstore.ServerIdentities(cfg.User, cfg.Password, []byte(secret))
+	}
+	if opts.Identities == nil {
+		logger.Warn("one ZooKeeper identity for servers and agents: any agent host can rewrite any assignment; see --zk-agent-secret-file (docs/security.md)")
+	}
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	store, err := zkstore.Open(octx, cfg, zkstore.Options{SessionTimeout: sessionTimeout, Logger: logger})
+	store, err := zkstore.Open(octx, cfg, opts)
 	cancel()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if opts.Identities != nil {
+		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := cluster.NewState(store).EnsureLayout(lctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	serveTLS, peers, err := control.tls.Load()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", listen, err)
 	}
 	logger.Info("berth server starting", "id", id, "listen", ln.Addr().String(), "zk", cfg.String(), "sessionTimeout", sessionTimeout)
-	scfg := server.Config{ID: id, Version: version, Store: store, Logger: logger, Advertise: advertise}
+	scfg := server.Config{ID: id, Version: version, Store: store, Logger: logger, Advertise: advertise, TLS: serveTLS}
 	var cp *controlPlane
 	if control.repo != "" {
 		if cp, err = newControlPlane(ctx, logger, store, control); err != nil {
@@ -97,7 +126,7 @@ func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, lis
 	}
 	srv := server.New(scfg)
 	if cp != nil {
-		cp.mount(srv)
+		cp.mount(srv, peers)
 	}
 	return srv.Serve(ctx, ln)
 }

@@ -18,6 +18,7 @@ import (
 	"unicode"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/berthops/berth/client"
 	"github.com/berthops/berth/reconciler"
@@ -30,6 +31,15 @@ import (
 type apiFlags struct {
 	server, tokenFile, output string
 	timeout                   time.Duration
+	tls                       client.TLSFiles
+}
+
+// registerClientTLS adds the flags a client needs for a server with its own
+// CA or mutual TLS; their defaults come from the environment.
+func registerClientTLS(fl *pflag.FlagSet, f *client.TLSFiles) {
+	fl.StringVar(&f.CA, "ca-cert", os.Getenv("BERTH_CA_CERT"), "PEM CA certificates the server's HTTPS certificate is checked against ($BERTH_CA_CERT; default: the system's)")
+	fl.StringVar(&f.Cert, "client-cert", os.Getenv("BERTH_CLIENT_CERT"), "PEM client certificate for a server that requires mutual TLS ($BERTH_CLIENT_CERT)")
+	fl.StringVar(&f.Key, "client-key", os.Getenv("BERTH_CLIENT_KEY"), "PEM key of --client-cert ($BERTH_CLIENT_KEY)")
 }
 
 func (f *apiFlags) register(cmd *cobra.Command) {
@@ -42,6 +52,7 @@ func (f *apiFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.tokenFile, "token-file", os.Getenv("BERTH_TOKEN_FILE"), "file holding the API bearer token (default from $BERTH_TOKEN_FILE, else .berth/token written by berth up, for a server on this machine)")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fl.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "time limit for each API request")
+	registerClientTLS(fl, &f.tls)
 }
 
 // client checks the flags and returns a client for the server.
@@ -67,7 +78,11 @@ func (f *apiFlags) client() (*client.Client, error) {
 			return nil, fmt.Errorf("--token-file %s is empty", f.tokenFile)
 		}
 	}
-	c, err := client.New(f.server, token, nil)
+	hc, err := f.tls.HTTPClient()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(f.server, token, hc)
 	if err != nil {
 		return nil, fmt.Errorf("--server: %w", err)
 	}

@@ -124,6 +124,7 @@ func TestRenderTablesGolden(t *testing.T) {
 			RegisteredAt: goldenNow.Add(-30 * time.Second)},
 		{ID: "a1", Address: "127.0.0.2", Reachable: true, Resources: cluster.Resources{CPUs: 4, Mem: 8192, Disk: 102400},
 			Ports: []cluster.PortRange{{Begin: 31000, End: 31099}, {Begin: 32000, End: 32010}}, Attributes: map[string]string{"rack": "r1", "az": "eu-1"},
+			AllowPrivileged: true, Policy: cluster.AgentPolicy{HostPaths: []string{"/srv/data"}},
 			RegisteredAt: goldenNow.Add(-72 * time.Hour)},
 	}
 	buf.Reset()

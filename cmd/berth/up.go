@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berthops/berth/agent"
+	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler"
@@ -28,11 +29,14 @@ type upFlags struct {
 	dataDir, listen  string
 	advertise        string
 	resources, attrs string
-	consul           string
+	consul           consulFlags
 	renderRoot       string
 	templateCommands bool
 	logLevel         string
 	agentID          string
+	// policy widens the built-in agent's (see berth agent); host paths
+	// under DATA-DIR/volumes are always allowed.
+	policy cluster.AgentPolicy
 	// extraLabels go on every container (tests label theirs for cleanup).
 	extraLabels map[string]string
 	// templateEnvPrefix limits what templates read with env.
@@ -73,12 +77,14 @@ restarting healthy tasks.`,
 	f.StringVar(&fl.advertise, "advertise", "127.0.0.1", "address task ports are published on")
 	f.StringVar(&fl.resources, "resources", "", "override detected resources: 'cpus:4;mem:8192;disk:40000;ports:[31000-32000]'")
 	f.StringVar(&fl.attrs, "attributes", "", "node attributes for constraints: 'rack:r1;zone:a'")
-	f.StringVar(&fl.consul, "consul", "", "Consul agent to register services in and render templates from (default: Berth's own catalog)")
+	f.StringVar(&fl.consul.addr, "consul", "", "Consul agent to register services in and render templates from (default: Berth's own catalog)")
+	fl.consul.register(f)
 	f.StringVar(&fl.renderRoot, "render-root", "", "directory template destinations are written under (default DATA-DIR/rendered)")
 	f.BoolVar(&fl.templateCommands, "template-commands", false, "run templates' validate and command steps")
 	f.StringVar(&fl.templateEnvPrefix, "template-env-prefix", templates.DefaultEnvPrefix, "templates' env function reads only variables whose names start with this (empty: none)")
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&fl.agentID, "agent-id", "local", "id of the built-in agent; its containers are labelled with it")
+	registerPolicyFlags(f, &fl.policy, false)
 	return cmd
 }
 
@@ -101,6 +107,10 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	defer serverStore.Close()
 	defer agentStore.Close()
 
+	serveTLS, peers, err := fl.control.tls.Load()
+	if err != nil {
+		return err
+	}
 	cp, err := newControlPlane(ctx, logger, serverStore, fl.control)
 	if err != nil {
 		return err
@@ -110,14 +120,23 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 		warnings = append(warnings, msg)
 	}
 	srv := server.New(server.Config{ID: "up", Version: version, Store: serverStore, Logger: logger,
-		Lead: []server.LeadFunc{cp.rec.Run}, Warnings: warnings})
-	cp.mount(srv)
+		Lead: []server.LeadFunc{cp.rec.Run}, TLS: serveTLS, Warnings: warnings})
+	cp.mount(srv, peers)
 	ln, err := net.Listen("tcp", fl.listen)
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", fl.listen, err)
 	}
 
-	node, err := agentNode(agentFlags{id: fl.agentID, advertise: fl.advertise, resources: fl.resources, attributes: fl.attrs, dockerRoot: "/var/lib/docker"})
+	// The built-in agent's policy: the operator's flags, plus host paths
+	// under DATA-DIR/volumes (not DATA-DIR itself: it holds the API token
+	// and the state).
+	volumes, err := filepath.Abs(filepath.Join(fl.dataDir, "volumes"))
+	if err != nil {
+		return fmt.Errorf("--data-dir: %w", err)
+	}
+	pol := fl.policy
+	pol.HostPaths = append([]string{volumes}, pol.HostPaths...)
+	node, err := agentNode(agentFlags{id: fl.agentID, advertise: fl.advertise, resources: fl.resources, attributes: fl.attrs, dockerRoot: "/var/lib/docker", policy: pol})
 	if err != nil {
 		return err
 	}
@@ -132,6 +151,9 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	}
 
 	api := "http://" + ln.Addr().String()
+	if serveTLS != nil {
+		api = "https://" + ln.Addr().String()
+	}
 	fmt.Fprintf(stdout, `Berth is up.
   API:        %s  (token in %s)
   status:     berth status --server %s

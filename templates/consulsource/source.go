@@ -33,6 +33,12 @@ func New(addr string) (*Source, error) {
 	return &Source{client: c, WaitTime: 60 * time.Second}, nil
 }
 
+// FromClient is a Source over an existing client, for a Consul agent that
+// needs an ACL token or TLS (configured on the client).
+func FromClient(c *api.Client) *Source {
+	return &Source{client: c, WaitTime: 60 * time.Second}
+}
+
 // Fetch implements templates.Source with a Consul blocking query.
 func (s *Source) Fetch(ctx context.Context, q templates.Query, waitIndex uint64) (any, uint64, error) {
 	opts := (&api.QueryOptions{Datacenter: q.DC, WaitIndex: waitIndex, WaitTime: s.WaitTime}).WithContext(ctx)
