@@ -40,7 +40,7 @@ func TestPureCoreImports(t *testing.T) {
 			std: []string{"os", "net", "io", "log", "math/rand", "time/tzdata", "syscall"}},
 		// The one decision engine: the server's passes and every "what would
 		// happen" (berth diff, GET /v1/diff) run it.
-		{pkg: "reconciler/decide", berthImports: []string{"allocator", "cluster", "manifests", "reconciler/plan", "reconciler/rollout", "schedule"},
+		{pkg: "reconciler/decide", berthImports: []string{"allocator", "cluster", "manifests", "policy", "reconciler/plan", "reconciler/rollout", "schedule"},
 			std: []string{"os", "net", "io", "log", "math/rand", "crypto/rand", "time/tzdata", "syscall", "context"}},
 	} {
 		out, err := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", berth+tt.pkg).Output()

@@ -3,12 +3,14 @@ package decide
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/berthops/berth/allocator"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/policy"
 	"github.com/berthops/berth/reconciler/rollout"
 	"github.com/berthops/berth/schedule"
 )
@@ -256,11 +258,18 @@ func Decide(in Input, opts Options) Result {
 	if len(starts) > 0 || len(jp.starts) > 0 {
 		c := allocatorCluster(in.Agents, in.Tasks)
 		demand := make([]allocator.Group, 0, len(starts)+len(jp.starts))
+		specs := make([]cluster.TaskSpec, 0, cap(demand))
 		for _, st := range starts {
 			demand = append(demand, appGroup(st.app, st.spec, st.n))
+			specs = append(specs, st.spec)
 		}
 		for _, js := range jp.starts {
 			demand = append(demand, jobGroup(js))
+			specs = append(specs, js.spec)
+		}
+		notAllowed := restrictToPolicies(&c, in.Agents, demand, specs)
+		for i := range notAllowed {
+			demand[i].Instances = 0 // nowhere to go: reported below, not placed
 		}
 		// Random host ports, as Marathon picks them: a port held by something
 		// outside Berth fails one launch, not every retry. The seed comes from
@@ -281,6 +290,10 @@ func Decide(in Input, opts Options) Result {
 		}
 		for k, js := range jp.starts {
 			i := len(starts) + k
+			if r, bad := notAllowed[i]; bad {
+				jp.placed(js, allocator.GroupResult{Reason: r.Error()})
+				continue
+			}
 			if err, bad := refused[i]; bad {
 				jp.refused(js, err)
 				continue
@@ -292,6 +305,14 @@ func Decide(in Input, opts Options) Result {
 			if err, bad := refused[i]; bad {
 				o.Error = fmt.Sprintf("place new tasks: %v", err)
 				o.Status.Health, o.Status.Message = rollout.Degraded, o.Error
+				continue
+			}
+			if r, bad := notAllowed[i]; bad {
+				// No agent's operator allowed what the app needs: only a
+				// flag on an agent, or a change of the manifest, helps.
+				o.Unplaced = fmt.Sprintf("%d of %d instances of %s: %v", st.n, st.n, st.app.ID, r)
+				o.Status.Health = rollout.Degraded
+				o.Status.Message = strings.TrimPrefix(o.Status.Message+"; cannot place: "+o.Unplaced, "; ")
 				continue
 			}
 			g := groups[i]
@@ -595,12 +616,67 @@ func groupByAttribute(app *manifests.App) string {
 // operators may constrain on it too).
 const PrivilegedAttribute = "berth.privileged"
 
-// placementConstraints are an app's constraints plus what its spec implies.
-func placementConstraints(cs []manifests.Constraint, spec cluster.TaskSpec) []manifests.Constraint {
-	if !spec.Privileged {
-		return cs
+// placementConstraints are an app's constraints; what its spec needs of an
+// agent's policy is added by restrictToPolicies.
+func placementConstraints(cs []manifests.Constraint, _ cluster.TaskSpec) []manifests.Constraint {
+	return cs
+}
+
+// policyAttribute marks, for one allocation, the agents whose policy allows
+// demand group i.
+func policyAttribute(i int) string { return "berth.policy." + strconv.Itoa(i) }
+
+// restrictToPolicies places each group only on agents whose policy allows
+// its spec (policy.CheckAgent): the agent would refuse it anyway, as FAILED.
+// A group no reachable agent allows is not placed at all and is returned in
+// refused with the policy's reason, naming the flag that would allow it.
+func restrictToPolicies(c *allocator.Cluster, agents []cluster.Agent, demand []allocator.Group, specs []cluster.TaskSpec) map[int]policy.Refusal {
+	byID := map[string]cluster.Agent{}
+	for _, a := range agents {
+		byID[a.ID] = a
 	}
-	return append(append([]manifests.Constraint(nil), cs...), manifests.Constraint{Field: PrivilegedAttribute, Operator: manifests.OpIs, Value: "true"})
+	refused := map[int]policy.Refusal{}
+	owned := make([]bool, len(c.Agents)) // attribute maps copied for this allocation
+	for i := range demand {
+		var first *policy.Refusal
+		allowed := make([]bool, len(c.Agents))
+		n := 0
+		for k, ag := range c.Agents {
+			r, ok := policy.CheckAgent(byID[ag.ID], specs[i])
+			if ok {
+				allowed[k] = true
+				n++
+			} else if first == nil {
+				first = &r
+			}
+		}
+		switch {
+		case n == len(c.Agents):
+			continue
+		case n == 0:
+			if first != nil {
+				refused[i] = *first
+			}
+			continue
+		}
+		key := policyAttribute(i)
+		for k := range c.Agents {
+			if !allowed[k] {
+				continue
+			}
+			if !owned[k] {
+				attrs := make(map[string]string, len(c.Agents[k].Attributes)+1)
+				for a, v := range c.Agents[k].Attributes {
+					attrs[a] = v
+				}
+				c.Agents[k].Attributes, owned[k] = attrs, true
+			}
+			c.Agents[k].Attributes[key] = "true"
+		}
+		demand[i].Constraints = append(append([]manifests.Constraint(nil), demand[i].Constraints...),
+			manifests.Constraint{Field: key, Operator: manifests.OpIs, Value: "true"})
+	}
+	return refused
 }
 
 // allocatorCluster is the allocator's view: reachable agents, and every task

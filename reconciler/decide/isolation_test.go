@@ -244,3 +244,34 @@ func TestWaitingForFreedResourcesIsNotDegraded(t *testing.T) {
 		t.Fatalf("/a once the tasks stopped: %+v", a.Status)
 	}
 }
+
+// Tasks go only to agents whose policy allows them; when none does, the app
+// is Degraded with the policy's reason, which names the flag.
+func TestPlacementFollowsAgentPolicies(t *testing.T) {
+	f := newFakeCluster("a1", "a2")
+	f.in.Agents[1].Policy.HostPaths = []string{"/srv/data"}
+	vol := func(id, hostPath string) manifests.App {
+		a := hostApp(id, 2, 0)
+		a.Container = &manifests.Container{Type: "DOCKER", Docker: &manifests.Docker{Image: "x"},
+			Volumes: []manifests.Volume{{HostPath: hostPath, ContainerPath: "/data", Mode: "RW"}}}
+		return a
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	set := &manifests.Set{Apps: []manifests.App{vol("/allowed", "/srv/data/x"), vol("/nowhere", "/etc"), hostApp("/plain", 2, 0)}}
+	out := f.converge(t, set, &now)
+	for _, tk := range f.in.Tasks {
+		if tk.OwnerID == "/allowed" && tk.AgentID != "a2" {
+			t.Errorf("a task of /allowed went to %s, whose policy does not allow /srv/data", tk.AgentID)
+		}
+		if tk.OwnerID == "/nowhere" {
+			t.Errorf("a task of /nowhere was placed on %s", tk.AgentID)
+		}
+	}
+	if got := f.running(""); got != 4 {
+		t.Errorf("%d running, want /allowed's 2 and /plain's 2", got)
+	}
+	n := outcome(t, out, "/nowhere")
+	if n.Status.Health != rollout.Degraded || !strings.Contains(n.Unplaced, "agent policy host-path") || !strings.Contains(n.Unplaced, "--allow-host-path") {
+		t.Fatalf("/nowhere: %+v", n)
+	}
+}
