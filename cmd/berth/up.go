@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +18,6 @@ import (
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/manifests"
-	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/server"
 	"github.com/berthops/berth/templates"
 )
@@ -103,6 +101,10 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	if fl.renderRoot == "" {
 		fl.renderRoot = filepath.Join(fl.dataDir, "rendered")
 	}
+	// Absolute: it is also the template root of the built-in agent's policy.
+	if fl.renderRoot, err = filepath.Abs(fl.renderRoot); err != nil {
+		return fmt.Errorf("--render-root: %w", err)
+	}
 	serverStore, agentStore := tree.Client(), tree.Client()
 	defer serverStore.Close()
 	defer agentStore.Close()
@@ -145,7 +147,21 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 		return err
 	}
 	defer ag.close()
-	runner, err := templates.NewRunner(nil, templates.RunnerOptions{Source: ag.source, Logger: logger, EnvPrefix: fl.templateEnvPrefix})
+	// Templates render through the same code as on an agent with
+	// --templates: the published set, this node's constraints and policy,
+	// destinations under --render-root.
+	renderNode := node
+	renderNode.Policy.TemplateRoots = append([]string{fl.renderRoot}, renderNode.Policy.TemplateRoots...)
+	renderer, err := agent.NewTemplateRenderer(agent.TemplateConfig{
+		Node: renderNode, Published: &agent.StateCluster{State: ag.state, Log: logger},
+		Runner: templates.RunnerOptions{Source: ag.source, Logger: logger, EnvPrefix: fl.templateEnvPrefix},
+		Root:   fl.renderRoot, TrustCommands: fl.templateCommands, Logger: logger,
+		Placed: func(specs []manifests.Template) {
+			for _, t := range specs {
+				fmt.Fprintf(stdout, "  template %s renders to %s\n", t.ID, t.Destination)
+			}
+		},
+	})
 	if err != nil {
 		return err
 	}
@@ -169,10 +185,7 @@ Stop with Ctrl-C; running tasks keep running and are picked up by the next berth
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(gctx, ln) })
 	g.Go(func() error { return ag.Run(gctx) })
-	g.Go(func() error { return runner.Run(gctx) })
-	g.Go(func() error {
-		return followTemplates(gctx, stdout, cp.rec, runner, fl.renderRoot, fl.templateCommands, logger)
-	})
+	g.Go(func() error { return renderer.Run(gctx) })
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil // Ctrl-C
@@ -206,43 +219,4 @@ func openDataDir(dir string, logger *slog.Logger) (*memstore.Tree, error) {
 		logger.Warn("cluster state restored from backup", "detail", msg)
 	}
 	return tree, nil
-}
-
-// followTemplates hands the runner the templates of every newly applied
-// commit. In one-process mode every template renders here, whatever its
-// constraints; destinations are moved under root.
-func followTemplates(ctx context.Context, stdout io.Writer, rec *reconciler.Reconciler, runner *templates.Runner, root string, commands bool, logger *slog.Logger) error {
-	last := ""
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if set, commit := rec.Desired(); set != nil && commit != last {
-			specs := rebaseTemplates(set.Templates, root, commands)
-			if err := runner.Update(specs); err != nil {
-				logger.Warn("templates of commit not applied", "commit", commit, "err", err)
-			} else {
-				for _, t := range specs {
-					fmt.Fprintf(stdout, "  template %s renders to %s\n", t.ID, t.Destination)
-				}
-			}
-			last = commit
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
-}
-
-func rebaseTemplates(in []manifests.Template, root string, commands bool) []manifests.Template {
-	out := make([]manifests.Template, len(in))
-	for i, t := range in {
-		t.Destination = filepath.Join(root, strings.TrimPrefix(filepath.Clean(t.Destination), "/"))
-		if !commands {
-			t.Validate, t.Command = "", ""
-		}
-		out[i] = t
-	}
-	return out
 }
