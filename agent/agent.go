@@ -8,23 +8,18 @@ import (
 	"sync"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-
+	"github.com/berthops/berth/agent/launch"
 	"github.com/berthops/berth/cluster"
 )
 
 // Config wires an agent to its node description and its three edges.
 type Config struct {
-	Node     Node
-	Docker   Docker
+	Node Node
+	// Runtime runs the tasks' containers (agent/dockerrt on a Docker
+	// Engine).
+	Runtime  launch.Runtime
 	Cluster  Cluster
 	Registry Registry // nil: tasks are not registered as services
-	// ShellImage runs a `cmd` for a task that names no image (default berth/shell:dev).
-	ShellImage string
-	// ExtraLabels go on every container the agent creates.
-	ExtraLabels map[string]string
 	// DefaultKillGrace is the SIGTERM-to-SIGKILL time for tasks that set none
 	// (Mesos's default is 3 s).
 	DefaultKillGrace time.Duration
@@ -35,7 +30,7 @@ type Config struct {
 	Now          func() time.Time
 }
 
-// Agent makes one Docker Engine run the tasks assigned to one node.
+// Agent makes one container runtime run the tasks assigned to one node.
 type Agent struct {
 	cfg Config
 	log *slog.Logger
@@ -51,11 +46,8 @@ func New(cfg Config) (*Agent, error) {
 		return nil, errors.New("agent: node id is empty")
 	case cfg.Node.Address == "":
 		return nil, errors.New("agent: advertise address is empty")
-	case cfg.Docker == nil || cfg.Cluster == nil:
-		return nil, errors.New("agent: Docker and Cluster are required")
-	}
-	if cfg.ShellImage == "" {
-		cfg.ShellImage = "berth/shell:dev"
+	case cfg.Runtime == nil || cfg.Cluster == nil:
+		return nil, errors.New("agent: Runtime and Cluster are required")
 	}
 	if cfg.DefaultKillGrace <= 0 {
 		cfg.DefaultKillGrace = 3 * time.Second
@@ -145,19 +137,14 @@ func (a *Agent) Run(ctx context.Context) error {
 
 // listOwn finds this agent's containers by label, so a restarted agent knows
 // what it was running. Other containers are never listed, so never touched.
-func (a *Agent) listOwn(ctx context.Context) (map[string]container.Summary, error) {
-	list, err := a.cfg.Docker.ContainerList(ctx, container.ListOptions{
-		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", LabelAgent+"="+a.cfg.Node.ID)),
-	})
+func (a *Agent) listOwn(ctx context.Context) (map[string]launch.Container, error) {
+	list, err := a.cfg.Runtime.List(ctx, a.cfg.Node.ID)
 	if err != nil {
-		return nil, fmt.Errorf("list containers of agent %s: %w", a.cfg.Node.ID, err)
+		return nil, err
 	}
-	out := map[string]container.Summary{}
+	out := map[string]launch.Container{}
 	for _, c := range list {
-		if id := c.Labels[LabelTask]; id != "" {
-			out[id] = c
-		}
+		out[c.TaskID] = c
 	}
 	return out, nil
 }
@@ -165,7 +152,7 @@ func (a *Agent) listOwn(ctx context.Context) (map[string]container.Summary, erro
 // reconcile starts a supervisor for every new assignment (adopting a
 // container found at start), asks supervisors of killed assignments to stop,
 // and those of removed assignments to stop and remove their container.
-func (a *Agent) reconcile(ctx context.Context, wg *sync.WaitGroup, tasks map[string]*task, set []cluster.Assignment, existing map[string]container.Summary) {
+func (a *Agent) reconcile(ctx context.Context, wg *sync.WaitGroup, tasks map[string]*task, set []cluster.Assignment, existing map[string]launch.Container) {
 	wanted := map[string]bool{}
 	for _, as := range set {
 		if as.AgentID != "" && as.AgentID != a.cfg.Node.ID {
@@ -202,7 +189,7 @@ func (a *Agent) reconcile(ctx context.Context, wg *sync.WaitGroup, tasks map[str
 
 // removeUnwanted stops (gracefully) and removes a container no assignment
 // wants, deregistering it first.
-func (a *Agent) removeUnwanted(ctx context.Context, taskID string, c container.Summary) {
+func (a *Agent) removeUnwanted(ctx context.Context, taskID string, c launch.Container) {
 	log := a.log.With("task", taskID, "container", shortID(c.ID))
 	log.Info("removing container no assignment wants")
 	if a.cfg.Registry != nil {
@@ -213,11 +200,10 @@ func (a *Agent) removeUnwanted(ctx context.Context, taskID string, c container.S
 			log.Warn("deregister unwanted task", "err", err)
 		}
 	}
-	grace := int(a.cfg.DefaultKillGrace.Seconds())
-	if err := a.cfg.Docker.ContainerStop(ctx, c.ID, container.StopOptions{Timeout: &grace}); err != nil && !cerrdefs.IsNotFound(err) {
+	if err := a.cfg.Runtime.Stop(ctx, c.ID, a.cfg.DefaultKillGrace); err != nil {
 		log.Warn("stop unwanted container", "err", err)
 	}
-	if err := a.cfg.Docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+	if err := a.cfg.Runtime.Remove(ctx, c.ID); err != nil {
 		log.Warn("remove unwanted container", "err", err)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
+	"github.com/berthops/berth/agent/dockerrt"
+	"github.com/berthops/berth/agent/launch"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/testenv"
 )
@@ -62,9 +64,8 @@ func (h *harness) startWith(node Node, reg Registry, sync time.Duration) (stop f
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	ag, err := New(Config{
-		Node: node, Docker: h.cli, Cluster: h.fc, Registry: reg,
-		ExtraLabels:      map[string]string{testenv.TestLabel: h.label},
-		DefaultKillGrace: time.Second, Logger: log, SyncInterval: sync,
+		Node: node, Runtime: dockerrt.New(h.cli, dockerrt.Options{ExtraLabels: map[string]string{testenv.TestLabel: h.label}, Logger: log}),
+		Cluster: h.fc, Registry: reg, DefaultKillGrace: time.Second, Logger: log, SyncInterval: sync,
 	})
 	if err != nil {
 		h.t.Fatal(err)
@@ -247,10 +248,10 @@ func TestAgentJobsFinishAndFail(t *testing.T) {
 	}
 	// berth logs reads the output of an ended task.
 	var out, errOut strings.Builder
-	if err := Logs(context.Background(), h.cli, "bad.1", LogOptions{}, &out, &errOut); err != nil || !strings.Contains(out.String(), "exiting 3") {
+	if err := dockerrt.Logs(context.Background(), h.cli, "bad.1", launch.LogOptions{}, &out, &errOut); err != nil || !strings.Contains(out.String(), "exiting 3") {
 		t.Errorf("Logs(bad.1): %v, %q", err, out.String())
 	}
-	if err := Logs(context.Background(), h.cli, "nope.1", LogOptions{}, &out, &errOut); !errors.Is(err, ErrNoTask) {
+	if err := dockerrt.Logs(context.Background(), h.cli, "nope.1", launch.LogOptions{}, &out, &errOut); !errors.Is(err, launch.ErrNoTask) {
 		t.Errorf("Logs of an unknown task: %v, want ErrNoTask", err)
 	}
 
@@ -311,15 +312,13 @@ func TestAgentRestartAndExternalKill(t *testing.T) {
 
 	// A container of another agent on the same daemon must survive.
 	other := webTask(Node{ID: "someone-else", Address: "127.0.0.3"}, "foreign.1", 0)
-	l, err := buildLaunch(Node{ID: "someone-else", Address: "127.0.0.3"}, other, launchOptions{ExtraLabels: map[string]string{testenv.TestLabel: h.label}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	foreign, err := h.cli.ContainerCreate(ctx, l.Config, l.Host, nil, nil, l.Name)
+	foreignID, err := dockerrt.New(h.cli, dockerrt.Options{ExtraLabels: map[string]string{testenv.TestLabel: h.label}}).
+		Create(ctx, launch.Task{Node: launch.Node{ID: "someone-else", Address: "127.0.0.3"}, Assignment: other})
 	if err != nil {
 		t.Fatal(err)
 	}
+	foreign := struct{ ID string }{foreignID}
 
 	stop()
 	h.fc.remove(node.ID, "drop.1")
@@ -413,3 +412,10 @@ func slicesEqual[T comparable](a, b []T) bool {
 	}
 	return true
 }
+
+// Network modes of cluster.TaskSpec.Network (Marathon's names).
+const (
+	networkBridge = "BRIDGE"
+	networkHost   = "HOST"
+	networkUser   = "USER"
+)

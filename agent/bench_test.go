@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/berthops/berth/agent/dockerrt"
+	"github.com/berthops/berth/agent/launch"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/testenv"
 )
@@ -48,16 +49,13 @@ func BenchmarkAgentStart50(b *testing.B) {
 			var g errgroup.Group
 			for i := range benchContainers {
 				g.Go(func() error {
-					l, err := buildLaunch(Node{ID: "bare-" + h.label[len(h.label)-12:], Address: node.Address}, spec(i, fmt.Sprintf("bare%d", n)),
-						launchOptions{ExtraLabels: map[string]string{testenv.TestLabel: bareLabel}})
+					rt := dockerrt.New(h.cli, dockerrt.Options{ExtraLabels: map[string]string{testenv.TestLabel: bareLabel}})
+					id, err := rt.Create(ctx, launch.Task{Node: launch.Node{ID: "bare-" + h.label[len(h.label)-12:], Address: node.Address},
+						Assignment: spec(i, fmt.Sprintf("bare%d", n))})
 					if err != nil {
 						return err
 					}
-					c, err := h.cli.ContainerCreate(ctx, l.Config, l.Host, nil, nil, l.Name)
-					if err != nil {
-						return err
-					}
-					return h.cli.ContainerStart(ctx, c.ID, container.StartOptions{})
+					return rt.Start(ctx, id)
 				})
 			}
 			if err := g.Wait(); err != nil {

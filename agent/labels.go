@@ -1,16 +1,19 @@
 package agent
 
-import "github.com/berthops/berth/cluster"
+import (
+	"github.com/berthops/berth/agent/launch"
+	"github.com/berthops/berth/cluster"
+)
 
 // Labels the agent puts on every container it creates. They are how a
 // restarted agent finds its containers again, and berth.agent is what keeps
 // two agents on one Docker daemon from touching each other's containers.
 const (
-	LabelAgent   = "berth.agent"
-	LabelTask    = "berth.task"
-	LabelApp     = "berth.app" // the owner id: an app id or a job name
-	LabelOwner   = "berth.owner"
-	LabelVersion = "berth.version"
+	LabelAgent   = launch.LabelAgent
+	LabelTask    = launch.LabelTask
+	LabelApp     = launch.LabelApp // the owner id: an app id or a job name
+	LabelOwner   = launch.LabelOwner
+	LabelVersion = launch.LabelVersion
 
 	// LabelServiceName and LabelServiceTags shape the service's name and
 	// tags (see cluster.TaskServices).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/docker/docker/client"
 
+	"github.com/berthops/berth/agent/dockerrt"
 	"github.com/berthops/berth/cluster"
 )
 
@@ -32,7 +33,7 @@ func TestReportRetries(t *testing.T) {
 		want     int
 	}{{0, 1}, {2, 1}, {reportAttempts, 0}} {
 		fc := &flakyCluster{fakeCluster: newFakeCluster(), failures: tt.failures}
-		ag, err := New(Config{Node: Node{ID: "n", Address: "127.0.0.2"}, Docker: (*client.Client)(nil), Cluster: fc,
+		ag, err := New(Config{Node: Node{ID: "n", Address: "127.0.0.2"}, Runtime: dockerrt.New((*client.Client)(nil), dockerrt.Options{}), Cluster: fc,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			t.Fatal(err)

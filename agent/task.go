@@ -1,22 +1,12 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math"
-	"strings"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/pkg/stdcopy"
-
+	"github.com/berthops/berth/agent/launch"
 	"github.com/berthops/berth/cluster"
 )
 
@@ -73,8 +63,7 @@ func (t *task) run(ctx context.Context) {
 	if t.containerID == "" {
 		return
 	}
-	err := t.ag.cfg.Docker.ContainerRemove(ctx, t.containerID, container.RemoveOptions{Force: true})
-	if err != nil && !cerrdefs.IsNotFound(err) {
+	if err := t.ag.cfg.Runtime.Remove(ctx, t.containerID); err != nil {
 		t.log.Warn("remove container", "container", shortID(t.containerID), "err", err)
 	}
 }
@@ -121,7 +110,7 @@ func (t *task) fail(ctx context.Context, msg string) {
 // supervise runs the task until it is terminal. remove says a removal was
 // already requested; stopping says the agent itself is shutting down.
 func (t *task) supervise(ctx context.Context) (remove, stopping bool) {
-	d := t.ag.cfg.Docker
+	rt := t.ag.cfg.Runtime
 	spec := t.as.Spec
 	if t.containerID == "" {
 		if t.as.Kill {
@@ -142,41 +131,39 @@ func (t *task) supervise(ctx context.Context) (remove, stopping bool) {
 			return false, false
 		}
 	}
-	info, err := d.ContainerInspect(ctx, t.containerID)
+	info, err := rt.Inspect(ctx, t.containerID, spec)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, true
 		}
-		t.fail(ctx, fmt.Sprintf("inspect container %s: %v", shortID(t.containerID), err))
+		t.fail(ctx, err.Error())
 		return false, false
 	}
-	if info.State != nil && info.State.Status == "created" {
+	if info.Created {
 		// Created but never started: the previous agent stopped between
 		// create and start. Finish the launch.
-		if err := d.ContainerStart(ctx, t.containerID, container.StartOptions{}); err != nil {
-			t.fail(ctx, fmt.Sprintf("start container %s: %v", shortID(t.containerID), err))
+		if err := rt.Start(ctx, t.containerID); err != nil {
+			t.fail(ctx, err.Error())
 			return false, false
 		}
-		if info, err = d.ContainerInspect(ctx, t.containerID); err != nil {
-			t.fail(ctx, fmt.Sprintf("inspect container %s: %v", shortID(t.containerID), err))
+		if info, err = rt.Inspect(ctx, t.containerID, spec); err != nil {
+			t.fail(ctx, err.Error())
 			return false, false
 		}
 	}
 	t.status.ContainerID = t.containerID
-	if info.State != nil {
-		t.status.StartedAt, _ = time.Parse(time.RFC3339Nano, info.State.StartedAt)
-	}
-	ports := hostPorts(spec, info)
+	t.status.StartedAt = info.StartedAt
+	ports := info.HostPorts
 	t.status.HostPorts = ports
 
 	// Everything below stops with this task's supervision.
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	exitCh, errCh := d.ContainerWait(sctx, t.containerID, container.WaitConditionNotRunning)
+	exitCh, errCh := rt.Wait(sctx, t.containerID)
 
 	trackers := make([]*healthTracker, len(spec.HealthChecks))
 	results := make(chan probeResult)
-	if info.State != nil && info.State.Running {
+	if info.Running {
 		health := cluster.HealthUnknown
 		if len(spec.HealthChecks) == 0 {
 			health = cluster.HealthHealthy
@@ -199,8 +186,8 @@ func (t *task) supervise(ctx context.Context) (remove, stopping bool) {
 		case r := <-t.stopCh:
 			t.kill(ctx, "killed: the assignment was withdrawn", cluster.HealthUnknown)
 			return r, false
-		case w := <-exitCh:
-			t.exited(ctx, int(w.StatusCode), "")
+		case code := <-exitCh:
+			t.exited(ctx, code, "")
 			return false, false
 		case err := <-errCh:
 			if ctx.Err() != nil {
@@ -228,80 +215,24 @@ func (t *task) supervise(ctx context.Context) (remove, stopping bool) {
 	}
 }
 
-// launch pulls the image if needed, creates and starts the container,
-// reporting STAGING then STARTING.
+// launch creates and starts the task's container (the runtime pulls the
+// image when needed), reporting STAGING then STARTING.
 func (t *task) launch(ctx context.Context) error {
-	d := t.ag.cfg.Docker
+	rt := t.ag.cfg.Runtime
 	t.report(ctx, cluster.TaskStaging, nil)
-	l, err := buildLaunch(t.ag.cfg.Node, t.as, launchOptions{ShellImage: t.ag.cfg.ShellImage, ExtraLabels: t.ag.cfg.ExtraLabels})
+	n := t.ag.cfg.Node
+	if err := checkResolvedHostPaths(n.policy(), t.as.Spec); err != nil {
+		return fmt.Errorf("task %s: %w", t.as.TaskID, err)
+	}
+	id, err := rt.Create(ctx, launch.Task{Assignment: t.as,
+		Node: launch.Node{ID: n.ID, Hostname: n.Hostname, Address: n.Address, Policy: n.policy()}})
 	if err != nil {
-		return fmt.Errorf("task %s: %w", t.as.TaskID, err)
-	}
-	if err := checkResolvedHostPaths(t.ag.cfg.Node.policy(), t.as.Spec); err != nil {
-		return fmt.Errorf("task %s: %w", t.as.TaskID, err)
-	}
-	if err := t.ensureImage(ctx, l.Image); err != nil {
 		return err
 	}
-	created, err := d.ContainerCreate(ctx, l.Config, l.Host, l.Net, nil, l.Name)
-	if err != nil {
-		return fmt.Errorf("create container %s: %w", l.Name, err)
-	}
-	t.containerID = created.ID
-	t.status.ContainerID = created.ID
+	t.containerID = id
+	t.status.ContainerID = id
 	t.report(ctx, cluster.TaskStarting, nil)
-	if err := d.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		return fmt.Errorf("start container %s: %w", l.Name, err)
-	}
-	return nil
-}
-
-// ensureImage pulls ref when it is missing, or always with forcePullImage. A
-// failed forced pull of an image that is present is only a warning: the
-// task still runs what the node has, as Docker itself would.
-func (t *task) ensureImage(ctx context.Context, ref string) error {
-	d := t.ag.cfg.Docker
-	_, err := d.ImageInspect(ctx, ref)
-	present := err == nil
-	if err != nil && !cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("inspect image %s: %w", ref, err)
-	}
-	if present && !t.as.Spec.ForcePullImage {
-		return nil
-	}
-	perr := t.pull(ctx, ref)
-	switch {
-	case perr == nil:
-		return nil
-	case present:
-		t.log.Warn("forced pull failed; using the local image", "image", ref, "err", perr)
-		return nil
-	}
-	return fmt.Errorf("pull image %s: %w", ref, perr)
-}
-
-func (t *task) pull(ctx context.Context, ref string) error {
-	rc, err := t.ag.cfg.Docker.ImagePull(ctx, ref, image.PullOptions{})
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	// A pull's failure arrives in its progress stream, not as an error.
-	dec := json.NewDecoder(rc)
-	for {
-		var msg struct {
-			Error string `json:"error"`
-		}
-		if err := dec.Decode(&msg); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		if msg.Error != "" {
-			return errors.New(msg.Error)
-		}
-	}
+	return rt.Start(ctx, id)
 }
 
 // exited reports a container that stopped by itself (or was stopped by
@@ -341,13 +272,12 @@ func (t *task) kill(ctx context.Context, reason string, health cluster.Health) {
 	if grace <= 0 {
 		grace = t.ag.cfg.DefaultKillGrace
 	}
-	secs := int(math.Ceil(grace.Seconds()))
-	if err := t.ag.cfg.Docker.ContainerStop(ctx, t.containerID, container.StopOptions{Timeout: &secs}); err != nil && !cerrdefs.IsNotFound(err) {
+	if err := t.ag.cfg.Runtime.Stop(ctx, t.containerID, grace); err != nil {
 		t.log.Warn("stop container", "err", err)
 	}
 	var code *int
-	if info, err := t.ag.cfg.Docker.ContainerInspect(ctx, t.containerID); err == nil && info.State != nil {
-		c := info.State.ExitCode
+	if info, err := t.ag.cfg.Runtime.Inspect(ctx, t.containerID, t.as.Spec); err == nil {
+		c := info.ExitCode
 		code = &c
 	}
 	tail := t.outputTail(ctx)
@@ -393,22 +323,7 @@ const registryTimeout = 5 * time.Second
 const outputTailLines = 20
 
 func (t *task) outputTail(ctx context.Context) string {
-	rc, err := t.ag.cfg.Docker.ContainerLogs(ctx, t.containerID, container.LogsOptions{
-		ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(outputTailLines),
-	})
-	if err != nil {
-		return ""
-	}
-	defer rc.Close()
-	var buf bytes.Buffer
-	if _, err := stdcopy.StdCopy(&buf, &buf, io.LimitReader(rc, 64<<10)); err != nil {
-		return ""
-	}
-	s := buf.String()
-	if len(s) > 4096 {
-		s = s[len(s)-4096:]
-	}
-	return strings.TrimRight(s, "\n")
+	return t.ag.cfg.Runtime.Output(ctx, t.containerID, outputTailLines)
 }
 
 type probeResult struct {
@@ -444,26 +359,5 @@ func (t *task) probeLoop(ctx context.Context, i int, hc cluster.HealthCheckSpec,
 
 // exec runs a COMMAND health check inside the container through its shell.
 func (t *task) exec(ctx context.Context, cmd string) (int, error) {
-	d := t.ag.cfg.Docker
-	ex, err := d.ContainerExecCreate(ctx, t.containerID, container.ExecOptions{Cmd: []string{"/bin/sh", "-c", cmd}})
-	if err != nil {
-		return -1, fmt.Errorf("exec %q: %w", cmd, err)
-	}
-	if err := d.ContainerExecStart(ctx, ex.ID, container.ExecStartOptions{Detach: true}); err != nil {
-		return -1, fmt.Errorf("exec %q: %w", cmd, err)
-	}
-	for {
-		info, err := d.ContainerExecInspect(ctx, ex.ID)
-		if err != nil {
-			return -1, fmt.Errorf("exec %q: %w", cmd, err)
-		}
-		if !info.Running {
-			return info.ExitCode, nil
-		}
-		select {
-		case <-ctx.Done():
-			return -1, fmt.Errorf("exec %q: %w", cmd, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return t.ag.cfg.Runtime.Exec(ctx, t.containerID, cmd)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berthops/berth/agent"
+	"github.com/berthops/berth/agent/dockerrt"
 	"github.com/berthops/berth/catalog"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/zkstore"
@@ -118,7 +119,7 @@ func TestTemplatesRenderWhereConstrained(t *testing.T) {
 		node.Policy.TemplateRoots = []string{roots[name]}
 		store := open()
 		sc := &agent.StateCluster{State: cluster.NewState(store), Log: log}
-		ag, err := agent.New(agent.Config{Node: node, Docker: cli, Cluster: sc, ExtraLabels: map[string]string{testenv.TestLabel: label},
+		ag, err := agent.New(agent.Config{Node: node, Runtime: dockerrt.New(cli, dockerrt.Options{ExtraLabels: map[string]string{testenv.TestLabel: label}}), Cluster: sc,
 			DefaultKillGrace: time.Second, Logger: log})
 		if err != nil {
 			t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berthops/berth/agent"
+	"github.com/berthops/berth/agent/dockerrt"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/zkstore"
 	"github.com/berthops/berth/reconciler"
@@ -69,10 +70,9 @@ func newJobsCluster(t *testing.T, ctx context.Context, zk *testenv.ZooKeeper) *j
 	ag, err := agent.New(agent.Config{
 		Node: agent.Node{ID: c.agent, Hostname: c.agent, Address: "127.0.0.2",
 			Resources: cluster.Resources{CPUs: 4, Mem: 4096, Disk: 10000}, Ports: []cluster.PortRange{{Begin: 31000, End: 31100}}},
-		Docker:      cli,
-		Cluster:     &agent.StateCluster{State: cluster.NewState(c.open(zk.Addrs()[0]))},
-		ExtraLabels: map[string]string{testenv.TestLabel: label},
-		Logger:      slog.New(slog.DiscardHandler),
+		Runtime: dockerrt.New(cli, dockerrt.Options{ExtraLabels: map[string]string{testenv.TestLabel: label}}),
+		Cluster: &agent.StateCluster{State: cluster.NewState(c.open(zk.Addrs()[0]))},
+		Logger:  slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -90,6 +90,27 @@ func errString(err error) string {
 	return err.Error()
 }
 
+// TestAgentCoreHasNoAdapters keeps the agent's core free of Docker and
+// Consul: they are its adapters (agent/dockerrt, agent/consulreg), so the
+// core can be driven by another runtime (a scale simulation, say).
+func TestAgentCoreHasNoAdapters(t *testing.T) {
+	for _, pkg := range []string{"agent", "agent/launch"} {
+		out, err := exec.Command("go", "list", "-json=ImportPath,Deps", "github.com/berthops/berth/"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v: %s", pkg, err, errString(err))
+		}
+		var p struct{ Deps []string }
+		if err := json.Unmarshal(out, &p); err != nil {
+			t.Fatalf("decode go list output: %v", err)
+		}
+		for _, dep := range p.Deps {
+			if strings.HasPrefix(dep, "github.com/docker/") || strings.HasPrefix(dep, "github.com/hashicorp/consul") {
+				t.Errorf("%s depends on %s: it belongs in an adapter package", pkg, dep)
+			}
+		}
+	}
+}
+
 // TestClientIsSmall keeps the API client (and the wire types it shares with
 // the server) free of the server's technologies, so a script or tool that
 // imports it does not pull in Git, ZooKeeper, Docker, Consul or Prometheus.

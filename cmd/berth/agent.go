@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berthops/berth/agent"
+	"github.com/berthops/berth/agent/dockerrt"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/zkstore"
 	"github.com/berthops/berth/policy"
@@ -131,9 +132,8 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 		return err
 	}
 	defer store.Close()
-	ag, err := newNodeAgent(ctx, logger, node, store, fl.consul, agent.Config{
-		ShellImage: fl.shellImage, DefaultKillGrace: fl.killGrace, SyncInterval: fl.syncInterval, ExtraLabels: fl.labels,
-	})
+	ag, err := newNodeAgent(ctx, logger, node, store, fl.consul, dockerrt.Options{ShellImage: fl.shellImage, ExtraLabels: fl.labels},
+		agent.Config{DefaultKillGrace: fl.killGrace, SyncInterval: fl.syncInterval})
 	if err != nil {
 		return err
 	}

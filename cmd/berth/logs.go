@@ -5,11 +5,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berthops/berth/agent"
+	"github.com/berthops/berth/agent/dockerrt"
+	"github.com/berthops/berth/agent/launch"
 )
 
 func newLogsCmd() *cobra.Command {
-	var opts agent.LogOptions
+	var opts launch.LogOptions
 	cmd := &cobra.Command{
 		Use:   "logs TASK",
 		Short: "Show a task's stdout and stderr (run on the task's node)",
@@ -20,13 +21,13 @@ is kept until the server withdraws its assignment, so its output stays readable.
   berth logs nightly-report.20261125T0300 --tail 50`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cli, err := agent.DialDocker(cmd.Context())
+			cli, err := dockerrt.Dial(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer cli.Close()
-			err = agent.Logs(cmd.Context(), cli, args[0], opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
-			if errors.Is(err, agent.ErrNoTask) {
+			err = dockerrt.Logs(cmd.Context(), cli, args[0], opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			if errors.Is(err, launch.ErrNoTask) {
 				return &exitError{code: 1, msg: "berth logs: task " + args[0] + " has no container on this node (run berth logs on the node the task ran on)"}
 			}
 			return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berthops/berth/agent"
 	"github.com/berthops/berth/agent/consulreg"
+	"github.com/berthops/berth/agent/dockerrt"
 	"github.com/berthops/berth/catalog"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/templates"
@@ -91,12 +92,12 @@ type nodeAgent struct {
 }
 
 // newNodeAgent dials the local Docker Engine and builds the agent for node
-// over store: the settings in cfg plus Docker, the cluster state, the Consul
-// registry (when consul.addr is set) and Berth's version and logger. Call
-// close when done.
-func newNodeAgent(ctx context.Context, logger *slog.Logger, node agent.Node, store cluster.Store, consul consulFlags, cfg agent.Config) (*nodeAgent, error) {
+// over store: the settings in cfg plus the Docker runtime (shaped by rt),
+// the cluster state, the Consul registry (when consul.addr is set) and
+// Berth's version and logger. Call close when done.
+func newNodeAgent(ctx context.Context, logger *slog.Logger, node agent.Node, store cluster.Store, consul consulFlags, rt dockerrt.Options, cfg agent.Config) (*nodeAgent, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	docker, err := agent.DialDocker(dctx)
+	docker, err := dockerrt.Dial(dctx)
 	cancel()
 	if err != nil {
 		return nil, err
@@ -107,7 +108,8 @@ func newNodeAgent(ctx context.Context, logger *slog.Logger, node agent.Node, sto
 		docker.Close()
 		return nil, err
 	}
-	cfg.Node, cfg.Docker, cfg.Registry = node, docker, registry
+	rt.Logger = logger
+	cfg.Node, cfg.Runtime, cfg.Registry = node, dockerrt.New(docker, rt), registry
 	cfg.Cluster = &agent.StateCluster{State: state, Log: logger}
 	cfg.Version, cfg.Logger = version, logger
 	ag, err := agent.New(cfg)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berthops/berth/agent"
+	"github.com/berthops/berth/agent/dockerrt"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/manifests"
@@ -142,7 +143,7 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	if err != nil {
 		return err
 	}
-	ag, err := newNodeAgent(ctx, logger, node, agentStore, fl.consul, agent.Config{ShellImage: fl.control.shellImage, ExtraLabels: fl.extraLabels})
+	ag, err := newNodeAgent(ctx, logger, node, agentStore, fl.consul, dockerrt.Options{ShellImage: fl.control.shellImage, ExtraLabels: fl.extraLabels}, agent.Config{})
 	if err != nil {
 		return err
 	}

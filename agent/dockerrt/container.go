@@ -1,11 +1,10 @@
-package agent
+package dockerrt
 
 import (
 	"fmt"
 	"maps"
 	"math"
 	"path"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,26 +13,18 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
 
+	"github.com/berthops/berth/agent/launch"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/policy"
 )
 
-// launch is everything Docker needs to create one task's container.
-type launch struct {
+// definition is everything Docker needs to create one task's container.
+type definition struct {
 	Name   string                    `json:"name"`
 	Image  string                    `json:"image"`
 	Config *container.Config         `json:"config"`
 	Host   *container.HostConfig     `json:"host"`
 	Net    *network.NetworkingConfig `json:"net,omitempty"`
-}
-
-// launchOptions are agent-wide settings that shape every container.
-type launchOptions struct {
-	// ShellImage runs a Marathon `cmd` for a task with no image. Mesos ran
-	// such commands on the host itself; Berth always isolates them.
-	ShellImage string
-	// ExtraLabels go on every container (tests use them to clean up).
-	ExtraLabels map[string]string
 }
 
 // containerName is stable per agent and task, so a retried create after a
@@ -58,9 +49,9 @@ func dockerNameSafe(s string) string {
 // buildLaunch turns an assignment into a container definition. It is pure:
 // every error is about the spec (or this agent's consent) and is final, so
 // the task is reported FAILED with it rather than retried.
-func buildLaunch(node Node, a cluster.Assignment, opts launchOptions) (launch, error) {
+func buildLaunch(node launch.Node, a cluster.Assignment, opts launchOptions) (definition, error) {
 	spec := a.Spec
-	l := launch{Name: containerName(node.ID, a.TaskID), Image: spec.Image}
+	l := definition{Name: containerName(node.ID, a.TaskID), Image: spec.Image}
 	cfg := &container.Config{User: spec.User}
 	host := &container.HostConfig{}
 
@@ -85,11 +76,11 @@ func buildLaunch(node Node, a cluster.Assignment, opts launchOptions) (launch, e
 	cfg.Labels = map[string]string{}
 	maps.Copy(cfg.Labels, spec.Labels)
 	maps.Copy(cfg.Labels, opts.ExtraLabels)
-	cfg.Labels[LabelAgent] = node.ID
-	cfg.Labels[LabelTask] = a.TaskID
-	cfg.Labels[LabelApp] = a.OwnerID
-	cfg.Labels[LabelOwner] = string(a.Owner)
-	cfg.Labels[LabelVersion] = a.Version
+	cfg.Labels[launch.LabelAgent] = node.ID
+	cfg.Labels[launch.LabelTask] = a.TaskID
+	cfg.Labels[launch.LabelApp] = a.OwnerID
+	cfg.Labels[launch.LabelOwner] = string(a.Owner)
+	cfg.Labels[launch.LabelVersion] = a.Version
 
 	if err := setNetwork(node, spec, cfg, host); err != nil {
 		return l, err
@@ -123,7 +114,7 @@ func buildLaunch(node Node, a cluster.Assignment, opts launchOptions) (launch, e
 	// The leader places tasks only where the policy allows them, but the
 	// agent is the one that must not be talked into more: a leader of an
 	// older version, or a forged assignment, gets the same answer.
-	if r, ok := policy.Check(node.policy(), spec); !ok {
+	if r, ok := policy.Check(node.Policy, spec); !ok {
 		return l, r
 	}
 	cfg.Env = append(taskEnv(node, a, l.Image), cfg.Env...)
@@ -141,12 +132,12 @@ const (
 	networkUser   = "USER"
 )
 
-func setNetwork(node Node, spec cluster.TaskSpec, cfg *container.Config, host *container.HostConfig) error {
+func setNetwork(node launch.Node, spec cluster.TaskSpec, cfg *container.Config, host *container.HostConfig) error {
 	switch spec.Network {
 	case networkBridge, "":
 		host.NetworkMode = "bridge"
 	case networkHost:
-		if node.policy().HostNetwork {
+		if node.Policy.HostNetwork {
 			// Under HOST the task binds its PORTn itself; there is nothing to map.
 			host.NetworkMode = "host"
 			return nil
@@ -274,7 +265,7 @@ func applyParameters(params []cluster.Parameter, cfg *container.Config, host *co
 // taskEnv is the environment Marathon (or Chronos) gave a task, under both
 // the historical names and Berth's own, sorted. Like Marathon, these override
 // the app's own env of the same name, because they describe this launch.
-func taskEnv(node Node, a cluster.Assignment, image string) []string {
+func taskEnv(node launch.Node, a cluster.Assignment, image string) []string {
 	env := map[string]string{}
 	maps.Copy(env, a.Spec.Env)
 	set := func(v string, names ...string) {
@@ -348,36 +339,4 @@ func envName(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// checkResolvedHostPaths re-checks every hostPath with its symlinks
-// resolved, because Docker follows them: /data/link pointing at / must be
-// refused like / itself. A path that does not exist yet is resolved through
-// its longest existing ancestor, since Docker creates the rest there.
-func checkResolvedHostPaths(p cluster.AgentPolicy, spec cluster.TaskSpec) error {
-	for i, v := range spec.Volumes {
-		resolved := resolveExisting(v.HostPath)
-		if resolved == path.Clean(v.HostPath) {
-			continue
-		}
-		if r, ok := policy.CheckHostPath(p, resolved); !ok {
-			r.Reason = fmt.Sprintf("volumes[%d]: hostPath %q resolves to %q: %s", i, v.HostPath, resolved, r.Reason)
-			return r
-		}
-	}
-	return nil
-}
-
-func resolveExisting(p string) string {
-	p = filepath.Clean(p)
-	rest := ""
-	for dir := p; ; dir = filepath.Dir(dir) {
-		if r, err := filepath.EvalSymlinks(dir); err == nil {
-			return filepath.Join(r, rest)
-		}
-		if dir == "/" || dir == "." {
-			return p
-		}
-		rest = filepath.Join(filepath.Base(dir), rest)
-	}
 }

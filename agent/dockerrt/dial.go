@@ -1,4 +1,4 @@
-package agent
+package dockerrt
 
 import (
 	"context"
@@ -7,11 +7,11 @@ import (
 	"github.com/docker/docker/client"
 )
 
-// DialDocker connects to the Docker Engine named by the environment
+// Dial connects to the Docker Engine named by the environment
 // (DOCKER_HOST, default the local socket) and checks that it answers. The API
 // version is negotiated, so daemons older than the client library (Docker
 // 20.10 here) work.
-func DialDocker(ctx context.Context) (*client.Client, error) {
+func Dial(ctx context.Context) (*client.Client, error) {
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)

@@ -1,38 +1,30 @@
-package agent
+package dockerrt
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/berthops/berth/agent/launch"
 )
-
-// ErrNoTask means no container of the task exists on this Docker Engine.
-var ErrNoTask = errors.New("no container for this task on this node")
-
-// LogOptions select what Logs shows.
-type LogOptions struct {
-	Follow bool
-	Tail   string // number of lines from the end, or "all"
-}
 
 // Logs copies a task's stdout and stderr (the sandbox view Mesos had) from
 // the local Docker Engine, finding the container by its berth.task label.
 // With Follow it streams until the task ends or ctx does.
-func Logs(ctx context.Context, d Docker, taskID string, opts LogOptions, stdout, stderr io.Writer) error {
+func Logs(ctx context.Context, d Docker, taskID string, opts launch.LogOptions, stdout, stderr io.Writer) error {
 	list, err := d.ContainerList(ctx, container.ListOptions{
 		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", LabelTask+"="+taskID)),
+		Filters: filters.NewArgs(filters.Arg("label", launch.LabelTask+"="+taskID)),
 	})
 	if err != nil {
 		return fmt.Errorf("logs of task %s: list containers: %w", taskID, err)
 	}
 	if len(list) == 0 {
-		return fmt.Errorf("logs of task %s: %w", taskID, ErrNoTask)
+		return fmt.Errorf("logs of task %s: %w", taskID, launch.ErrNoTask)
 	}
 	tail := opts.Tail
 	if tail == "" {
