@@ -39,8 +39,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Metrics, if set, records what the loop does.
-	Metrics *Metrics
+	// Observer, if set, is told what the loop does (package metrics exports
+	// it to Prometheus).
+	Observer Observer
 }
 
 // The status documents are the API's (package wire), shared with clients.
@@ -121,6 +122,9 @@ func New(cfg Config, src Source, state *cluster.State) *Reconciler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 	if cfg.Pass.NewTaskID == nil {
 		cfg.Pass.NewTaskID = NewTaskID
 	}
@@ -175,8 +179,8 @@ func (r *Reconciler) subscribe(ch chan<- Status) (cancel func()) {
 // Run fetches and applies until ctx is done or leadership is lost (the
 // returned error then wraps cluster.ErrFenced).
 func (r *Reconciler) Run(ctx context.Context, lead cluster.Leadership) error {
-	r.cfg.Metrics.setLeader(true)
-	defer r.cfg.Metrics.setLeader(false)
+	r.cfg.Observer.Leader(true)
+	defer r.cfg.Observer.Leader(false)
 	// A new term starts from the store: the records kept by an earlier
 	// term may predate another leader's writes.
 	r.jobs = &jobRecords{}
@@ -222,7 +226,7 @@ func (r *Reconciler) refresh(ctx context.Context) {
 	gen := r.status.Generation
 	r.mu.Unlock()
 	gitFailed := func(msg string) {
-		r.cfg.Metrics.gitError()
+		r.cfg.Observer.GitError()
 		r.log.Warn("git", "err", msg)
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -268,17 +272,17 @@ func (r *Reconciler) refresh(ctx context.Context) {
 			ce.Errors = []string{err.Error()}
 		}
 		r.status.Rejected = ce
-		r.cfg.Metrics.setRejected(true)
+		r.cfg.Observer.Rejected(true)
 		r.log.Warn("commit rejected", "commit", head, "errors", len(ce.Errors))
 		return
 	}
 	r.status.Rejected = nil
-	r.cfg.Metrics.setRejected(false)
+	r.cfg.Observer.Rejected(false)
 	r.status.Desired = head
 	// Until a pass has decided against the new head, the cluster does not
 	// run it.
 	r.status.Converged = false
-	r.cfg.Metrics.setConverged(false)
+	r.cfg.Observer.Converged(false)
 	r.desired, r.schedules = set, schedules
 	r.log.Info("commit loaded", "commit", head, "apps", len(set.Apps), "jobs", len(set.Jobs))
 }
@@ -290,12 +294,12 @@ func (r *Reconciler) load(commit string) (*manifests.Set, error) {
 // passFailed records a pass that could not decide or commit: the status
 // keeps the error with the commit it concerns, and is not converged.
 func (r *Reconciler) passFailed(commit string, err error) {
-	r.cfg.Metrics.passError()
+	r.cfg.Observer.PassError()
 	r.log.Warn("reconcile pass failed", "commit", commit, "err", err)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.status.LastError, r.status.LastErrorCommit, r.status.Converged = err.Error(), commit, false
-	r.cfg.Metrics.setConverged(false)
+	r.cfg.Observer.Converged(false)
 	r.notify()
 }
 
@@ -313,23 +317,23 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 	start := time.Now()
 	in, err := r.input(ctx, desired, commit)
 	if err != nil {
-		r.cfg.Metrics.storeError()
+		r.cfg.Observer.StoreError()
 		r.passFailed(commit, err)
 		return time.Time{}, err
 	}
 	in.ManualRuns, in.Schedules, in.NextDue = manual, schedules, r.nextDue
 	opts := r.cfg.Pass
-	opts.AroundPlacement = r.cfg.Metrics.timePlacement
+	opts.AroundPlacement = r.cfg.Observer.Placement
 	out := decide.Decide(in, opts)
 	if err := CommitChanges(ctx, r.state, lead, out.Changes, r.cfg.Branch); err != nil {
 		r.jobs.reset() // what was written is unknown: read it all again
-		r.cfg.Metrics.storeError()
+		r.cfg.Observer.StoreError()
 		r.passFailed(commit, err)
 		return time.Time{}, err
 	}
 	r.jobs.wrote(out.JobsWritten)
 	r.nextDue = out.NextDue
-	r.cfg.Metrics.observePass(time.Since(start), out, in.Tasks)
+	r.cfg.Observer.Pass(time.Since(start), out, in.Tasks)
 	if len(manual) > 0 {
 		r.mu.Lock()
 		r.manual = r.manual[len(manual):]
@@ -422,8 +426,8 @@ func (r *Reconciler) publish(out decide.Result, commit string, now time.Time) {
 			Message: a.Status.Message, Instances: a.Decision.Counts.Current, Healthy: a.Decision.Counts.CurrentHealthy,
 			Unplaced: a.Unplaced, Error: a.Error})
 	}
-	r.cfg.Metrics.setDegraded(degraded)
-	r.cfg.Metrics.setConverged(st.Converged)
+	r.cfg.Observer.Degraded(degraded)
+	r.cfg.Observer.Converged(st.Converged)
 	r.status = st
 	r.notify()
 }

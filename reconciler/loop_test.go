@@ -12,6 +12,7 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
+	"github.com/berthops/berth/metrics"
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/testenv"
@@ -61,7 +62,7 @@ func playAgent(ctx context.Context, t *testing.T, st *cluster.State, id string) 
 // startLoop runs a leading reconciler over an in-memory store, one played
 // agent and a Git repository whose main branch declares /web with 2
 // instances. done receives Run's result.
-func startLoop(ctx context.Context, t *testing.T, m *Metrics) (repo *testenv.GitRepo, st *cluster.State, r *Reconciler, done <-chan error) {
+func startLoop(ctx context.Context, t *testing.T, m Observer) (repo *testenv.GitRepo, st *cluster.State, r *Reconciler, done <-chan error) {
 	t.Helper()
 	repo = testenv.NewGitRepo(t, t.TempDir())
 	repo.Commit(t, "main", map[string]string{"apps/web.yaml": sprintf(webApp, 2)}, "web x2")
@@ -76,7 +77,7 @@ func startLoop(ctx context.Context, t *testing.T, m *Metrics) (repo *testenv.Git
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = New(Config{Branch: "main", Poll: time.Hour, Resync: 20 * time.Millisecond, Pass: decide.Options{Prune: true}, Metrics: m}, src, st)
+	r = New(Config{Branch: "main", Poll: time.Hour, Resync: 20 * time.Millisecond, Pass: decide.Options{Prune: true}, Observer: m}, src, st)
 	ch := make(chan error, 1)
 	go func() { ch <- r.Run(ctx, lead) }()
 	return repo, st, r, ch
@@ -86,14 +87,14 @@ func TestLoopFollowsTheBranch(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	reg := prometheus.NewRegistry()
-	repo, st, r, done := startLoop(ctx, t, NewMetrics(reg))
+	repo, st, r, done := startLoop(ctx, t, metrics.New(reg))
 
 	waitFor(t, ctx, "2 running tasks", func() bool { return countRunning(ctx, st) == 2 })
 	waitFor(t, ctx, "status converged", func() bool { s := r.Status(); return s.Converged && len(s.Apps) == 1 && s.Apps[0].Health == "Healthy" })
-	if n := testutil.ToFloat64(r.cfg.Metrics.leader); n != 1 {
+	if n := gauge(t, reg, "berth_leader", ""); n != 1 {
 		t.Errorf("berth_leader = %v while leading", n)
 	}
-	if n := testutil.ToFloat64(r.cfg.Metrics.tasks.WithLabelValues("RUNNING")); n != 2 {
+	if n := gauge(t, reg, "berth_tasks", "RUNNING"); n != 2 {
 		t.Errorf("berth_tasks{state=RUNNING} = %v, want 2", n)
 	}
 	if n, err := testutil.GatherAndCount(reg, "berth_sync_duration_seconds"); err != nil || n != 1 {
@@ -168,3 +169,25 @@ func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
 
 func containsStr(s, sub string) bool { return strings.Contains(s, sub) }
+
+// gauge reads a gauge from reg: the series whose one label has value label
+// ("" for a gauge without labels).
+func gauge(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if label == "" || (len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == label) {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no gauge %s{%s}", name, label)
+	return 0
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/metrics"
 	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/gitsource"
@@ -144,7 +145,7 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	state := cluster.NewState(store)
 	rec := reconciler.New(reconciler.Config{
-		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, Logger: logger, Metrics: reconciler.NewMetrics(reg),
+		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, Logger: logger, Observer: metrics.New(reg),
 		Pass: decide.Options{Prune: c.prune, Spec: decide.SpecOptions{ShellImage: c.shellImage}},
 	}, src, state)
 	if token == "" {

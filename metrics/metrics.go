@@ -1,4 +1,7 @@
-package reconciler
+// Package metrics exports the control plane's Prometheus metrics: it is the
+// reconcile loop's Observer (reconciler.Observer), so the loop itself knows
+// nothing of Prometheus. Every method is safe on a nil *Metrics.
+package metrics
 
 import (
 	"time"
@@ -10,7 +13,7 @@ import (
 )
 
 // Metrics are the reconciler's Prometheus metrics. A nil *Metrics records
-// nothing, so tests need not set one up.
+// nothing.
 type Metrics struct {
 	syncSeconds      prometheus.Histogram
 	placementSeconds prometheus.Histogram
@@ -26,7 +29,7 @@ type Metrics struct {
 }
 
 // NewMetrics creates the metrics and registers them with reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+func New(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		syncSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "berth_sync_duration_seconds", Help: "Time of one reconcile pass: read the cluster, decide, commit.",
@@ -57,7 +60,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) observePass(d time.Duration, out decide.Result, tasks []cluster.Task) {
+func (m *Metrics) Pass(d time.Duration, out decide.Result, tasks []cluster.Task) {
 	if m == nil {
 		return
 	}
@@ -77,8 +80,8 @@ func (m *Metrics) observePass(d time.Duration, out decide.Result, tasks []cluste
 	}
 }
 
-// timePlacement runs the allocator's work and records how long it took.
-func (m *Metrics) timePlacement(place func()) {
+// Placement runs the allocator's work and records how long it took.
+func (m *Metrics) Placement(place func()) {
 	began := time.Now()
 	place()
 	if m != nil {
@@ -86,43 +89,43 @@ func (m *Metrics) timePlacement(place func()) {
 	}
 }
 
-func (m *Metrics) passError() {
+func (m *Metrics) PassError() {
 	if m != nil {
 		m.passErrors.Inc()
 	}
 }
 
-func (m *Metrics) setDegraded(n int) {
+func (m *Metrics) Degraded(n int) {
 	if m != nil {
 		m.degraded.Set(float64(n))
 	}
 }
 
-func (m *Metrics) setConverged(b bool) {
+func (m *Metrics) Converged(b bool) {
 	if m != nil {
 		m.converged.Set(boolFloat(b))
 	}
 }
 
-func (m *Metrics) storeError() {
+func (m *Metrics) StoreError() {
 	if m != nil {
 		m.storeErrors.Inc()
 	}
 }
 
-func (m *Metrics) gitError() {
+func (m *Metrics) GitError() {
 	if m != nil {
 		m.gitErrors.Inc()
 	}
 }
 
-func (m *Metrics) setRejected(b bool) {
+func (m *Metrics) Rejected(b bool) {
 	if m != nil {
 		m.rejected.Set(boolFloat(b))
 	}
 }
 
-func (m *Metrics) setLeader(b bool) {
+func (m *Metrics) Leader(b bool) {
 	if m != nil {
 		m.leader.Set(boolFloat(b))
 	}

@@ -1,0 +1,38 @@
+package reconciler
+
+import (
+	"time"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/reconciler/decide"
+)
+
+// Observer is told what the loop does, for metrics (package metrics exports
+// it to Prometheus). It measures; it decides nothing.
+type Observer interface {
+	// Pass is a completed pass: its duration, its result and the tasks it
+	// read.
+	Pass(d time.Duration, out decide.Result, tasks []cluster.Task)
+	// Placement runs the allocator's work (timing it).
+	Placement(place func())
+	StoreError()
+	GitError()
+	PassError()
+	Rejected(bool)
+	Leader(bool)
+	Degraded(n int)
+	Converged(bool)
+}
+
+// noObserver is the loop's Observer when none is configured.
+type noObserver struct{}
+
+func (noObserver) Pass(time.Duration, decide.Result, []cluster.Task) {}
+func (noObserver) Placement(place func())                            { place() }
+func (noObserver) StoreError()                                       {}
+func (noObserver) GitError()                                         {}
+func (noObserver) PassError()                                        {}
+func (noObserver) Rejected(bool)                                     {}
+func (noObserver) Leader(bool)                                       {}
+func (noObserver) Degraded(int)                                      {}
+func (noObserver) Converged(bool)                                    {}
