@@ -383,7 +383,7 @@ func appGroup(app *manifests.App, spec cluster.TaskSpec, n int) allocator.Group 
 		ID:          app.ID,
 		Instances:   n,
 		Resources:   allocator.Resources{CPUs: spec.Resources.CPUs, Mem: spec.Resources.Mem, Disk: spec.Resources.Disk},
-		Constraints: placementConstraints(app.Constraints, spec),
+		Constraints: app.Constraints, // what the spec needs of an agent's policy: restrictToPolicies
 		Queue:       app.Queue,
 		Origin:      app.Origin,
 	}
@@ -398,7 +398,7 @@ func jobGroup(js jobStart) allocator.Group {
 		ID:          "job:" + js.job.Name,
 		Instances:   1,
 		Resources:   allocator.Resources{CPUs: js.spec.Resources.CPUs, Mem: js.spec.Resources.Mem, Disk: js.spec.Resources.Disk},
-		Constraints: placementConstraints(js.job.Constraints, js.spec),
+		Constraints: js.job.Constraints,
 		Queue:       js.job.Queue,
 		Origin:      js.job.Origin,
 	}
@@ -611,16 +611,10 @@ func groupByAttribute(app *manifests.App) string {
 }
 
 // PrivilegedAttribute is the attribute an agent started with
-// --allow-privileged carries in placement, so that apps with
-// docker.privileged are only placed where they are allowed to run (and
-// operators may constrain on it too).
+// --allow-privileged carries in placement, for operators' own constraints;
+// privileged apps are kept to such agents by the policy check
+// (restrictToPolicies).
 const PrivilegedAttribute = "berth.privileged"
-
-// placementConstraints are an app's constraints; what its spec needs of an
-// agent's policy is added by restrictToPolicies.
-func placementConstraints(cs []manifests.Constraint, _ cluster.TaskSpec) []manifests.Constraint {
-	return cs
-}
 
 // policyAttribute marks, for one allocation, the agents whose policy allows
 // demand group i.
