@@ -147,12 +147,6 @@ func Decide(in Input, opts Options) Result {
 	}
 	ports, portErrs := servicePorts(in.Desired.Apps, in.ServicePorts, opts.Prune, w)
 
-	type start struct {
-		app  *manifests.App
-		spec cluster.TaskSpec
-		n    int
-		out  int // index in out.Apps
-	}
 	var starts []start
 	declared := map[string]bool{}
 	type decided struct {
@@ -256,99 +250,7 @@ func Decide(in Input, opts Options) Result {
 	out.RequeueAt = earliest(out.RequeueAt, jp.requeue)
 
 	if len(starts) > 0 || len(jp.starts) > 0 {
-		c := allocatorCluster(in.Agents, in.Tasks)
-		demand := make([]allocator.Group, 0, len(starts)+len(jp.starts))
-		specs := make([]cluster.TaskSpec, 0, cap(demand))
-		for _, st := range starts {
-			demand = append(demand, appGroup(st.app, st.spec, st.n))
-			specs = append(specs, st.spec)
-		}
-		for _, js := range jp.starts {
-			demand = append(demand, jobGroup(js))
-			specs = append(specs, js.spec)
-		}
-		notAllowed := restrictToPolicies(&c, in.Agents, demand, specs)
-		for i := range notAllowed {
-			demand[i].Instances = 0 // nowhere to go: reported below, not placed
-		}
-		// Random host ports, as Marathon picks them: a port held by something
-		// outside Berth fails one launch, not every retry. The seed comes from
-		// the input's clock, so a decision stays a function of its input.
-		seed := opts.Seed
-		if seed == 0 {
-			seed = uint64(in.Now.UnixNano())
-		}
-		aopts := allocator.Options{Strategy: opts.Strategy, Seed: seed, RandomPorts: true, Queues: in.Desired.Queues}
-		freeing := tasksStopping(in.Tasks, w.list)
-		var groups []allocator.GroupResult
-		var refused map[int]error
-		place := func() { groups, refused = allocateEach(c, demand, aopts) }
-		if opts.AroundPlacement != nil {
-			opts.AroundPlacement(place)
-		} else {
-			place()
-		}
-		for k, js := range jp.starts {
-			i := len(starts) + k
-			if r, bad := notAllowed[i]; bad {
-				jp.placed(js, allocator.GroupResult{Reason: r.Error()})
-				continue
-			}
-			if err, bad := refused[i]; bad {
-				jp.refused(js, err)
-				continue
-			}
-			jp.placed(js, groups[i])
-		}
-		for i, st := range starts {
-			o := &out.Apps[st.out]
-			if err, bad := refused[i]; bad {
-				o.Error = fmt.Sprintf("place new tasks: %v", err)
-				o.Status.Health, o.Status.Message = rollout.Degraded, o.Error
-				continue
-			}
-			if r, bad := notAllowed[i]; bad {
-				// No agent's operator allowed what the app needs: only a
-				// flag on an agent, or a change of the manifest, helps.
-				o.Unplaced = fmt.Sprintf("%d of %d instances of %s: %v", st.n, st.n, st.app.ID, r)
-				o.Status.Health = rollout.Degraded
-				o.Status.Message = strings.TrimPrefix(o.Status.Message+"; cannot place: "+o.Unplaced, "; ")
-				continue
-			}
-			g := groups[i]
-			for _, p := range g.Placements {
-				spec := st.spec
-				spec.Ports = append([]cluster.PortSpec(nil), st.spec.Ports...)
-				for j := range spec.Ports {
-					if j < len(p.HostPorts) {
-						spec.Ports[j].HostPort = p.HostPorts[j]
-					}
-				}
-				w.add(StartTask{Assignment: cluster.Assignment{
-					TaskID:    opts.NewTaskID(st.app.ID),
-					Owner:     cluster.OwnerApp,
-					OwnerID:   st.app.ID,
-					Version:   o.Version,
-					AgentID:   p.AgentID,
-					Spec:      spec,
-					CreatedAt: in.Now,
-				}})
-			}
-			if g.Unplaced > 0 {
-				o.Unplaced = g.Reason
-				if freeing {
-					// Tasks are stopping: their resources and ports come back
-					// within a pass or two, so this is a wait, not a fault.
-					o.Status.Message = strings.TrimPrefix(o.Status.Message+"; waiting for resources being freed: "+g.Reason, "; ")
-				} else {
-					// Nothing but a change in the cluster or the manifest can
-					// place them: the app is Degraded until then, with the
-					// allocator's reason.
-					o.Status.Health = rollout.Degraded
-					o.Status.Message = strings.TrimPrefix(o.Status.Message+"; cannot place: "+g.Reason, "; ")
-				}
-			}
-		}
+		place(in, opts, starts, jp, out.Apps, w)
 	}
 	// Run records go before the launches they describe: if a transaction
 	// limit splits the batch, a run is never launched unrecorded.
@@ -375,6 +277,114 @@ func tasksStopping(tasks []cluster.Task, changes []Change) bool {
 		}
 	}
 	return false
+}
+
+// start is new instances of an app to place.
+type start struct {
+	app  *manifests.App
+	spec cluster.TaskSpec
+	n    int
+	out  int // index in the result's Apps
+}
+
+// place asks the allocator for room for the apps' and jobs' starts, on the
+// agents whose policy allows them, and records the placements as StartTask
+// changes (and the job runs'); starts it cannot place are reported on their
+// app (or job) with the reason.
+func place(in Input, opts Options, starts []start, jp *jobPass, apps []AppOutcome, w *writes) {
+	c := allocatorCluster(in.Agents, in.Tasks)
+	demand := make([]allocator.Group, 0, len(starts)+len(jp.starts))
+	specs := make([]cluster.TaskSpec, 0, cap(demand))
+	for _, st := range starts {
+		demand = append(demand, appGroup(st.app, st.spec, st.n))
+		specs = append(specs, st.spec)
+	}
+	for _, js := range jp.starts {
+		demand = append(demand, jobGroup(js))
+		specs = append(specs, js.spec)
+	}
+	notAllowed := restrictToPolicies(&c, in.Agents, demand, specs)
+	for i := range notAllowed {
+		demand[i].Instances = 0 // nowhere to go: reported below, not placed
+	}
+	// Random host ports, as Marathon picks them: a port held by something
+	// outside Berth fails one launch, not every retry. The seed comes from
+	// the input's clock, so a decision stays a function of its input.
+	seed := opts.Seed
+	if seed == 0 {
+		seed = uint64(in.Now.UnixNano())
+	}
+	aopts := allocator.Options{Strategy: opts.Strategy, Seed: seed, RandomPorts: true, Queues: in.Desired.Queues}
+	freeing := tasksStopping(in.Tasks, w.list)
+	var groups []allocator.GroupResult
+	var refused map[int]error
+	allocate := func() { groups, refused = allocateEach(c, demand, aopts) }
+	if opts.AroundPlacement != nil {
+		opts.AroundPlacement(allocate)
+	} else {
+		allocate()
+	}
+	for k, js := range jp.starts {
+		i := len(starts) + k
+		if r, bad := notAllowed[i]; bad {
+			jp.placed(js, allocator.GroupResult{Reason: r.Error()})
+			continue
+		}
+		if err, bad := refused[i]; bad {
+			jp.refused(js, err)
+			continue
+		}
+		jp.placed(js, groups[i])
+	}
+	for i, st := range starts {
+		o := &apps[st.out]
+		if err, bad := refused[i]; bad {
+			o.Error = fmt.Sprintf("place new tasks: %v", err)
+			o.Status.Health, o.Status.Message = rollout.Degraded, o.Error
+			continue
+		}
+		if r, bad := notAllowed[i]; bad {
+			// No agent's operator allowed what the app needs: only a
+			// flag on an agent, or a change of the manifest, helps.
+			o.Unplaced = fmt.Sprintf("%d of %d instances of %s: %v", st.n, st.n, st.app.ID, r)
+			o.Status.Health = rollout.Degraded
+			o.Status.Message = strings.TrimPrefix(o.Status.Message+"; cannot place: "+o.Unplaced, "; ")
+			continue
+		}
+		g := groups[i]
+		for _, p := range g.Placements {
+			spec := st.spec
+			spec.Ports = append([]cluster.PortSpec(nil), st.spec.Ports...)
+			for j := range spec.Ports {
+				if j < len(p.HostPorts) {
+					spec.Ports[j].HostPort = p.HostPorts[j]
+				}
+			}
+			w.add(StartTask{Assignment: cluster.Assignment{
+				TaskID:    opts.NewTaskID(st.app.ID),
+				Owner:     cluster.OwnerApp,
+				OwnerID:   st.app.ID,
+				Version:   o.Version,
+				AgentID:   p.AgentID,
+				Spec:      spec,
+				CreatedAt: in.Now,
+			}})
+		}
+		if g.Unplaced > 0 {
+			o.Unplaced = g.Reason
+			if freeing {
+				// Tasks are stopping: their resources and ports come back
+				// within a pass or two, so this is a wait, not a fault.
+				o.Status.Message = strings.TrimPrefix(o.Status.Message+"; waiting for resources being freed: "+g.Reason, "; ")
+			} else {
+				// Nothing but a change in the cluster or the manifest can
+				// place them: the app is Degraded until then, with the
+				// allocator's reason.
+				o.Status.Health = rollout.Degraded
+				o.Status.Message = strings.TrimPrefix(o.Status.Message+"; cannot place: "+g.Reason, "; ")
+			}
+		}
+	}
 }
 
 // appGroup is an app's demand for n new tasks, as the allocator sees it.
