@@ -119,7 +119,10 @@ func startDialectEnv(ctx context.Context, t *testing.T) *dialectEnv {
 // agent): it runs what is assigned, healthy, and stops what is killed.
 func playDialectAgent(ctx context.Context, t *testing.T, st *cluster.State) {
 	a := cluster.Agent{ID: "a1", Hostname: "a1", Address: "127.0.0.1", Reachable: true,
-		Resources: cluster.Resources{CPUs: 8, Mem: 8192, Disk: 10000}, Ports: []cluster.PortRange{{Begin: 31000, End: 31999}}}
+		Resources: cluster.Resources{CPUs: 8, Mem: 8192, Disk: 10000}, Ports: []cluster.PortRange{{Begin: 31000, End: 31999}},
+		// The walkthrough's nginx-1 mounts a host directory, as make run
+		// allows it (scripts/run-examples.sh).
+		Policy: cluster.AgentPolicy{HostPaths: []string{"/tmp/berth-examples"}}}
 	if _, err := st.RegisterAgent(ctx, a); err != nil {
 		t.Fatalf("register agent: %v", err)
 	}

@@ -347,6 +347,9 @@ func place(in Input, opts Options, starts []start, jp *jobPass, apps []AppOutcom
 			// No agent's operator allowed what the app needs: only a
 			// flag on an agent, or a change of the manifest, helps.
 			o.Unplaced = fmt.Sprintf("%d of %d instances of %s: %v", st.n, st.n, st.app.ID, r)
+			if f := st.app.Origin.File; f != "" {
+				o.Unplaced = fmt.Sprintf("%s:%d: %s", f, st.app.Origin.Line, o.Unplaced) // as the allocator words its reasons
+			}
 			o.Status.Health = rollout.Degraded
 			o.Status.Message = strings.TrimPrefix(o.Status.Message+"; cannot place: "+o.Unplaced, "; ")
 			continue
