@@ -255,9 +255,12 @@ func TestMarathonDialectWithGoMarathon(t *testing.T) {
 	if groups, err := c.Groups(); err != nil || len(groups.Groups) != 1 || groups.Groups[0].ID != "/metrics" || len(groups.Apps) != 5 {
 		t.Errorf("groups %+v, %v", groups, err)
 	}
-	if deps, err := c.Deployments(); err != nil || len(deps) != 0 {
-		t.Errorf("deployments of a settled cluster: %+v, %v", deps, err)
-	}
+	// The tasks run before the leader's next pass says so: a settled
+	// cluster soon lists no deployment.
+	waitUntil(t, "no deployments once every app is settled", 30*time.Second, func() bool {
+		deps, err := c.Deployments()
+		return err == nil && len(deps) == 0
+	})
 
 	_, err = c.CreateApplication(marathon.NewDockerApplication().Name("/sneaky"))
 	var apiErr *marathon.APIError
