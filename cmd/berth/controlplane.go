@@ -24,6 +24,7 @@ import (
 	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/server"
+	"github.com/berthops/berth/ui"
 )
 
 // controlFlags configure the reconcile loop and its API, the same for
@@ -151,8 +152,9 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 		api: reconciler.APIOptions{Token: token, ProtectReads: c.protectReads, WebhookSecret: secret, Logger: logger}}, nil
 }
 
-// mount adds the reconciler's routes and /metrics to srv. Endpoints only the
-// leader can answer are proxied to it from followers.
+// mount adds the reconciler's routes, /metrics and the web UI (at /ui/, and
+// / redirects there) to srv. Endpoints only the leader can answer are
+// proxied to it from followers.
 func (cp *controlPlane) mount(srv *server.Server) {
 	api := cp.api
 	api.Forward = forwardToLeader(srv)
@@ -160,6 +162,8 @@ func (cp *controlPlane) mount(srv *server.Server) {
 		srv.Handle(pattern, h)
 	}
 	srv.Handle("GET /metrics", promhttp.HandlerFor(cp.metrics, promhttp.HandlerOpts{}))
+	srv.Handle("GET "+ui.Prefix, ui.Handler())
+	srv.Handle("GET /{$}", http.RedirectHandler(ui.Prefix, http.StatusFound))
 }
 
 // forwardToLeader proxies a request to the leader's API when this replica

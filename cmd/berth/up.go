@@ -128,13 +128,14 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 
 	api := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, `Berth is up.
+  UI:         %s/ui/
   API:        %s  (token in %s)
   status:     berth status --server %s
   apps:       berth apps --server %s
   templates:  rendered under %s
   state:      %s
 Stop with Ctrl-C; running tasks keep running and are picked up by the next berth up.
-`, api, fl.control.tokenFile, api, api, fl.renderRoot, filepath.Join(fl.dataDir, "state.json"))
+`, api, api, fl.control.tokenFile, api, api, fl.renderRoot, filepath.Join(fl.dataDir, "state.json"))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(gctx, ln) })
