@@ -19,8 +19,9 @@ import (
 	"github.com/berthops/berth/schedule"
 )
 
-// maxPageLimit bounds ?limit=: a page of tasks stays well under 1 MB.
-const maxPageLimit = 1000
+// maxPageLimit bounds ?limit=: 500 tasks make about 360 kB of JSON, well
+// under the 1 MB a page may weigh.
+const maxPageLimit = 500
 
 // page applies ?offset= and ?limit= to list. With either given, the full
 // count goes in the X-Total-Count header. A bad value answers 400.
@@ -275,6 +276,9 @@ func (a *api) templates(w http.ResponseWriter, req *http.Request) {
 	}
 	out := make([]tmpl, 0, len(list))
 	for _, p := range list {
+		if p.Origin.File != "" {
+			p.Origin.File = path.Join(a.r.cfg.Path, p.Origin.File) // from the repository's root, as in diffs
+		}
 		out = append(out, tmpl{Template: p.Template, Origin: p.Origin})
 	}
 	writeJSON(w, http.StatusOK, out)
