@@ -310,6 +310,8 @@ func TestUI(t *testing.T) {
 		click(t, bctx, `nav a[data-nav="agents"]`)
 		waitJS(t, bctx, "3 agents with bars", `document.querySelectorAll('.agent .bar').length === 9`)
 		waitJS(t, bctx, "attributes", mainText("#agents")+`.includes('rack=r1')`)
+		click(t, bctx, `details[data-agent="agent-2"] summary`)
+		waitJS(t, bctx, "agent-2's tasks", `document.querySelectorAll('details[data-agent="agent-2"] .tl tr').length > 0`)
 		screenshot(t, bctx, "agents")
 	})
 

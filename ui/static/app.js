@@ -52,9 +52,11 @@
     Degraded: 'bad', FAILED: 'bad', LOST: 'bad', UNREACHABLE: 'bad', unhealthy: 'bad',
   };
   const badge = (v, label) => (v ? `<span class="badge ${tone[v] ?? ''}">${esc(label ?? v)}</span>` : '<span class="muted">—</span>');
-  function bar(used, total, label) {
+  // bar is a meter of used against total; a progress bar (done against
+  // wanted) turns green when complete instead of red when full.
+  function bar(used, total, label, progress) {
     const pct = total > 0 ? Math.min(100, (used / total) * 100) : 0;
-    const cls = pct >= 95 ? 'full' : pct >= 80 ? 'hi' : '';
+    const cls = progress ? (pct >= 100 ? 'done' : 'progress') : pct >= 95 ? 'full' : pct >= 80 ? 'hi' : '';
     return `<div class="bar ${cls}" role="meter" aria-label="${esc(label)}" aria-valuemin="0" aria-valuemax="${esc(total)}" aria-valuenow="${esc(used)}"><span data-w="${pct.toFixed(1)}"></span></div>`;
   }
   // The page's CSP forbids style attributes in markup: widths are set here.
@@ -317,7 +319,8 @@
         const lost = (st.agents || []).filter((a) => !a.reachable);
         const bySync = sync.appsBySync || {};
         const byHealth = sync.appsByHealth || {};
-        const cnt = (o, k, t) => `<a class="stat-line" href="/ui/apps${qs(t)}">${badge(k)} <b>${o[k] || 0}</b></a>`;
+        const total = sync.appCount || 0;
+        const cnt = (o, k, t) => `<div class="count-row"><a href="/ui/apps${qs(t)}">${badge(k)}</a><div class="bar tone-${tone[k] || 'idle'}"><span data-w="${total ? ((o[k] || 0) / total * 100).toFixed(1) : 0}"></span></div><b>${o[k] || 0}</b></div>`;
         const servers = (st.servers || []).map((s) => `<span class="tag">${esc(s.id)}${s.id === st.leader ? ' ★' : ''} ${esc(s.address)}</span>`).join(' ');
         const rej = sync.rejected;
         document.getElementById('ov').innerHTML = `
@@ -346,10 +349,11 @@
               ${sync.lastError ? `<dt>Last error</dt><dd class="errors">${esc(sync.lastError)}</dd>` : ''}
             </dl></div>
             <div class="card"><h2>Apps by sync and health</h2>
-              <div class="grid cols-2 counts"><div>${['Synced', 'OutOfSync'].map((k) => `<div>${cnt(bySync, k, { sync: k })}</div>`).join('')}</div>
-              <div>${['Healthy', 'Progressing', 'Degraded', 'Suspended'].map((k) => `<div>${cnt(byHealth, k, { health: k })}</div>`).join('')}</div></div>
+              <h3>Sync</h3>${['Synced', 'OutOfSync'].map((k) => cnt(bySync, k, { sync: k })).join('')}
+              <h3>Health</h3>${['Healthy', 'Progressing', 'Degraded', 'Suspended'].map((k) => cnt(byHealth, k, { health: k })).join('')}
             </div>
           </div>`;
+        applyWidths(main);
       },
     };
   }
@@ -440,8 +444,8 @@
         document.getElementById('deploy').innerHTML = `<h2>Deployment</h2>${dep
           ? `<p><span class="badge info">in progress</span> to version <span class="mono">${esc(dep.version)}</span> of commit <span class="mono">${esc(short(dep.commit))}</span></p>`
           : '<p><span class="badge ok">no rollout under way</span></p>'}
-          <div class="bar-row"><span>healthy</span>${bar(app.healthy, want || 0, 'healthy instances')}<span class="v">${app.healthy} of ${want}</span></div>
-          <div class="bar-row"><span>current</span>${bar(app.instances, want || 0, 'instances of the current version')}<span class="v">${app.instances} of ${want}</span></div>
+          <div class="bar-row"><span>healthy</span>${bar(app.healthy, want || 0, 'healthy instances', true)}<span class="v">${app.healthy} of ${want}</span></div>
+          <div class="bar-row"><span>current</span>${bar(app.instances, want || 0, 'instances of the current version', true)}<span class="v">${app.instances} of ${want}</span></div>
           ${dep && dep.message ? `<p class="muted">${esc(dep.message)}</p>` : ''}${app.unplaced ? `<p class="errors">${esc(app.unplaced)}</p>` : ''}`;
         document.getElementById('app-info').innerHTML = `<h2>Instances</h2><dl class="kv">
           <dt>Healthy / running / staged</dt><dd id="instances">${app.healthy} / ${row.running ?? '—'} / ${row.staged ?? '—'}</dd>
@@ -521,7 +525,7 @@
     return {
       async refresh() {
         const { body: agents, total } = await api(`/v1/agents${qs({ q, usage: 1, limit, offset })}`);
-        const res = (a, k, label, fmt) => `<div class="bar-row"><span>${label}</span>${bar(a.used[k], a.resources[k], `${label} used`)}<span class="v">${fmt(a.used[k])} used · ${fmt(Math.max(0, a.resources[k] - a.used[k]))} free</span></div>`;
+        const res = (a, k, label, fmt) => `<div class="bar-row"><span>${label}</span>${bar(a.used[k], a.resources[k], `${label} used`)}<span class="v">${fmt(a.used[k])} / ${fmt(a.resources[k])} · <b>${fmt(Math.max(0, a.resources[k] - a.used[k]))}</b> free</span></div>`;
         const el = document.getElementById('agents');
         el.innerHTML = agents.map((a) => `<section class="card agent" aria-labelledby="ag-${esc(a.id)}">
             <h2><span id="ag-${esc(a.id)}">${esc(a.id)}</span>${a.reachable ? badge('Healthy', 'reachable') : badge('LOST', 'lost')}</h2>
@@ -703,7 +707,7 @@
         document.getElementById('graph').innerHTML = graph(jobs.filter((x) => fam.has(x.name)), name);
         const durOf = (r) => (isZero(r.startedAt) ? '—' : dur(new Date(isZero(r.finishedAt) ? Date.now() : r.finishedAt) - new Date(r.startedAt)));
         document.getElementById('runs').innerHTML = runs.length ? `<table><thead><tr><th>Run</th><th>Trigger</th><th>State</th><th class="num">Attempt</th><th>Started</th><th class="num">Duration</th><th class="num">Exit</th><th>Agent</th></tr></thead><tbody>
-          ${runs.map((r) => `<tr data-run="${esc(r.runId)}" tabindex="0"><td class="mono"><a href="#run-out">${esc(r.runId)}</a></td><td>${esc(r.trigger)}</td><td>${badge(r.state)}</td><td class="num">${r.attempt}</td>
+          ${runs.map((r) => `<tr data-run="${esc(r.runId)}" tabindex="0" ${r.runId === selected ? 'aria-selected="true"' : ''}><td class="mono"><a href="#run-out">${esc(r.runId)}</a></td><td>${esc(r.trigger)}</td><td>${badge(r.state)}</td><td class="num">${r.attempt}</td>
             <td>${esc(fmtTime(r.startedAt))}</td><td class="num">${durOf(r)}</td><td class="num">${r.exitCode ?? '—'}</td><td>${esc(r.agentId || '—')}</td></tr>`).join('')}</tbody></table>`
           : '<div class="empty">This job has not run yet.</div>';
         const sel = runs.find((r) => r.runId === selected);
@@ -790,8 +794,8 @@
     return {
       async refresh() {
         const ts = await get('/v1/templates');
-        document.getElementById('templates').innerHTML = ts.length ? `<table><thead><tr><th>Template</th><th>Destination</th><th>Where</th><th>Validate</th><th>Then</th><th>Declared in</th></tr></thead><tbody>
-          ${ts.map((t) => `<tr><td>${esc(t.id)}</td><td class="mono">${esc(t.destination)}</td>
+        document.getElementById('templates').innerHTML = ts.length ? `<table><thead><tr><th>Template</th><th>Source</th><th>Destination</th><th>Where</th><th>Validate</th><th>Then</th><th>Declared in</th></tr></thead><tbody>
+          ${ts.map((t) => `<tr><td>${esc(t.id)}</td><td class="mono">${esc(t.source || 'inline contents')}</td><td class="mono">${esc(t.destination)}</td>
             <td>${(t.constraints || []).length ? `<div class="tags">${t.constraints.map((c) => `<span class="tag">${esc(c.join ? c.join(' ') : JSON.stringify(c))}</span>`).join('')}</div>` : 'every agent'}</td>
             <td class="mono">${esc(t.validate || '—')}</td><td class="mono">${esc(t.command || '—')}</td><td class="mono">${esc(t.origin?.file || '')}${t.origin?.line ? `:${t.origin.line}` : ''}</td></tr>`).join('')}</tbody></table>`
           : '<div class="empty">No templates declared.</div>';
