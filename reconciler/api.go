@@ -32,6 +32,9 @@ type APIOptions struct {
 	// the request to the leader.
 	Forward func(w http.ResponseWriter, r *http.Request) bool
 	Logger  *slog.Logger
+	// Renders, when set, reports the templates this process renders itself
+	// (berth up), for GET /v1/renders.
+	Renders func() []TemplateRender
 }
 
 // Routes returns the reconciler's endpoints as pattern -> handler, for the
@@ -63,6 +66,7 @@ func (r *Reconciler) Routes(state *cluster.State, o APIOptions) map[string]http.
 		// For the web UI (browse.go).
 		"GET /v1/templates": a.read(http.HandlerFunc(a.templates)),
 		"GET /v1/manifest":  a.read(a.leaderOnly(http.HandlerFunc(a.manifest))),
+		"GET /v1/renders":   a.read(http.HandlerFunc(a.renders)),
 	}
 }
 

@@ -17,11 +17,14 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/berthops/berth/catalog"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/gitsource"
+	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/server"
+	"github.com/berthops/berth/templates"
 	"github.com/berthops/berth/testenv"
 	"github.com/berthops/berth/ui"
 )
@@ -74,7 +77,8 @@ func startPlane(ctx context.Context, t *testing.T) *plane {
 	rec := reconciler.New(reconciler.Config{Branch: "main", Path: "examples", Poll: 300 * time.Millisecond, Resync: 200 * time.Millisecond,
 		Logger: logger, Pass: reconciler.PassOptions{Prune: true, Spec: reconciler.SpecOptions{ShellImage: reconciler.DefaultShellImage}}}, src, st)
 	srv := server.New(server.Config{ID: "up", Version: "test", Store: store, Logger: logger, Lead: []server.LeadFunc{rec.Run}})
-	for pattern, h := range rec.Routes(st, reconciler.APIOptions{Token: testToken, Logger: logger}) {
+	renders := startRenderer(ctx, t, rec, st)
+	for pattern, h := range rec.Routes(st, reconciler.APIOptions{Token: testToken, Logger: logger, Renders: renders}) {
 		srv.Handle(pattern, h)
 	}
 	srv.Handle("GET "+ui.Prefix, ui.Handler())
@@ -84,6 +88,45 @@ func startPlane(ctx context.Context, t *testing.T) *plane {
 	}
 	go func() { _ = srv.Serve(ctx, ln) }()
 	return &plane{url: "http://" + ln.Addr().String(), repo: repo, rec: rec, st: st}
+}
+
+// startRenderer renders the desired templates in this process from Berth's
+// own catalog, as berth up does (under a temporary directory, without their
+// validate and reload commands), and returns what GET /v1/renders reports.
+func startRenderer(ctx context.Context, t *testing.T, rec *reconciler.Reconciler, st *cluster.State) func() []reconciler.TemplateRender {
+	t.Helper()
+	runner, err := templates.NewRunner(nil, templates.RunnerOptions{Source: templates.CatalogSource{Catalog: catalog.New(st, 200*time.Millisecond, "agent-1.lab")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	go func() { _ = runner.Run(ctx) }()
+	go func() {
+		last := ""
+		for ctx.Err() == nil {
+			if set, commit := rec.Desired(); set != nil && commit != last {
+				var specs []manifests.Template
+				for _, tm := range set.Templates {
+					tm.Destination = filepath.Join(root, tm.Destination)
+					tm.Validate, tm.Command = "", ""
+					specs = append(specs, tm)
+				}
+				if err := runner.Update(specs); err != nil {
+					t.Errorf("templates of %s: %v", commit, err)
+				}
+				last = commit
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+	return func() []reconciler.TemplateRender {
+		var out []reconciler.TemplateRender
+		for _, s := range runner.Status() {
+			out = append(out, reconciler.TemplateRender{Template: s.ID, Agent: "agent-1", Destination: s.Destination, Rendered: s.Rendered,
+				LastRender: s.LastRender, LastWrite: s.LastWrite, Writes: s.Writes, Waiting: s.Waiting, Error: s.Err, SourceError: s.SourceErr})
+		}
+		return out
+	}
 }
 
 // playAgent registers an agent and answers its assignments as a real one
@@ -373,6 +416,7 @@ func TestUI(t *testing.T) {
 		screenshot(t, bctx, "diff")
 		click(t, bctx, `nav a[data-nav="templates"]`)
 		waitJS(t, bctx, "the templates", mainText("#templates")+`.includes('/nginx-upstream') && `+mainText("#templates")+`.includes('nginx -t')`)
+		waitJS(t, bctx, "the template's last render", mainText(`tr[data-template="/nginx-upstream"]`)+`.includes('rendered')`)
 		screenshot(t, bctx, "templates")
 	})
 

@@ -106,6 +106,8 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	}
 	srv := server.New(server.Config{ID: "up", Version: version, Store: serverStore, Logger: logger,
 		Lead: []server.LeadFunc{cp.rec.Run}})
+	var runner *templates.Runner // made below, before the server serves
+	cp.api.Renders = func() []reconciler.TemplateRender { return renders(fl.agentID, runner.Status()) }
 	cp.mount(srv)
 	ln, err := net.Listen("tcp", fl.listen)
 	if err != nil {
@@ -121,7 +123,7 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 		return err
 	}
 	defer ag.close()
-	runner, err := templates.NewRunner(nil, templates.RunnerOptions{Source: ag.source, Logger: logger})
+	runner, err = templates.NewRunner(nil, templates.RunnerOptions{Source: ag.source, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -186,6 +188,16 @@ func rebaseTemplates(in []manifests.Template, root string, commands bool) []mani
 			t.Validate, t.Command = "", ""
 		}
 		out[i] = t
+	}
+	return out
+}
+
+// renders is the runner's status as GET /v1/renders reports it.
+func renders(agentID string, sts []templates.Status) []reconciler.TemplateRender {
+	out := make([]reconciler.TemplateRender, len(sts))
+	for i, s := range sts {
+		out[i] = reconciler.TemplateRender{Template: s.ID, Agent: agentID, Destination: s.Destination, Rendered: s.Rendered,
+			LastRender: s.LastRender, LastWrite: s.LastWrite, Writes: s.Writes, Waiting: s.Waiting, Error: s.Err, SourceError: s.SourceErr}
 	}
 	return out
 }

@@ -789,15 +789,36 @@
   function templatesPage() {
     setTitle('Templates');
     main.innerHTML = `<h1>Templates</h1><p class="sub">consul-template files the leader publishes; agents render those their node's constraints select.</p>
-      <div class="banner note section" role="note">Agents do not report their renders to the server yet, so this page cannot show each template's last render or validation result. It shows where each template renders and how it is validated; see the agent's log for renders.</div>
+      <div class="banner note section" role="note" id="renders-note" hidden></div>
       <div class="card flush section"><div class="table-wrap" id="templates"></div></div>`;
     return {
       async refresh() {
-        const ts = await get('/v1/templates');
-        document.getElementById('templates').innerHTML = ts.length ? `<table><thead><tr><th>Template</th><th>Source</th><th>Destination</th><th>Where</th><th>Validate</th><th>Then</th><th>Declared in</th></tr></thead><tbody>
-          ${ts.map((t) => `<tr><td>${esc(t.id)}</td><td class="mono">${esc(t.source || 'inline contents')}</td><td class="mono">${esc(t.destination)}</td>
-            <td>${(t.constraints || []).length ? `<div class="tags">${t.constraints.map((c) => `<span class="tag">${esc(c.join ? c.join(' ') : JSON.stringify(c))}</span>`).join('')}</div>` : 'every agent'}</td>
-            <td class="mono">${esc(t.validate || '—')}</td><td class="mono">${esc(t.command || '—')}</td><td class="mono">${esc(t.origin?.file || '')}${t.origin?.line ? `:${t.origin.line}` : ''}</td></tr>`).join('')}</tbody></table>`
+        const [ts, renders] = await Promise.all([get('/v1/templates'), get('/v1/renders').catch((e) => {
+          if (e.status === 404) return null;
+          throw e;
+        })]);
+        const note = document.getElementById('renders-note');
+        note.hidden = false;
+        note.textContent = renders
+          ? 'Renders reported by this process (berth up renders every template itself). In a cluster, agents do not report their renders to the server yet.'
+          : "Agents do not report their renders to the server yet, so this page cannot show each template's last render or validation result; the agents' logs have them. It shows where each template renders and how it is checked.";
+        const by = new Map();
+        for (const r of renders || []) (by.get(r.template) || by.set(r.template, []).get(r.template)).push(r);
+        const result = (r) => (r.error ? badge('FAILED', 'failed') + `<div class="errors">${esc(r.error)}</div>`
+          : r.sourceError ? badge('SKIPPED', 'source failing') + `<div class="errors">${esc(r.sourceError)}</div>`
+            : r.rendered ? badge('SUCCEEDED', 'rendered') : badge('PENDING', (r.waiting || []).length ? `waiting for ${r.waiting.join(', ')}` : 'pending'));
+        document.getElementById('templates').innerHTML = ts.length ? `<table><thead><tr><th>Template</th><th>Source</th><th>Where</th><th>Validate, then</th>
+            ${renders ? '<th>Last render</th><th>Result</th>' : ''}<th>Declared in</th></tr></thead><tbody>
+          ${ts.map((t) => {
+            const rs = by.get(t.id) || [];
+            return `<tr data-template="${esc(t.id)}"><td>${esc(t.id)}</td><td class="mono">${esc(t.source || 'inline contents')}</td>
+            <td>${rs.length ? rs.map((r) => `<div><b>${esc(r.agent)}</b>: <span class="mono">${esc(r.destination)}</span></div>`).join('')
+              : `<span class="mono">${esc(t.destination)}</span><div class="muted">${(t.constraints || []).length ? `on agents matching ${t.constraints.map((c) => `<span class="tag">${esc(Array.isArray(c) ? c.join(' ') : [c.field, c.operator, c.value].filter(Boolean).join(' '))}</span>`).join(' ')}` : 'on every agent'}</div>`}</td>
+            <td class="mono">${esc(t.validate || '—')}<div>${esc(t.command || '')}</div></td>
+            ${renders ? `<td>${rs.map((r) => `<div>${timeEl(r.lastRender)}${r.writes ? ` <span class="muted">(${r.writes} write${r.writes === 1 ? '' : 's'}, last ${timeEl(r.lastWrite)})</span>` : ''}</div>`).join('') || '—'}</td>
+              <td>${rs.map(result).join('') || '<span class="muted">not rendered here</span>'}</td>` : ''}
+            <td class="mono">${esc(t.origin?.file || '')}${t.origin?.line ? `:${t.origin.line}` : ''}</td></tr>`;
+          }).join('')}</tbody></table>`
           : '<div class="empty">No templates declared.</div>';
       },
     };
