@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -37,10 +39,12 @@ const testToken = "ui-test-token-0123456789"
 // by the test (tasks' statuses written to the store as agents report them),
 // so no Docker container is needed.
 type plane struct {
-	url  string
-	repo *testenv.GitRepo
-	rec  *reconciler.Reconciler
-	st   *cluster.State
+	url string
+	// protectedURL serves the same cluster with --protect-reads.
+	protectedURL string
+	repo         *testenv.GitRepo
+	rec          *reconciler.Reconciler
+	st           *cluster.State
 }
 
 func startPlane(ctx context.Context, t *testing.T) *plane {
@@ -87,7 +91,21 @@ func startPlane(ctx context.Context, t *testing.T) *plane {
 		t.Fatal(err)
 	}
 	go func() { _ = srv.Serve(ctx, ln) }()
-	return &plane{url: "http://" + ln.Addr().String(), repo: repo, rec: rec, st: st}
+
+	protected := http.NewServeMux()
+	for pattern, h := range rec.Routes(st, reconciler.APIOptions{Token: testToken, ProtectReads: true, Logger: logger}) {
+		protected.Handle(pattern, h)
+	}
+	protected.Handle("GET /v1/status", srv.Handler())
+	protected.Handle("GET "+ui.Prefix, ui.Handler())
+	pln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: protected, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(pln) }()
+	t.Cleanup(func() { _ = hs.Close() })
+	return &plane{url: "http://" + ln.Addr().String(), protectedURL: "http://" + pln.Addr().String(), repo: repo, rec: rec, st: st}
 }
 
 // startRenderer renders the desired templates in this process from Berth's
@@ -219,6 +237,13 @@ func browser(t *testing.T) (context.Context, func() []string) {
 					args = append(args, string(a.Value)+a.Description)
 				}
 				problems = append(problems, "console error: "+strings.Join(args, " "))
+			}
+		case *cdplog.EventEntryAdded:
+			// The browser's own errors: failed loads, CSP violations. The
+			// test asks for 401s (a wrong token, reads before the token).
+			e := ev.Entry
+			if e.Level == cdplog.EntryLevelError && !(e.Source == cdplog.EntrySourceNetwork && strings.Contains(e.Text, "status of 401")) {
+				problems = append(problems, fmt.Sprintf("browser %s error: %s %s", e.Source, e.Text, e.URL))
 			}
 		case *runtime.EventExceptionThrown:
 			d := ev.ExceptionDetails
@@ -402,6 +427,19 @@ func TestUI(t *testing.T) {
 		waitJS(t, bctx, "a second run without asking again", `!document.getElementById('token-dialog').open && document.querySelectorAll('#runs tr[data-run]').length >= 3`)
 		click(t, bctx, `#runs tr[data-run] a`)
 		screenshot(t, bctx, "job")
+	})
+
+	t.Run("protected reads need the token", func(t *testing.T) {
+		navigate(t, bctx, p.protectedURL+"/ui/apps")
+		waitJS(t, bctx, "the request for the token", `document.getElementById('banner').innerText.includes('protects reads')`)
+		waitJS(t, bctx, "no app shown", `document.querySelectorAll('tr[data-app]').length === 0`)
+		click(t, bctx, `#banner [data-act="token"]`)
+		if err := chromedp.Do(bctx, chromedp.SendKeys(chromedp.ID("token-input"), testToken), chromedp.Click(chromedp.ID("token-save"))); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, bctx, "the apps", `document.querySelectorAll('tr[data-app]').length === 5 && document.getElementById('banner').hidden`)
+		waitJS(t, bctx, "the live stream with the token", `document.getElementById('live').classList.contains('on')`)
+		navigate(t, bctx, p.url+"/ui/")
 	})
 
 	t.Run("queues, diff and templates", func(t *testing.T) {

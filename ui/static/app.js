@@ -235,7 +235,7 @@
   // refreshPage re-reads the current page's data: at once when asked by the
   // user, at most once a second when driven by events.
   function refreshPage(now) {
-    if (!current || !current.refresh) return;
+    if (!current || !current.refresh || (!now && current.manual)) return;
     clearTimeout(refreshTimer);
     const wait = now ? 0 : Math.max(0, 1000 - (Date.now() - lastRefresh));
     refreshTimer = setTimeout(async () => {
@@ -244,7 +244,9 @@
       try {
         await page.refresh();
         if (page === current) showBanner('');
-      } catch (e) { readError(e); }
+      } catch (e) {
+        if (page === current) readError(e); // else the user has moved on
+      }
     }, wait);
   }
   const routes = [
@@ -454,7 +456,7 @@
         document.getElementById('tasks').innerHTML = tasks.length ? `<table><thead><tr><th>Task</th><th>Agent</th><th>State</th><th>Health</th><th>Host ports</th><th>Version</th><th>Age</th></tr></thead><tbody>
           ${tasks.map((t) => {
             const st = t.kill && !['KILLED', 'FINISHED', 'FAILED'].includes(t.status.state) ? 'KILLING' : (t.status.state || 'STAGING');
-            return `<tr data-task="${esc(t.taskId)}" ${t.taskId === selected ? 'aria-selected="true"' : ''} tabindex="0"><td class="mono"><a href="#log" data-task-link>${esc(t.taskId)}</a></td><td>${esc(t.agentId)}</td><td>${badge(st)}</td>
+            return `<tr data-task="${esc(t.taskId)}" ${t.taskId === selected ? 'aria-selected="true"' : ''}><td class="mono"><a href="#log" data-task-link>${esc(t.taskId)}</a></td><td>${esc(t.agentId)}</td><td>${badge(st)}</td>
             <td>${badge(t.status.health)}</td><td class="mono">${esc((t.status.hostPorts || []).join(', ') || '—')}</td>
             <td class="mono">${esc(t.version)}${t.version !== app.version ? ' <span class="badge warn">old</span>' : ''}</td><td>${timeEl(isZero(t.status.startedAt) ? t.createdAt : t.status.startedAt).replace(' ago', '')}</td></tr>`;
           }).join('')}</tbody></table>` : '<div class="empty">No tasks.</div>';
@@ -707,7 +709,7 @@
         document.getElementById('graph').innerHTML = graph(jobs.filter((x) => fam.has(x.name)), name);
         const durOf = (r) => (isZero(r.startedAt) ? '—' : dur(new Date(isZero(r.finishedAt) ? Date.now() : r.finishedAt) - new Date(r.startedAt)));
         document.getElementById('runs').innerHTML = runs.length ? `<table><thead><tr><th>Run</th><th>Trigger</th><th>State</th><th class="num">Attempt</th><th>Started</th><th class="num">Duration</th><th class="num">Exit</th><th>Agent</th></tr></thead><tbody>
-          ${runs.map((r) => `<tr data-run="${esc(r.runId)}" tabindex="0" ${r.runId === selected ? 'aria-selected="true"' : ''}><td class="mono"><a href="#run-out">${esc(r.runId)}</a></td><td>${esc(r.trigger)}</td><td>${badge(r.state)}</td><td class="num">${r.attempt}</td>
+          ${runs.map((r) => `<tr data-run="${esc(r.runId)}" ${r.runId === selected ? 'aria-selected="true"' : ''}><td class="mono"><a href="#run-out">${esc(r.runId)}</a></td><td>${esc(r.trigger)}</td><td>${badge(r.state)}</td><td class="num">${r.attempt}</td>
             <td>${esc(fmtTime(r.startedAt))}</td><td class="num">${durOf(r)}</td><td class="num">${r.exitCode ?? '—'}</td><td>${esc(r.agentId || '—')}</td></tr>`).join('')}</tbody></table>`
           : '<div class="empty">This job has not run yet.</div>';
         const sel = runs.find((r) => r.runId === selected);
@@ -756,6 +758,8 @@
     });
     const val = (v) => (v === undefined ? '' : esc(JSON.stringify(v)));
     return {
+      // A diff reads Git and plans the whole cluster: only on request.
+      manual: true,
       async refresh() {
         const el = document.getElementById('diff');
         let p;
