@@ -351,6 +351,12 @@ func TestUI(t *testing.T) {
 			waitJS(t, bctx, id+" healthy and synced", fmt.Sprintf(`(document.querySelector('tr[data-app=%q]')?.innerText ?? '').match(/Synced\s+Healthy/)`, id))
 		}
 		screenshot(t, bctx, "apps")
+		if err := chromedp.Do(bctx, chromedp.SendKeys(chromedp.ID("f-q"), "TOM")); err != nil {
+			t.Fatal(err)
+		}
+		waitJS(t, bctx, "the filtered list", `document.querySelectorAll('tr[data-app]').length === 1 && document.querySelector('tr[data-app="/tomcat-1"]') && location.search === '?q=TOM'`)
+		navigate(t, bctx, p.url+"/ui/apps")
+		waitJS(t, bctx, "the whole list again", `document.querySelectorAll('tr[data-app]').length === 5`)
 	})
 
 	t.Run("a scale pushed to Git shows up live", func(t *testing.T) {
@@ -456,6 +462,15 @@ func TestUI(t *testing.T) {
 		waitJS(t, bctx, "the templates", mainText("#templates")+`.includes('/nginx-upstream') && `+mainText("#templates")+`.includes('nginx -t')`)
 		waitJS(t, bctx, "the template's last render", mainText(`tr[data-template="/nginx-upstream"]`)+`.includes('rendered')`)
 		screenshot(t, bctx, "templates")
+	})
+
+	t.Run("a rejected commit on the overview", func(t *testing.T) {
+		click(t, bctx, `nav a[data-nav="overview"]`)
+		waitJS(t, bctx, "the overview", mainText("#app-count")+` === '5'`)
+		web := p.repo.Files(t, "refs/heads/main")["examples/apps/nginx-2.yaml"]
+		p.repo.Change(t, "main", map[string]string{"examples/apps/nginx-2.yaml": strings.Replace(web, "cpus: 0.2", "cpus: lots", 1)}, nil, "more cpu")
+		waitJS(t, bctx, "the rejection with its error", mainText("#rejected")+`.includes('nginx-2.yaml:8') && `+mainText("#rejected")+`.includes('cpus')`)
+		screenshot(t, bctx, "overview-rejected")
 	})
 
 	if ps := problems(); len(ps) > 0 {

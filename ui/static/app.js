@@ -326,7 +326,7 @@
         const servers = (st.servers || []).map((s) => `<span class="tag">${esc(s.id)}${s.id === st.leader ? ' ★' : ''} ${esc(s.address)}</span>`).join(' ');
         const rej = sync.rejected;
         document.getElementById('ov').innerHTML = `
-          ${rej ? `<div class="card section" id="rejected"><h2><span class="dot bad"></span>Commit ${esc(short(rej.commit))} rejected ${timeEl(rej.since)}</h2>
+          ${rej ? `<div class="card alert section" id="rejected"><h2><span class="dot bad"></span>Commit ${esc(short(rej.commit))} rejected ${timeEl(rej.since)}</h2>
             <p class="muted">The cluster stays on ${esc(short(sync.desired))}, the last valid commit. Fix these and push:</p>
             <ul class="errors">${rej.errors.map((e) => `<li>${esc(e)}</li>`).join('')}</ul></div>` : ''}
           <div class="grid cols-4 section">
