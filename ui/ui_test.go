@@ -488,3 +488,17 @@ func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
 		}
 	}
 }
+
+// TestUIImportsNoBerthPackage keeps the UI a client of the API: it serves
+// files, and its pages know the cluster only through the JSON the CLI reads.
+func TestUIImportsNoBerthPackage(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, "github.com/berthops/berth/ui").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, imp := range strings.Fields(string(out)) {
+		if strings.HasPrefix(imp, "github.com/berthops/berth/") {
+			t.Errorf("package ui imports %s", imp)
+		}
+	}
+}

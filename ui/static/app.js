@@ -601,6 +601,7 @@
   // graph draws the parent/child DAG of jobs left to right: a job's column
   // is one past its deepest parent's.
   function graph(jobs, selected) {
+    if (!jobs.length) return '<div class="empty">No jobs.</div>';
     const byName = new Map(jobs.map((j) => [j.name, j]));
     const depth = new Map();
     const depthOf = (n, seen = new Set()) => {
