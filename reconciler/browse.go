@@ -159,8 +159,9 @@ func filterTasks(req *http.Request, tasks []cluster.Task) []cluster.Task {
 // reserve of its resources.
 type AgentRow struct {
 	cluster.Agent
-	Used  cluster.Resources `json:"used"`
-	Tasks int               `json:"tasks"`
+	// Used and Tasks are only set with ?usage=1.
+	Used  *cluster.Resources `json:"used,omitempty"`
+	Tasks *int               `json:"tasks,omitempty"`
 }
 
 // agentRows filters agents by ?q= (id, hostname or address) and, with
@@ -181,6 +182,8 @@ func (a *api) agentRows(w http.ResponseWriter, req *http.Request, agents []clust
 		return nil, false
 	}
 	index := make(map[string]int, len(rows))
+	used := make([]cluster.Resources, len(rows))
+	count := make([]int, len(rows))
 	for i, r := range rows {
 		index[r.ID] = i
 	}
@@ -189,8 +192,11 @@ func (a *api) agentRows(w http.ResponseWriter, req *http.Request, agents []clust
 		if !ok || t.Kill || t.Status.State.Terminal() {
 			continue
 		}
-		rows[i].Used = addRes(rows[i].Used, t.Spec.Resources)
-		rows[i].Tasks++
+		used[i] = addRes(used[i], t.Spec.Resources)
+		count[i]++
+	}
+	for i := range rows {
+		rows[i].Used, rows[i].Tasks = &used[i], &count[i]
 	}
 	return rows, true
 }

@@ -67,8 +67,13 @@ func TestBrowseParameters(t *testing.T) {
 
 	var agents []AgentRow
 	get("/v1/agents?usage=1&q=a1", 200, &agents)
-	if len(agents) != 1 || agents[0].Tasks != 2 || agents[0].Used.CPUs < 0.19 {
+	if len(agents) != 1 || agents[0].Tasks == nil || *agents[0].Tasks != 2 || agents[0].Used.CPUs < 0.19 {
 		t.Errorf("?usage=1 = %+v, want a1 with 2 tasks using 0.2 cpus", agents)
+	}
+
+	var plain []AgentRow
+	if get("/v1/agents", 200, &plain); len(plain) != 1 || plain[0].Used != nil || plain[0].Tasks != nil {
+		t.Errorf("/v1/agents without ?usage=1 = %+v, want no usage", plain)
 	}
 
 	var sum StatusSummary
