@@ -34,7 +34,13 @@
     const ms = new Date(t).getTime() - Date.now();
     return ms > 0 ? `in ${dur(ms)}` : `${dur(ms)} ago`;
   }
-  const timeEl = (t) => (isZero(t) ? '—' : `<time datetime="${esc(t)}" title="${esc(fmtTime(t))}">${esc(rel(t))}</time>`);
+  // timeEl shows t relative to now ("5m ago", or "5m" as an age); the
+  // ticker below keeps it current between refreshes.
+  const relText = (t, age) => (age ? dur(Date.now() - new Date(t).getTime()) : rel(t));
+  const timeEl = (t, age) => (isZero(t) ? '—' : `<time datetime="${esc(t)}" title="${esc(fmtTime(t))}"${age ? ' data-age' : ''}>${esc(relText(t, age))}</time>`);
+  setInterval(() => {
+    document.querySelectorAll('main time[datetime]').forEach((el) => { el.textContent = relText(el.dateTime, el.hasAttribute('data-age')); });
+  }, 5000);
   function num(n, digits = 2) {
     if (n == null) return '—';
     return Number.isInteger(n) ? String(n) : n.toFixed(digits).replace(/\.?0+$/, '');
@@ -82,11 +88,17 @@
     const headers = { Accept: 'application/json' };
     if (token()) headers.Authorization = `Bearer ${token()}`;
     let res;
-    try {
-      res = await fetch(path, { method, headers, signal, cache: 'no-store' });
-    } catch (e) {
-      if (e.name === 'AbortError') throw e;
-      throw new APIError(0, `the server did not answer (${e.message})`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await fetch(path, { method, headers, signal, cache: 'no-store' });
+        break;
+      } catch (e) {
+        if (e.name === 'AbortError') throw e;
+        // A read dropped by the browser (its network changed) is retried;
+        // a write is not, as it may have reached the server.
+        if (method !== 'GET' || attempt >= 3) throw new APIError(0, `the server did not answer (${e.message})`);
+        await sleep(300 * attempt);
+      }
     }
     const text = await res.text();
     let body = null;
@@ -183,9 +195,14 @@
     liveEl.textContent = text;
   }
   function restartStream() { if (live.ctl) live.ctl.abort(); }
+  // A page left for another keeps nothing open: the browser allows a few
+  // connections per server, and a stream left behind (a page kept in the
+  // back-forward cache) would hold one.
+  window.addEventListener('pagehide', () => { live.stopped = true; restartStream(); });
+  window.addEventListener('pageshow', (ev) => { if (ev.persisted) { live.stopped = false; stream(); refreshPage(true); } });
   async function stream() {
     let delay = 1000;
-    for (;;) {
+    while (!live.stopped) {
       live.ctl = new AbortController();
       try {
         const headers = { Accept: 'text/event-stream' };
@@ -436,7 +453,7 @@
         const tasks = tasksRes.body;
         const total = tasksRes.total ?? tasks.length;
         if (prev && (prev.sync !== app.sync || prev.health !== app.health || prev.message !== app.message)) {
-          note(`${app.sync}, ${app.health}: ${app.message || ''}`);
+          note(`status: ${app.sync}, ${app.health}: ${app.message || ''}`);
         } else if (!prev) note(`status: ${app.sync}, ${app.health}: ${app.message || ''}`);
         prev = app;
         document.getElementById('app-badges').innerHTML = `${badge(app.sync)} ${badge(app.health)} <span class="muted">${esc(app.message || '')}</span>`;
@@ -458,7 +475,7 @@
             const st = t.kill && !['KILLED', 'FINISHED', 'FAILED'].includes(t.status.state) ? 'KILLING' : (t.status.state || 'STAGING');
             return `<tr data-task="${esc(t.taskId)}" ${t.taskId === selected ? 'aria-selected="true"' : ''}><td class="mono"><a href="#log" data-task-link>${esc(t.taskId)}</a></td><td>${esc(t.agentId)}</td><td>${badge(st)}</td>
             <td>${badge(t.status.health)}</td><td class="mono">${esc((t.status.hostPorts || []).join(', ') || '—')}</td>
-            <td class="mono">${esc(t.version)}${t.version !== app.version ? ' <span class="badge warn">old</span>' : ''}</td><td>${timeEl(isZero(t.status.startedAt) ? t.createdAt : t.status.startedAt).replace(' ago', '')}</td></tr>`;
+            <td class="mono">${esc(t.version)}${t.version !== app.version ? ' <span class="badge warn">old</span>' : ''}</td><td>${timeEl(isZero(t.status.startedAt) ? t.createdAt : t.status.startedAt, true)}</td></tr>`;
           }).join('')}</tbody></table>` : '<div class="empty">No tasks.</div>';
         document.getElementById('tasks-pager').replaceChildren(pager(total, offset, limit, (o) => { offset = o; refreshPage(true); }));
         for (const t of tasks) {
@@ -531,7 +548,7 @@
         const el = document.getElementById('agents');
         el.innerHTML = agents.map((a) => `<section class="card agent" aria-labelledby="ag-${esc(a.id)}">
             <h2><span id="ag-${esc(a.id)}">${esc(a.id)}</span>${a.reachable ? badge('Healthy', 'reachable') : badge('LOST', 'lost')}</h2>
-            <p class="muted">${esc(a.hostname)} · <span class="mono">${esc(a.address)}</span>${a.version ? ` · ${esc(a.version)}` : ''} · up ${timeEl(a.registeredAt).replace(' ago', '')}</p>
+            <p class="muted">${esc(a.hostname)} · <span class="mono">${esc(a.address)}</span>${a.version ? ` · ${esc(a.version)}` : ''} · up ${timeEl(a.registeredAt, true)}</p>
             ${res(a, 'cpus', 'CPU', (v) => num(v))}${res(a, 'mem', 'Mem', mib)}${res(a, 'disk', 'Disk', mib)}
             <p class="tags">${Object.entries(a.attributes || {}).map(([k, v]) => `<span class="tag">${esc(k)}=${esc(v)}</span>`).join('') || '<span class="muted">no attributes</span>'}
               ${(a.ports || []).map((p) => `<span class="tag">ports ${p.begin}–${p.end}</span>`).join('')}</p>
