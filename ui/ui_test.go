@@ -368,7 +368,6 @@ func TestUI(t *testing.T) {
 		for _, id := range []string{"/basic-0", "/nginx", "/nginx-1", "/nginx-2", "/tomcat-1"} {
 			waitJS(t, bctx, id+" healthy and synced", fmt.Sprintf(`(document.querySelector('tr[data-app=%q]')?.innerText ?? '').match(/Synced\s+Healthy/)`, id))
 		}
-		screenshot(t, bctx, "apps")
 		if err := chromedp.Do(bctx, chromedp.SendKeys(chromedp.ID("f-q"), "TOM")); err != nil {
 			t.Fatal(err)
 		}
@@ -384,6 +383,8 @@ func TestUI(t *testing.T) {
 		}
 		nginx := p.repo.Files(t, "refs/heads/main")["examples/apps/nginx.yaml"]
 		p.repo.Change(t, "main", map[string]string{"examples/apps/nginx.yaml": strings.Replace(nginx, "instances: 1", "instances: 3", 1)}, nil, "nginx x3")
+		waitJS(t, bctx, "/nginx's scale under way", `(document.querySelector('tr[data-app="/nginx"]')?.innerText ?? '').match(/Progressing[\s\S]*1 \/ 1 \/ 2/)`)
+		screenshot(t, bctx, "apps")
 		waitJS(t, bctx, "/nginx at 3 healthy instances", `(document.querySelector('tr[data-app="/nginx"]')?.innerText ?? '').includes('3 / 3 / 0')`)
 		waitJS(t, bctx, "no reload", `window.berthNoReload === true`)
 	})

@@ -377,6 +377,18 @@
     };
   }
 
+  // healthBar is Marathon's health bar: healthy, running but not (yet)
+  // healthy, and staged tasks, against the declared count ("2/3 healthy").
+  function healthBar(a) {
+    const m = /(\d+)\/(\d+) healthy/.exec(a.message || '');
+    const running = a.running ?? a.instances;
+    const staged = a.staged ?? 0;
+    const want = Math.max(m ? Number(m[2]) : 0, running + staged, 1);
+    const w = (n) => ((Math.max(0, n) / want) * 100).toFixed(1);
+    return `<div class="seg" role="img" aria-label="${a.healthy} healthy, ${running} running, ${staged} staged of ${want}">
+      <span class="ok" data-w="${w(a.healthy)}"></span><span class="info" data-w="${w(running - a.healthy)}"></span><span class="warn" data-w="${w(staged)}"></span></div>`;
+  }
+
   // ---------- Apps ----------
   function appsPage(_, params) {
     setTitle('Apps');
@@ -409,10 +421,11 @@
         document.getElementById('apps').innerHTML = apps.length ? `<table><thead><tr>
             <th>App</th><th>Sync</th><th>Health</th><th class="num" title="healthy / running / staged">Healthy / running / staged</th><th>Queue</th><th>Version</th><th>Message</th></tr></thead><tbody>
           ${apps.map((a) => `<tr data-app="${esc(a.id)}"><td>${appLink(a.id)}</td><td>${badge(a.sync)}</td><td>${badge(a.health)}</td>
-            <td class="num">${a.healthy} / ${a.running ?? a.instances} / ${a.staged ?? 0}</td><td>${esc(a.queue || '—')}</td>
+            <td class="num"><div class="inst">${healthBar(a)}<span>${a.healthy} / ${a.running ?? a.instances} / ${a.staged ?? 0}</span></div></td><td>${esc(a.queue || '—')}</td>
             <td class="mono">${esc(a.version)}</td><td>${esc(a.message || '')}${a.unplaced ? `<div class="errors">${esc(a.unplaced)}</div>` : ''}</td></tr>`).join('')}
           </tbody></table>` : '<div class="empty">No app matches.</div>';
         document.getElementById('apps-pager').replaceChildren(pager(total ?? apps.length, offset, limit, (o) => { offset = o; refreshPage(true); }));
+        applyWidths(main);
       },
     };
   }
