@@ -8,7 +8,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 export BERTH_TOOLS_BIN := $(TOOLS_BIN)
 
-.PHONY: all build run test unit e2e bench fuzz lint deps tools clean
+.PHONY: all build run run-deps test unit e2e bench fuzz lint deps tools clean
 
 all: build
 
@@ -22,7 +22,14 @@ deps:
 tools:
 	./scripts/build-tools.sh
 
-run: build deps
+# run-deps installs only what `make run` uses: the tests' packages and tools
+# (ZooKeeper, nginx, chromium, Consul, consul-template, staticcheck) would
+# make the first run wait for minutes.
+run-deps:
+	./scripts/install-deps.sh --run
+
+# run prints the web UI's address (http://127.0.0.1:8080/ui/) once up.
+run: build run-deps
 	./scripts/run-examples.sh
 
 # test runs every test, including integration tests against real ZooKeeper,

@@ -42,19 +42,20 @@ func Routes(c Cluster, o Options) map[string]http.Handler {
 	}
 	a := &api{c: c, o: o}
 	routes := map[string]http.Handler{
-		"GET /ping":                http.HandlerFunc(ping), // Marathon's liveness check is never protected
-		"GET /v2/ping":             http.HandlerFunc(ping),
-		"GET /v2/apps":             a.read(a.apps),
-		"GET /v2/apps/{path...}":   a.read(a.appPath),
-		"GET /v2/tasks":            a.read(a.tasks),
-		"GET /v2/deployments":      a.read(a.deployments),
-		"GET /v2/groups":           a.read(a.groups),
-		"GET /v2/groups/{path...}": a.read(a.groups),
-		"GET /v2/info":             a.read(a.info),
-		"GET /v2/leader":           a.read(a.leader),
-		"GET /v2/events":           a.read(a.events),
-		"GET /v2/queue":            a.read(a.queue),
-		"GET /v2/":                 a.read(a.notFound),
+		"GET /ping":                  http.HandlerFunc(ping), // Marathon's liveness check is never protected
+		"GET /v2/ping":               http.HandlerFunc(ping),
+		"GET /v2/apps":               a.read(a.apps),
+		"GET /v2/apps/{path...}":     a.read(a.appPath),
+		"GET /v2/tasks":              a.read(a.tasks),
+		"GET /v2/deployments":        a.read(a.deployments),
+		"GET /v2/groups":             a.read(a.groups),
+		"GET /v2/groups/{path...}":   a.read(a.groups),
+		"GET /v2/info":               a.read(a.info),
+		"GET /v2/leader":             a.read(a.leader),
+		"GET /v2/events":             a.read(a.events),
+		"GET /v2/queue":              a.read(a.queue),
+		"GET /v2/eventSubscriptions": a.read(a.subscriptions),
+		"GET /v2/":                   a.read(a.notFound),
 	}
 	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		routes[m+" /v2/"] = a.guard(http.HandlerFunc(a.refuseWrite))

@@ -38,6 +38,9 @@ type APIOptions struct {
 	// past it a client gets 503.
 	MaxStreams int
 	Logger     *slog.Logger
+	// Renders, when set, reports the templates this process renders itself
+	// (berth up), for GET /v1/renders.
+	Renders func() []TemplateRender
 }
 
 // DefaultMaxStreams is APIOptions.MaxStreams when unset.
@@ -80,6 +83,10 @@ func (r *Reconciler) Routes(state *cluster.State, o APIOptions) map[string]http.
 		"GET /v1/deployments":      a.read(a.leaderOnly(http.HandlerFunc(a.deployments))),
 		"GET /v1/jobs/{name}/runs": a.read(http.HandlerFunc(a.jobRuns)),
 		"POST /v1/jobs/{name}/run": a.write(a.leaderOnly(http.HandlerFunc(a.runJob))),
+		// For the web UI (browse.go).
+		"GET /v1/templates": a.read(http.HandlerFunc(a.templates)),
+		"GET /v1/manifest":  a.read(a.leaderOnly(http.HandlerFunc(a.manifest))),
+		"GET /v1/renders":   a.read(http.HandlerFunc(a.renders)),
 	}
 }
 
@@ -166,16 +173,18 @@ func (a *api) sync(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]any{"sync": "started", "generation": gen})
 }
 
-func (a *api) syncStatus(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, a.r.Status())
+func (a *api) syncStatus(w http.ResponseWriter, req *http.Request) {
+	writeJSON(w, http.StatusOK, summarize(req, a.r.Status()))
 }
 
-func (a *api) apps(w http.ResponseWriter, _ *http.Request) {
-	apps := a.r.Status().Apps
-	if apps == nil {
-		apps = []AppStatus{}
+func (a *api) apps(w http.ResponseWriter, req *http.Request) {
+	rows, ok := a.appRows(w, req, a.r.Status().Apps)
+	if !ok {
+		return
 	}
-	writeJSON(w, http.StatusOK, apps)
+	if rows, ok = page(w, req, rows); ok {
+		writeJSON(w, http.StatusOK, rows)
+	}
 }
 
 func (a *api) app(w http.ResponseWriter, req *http.Request) {
@@ -194,19 +203,13 @@ func (a *api) tasks(w http.ResponseWriter, req *http.Request) {
 	if !ok {
 		return
 	}
-	if app := req.URL.Query().Get("app"); app != "" {
-		kept := tasks[:0]
-		for _, t := range tasks {
-			if t.OwnerID == app {
-				kept = append(kept, t)
-			}
-		}
-		tasks = kept
-	}
+	tasks = filterTasks(req, tasks)
 	if tasks == nil {
 		tasks = []cluster.Task{}
 	}
-	writeJSON(w, http.StatusOK, tasks)
+	if tasks, ok = page(w, req, tasks); ok {
+		writeJSON(w, http.StatusOK, tasks)
+	}
 }
 
 func (a *api) agents(w http.ResponseWriter, req *http.Request) {
@@ -214,10 +217,13 @@ func (a *api) agents(w http.ResponseWriter, req *http.Request) {
 	if !ok {
 		return
 	}
-	if agents == nil {
-		agents = []cluster.Agent{}
+	rows, ok := a.agentRows(w, req, agents)
+	if !ok {
+		return
 	}
-	writeJSON(w, http.StatusOK, agents)
+	if rows, ok = page(w, req, rows); ok {
+		writeJSON(w, http.StatusOK, rows)
+	}
 }
 
 // events streams the reconciler's status as Server-Sent Events, one
@@ -251,7 +257,7 @@ func (a *api) events(w http.ResponseWriter, req *http.Request) {
 	var last []byte
 	send := func(st Status) {
 		st.LastSync = time.Time{} // only changes of substance are events
-		b, _ := json.Marshal(st)
+		b, _ := json.Marshal(summarize(req, st))
 		if string(b) == string(last) {
 			return
 		}
@@ -277,12 +283,10 @@ func (a *api) events(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-func (a *api) jobs(w http.ResponseWriter, _ *http.Request) {
-	jobs := a.r.Status().Jobs
-	if jobs == nil {
-		jobs = []decide.JobOutcome{}
+func (a *api) jobs(w http.ResponseWriter, req *http.Request) {
+	if rows, ok := a.jobRows(w, req, a.r.Status().Jobs); ok {
+		writeJSON(w, http.StatusOK, rows)
 	}
-	writeJSON(w, http.StatusOK, jobs)
 }
 
 // jobRuns is a job's history, newest first, read from the store so any

@@ -311,8 +311,10 @@ type Status struct {
 	Term          int64     `json:"term,omitempty"`
 	LeaderSince   time.Time `json:"leaderSince,omitzero"`
 	Agents        []Agent   `json:"agents"`
-	Error         string    `json:"error,omitempty"`
-	Warnings      []string  `json:"warnings,omitempty"`
+	// Servers are the replicas registered in the cluster state.
+	Servers  []cluster.ServerInfo `json:"servers,omitempty"`
+	Error    string               `json:"error,omitempty"`
+	Warnings []string             `json:"warnings,omitempty"`
 }
 
 // Agent is an agent's line in Status.
@@ -372,6 +374,9 @@ func (s *Server) Status(ctx context.Context) Status {
 	}
 	for _, a := range agents {
 		st.Agents = append(st.Agents, Agent{ID: a.ID, Address: a.Address, Reachable: a.Reachable})
+	}
+	if st.Servers, err = s.state.Servers(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		st.Error = err.Error()

@@ -24,6 +24,7 @@ import (
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/server"
+	"github.com/berthops/berth/ui"
 )
 
 // controlFlags configure the reconcile loop and its API, the same for
@@ -158,9 +159,10 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 		api: reconciler.APIOptions{Token: token, ProtectReads: c.protectReads, WebhookSecret: secret, Logger: logger}}, nil
 }
 
-// mount adds the reconciler's routes and /metrics to srv. Endpoints only the
-// leader can answer are proxied to it from followers, through peers (nil:
-// plain HTTP), marked with a header signed with the API token.
+// mount adds the reconciler's routes, /metrics, the Marathon and Chronos
+// dialects and the web UI (at /ui/, and / redirects there) to srv. Endpoints
+// only the leader can answer are proxied to it from followers, through peers
+// (nil: plain HTTP), marked with a header signed with the API token.
 func (cp *controlPlane) mount(srv *server.Server, peers http.RoundTripper) {
 	api := cp.api
 	api.Forward = srv.Forwarder(server.ForwardOptions{Key: cp.api.Token, Transport: peers})
@@ -171,4 +173,6 @@ func (cp *controlPlane) mount(srv *server.Server, peers http.RoundTripper) {
 	for pattern, h := range cp.dialectRoutes(srv, api) {
 		srv.Handle(pattern, h)
 	}
+	srv.Handle("GET "+ui.Prefix, ui.Handler())
+	srv.Handle("GET /{$}", http.RedirectHandler(ui.Prefix, http.StatusFound))
 }

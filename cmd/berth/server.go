@@ -127,6 +127,7 @@ func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, lis
 	srv := server.New(scfg)
 	if cp != nil {
 		cp.mount(srv, peers)
+		logger.Info("web UI", "url", "http://"+ln.Addr().String()+"/ui/")
 	}
 	return srv.Serve(ctx, ln)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/server"
 	"github.com/berthops/berth/templates"
 )
@@ -124,6 +125,8 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	}
 	srv := server.New(server.Config{ID: "up", Version: version, Store: serverStore, Logger: logger,
 		Lead: []server.LeadFunc{cp.rec.Run}, TLS: serveTLS, Warnings: warnings})
+	var renderer *agent.TemplateRenderer // made below, before the server serves
+	cp.api.Renders = func() []reconciler.TemplateRender { return renders(fl.agentID, renderer.Status()) }
 	cp.mount(srv, peers)
 	ln, err := net.Listen("tcp", fl.listen)
 	if err != nil {
@@ -153,7 +156,7 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	// destinations under --render-root.
 	renderNode := node
 	renderNode.Policy.TemplateRoots = append([]string{fl.renderRoot}, renderNode.Policy.TemplateRoots...)
-	renderer, err := agent.NewTemplateRenderer(agent.TemplateConfig{
+	renderer, err = agent.NewTemplateRenderer(agent.TemplateConfig{
 		Node: renderNode, Published: &agent.StateCluster{State: ag.state, Log: logger},
 		Runner: templates.RunnerOptions{Source: ag.source, Logger: logger, EnvPrefix: fl.templateEnvPrefix},
 		Root:   fl.renderRoot, TrustCommands: fl.templateCommands, Logger: logger,
@@ -172,13 +175,14 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 		api = "https://" + ln.Addr().String()
 	}
 	fmt.Fprintf(stdout, `Berth is up.
+  UI:         %s/ui/
   API:        %s  (token in %s)
   status:     berth status --server %s
   apps:       berth apps --server %s
   templates:  rendered under %s
   state:      %s
 Stop with Ctrl-C; running tasks keep running and are picked up by the next berth up.
-`, api, fl.control.tokenFile, api, api, fl.renderRoot, filepath.Join(fl.dataDir, "state.json"))
+`, api, api, fl.control.tokenFile, api, api, fl.renderRoot, filepath.Join(fl.dataDir, "state.json"))
 	if msg := tree.Recovered(); msg != "" {
 		fmt.Fprintf(stdout, "  WARNING:    %s\n", msg)
 	}
@@ -220,4 +224,14 @@ func openDataDir(dir string, logger *slog.Logger) (*memstore.Tree, error) {
 		logger.Warn("cluster state restored from backup", "detail", msg)
 	}
 	return tree, nil
+}
+
+// renders is the runner's status as GET /v1/renders reports it.
+func renders(agentID string, sts []templates.Status) []reconciler.TemplateRender {
+	out := make([]reconciler.TemplateRender, len(sts))
+	for i, s := range sts {
+		out[i] = reconciler.TemplateRender{Template: s.ID, Agent: agentID, Destination: s.Destination, Rendered: s.Rendered,
+			LastRender: s.LastRender, LastWrite: s.LastWrite, Writes: s.Writes, Waiting: s.Waiting, Error: s.Err, SourceError: s.SourceErr}
+	}
+	return out
 }

@@ -76,6 +76,10 @@ func TestUpRunsAppsRendersTemplatesAndResumes(t *testing.T) {
 		return strings.Contains(s, fmt.Sprintf("127.0.0.1:%d", tasks[0].Status.HostPorts[0])) &&
 			strings.Contains(s, fmt.Sprintf("127.0.0.1:%d", tasks[1].Status.HostPorts[0]))
 	})
+	// The web UI's templates page reads the renders up makes itself.
+	if body := get(t, "http://"+listen+"/v1/renders"); !strings.Contains(body, `"template": "/web-upstream"`) || !strings.Contains(body, `"rendered": true`) || !strings.Contains(body, rendered) {
+		t.Errorf("GET /v1/renders = %s, want /web-upstream rendered to %s", body, rendered)
+	}
 	stop()
 
 	// A second berth up on the same data directory resumes: same tasks, same

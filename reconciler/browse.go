@@ -1,0 +1,381 @@
+package reconciler
+
+// What the web UI (package ui) needs beyond the CLI's reads: paging and
+// server-side filters, so that no answer grows with the cluster (150,000
+// tasks), and a few joins the browser cannot make cheaply itself. Every
+// parameter is optional; without any, each endpoint answers as before.
+
+import (
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler/decide"
+	"github.com/berthops/berth/schedule"
+)
+
+// maxPageLimit bounds ?limit=: 500 tasks make about 360 kB of JSON, well
+// under the 1 MB a page may weigh.
+const maxPageLimit = 500
+
+// page applies ?offset= and ?limit= to list. With either given, the full
+// count goes in the X-Total-Count header. A bad value answers 400.
+func page[T any](w http.ResponseWriter, req *http.Request, list []T) ([]T, bool) {
+	q := req.URL.Query()
+	if !q.Has("limit") && !q.Has("offset") {
+		return list, true
+	}
+	num := func(name string, def, max int) (int, bool) {
+		s := q.Get(name)
+		if s == "" {
+			return def, true
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > max {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("?%s=%q: want a whole number from 0 to %d", name, s, max))
+			return 0, false
+		}
+		return n, true
+	}
+	limit, ok := num("limit", 100, maxPageLimit)
+	if !ok {
+		return nil, false
+	}
+	offset, ok := num("offset", 0, 1<<31-1)
+	if !ok {
+		return nil, false
+	}
+	w.Header().Set("X-Total-Count", strconv.Itoa(len(list)))
+	if offset > len(list) {
+		offset = len(list)
+	}
+	return list[offset:min(len(list), offset+limit)], true
+}
+
+// matches is the ?q= filter: a case-insensitive substring.
+func matches(s, q string) bool {
+	return q == "" || strings.Contains(strings.ToLower(s), strings.ToLower(q))
+}
+
+// AppRow is an app in GET /v1/apps: its status, the queue its manifest
+// names and, with ?counts=1, its tasks of any version by state.
+type AppRow struct {
+	AppStatus
+	Queue string `json:"queue,omitempty"`
+	// Running counts tasks reported RUNNING; Staged those assigned but not
+	// yet running (STAGING, STARTING). Only with ?counts=1.
+	Running *int `json:"running,omitempty"`
+	Staged  *int `json:"staged,omitempty"`
+}
+
+// appRows filters the apps by ?q= (id), ?sync=, ?health= and ?queue=, and
+// joins their queue and, with ?counts=1, their task counts.
+func (a *api) appRows(w http.ResponseWriter, req *http.Request, apps []AppStatus) ([]AppRow, bool) {
+	q := req.URL.Query()
+	set, _ := a.r.Desired()
+	rows := make([]AppRow, 0, len(apps))
+	for _, s := range apps {
+		row := AppRow{AppStatus: s}
+		if set != nil {
+			if m := set.App(s.ID); m != nil {
+				row.Queue = m.Queue
+			}
+		}
+		if !matches(s.ID, q.Get("q")) || (q.Get("sync") != "" && string(s.Sync) != q.Get("sync")) ||
+			(q.Get("health") != "" && string(s.Health) != q.Get("health")) || (q.Has("queue") && row.Queue != q.Get("queue")) {
+			continue
+		}
+		rows = append(rows, row)
+	}
+	if q.Get("counts") != "1" {
+		return rows, true
+	}
+	tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
+	if !ok {
+		return nil, false
+	}
+	type counts struct{ running, staged int }
+	by := map[string]*counts{}
+	for _, t := range tasks {
+		if t.Owner != cluster.OwnerApp || t.Kill {
+			continue
+		}
+		c := by[t.OwnerID]
+		if c == nil {
+			c = &counts{}
+			by[t.OwnerID] = c
+		}
+		switch t.Status.State {
+		case cluster.TaskRunning:
+			c.running++
+		case "", cluster.TaskStaging, cluster.TaskStarting:
+			c.staged++
+		}
+	}
+	for i := range rows {
+		c := by[rows[i].ID]
+		if c == nil {
+			c = &counts{}
+		}
+		rows[i].Running, rows[i].Staged = &c.running, &c.staged
+	}
+	return rows, true
+}
+
+// filterTasks is GET /v1/tasks's ?app=, ?agent= and ?state= (comma
+// separated; STAGING matches tasks not yet reported).
+func filterTasks(req *http.Request, tasks []cluster.Task) []cluster.Task {
+	q := req.URL.Query()
+	app, agent := q.Get("app"), q.Get("agent")
+	var states map[cluster.TaskState]bool
+	if s := q.Get("state"); s != "" {
+		states = map[cluster.TaskState]bool{}
+		for _, st := range strings.Split(s, ",") {
+			states[cluster.TaskState(strings.TrimSpace(st))] = true
+		}
+	}
+	if app == "" && agent == "" && states == nil {
+		return tasks
+	}
+	kept := tasks[:0]
+	for _, t := range tasks {
+		state := t.Status.State
+		if state == "" {
+			state = cluster.TaskStaging
+		}
+		if (app == "" || t.OwnerID == app) && (agent == "" || t.AgentID == agent) && (states == nil || states[state]) {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}
+
+// AgentRow is an agent in GET /v1/agents?usage=1: what its live tasks
+// reserve of its resources.
+type AgentRow struct {
+	cluster.Agent
+	// Used and Tasks are only set with ?usage=1.
+	Used  *cluster.Resources `json:"used,omitempty"`
+	Tasks *int               `json:"tasks,omitempty"`
+}
+
+// agentRows filters agents by ?q= (id, hostname or address) and, with
+// ?usage=1, joins what their live tasks use.
+func (a *api) agentRows(w http.ResponseWriter, req *http.Request, agents []cluster.Agent) ([]AgentRow, bool) {
+	q := req.URL.Query()
+	rows := make([]AgentRow, 0, len(agents))
+	for _, ag := range agents {
+		if matches(ag.ID+" "+ag.Hostname+" "+ag.Address, q.Get("q")) {
+			rows = append(rows, AgentRow{Agent: ag})
+		}
+	}
+	if q.Get("usage") != "1" {
+		return rows, true
+	}
+	tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
+	if !ok {
+		return nil, false
+	}
+	index := make(map[string]int, len(rows))
+	used := make([]cluster.Resources, len(rows))
+	count := make([]int, len(rows))
+	for i, r := range rows {
+		index[r.ID] = i
+	}
+	for _, t := range tasks {
+		i, ok := index[t.AgentID]
+		if !ok || t.Kill || t.Status.State.Terminal() {
+			continue
+		}
+		r := t.Spec.Resources
+		used[i] = cluster.Resources{CPUs: used[i].CPUs + r.CPUs, Mem: used[i].Mem + r.Mem, Disk: used[i].Disk + r.Disk}
+		count[i]++
+	}
+	for i := range rows {
+		rows[i].Used, rows[i].Tasks = &used[i], &count[i]
+	}
+	return rows, true
+}
+
+// JobRow is a job in GET /v1/jobs?next=N: its outcome and its next N
+// occurrences.
+type JobRow struct {
+	decide.JobOutcome
+	NextRuns []time.Time `json:"nextRuns,omitempty"`
+}
+
+// jobRows adds ?next=N (at most 20) upcoming occurrences to each job.
+func (a *api) jobRows(w http.ResponseWriter, req *http.Request, jobs []decide.JobOutcome) ([]JobRow, bool) {
+	n := 0
+	if s := req.URL.Query().Get("next"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 0 || n > 20 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("?next=%q: want a whole number from 0 to 20", s))
+			return nil, false
+		}
+	}
+	set, _ := a.r.Desired()
+	var schedules map[string]schedule.Schedule
+	if n > 0 && set != nil {
+		schedules = decide.JobSchedules(set)
+	}
+	rows := make([]JobRow, len(jobs))
+	for i, j := range jobs {
+		rows[i] = JobRow{JobOutcome: j}
+		if s, ok := schedules[j.Name]; ok && !j.Next.IsZero() && !j.Disabled {
+			rows[i].NextRuns = s.NextN(j.Next, n)
+		}
+	}
+	return rows, true
+}
+
+// StatusSummary is GET /v1/sync?summary=1 and the events of
+// GET /v1/events?summary=1: the status without the per-app and per-job
+// lists, which grow with the cluster, but with their counts.
+type StatusSummary struct {
+	Status
+	AppCount     int            `json:"appCount"`
+	AppsBySync   map[string]int `json:"appsBySync"`
+	AppsByHealth map[string]int `json:"appsByHealth"`
+	JobCount     int            `json:"jobCount"`
+	// JobsFailing are the jobs whose last run failed.
+	JobsFailing []string `json:"jobsFailing"`
+}
+
+// summarize returns st as JSON-ready: unchanged, or its summary when the
+// request asks for one.
+func summarize(req *http.Request, st Status) any {
+	if req.URL.Query().Get("summary") != "1" {
+		return st
+	}
+	s := StatusSummary{AppCount: len(st.Apps), AppsBySync: map[string]int{}, AppsByHealth: map[string]int{},
+		JobCount: len(st.Jobs), JobsFailing: []string{}}
+	for _, a := range st.Apps {
+		s.AppsBySync[string(a.Sync)]++
+		s.AppsByHealth[string(a.Health)]++
+	}
+	for _, j := range st.Jobs {
+		if j.LastState == "FAILED" {
+			s.JobsFailing = append(s.JobsFailing, j.Name)
+		}
+	}
+	st.Apps, st.Jobs = nil, nil
+	s.Status = st
+	return s
+}
+
+// templates is GET /v1/templates: the templates the leader published for
+// agents, with the file and line that declare them. Agents do not report
+// their renders to the cluster state, so there is no render outcome here.
+func (a *api) templates(w http.ResponseWriter, req *http.Request) {
+	list, ok := readStore(w, req, "templates", a.state.Templates)
+	if !ok {
+		return
+	}
+	type tmpl struct {
+		manifests.Template
+		Origin manifests.Origin `json:"origin"`
+	}
+	out := make([]tmpl, 0, len(list))
+	for _, p := range list {
+		if p.Origin.File != "" {
+			p.Origin.File = path.Join(a.r.cfg.Path, p.Origin.File) // from the repository's root, as in diffs
+		}
+		out = append(out, tmpl{Template: p.Template, Origin: p.Origin})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// maxManifestFile bounds what GET /v1/manifest returns of a file.
+const maxManifestFile = 256 << 10
+
+// manifest is GET /v1/manifest?app=ID (or ?job=NAME, ?template=ID): the
+// file that declares the object, as committed in the commit the cluster
+// follows, with the line the object starts at.
+func (a *api) manifest(w http.ResponseWriter, req *http.Request) {
+	set, commit := a.r.Desired()
+	if set == nil {
+		writeError(w, http.StatusNotFound, "no commit loaded yet")
+		return
+	}
+	q := req.URL.Query()
+	var origin manifests.Origin
+	var what string
+	switch {
+	case q.Get("app") != "":
+		what = "app " + q.Get("app")
+		if m := set.App(q.Get("app")); m != nil {
+			origin = m.Origin
+		}
+	case q.Get("job") != "":
+		what = "job " + q.Get("job")
+		if m := set.Job(q.Get("job")); m != nil {
+			origin = m.Origin
+		}
+	case q.Get("template") != "":
+		what = "template " + q.Get("template")
+		if m := set.Template(q.Get("template")); m != nil {
+			origin = m.Origin
+		}
+	default:
+		writeError(w, http.StatusBadRequest, "give ?app=ID, ?job=NAME or ?template=ID")
+		return
+	}
+	if origin.File == "" {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no %s in the desired state (commit %s)", what, shortCommit(commit)))
+		return
+	}
+	tree, err := a.r.src.Tree(commit, a.r.cfg.Path)
+	if err != nil {
+		writeError(w, http.StatusBadGateway, fmt.Sprintf("read commit %s: %v", shortCommit(commit), err))
+		return
+	}
+	b, err := fs.ReadFile(tree, origin.File)
+	if err != nil {
+		writeError(w, http.StatusBadGateway, fmt.Sprintf("read %s at %s: %v", origin.File, shortCommit(commit), err))
+		return
+	}
+	truncated := len(b) > maxManifestFile
+	if truncated {
+		b = b[:maxManifestFile]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"commit": commit, "file": path.Join(a.r.cfg.Path, origin.File),
+		"line": origin.Line, "source": string(b), "truncated": truncated})
+}
+
+// TemplateRender is a template as the process that renders it last handled
+// it: where the file is, when it was last rendered and written, and the
+// last render, validate or reload failure.
+type TemplateRender struct {
+	Template    string    `json:"template"`
+	Agent       string    `json:"agent"`
+	Destination string    `json:"destination"`
+	Rendered    bool      `json:"rendered"`
+	LastRender  time.Time `json:"lastRender,omitzero"`
+	LastWrite   time.Time `json:"lastWrite,omitzero"`
+	Writes      int       `json:"writes"`
+	Waiting     []string  `json:"waiting,omitempty"`
+	Error       string    `json:"error,omitempty"`
+	SourceError string    `json:"sourceError,omitempty"`
+}
+
+// renders is GET /v1/renders: what this process's own template runner
+// reports (berth up). Agents of a cluster do not report their renders to
+// the cluster state yet, so a server answers 404 saying so.
+func (a *api) renders(w http.ResponseWriter, _ *http.Request) {
+	if a.o.Renders == nil {
+		writeError(w, http.StatusNotFound, "this server renders no templates itself, and agents do not report their renders to it yet")
+		return
+	}
+	out := a.o.Renders()
+	if out == nil {
+		out = []TemplateRender{}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
