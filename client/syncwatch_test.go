@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berthops/berth/wire"
 	"github.com/berthops/berth/reconciler/rollout"
+	"github.com/berthops/berth/wire"
 )
 
 func TestSyncWatch(t *testing.T) {

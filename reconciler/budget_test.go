@@ -1,4 +1,4 @@
-package reconciler
+package reconciler_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler/reconcilertest"
 )
 
 // TestHostileCommitsRejected: on a real Git repository, a commit holding a
@@ -18,8 +19,8 @@ import (
 func TestHostileCommitsRejected(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	repo, st, r, _ := startLoop(ctx, t, nil)
-	waitFor(t, ctx, "2 running tasks", func() bool { return countRunning(ctx, st) == 2 })
+	repo, st, r, _ := reconcilertest.StartLoop(ctx, t, nil)
+	reconcilertest.WaitFor(t, ctx, "2 running tasks", func() bool { return reconcilertest.CountRunning(ctx, st) == 2 })
 	good := r.Status().Desired
 
 	var bomb strings.Builder
@@ -31,15 +32,15 @@ func TestHostileCommitsRejected(t *testing.T) {
 	}
 	bad := repo.Commit(t, "main", map[string]string{"apps/bomb.yaml": bomb.String()}, "alias bomb")
 	r.Sync()
-	waitFor(t, ctx, "the bomb rejected", func() bool { s := r.Status(); return s.Rejected != nil && s.Rejected.Commit == bad })
+	reconcilertest.WaitFor(t, ctx, "the bomb rejected", func() bool { s := r.Status(); return s.Rejected != nil && s.Rejected.Commit == bad })
 	if errs := r.Status().Rejected.Errors; len(errs) == 0 || !strings.Contains(strings.Join(errs, "\n"), "apps/bomb.yaml:") {
 		t.Errorf("rejection does not name the file: %v", errs)
 	}
-	if s := r.Status(); s.Desired != good || countRunning(ctx, st) != 2 {
-		t.Errorf("after the bomb: desired %s (want %s), %d running", s.Desired, good, countRunning(ctx, st))
+	if s := r.Status(); s.Desired != good || reconcilertest.CountRunning(ctx, st) != 2 {
+		t.Errorf("after the bomb: desired %s (want %s), %d running", s.Desired, good, reconcilertest.CountRunning(ctx, st))
 	}
 
-	repo.Commit(t, "big", map[string]string{"apps/web.yaml": sprintf(webApp, 2), "apps/huge.yaml": strings.Repeat("# padding\n", 1_000_000)}, "10 MB")
+	repo.Commit(t, "big", map[string]string{"apps/web.yaml": reconcilertest.Web(2), "apps/huge.yaml": strings.Repeat("# padding\n", 1_000_000)}, "10 MB")
 	_, _, err := r.Diff(ctx, "big")
 	var list manifests.ErrorList
 	if !errors.As(err, &list) || !strings.Contains(err.Error(), "apps/huge.yaml: file too large") {

@@ -79,3 +79,17 @@ func LoadCommit(src Trees, cache *manifests.ParseCache, commit, dir string) (*ma
 	}
 	return set, err
 }
+
+// ReadFile reads file, named from the repository's root, as commit holds
+// it: the manifest file an object's origin names (GET /v1/manifest).
+func (r *Reconciler) ReadFile(commit, file string) ([]byte, error) {
+	tree, err := r.src.Tree(commit, "")
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", commit, err)
+	}
+	b, err := fs.ReadFile(tree, file)
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", file, shortCommit(commit), err)
+	}
+	return b, nil
+}

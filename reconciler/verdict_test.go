@@ -1,4 +1,4 @@
-package reconciler
+package reconciler_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/reconciler/reconcilertest"
 )
 
 const privApp = `kind: App
@@ -41,19 +43,19 @@ portDefinitions:
 func TestDiffVerdictIsWhatTheServerDoes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	repo, st, r, _ := startLoop(ctx, t, nil)
-	waitFor(t, ctx, "2 running tasks", func() bool { return countRunning(ctx, st) == 2 })
-	base := map[string]string{"apps/web.yaml": sprintf(webApp, 2)}
+	repo, st, r, _ := reconcilertest.StartLoop(ctx, t, nil)
+	reconcilertest.WaitFor(t, ctx, "2 running tasks", func() bool { return reconcilertest.CountRunning(ctx, st) == 2 })
+	base := map[string]string{"apps/web.yaml": reconcilertest.Web(2)}
 
 	for _, tt := range []struct {
 		name  string
 		files map[string]string
 		fits  bool
 	}{
-		{"a scale that fits", map[string]string{"apps/web.yaml": sprintf(webApp, 5)}, true},
-		{"a scale past the agent's memory", map[string]string{"apps/web.yaml": strings.Replace(sprintf(webApp, 30), "mem: 32", "mem: 512", 1)}, false},
-		{"a privileged app on an agent that does not allow it", map[string]string{"apps/web.yaml": sprintf(webApp, 2), "apps/priv.yaml": privApp}, false},
-		{"one fixed host port, two instances, one agent", map[string]string{"apps/web.yaml": sprintf(webApp, 2), "apps/fixed.yaml": fixedPortApp}, false},
+		{"a scale that fits", map[string]string{"apps/web.yaml": reconcilertest.Web(5)}, true},
+		{"a scale past the agent's memory", map[string]string{"apps/web.yaml": strings.Replace(reconcilertest.Web(30), "mem: 32", "mem: 512", 1)}, false},
+		{"a privileged app on an agent that does not allow it", map[string]string{"apps/web.yaml": reconcilertest.Web(2), "apps/priv.yaml": privApp}, false},
+		{"one fixed host port, two instances, one agent", map[string]string{"apps/web.yaml": reconcilertest.Web(2), "apps/fixed.yaml": fixedPortApp}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ref := "pr-" + strings.ReplaceAll(tt.name, " ", "-")
@@ -74,8 +76,8 @@ func TestDiffVerdictIsWhatTheServerDoes(t *testing.T) {
 
 			head := repo.Commit(t, "main", tt.files, tt.name)
 			r.Sync()
-			var done Status
-			waitFor(t, ctx, "a decision on "+head[:8], func() bool {
+			var done reconciler.Status
+			reconcilertest.WaitFor(t, ctx, "a decision on "+head[:8], func() bool {
 				done = r.Status()
 				if done.Decided != head {
 					return false
@@ -107,7 +109,7 @@ func TestDiffVerdictIsWhatTheServerDoes(t *testing.T) {
 			// And the server settles where the simulation stalled: with as
 			// many instances it cannot place as the diff counted.
 			for id, n := range short {
-				waitFor(t, ctx, sprintf("%s settled with %d unplaced", id, n), func() bool {
+				reconcilertest.WaitFor(t, ctx, fmt.Sprintf("%s settled with %d unplaced", id, n), func() bool {
 					for _, a := range r.Status().Apps {
 						if a.ID == id && a.Unplaced != "" {
 							var left, of int
@@ -121,7 +123,7 @@ func TestDiffVerdictIsWhatTheServerDoes(t *testing.T) {
 
 			repo.Commit(t, "main", base, "back to the base")
 			r.Sync()
-			waitFor(t, ctx, "back at the base", func() bool {
+			reconcilertest.WaitFor(t, ctx, "back at the base", func() bool {
 				s := r.Status()
 				return s.Converged && s.Decided != head && countApps(ctx, st) == 1
 			})

@@ -22,6 +22,7 @@ import (
 	"github.com/berthops/berth/catalog"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
+	"github.com/berthops/berth/httpapi"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/decide"
@@ -86,7 +87,7 @@ func startPlane(ctx context.Context, t *testing.T) *plane {
 		Logger: logger, Pass: decide.Options{Prune: true, Spec: decide.SpecOptions{ShellImage: decide.DefaultShellImage}}}, src, st)
 	srv := server.New(server.Config{ID: "up", Version: "test", Store: store, Logger: logger, Lead: []server.LeadFunc{rec.Run}})
 	renders := startRenderer(ctx, t, rec, st)
-	for pattern, h := range rec.Routes(st, reconciler.APIOptions{Token: testToken, Logger: logger, Renders: renders}) {
+	for pattern, h := range httpapi.Routes(rec, st, httpapi.Options{Token: testToken, Logger: logger, Renders: renders}) {
 		srv.Handle(pattern, h)
 	}
 	srv.Handle("GET "+ui.Prefix, ui.Handler())
@@ -97,7 +98,7 @@ func startPlane(ctx context.Context, t *testing.T) *plane {
 	go func() { _ = srv.Serve(ctx, ln) }()
 
 	protected := http.NewServeMux()
-	for pattern, h := range rec.Routes(st, reconciler.APIOptions{Token: testToken, ProtectReads: true, Logger: logger}) {
+	for pattern, h := range httpapi.Routes(rec, st, httpapi.Options{Token: testToken, ProtectReads: true, Logger: logger}) {
 		protected.Handle(pattern, h)
 	}
 	protected.Handle("GET /v1/status", srv.Handler())
@@ -115,7 +116,7 @@ func startPlane(ctx context.Context, t *testing.T) *plane {
 // startRenderer renders the desired templates in this process from Berth's
 // own catalog, as berth up does (under a temporary directory, without their
 // validate and reload commands), and returns what GET /v1/renders reports.
-func startRenderer(ctx context.Context, t *testing.T, rec *reconciler.Reconciler, st *cluster.State) func() []reconciler.TemplateRender {
+func startRenderer(ctx context.Context, t *testing.T, rec *reconciler.Reconciler, st *cluster.State) func() []httpapi.TemplateRender {
 	t.Helper()
 	runner, err := templates.NewRunner(nil, templates.RunnerOptions{Source: templates.CatalogSource{Catalog: catalog.New(st, 200*time.Millisecond, "agent-1.lab")}})
 	if err != nil {
@@ -141,10 +142,10 @@ func startRenderer(ctx context.Context, t *testing.T, rec *reconciler.Reconciler
 			time.Sleep(200 * time.Millisecond)
 		}
 	}()
-	return func() []reconciler.TemplateRender {
-		var out []reconciler.TemplateRender
+	return func() []httpapi.TemplateRender {
+		var out []httpapi.TemplateRender
 		for _, s := range runner.Status() {
-			out = append(out, reconciler.TemplateRender{Template: s.ID, Agent: "agent-1", Destination: s.Destination, Rendered: s.Rendered,
+			out = append(out, httpapi.TemplateRender{Template: s.ID, Agent: "agent-1", Destination: s.Destination, Rendered: s.Rendered,
 				LastRender: s.LastRender, LastWrite: s.LastWrite, Writes: s.Writes, Waiting: s.Waiting, Error: s.Err, SourceError: s.SourceErr})
 		}
 		return out

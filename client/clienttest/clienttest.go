@@ -18,6 +18,7 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
+	"github.com/berthops/berth/httpapi"
 	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/gitsource"
@@ -80,7 +81,7 @@ func Start(t testing.TB, o Options) *Env {
 		Pass: decide.Options{Prune: true}}, src, st)
 	srv := server.New(server.Config{ID: "s1", Version: "test", Store: tree.Client(), Heartbeat: 100 * time.Millisecond,
 		Lead: []server.LeadFunc{r.Run}})
-	for pattern, h := range r.Routes(st, reconciler.APIOptions{Token: Token, ProtectReads: o.ProtectReads, WebhookSecret: "hook-secret"}) {
+	for pattern, h := range httpapi.Routes(r, st, httpapi.Options{Token: Token, ProtectReads: o.ProtectReads, WebhookSecret: "hook-secret"}) {
 		srv.Handle(pattern, h)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

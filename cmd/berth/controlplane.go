@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/httpapi"
 	"github.com/berthops/berth/metrics"
 	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/decide"
@@ -116,7 +117,7 @@ func ensureToken(file string) (string, error) {
 type controlPlane struct {
 	rec     *reconciler.Reconciler
 	state   *cluster.State
-	api     reconciler.APIOptions
+	api     httpapi.Options
 	metrics *prometheus.Registry
 	flags   controlFlags
 }
@@ -156,7 +157,7 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 		logger.Warn("no --webhook-secret-file: push webhooks are refused; the branch is polled", "poll", c.poll)
 	}
 	return &controlPlane{rec: rec, state: state, metrics: reg, flags: c,
-		api: reconciler.APIOptions{Token: token, ProtectReads: c.protectReads, WebhookSecret: secret, Logger: logger}}, nil
+		api: httpapi.Options{Token: token, ProtectReads: c.protectReads, WebhookSecret: secret, Logger: logger}}, nil
 }
 
 // mount adds the reconciler's routes, /metrics, the Marathon and Chronos
@@ -166,7 +167,7 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 func (cp *controlPlane) mount(srv *server.Server, peers http.RoundTripper) {
 	api := cp.api
 	api.Forward = srv.Forwarder(server.ForwardOptions{Key: cp.api.Token, Transport: peers})
-	for pattern, h := range cp.rec.Routes(cp.state, api) {
+	for pattern, h := range httpapi.Routes(cp.rec, cp.state, api) {
 		srv.Handle(pattern, h)
 	}
 	srv.Handle("GET /metrics", promhttp.HandlerFor(cp.metrics, promhttp.HandlerOpts{}))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/berthops/berth/chronosapi"
 	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/httpapi"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/marathonapi"
 	"github.com/berthops/berth/reconciler"
@@ -77,7 +78,7 @@ func (d dialectCluster) Subscribe(ch chan<- struct{}) (cancel func()) {
 
 // dialectRoutes are the read-only Marathon (/v2, /ping) and Chronos
 // (/scheduler) APIs, with the same token and forwarding as Berth's own.
-func (cp *controlPlane) dialectRoutes(srv *server.Server, api reconciler.APIOptions) map[string]http.Handler {
+func (cp *controlPlane) dialectRoutes(srv *server.Server, api httpapi.Options) map[string]http.Handler {
 	d := dialectCluster{rec: cp.rec, state: cp.state, srv: srv}
 	routes := marathonapi.Routes(d, marathonapi.Options{Repo: cp.flags.repo, Branch: cp.flags.branch, Token: api.Token,
 		ProtectReads: api.ProtectReads, Forward: api.Forward, Version: version, Logger: api.Logger})

@@ -1,4 +1,10 @@
-package reconciler
+// Package httpapi is Berth's HTTP API: the reconciler's status, apps,
+// tasks, agents, jobs, queues, deployments, diffs, the observed snapshot,
+// the event stream (SSE), sync requests and push webhooks, with the token,
+// read protection, stream caps, replay cache and diff gate that guard them.
+// It reads the reconciler and the cluster state and writes nothing but
+// requests to the reconciler (sync, run a job); the server mounts it.
+package httpapi
 
 import (
 	"context"
@@ -15,13 +21,29 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/plan"
 	"github.com/berthops/berth/reconciler/rollout"
 )
 
-// APIOptions secure the reconciler's HTTP API.
-type APIOptions struct {
+// Reconciler is what the API reads from and asks of the reconcile loop
+// (*reconciler.Reconciler).
+type Reconciler interface {
+	Status() reconciler.Status
+	Desired() (*manifests.Set, string)
+	// Sync asks for a fetch and a pass now and returns the request's
+	// generation.
+	Sync() uint64
+	RunJob(job string) error
+	Diff(ctx context.Context, ref string) (*plan.Plan, plan.Header, error)
+	Snapshot(ctx context.Context) (decide.Snapshot, error)
+	Subscribe(ch chan<- reconciler.Status) (cancel func())
+	ReadFile(commit, file string) ([]byte, error)
+}
+
+// Options secure the HTTP API.
+type Options struct {
 	// Token is the bearer token write endpoints require (`--token-file`).
 	// With no token every write is refused: an orchestrator whose API anyone
 	// can drive is not safe to expose.
@@ -43,7 +65,7 @@ type APIOptions struct {
 	Renders func() []TemplateRender
 }
 
-// DefaultMaxStreams is APIOptions.MaxStreams when unset.
+// DefaultMaxStreams is Options.MaxStreams when unset.
 const DefaultMaxStreams = 100
 
 // streamWriteTimeout bounds one write to an event stream.
@@ -57,7 +79,7 @@ const replayMemory = 4096
 // replica answers them; sync, webhooks and object status are the leader's.
 // A diff fetches and loads a whole commit and the observed state holds every
 // app's env, so both need the token even when reads are open.
-func (r *Reconciler) Routes(state *cluster.State, o APIOptions) map[string]http.Handler {
+func Routes(r Reconciler, state *cluster.State, o Options) map[string]http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -91,9 +113,9 @@ func (r *Reconciler) Routes(state *cluster.State, o APIOptions) map[string]http.
 }
 
 type api struct {
-	r          *Reconciler
+	r          Reconciler
 	state      *cluster.State
-	o          APIOptions
+	o          Options
 	streams    chan struct{} // one token per open event stream
 	deliveries *deliveries
 	diffs      *diffGate
@@ -248,14 +270,14 @@ func (a *api) events(w http.ResponseWriter, req *http.Request) {
 	_ = rc.SetReadDeadline(time.Time{})
 	extend := func() { _ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)) }
 	extend()
-	ch := make(chan Status, 16)
-	cancel := a.r.subscribe(ch)
+	ch := make(chan reconciler.Status, 16)
+	cancel := a.r.Subscribe(ch)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	var last []byte
-	send := func(st Status) {
+	send := func(st reconciler.Status) {
 		st.LastSync = time.Time{} // only changes of substance are events
 		b, _ := json.Marshal(summarize(req, st))
 		if string(b) == string(last) {
@@ -308,7 +330,7 @@ func (a *api) jobRuns(w http.ResponseWriter, req *http.Request) {
 func (a *api) runJob(w http.ResponseWriter, req *http.Request) {
 	if err := a.r.RunJob(req.PathValue("name")); err != nil {
 		code := http.StatusNotFound
-		if errors.Is(err, ErrJobDisabled) {
+		if errors.Is(err, reconciler.ErrJobDisabled) {
 			code = http.StatusConflict
 		}
 		writeError(w, code, err.Error())
@@ -338,7 +360,7 @@ func (a *api) diff(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		code := http.StatusBadGateway
-		if errors.Is(err, ErrUnknownRef) {
+		if errors.Is(err, reconciler.ErrUnknownRef) {
 			code = http.StatusNotFound
 		}
 		writeError(w, code, fmt.Sprintf("diff: %v", err))

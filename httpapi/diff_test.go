@@ -1,4 +1,4 @@
-package reconciler
+package httpapi
 
 import (
 	"context"
@@ -11,15 +11,16 @@ import (
 
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/plan"
+	"github.com/berthops/berth/reconciler/reconcilertest"
 )
 
 func TestLiveDiffAgainstTheCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	repo, st, r, _ := startLoop(ctx, t, nil)
-	waitFor(t, ctx, "2 running tasks", func() bool { return countRunning(ctx, st) == 2 })
+	repo, st, r, _ := reconcilertest.StartLoop(ctx, t, nil)
+	reconcilertest.WaitFor(t, ctx, "2 running tasks", func() bool { return reconcilertest.CountRunning(ctx, st) == 2 })
 
-	repo.Commit(t, "scale", map[string]string{"apps/web.yaml": sprintf(webApp, 5)}, "web x5")
+	repo.Commit(t, "scale", map[string]string{"apps/web.yaml": reconcilertest.Web(5)}, "web x5")
 	p, h, err := r.Diff(ctx, "scale")
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +35,7 @@ func TestLiveDiffAgainstTheCluster(t *testing.T) {
 		t.Errorf("needed mem %v, want 3 new instances x 32", got)
 	}
 
-	repo.Commit(t, "huge", map[string]string{"apps/web.yaml": strings.Replace(sprintf(webApp, 100), "mem: 32", "mem: 1024", 1)}, "too big")
+	repo.Commit(t, "huge", map[string]string{"apps/web.yaml": strings.Replace(reconcilertest.Web(100), "mem: 32", "mem: 1024", 1)}, "too big")
 	p, _, err = r.Diff(ctx, "huge")
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +53,7 @@ func TestLiveDiffAgainstTheCluster(t *testing.T) {
 
 	// The same over HTTP, as `berth diff --server` asks.
 	mux := http.NewServeMux()
-	for pat, h := range r.Routes(st, APIOptions{Token: "tok"}) {
+	for pat, h := range Routes(r, st, Options{Token: "tok"}) {
 		mux.Handle(pat, h)
 	}
 	srv := httptest.NewServer(mux)

@@ -1,4 +1,4 @@
-package reconciler
+package httpapi
 
 import (
 	"crypto/hmac"

@@ -1,4 +1,4 @@
-package reconciler
+package httpapi
 
 import (
 	"context"
@@ -12,7 +12,9 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
+	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/gitsource"
+	"github.com/berthops/berth/reconciler/reconcilertest"
 	"github.com/berthops/berth/testenv"
 )
 
@@ -26,7 +28,7 @@ func TestRepoCredentialsNotShown(t *testing.T) {
 	const token = "s3cret-repo-token"
 	srv := testenv.StartGitServerAuth(t, "ci", token)
 	repo := srv.NewRepo(t, "cluster")
-	repo.Commit(t, "main", map[string]string{"apps/web.yaml": sprintf(webApp, 1)}, "web")
+	repo.Commit(t, "main", map[string]string{"apps/web.yaml": reconcilertest.Web(1)}, "web")
 	tree := memstore.New()
 	st := cluster.NewState(tree.Client())
 	lead, err := tree.Client().Campaign(ctx, "/leader", "s1")
@@ -34,26 +36,26 @@ func TestRepoCredentialsNotShown(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := strings.Replace(repo.URL, "://", "://ci:"+token+"@", 1)
-	src, err := OpenGit(ctx, gitsource.Options{URL: url, CacheDir: t.TempDir()})
+	src, err := reconciler.OpenGit(ctx, gitsource.Options{URL: url, CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(Config{Branch: "main", Poll: time.Hour, Resync: 20 * time.Millisecond}, src, st)
-	events := make(chan Status, 64)
-	defer r.subscribe(events)()
+	r := reconciler.New(reconciler.Config{Branch: "main", Poll: time.Hour, Resync: 20 * time.Millisecond}, src, st)
+	events := make(chan reconciler.Status, 64)
+	defer r.Subscribe(events)()
 	go func() { _ = r.Run(ctx, lead) }()
-	waitFor(t, ctx, "the first commit", func() bool { return r.Status().Desired != "" })
+	reconcilertest.WaitFor(t, ctx, "the first commit", func() bool { return r.Status().Desired != "" })
 
 	if err := os.RemoveAll(filepath.Join(srv.Root, "cluster.git")); err != nil {
 		t.Fatal(err)
 	}
 	r.Sync()
-	waitFor(t, ctx, "a git error", func() bool { return r.Status().GitError != "" })
+	reconcilertest.WaitFor(t, ctx, "a git error", func() bool { return r.Status().GitError != "" })
 	if msg := r.Status().GitError; strings.Contains(msg, token) {
 		t.Errorf("gitError holds the token: %s", msg)
 	}
 	mux := http.NewServeMux()
-	for pat, h := range r.Routes(st, APIOptions{}) {
+	for pat, h := range Routes(r, st, Options{}) {
 		mux.Handle(pat, h)
 	}
 	rec := httptest.NewRecorder()

@@ -1,10 +1,11 @@
-package reconciler
+package httpapi
 
 import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -18,27 +19,18 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
-	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/plan"
 )
 
-func newTestAPI(t *testing.T) (*Reconciler, http.Handler) {
+func newTestAPI(t *testing.T) (*reconciler.Reconciler, http.Handler) {
 	st := cluster.NewState(memstore.New().Client())
-	r := New(Config{}, nil, st)
+	r := reconciler.New(reconciler.Config{}, nil, st)
 	mux := http.NewServeMux()
-	for p, h := range r.Routes(st, APIOptions{Token: "tok", WebhookSecret: "hooksecret"}) {
+	for p, h := range Routes(r, st, Options{Token: "tok", WebhookSecret: "hooksecret"}) {
 		mux.Handle(p, h)
 	}
 	return r, mux
-}
-
-func synced(r *Reconciler) bool {
-	select {
-	case <-r.trigger:
-		return true
-	default:
-		return false
-	}
 }
 
 func TestAPIAuth(t *testing.T) {
@@ -84,25 +76,44 @@ func TestAPIAuth(t *testing.T) {
 				req.Header.Set(k, v)
 			}
 			rec := httptest.NewRecorder()
+			before := r.Status().Generation
 			h.ServeHTTP(rec, req)
 			if rec.Code != tt.code {
 				t.Errorf("%s %s = %d (%s), want %d", tt.method, tt.path, rec.Code, rec.Body, tt.code)
 			}
-			if got := synced(r); got != tt.triggers {
+			// A sync request moves the request generation.
+			if got := r.Status().Generation != before; got != tt.triggers {
 				t.Errorf("triggered a sync = %v, want %v", got, tt.triggers)
 			}
 		})
 	}
 }
 
-// A run of a disabled job is refused, not accepted and then dropped by the
-// pass; the error names the manifest.
+// runJobs is a reconciler whose RunJob answers from a table, to check how
+// the API words each answer.
+type runJobs struct {
+	*reconciler.Reconciler
+	errs  map[string]error
+	asked []string
+}
+
+func (f *runJobs) RunJob(job string) error {
+	f.asked = append(f.asked, job)
+	return f.errs[job]
+}
+
+// POST /v1/jobs/{name}/run: accepted, refused for a disabled job (409), or
+// not found (404), with the reconciler's words.
 func TestAPIRunJob(t *testing.T) {
-	r, h := newTestAPI(t)
-	r.desired = &manifests.Set{Jobs: []manifests.Job{
-		{Name: "nightly", Schedule: "R/2026-01-01T00:00:00Z/P1D"},
-		{Name: "old", Schedule: "R/2026-01-01T00:00:00Z/P1D", Disabled: true, Origin: manifests.Origin{File: "jobs/old.yaml", Line: 1}},
+	st := cluster.NewState(memstore.New().Client())
+	f := &runJobs{Reconciler: reconciler.New(reconciler.Config{}, nil, st), errs: map[string]error{
+		"old":  fmt.Errorf("%w: jobs/old.yaml:1: job old has disabled: true (commit c1); enable it to run it", reconciler.ErrJobDisabled),
+		"nope": errors.New(`no job "nope" in the desired state (commit c1)`),
 	}}
+	mux := http.NewServeMux()
+	for p, h := range Routes(f, st, Options{Token: "tok"}) {
+		mux.Handle(p, h)
+	}
 	tests := []struct {
 		job  string
 		code int
@@ -116,13 +127,13 @@ func TestAPIRunJob(t *testing.T) {
 		req := httptest.NewRequest("POST", "/v1/jobs/"+tt.job+"/run", nil)
 		req.Header.Set("Authorization", "Bearer tok")
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
+		mux.ServeHTTP(rec, req)
 		if rec.Code != tt.code || !strings.Contains(rec.Body.String(), tt.msg) {
 			t.Errorf("run %s = %d %s, want %d with %q", tt.job, rec.Code, rec.Body, tt.code, tt.msg)
 		}
 	}
-	if !cmp.Equal(r.manual, []string{"nightly"}) {
-		t.Errorf("manual runs queued: %v, want only nightly", r.manual)
+	if !cmp.Equal(f.asked, []string{"nightly", "old", "nope"}) {
+		t.Errorf("runs asked of the reconciler: %v", f.asked)
 	}
 }
 
@@ -189,7 +200,7 @@ func TestDiffGate(t *testing.T) {
 func TestDiffTooManyRequests(t *testing.T) {
 	r, _ := newTestAPI(t)
 	st := cluster.NewState(memstore.New().Client())
-	a := &api{r: r, state: st, o: APIOptions{Token: "tok"}, diffs: newDiffGate()}
+	a := &api{r: r, state: st, o: Options{Token: "tok"}, diffs: newDiffGate()}
 	a.diffs.tokens = 0
 	a.diffs.last = time.Now()
 	rec := httptest.NewRecorder()

@@ -1,4 +1,4 @@
-package reconciler
+package httpapi
 
 // What the web UI (package ui) needs beyond the CLI's reads: paging and
 // server-side filters, so that no answer grows with the cluster (150,000
@@ -7,15 +7,14 @@ package reconciler
 
 import (
 	"fmt"
-	"io/fs"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/schedule"
 )
@@ -66,7 +65,7 @@ func matches(s, q string) bool {
 // AppRow is an app in GET /v1/apps: its status, the queue its manifest
 // names and, with ?counts=1, its tasks of any version by state.
 type AppRow struct {
-	AppStatus
+	reconciler.AppStatus
 	Queue string `json:"queue,omitempty"`
 	// Running counts tasks reported RUNNING; Staged those assigned but not
 	// yet running (STAGING, STARTING). Only with ?counts=1.
@@ -76,7 +75,7 @@ type AppRow struct {
 
 // appRows filters the apps by ?q= (id), ?sync=, ?health= and ?queue=, and
 // joins their queue and, with ?counts=1, their task counts.
-func (a *api) appRows(w http.ResponseWriter, req *http.Request, apps []AppStatus) ([]AppRow, bool) {
+func (a *api) appRows(w http.ResponseWriter, req *http.Request, apps []reconciler.AppStatus) ([]AppRow, bool) {
 	q := req.URL.Query()
 	set, _ := a.r.Desired()
 	rows := make([]AppRow, 0, len(apps))
@@ -239,7 +238,7 @@ func (a *api) jobRows(w http.ResponseWriter, req *http.Request, jobs []decide.Jo
 // GET /v1/events?summary=1: the status without the per-app and per-job
 // lists, which grow with the cluster, but with their counts.
 type StatusSummary struct {
-	Status
+	reconciler.Status
 	AppCount     int            `json:"appCount"`
 	AppsBySync   map[string]int `json:"appsBySync"`
 	AppsByHealth map[string]int `json:"appsByHealth"`
@@ -250,7 +249,7 @@ type StatusSummary struct {
 
 // summarize returns st as JSON-ready: unchanged, or its summary when the
 // request asks for one.
-func summarize(req *http.Request, st Status) any {
+func summarize(req *http.Request, st reconciler.Status) any {
 	if req.URL.Query().Get("summary") != "1" {
 		return st
 	}
@@ -284,9 +283,6 @@ func (a *api) templates(w http.ResponseWriter, req *http.Request) {
 	}
 	out := make([]tmpl, 0, len(list))
 	for _, p := range list {
-		if p.Origin.File != "" {
-			p.Origin.File = path.Join(a.r.cfg.Path, p.Origin.File) // from the repository's root, as in diffs
-		}
 		out = append(out, tmpl{Template: p.Template, Origin: p.Origin})
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -331,21 +327,17 @@ func (a *api) manifest(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no %s in the desired state (commit %s)", what, shortCommit(commit)))
 		return
 	}
-	tree, err := a.r.src.Tree(commit, a.r.cfg.Path)
+	// Origins are named from the repository's root (reconciler.LoadCommit).
+	b, err := a.r.ReadFile(commit, origin.File)
 	if err != nil {
-		writeError(w, http.StatusBadGateway, fmt.Sprintf("read commit %s: %v", shortCommit(commit), err))
-		return
-	}
-	b, err := fs.ReadFile(tree, origin.File)
-	if err != nil {
-		writeError(w, http.StatusBadGateway, fmt.Sprintf("read %s at %s: %v", origin.File, shortCommit(commit), err))
+		writeError(w, http.StatusBadGateway, err.Error())
 		return
 	}
 	truncated := len(b) > maxManifestFile
 	if truncated {
 		b = b[:maxManifestFile]
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"commit": commit, "file": path.Join(a.r.cfg.Path, origin.File),
+	writeJSON(w, http.StatusOK, map[string]any{"commit": commit, "file": origin.File,
 		"line": origin.Line, "source": string(b), "truncated": truncated})
 }
 
@@ -378,4 +370,11 @@ func (a *api) renders(w http.ResponseWriter, _ *http.Request) {
 		out = []TemplateRender{}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
 }

@@ -1,4 +1,4 @@
-package reconciler
+package httpapi
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
+	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/reconciler/reconcilertest"
 )
 
 // TestBrowseParameters checks the web UI's paging, filters and joins over a
@@ -19,10 +21,10 @@ import (
 func TestBrowseParameters(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, st, r, _ := startLoop(ctx, t, nil)
-	waitFor(t, ctx, "converged", func() bool { s := r.Status(); return s.Converged && len(s.Apps) == 1 })
+	_, st, r, _ := reconcilertest.StartLoop(ctx, t, nil)
+	reconcilertest.WaitFor(t, ctx, "converged", func() bool { s := r.Status(); return s.Converged && len(s.Apps) == 1 })
 	mux := http.NewServeMux()
-	for p, h := range r.Routes(st, APIOptions{Token: "tok"}) {
+	for p, h := range Routes(r, st, Options{Token: "tok"}) {
 		mux.Handle(p, h)
 	}
 	get := func(path string, want int, v any) http.Header {
@@ -116,10 +118,10 @@ func TestBrowsePagesStayUnderAMegabyte(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := New(Config{}, nil, st)
+	r := &fixedStatus{Reconciler: reconciler.New(reconciler.Config{}, nil, st)}
 	for a := range apps {
 		id := fmt.Sprintf("/team-%02d/app-%04d", a%50, a)
-		r.status.Apps = append(r.status.Apps, AppStatus{ID: id, Version: "0123456789ab", Sync: "Synced", Health: "Healthy",
+		r.st.Apps = append(r.st.Apps, reconciler.AppStatus{ID: id, Version: "0123456789ab", Sync: "Synced", Health: "Healthy",
 			Message: fmt.Sprintf("%d/%d healthy", perApp, perApp), Instances: perApp, Healthy: perApp})
 		for i := range perApp {
 			batch.PutAssignment(cluster.Assignment{TaskID: fmt.Sprintf("team-%02d_app-%04d.%012x", a%50, a, i), Owner: cluster.OwnerApp, OwnerID: id,
@@ -136,7 +138,7 @@ func TestBrowsePagesStayUnderAMegabyte(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	for p, h := range r.Routes(st, APIOptions{Token: "tok"}) {
+	for p, h := range Routes(r, st, Options{Token: "tok"}) {
 		mux.Handle(p, h)
 	}
 	for _, path := range []string{
@@ -162,3 +164,11 @@ func TestBrowsePagesStayUnderAMegabyte(t *testing.T) {
 		}
 	}
 }
+
+// fixedStatus is a reconciler whose status is set by the test.
+type fixedStatus struct {
+	*reconciler.Reconciler
+	st reconciler.Status
+}
+
+func (f *fixedStatus) Status() reconciler.Status { return f.st }
