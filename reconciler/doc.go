@@ -1,10 +1,11 @@
 // Package reconciler keeps the cluster equal to the head of a Git branch: it
-// watches the repository, validates each commit, plans the change against the
-// live state in the cluster store, places tasks with the allocator and rolls
-// them out with health gating.
+// watches the repository, loads and validates each commit whole, reads the
+// cluster state and the decision engine's memory, asks the engine
+// (reconciler/decide) what to do, and commits its typed changes as one
+// fenced batch.
 //
-// The decisions are made by pure subpackages (plan, rollout) and the
-// allocator; this package is the loop that reads state, calls them and writes
-// their results. It talks to Git, the store and the clock only through
-// interfaces it owns.
+// Every decision is the pure engine's; this package is the loop around it:
+// Git (Source), the store (cluster.State), the clock (Config.Now) and what
+// it reports (Status, an Observer for metrics). The HTTP API over it is
+// package httpapi.
 package reconciler
