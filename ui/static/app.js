@@ -363,9 +363,10 @@
               <dt>Answered by</dt><dd>${esc(st.id)} (${esc(st.role)})</dd>
               <dt>Applied commit</dt><dd class="mono" id="desired">${esc(short(sync.desired))}</dd>
               <dt>Branch head</dt><dd class="mono">${esc(short(sync.head))} ${sync.head && sync.head !== sync.desired ? '<span class="badge bad">not applied</span>' : ''}</dd>
+              <dt>Statuses of</dt><dd class="mono" id="decided">${esc(short(sync.decided))} ${sync.decided && sync.head && sync.decided !== sync.head && !(sync.rejected && sync.rejected.commit === sync.head) ? '<span class="badge warn">head not decided yet</span>' : ''}</dd>
               <dt>Last fetch</dt><dd>${timeEl(sync.fetchedAt)}</dd>
               ${sync.gitError ? `<dt>Git</dt><dd class="errors">${esc(sync.gitError)}</dd>` : ''}
-              ${sync.lastError ? `<dt>Last error</dt><dd class="errors">${esc(sync.lastError)}</dd>` : ''}
+              ${sync.lastError ? `<dt>Last error</dt><dd class="errors">${sync.lastErrorCommit ? `applying ${esc(short(sync.lastErrorCommit))}: ` : ''}${esc(sync.lastError)}</dd>` : ''}
             </dl></div>
             <div class="card"><h2>Apps by sync and health</h2>
               <h3>Sync</h3>${['Synced', 'OutOfSync'].map((k) => cnt(bySync, k, { sync: k })).join('')}
