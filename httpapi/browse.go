@@ -209,8 +209,23 @@ type JobRow struct {
 	NextRuns []time.Time `json:"nextRuns,omitempty"`
 }
 
-// jobRows adds ?next=N (at most 20) upcoming occurrences to each job.
+// jobRows filters the jobs by ?q= (name contains) and ?family=NAME (the
+// job, and every job linked to it through parents, either way), and adds
+// ?next=N (at most 20) upcoming occurrences to each.
 func (a *api) jobRows(w http.ResponseWriter, req *http.Request, jobs []decide.JobOutcome) ([]JobRow, bool) {
+	q := req.URL.Query()
+	if name := q.Get("family"); name != "" {
+		jobs = family(jobs, name)
+	}
+	if s := q.Get("q"); s != "" {
+		kept := make([]decide.JobOutcome, 0, len(jobs))
+		for _, j := range jobs {
+			if matches(j.Name, s) {
+				kept = append(kept, j)
+			}
+		}
+		jobs = kept
+	}
 	n := 0
 	if s := req.URL.Query().Get("next"); s != "" {
 		var err error
@@ -227,11 +242,51 @@ func (a *api) jobRows(w http.ResponseWriter, req *http.Request, jobs []decide.Jo
 	rows := make([]JobRow, len(jobs))
 	for i, j := range jobs {
 		rows[i] = JobRow{JobOutcome: j}
+	}
+	rows, ok := page(w, req, rows)
+	if !ok {
+		return nil, false
+	}
+	for i, j := range rows { // only the page's: NextN walks the schedule
 		if s, ok := schedules[j.Name]; ok && !j.Next.IsZero() && !j.Disabled {
 			rows[i].NextRuns = s.NextN(j.Next, n)
 		}
 	}
 	return rows, true
+}
+
+// family is the jobs connected to name through parents, either way: the
+// part of the dependency graph a job's page draws.
+func family(jobs []decide.JobOutcome, name string) []decide.JobOutcome {
+	children := map[string][]string{}
+	byName := map[string]decide.JobOutcome{}
+	for _, j := range jobs {
+		byName[j.Name] = j
+		for _, p := range j.Parents {
+			children[p] = append(children[p], j.Name)
+		}
+	}
+	if _, ok := byName[name]; !ok {
+		return []decide.JobOutcome{}
+	}
+	seen := map[string]bool{name: true}
+	for todo := []string{name}; len(todo) > 0; {
+		n := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for _, m := range append(append([]string(nil), byName[n].Parents...), children[n]...) {
+			if _, declared := byName[m]; declared && !seen[m] {
+				seen[m] = true
+				todo = append(todo, m)
+			}
+		}
+	}
+	out := make([]decide.JobOutcome, 0, len(seen))
+	for _, j := range jobs {
+		if seen[j.Name] {
+			out = append(out, j)
+		}
+	}
+	return out
 }
 
 // StatusSummary is GET /v1/sync?summary=1 and the events of

@@ -13,6 +13,7 @@ import (
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/reconcilertest"
 )
 
@@ -119,6 +120,14 @@ func TestBrowsePagesStayUnderAMegabyte(t *testing.T) {
 		}
 	}
 	r := &fixedStatus{Reconciler: reconciler.New(reconciler.Config{}, nil, st)}
+	for j := range 10000 {
+		job := decide.JobOutcome{Name: fmt.Sprintf("job-%05d", j), Schedule: "R/2026-01-01T02:00:00Z/PT1H", LastRun: "20261125T020000.000Z-schedule",
+			LastState: "SUCCEEDED", SuccessCount: 120, LastSuccess: time.Now()}
+		if j%10 != 0 {
+			job.Schedule, job.Parents = "", []string{fmt.Sprintf("job-%05d", j-j%10)}
+		}
+		r.st.Jobs = append(r.st.Jobs, job)
+	}
 	for a := range apps {
 		id := fmt.Sprintf("/team-%02d/app-%04d", a%50, a)
 		r.st.Apps = append(r.st.Apps, reconciler.AppStatus{ID: id, Version: "0123456789ab", Sync: "Synced", Health: "Healthy",
@@ -150,7 +159,8 @@ func TestBrowsePagesStayUnderAMegabyte(t *testing.T) {
 		"/v1/tasks?limit=500&offset=14000",
 		"/v1/agents?usage=1&limit=48&offset=96",
 		"/v1/deployments",
-		"/v1/jobs?next=3",
+		"/v1/jobs?next=3&limit=50&offset=9950",
+		"/v1/jobs?family=job-00042&next=5",
 	} {
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
@@ -172,3 +182,22 @@ type fixedStatus struct {
 }
 
 func (f *fixedStatus) Status() reconciler.Status { return f.st }
+
+func TestJobFamily(t *testing.T) {
+	jobs := []decide.JobOutcome{{Name: "a"}, {Name: "b", Parents: []string{"a"}}, {Name: "c", Parents: []string{"b", "x"}},
+		{Name: "x"}, {Name: "lone"}, {Name: "d", Parents: []string{"gone"}}}
+	names := func(js []decide.JobOutcome) string {
+		var out []string
+		for _, j := range js {
+			out = append(out, j.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tt := range []struct{ name, want string }{
+		{"b", "a,b,c,x"}, {"x", "a,b,c,x"}, {"lone", "lone"}, {"d", "d"}, {"nope", ""},
+	} {
+		if got := names(family(jobs, tt.name)); got != tt.want {
+			t.Errorf("family(%s) = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}

@@ -35,8 +35,41 @@ import (
 
 const testToken = "ui-test-token-0123456789"
 
-// appHealthDelay is how long a played app task takes to turn healthy.
-const appHealthDelay = 3 * time.Second
+// healthGate holds the health checks of played apps' new tasks while the
+// test looks at a rollout under way, so that the state it waits for does
+// not pass before a slow browser sees it.
+type healthGate struct {
+	mu      sync.Mutex
+	held    map[string]bool
+	pending map[string][]func()
+}
+
+// pass runs turnHealthy a moment from now, or when app is released.
+func (g *healthGate) pass(app string, turnHealthy func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held[app] {
+		g.pending[app] = append(g.pending[app], turnHealthy)
+		return
+	}
+	time.AfterFunc(300*time.Millisecond, turnHealthy)
+}
+
+func (g *healthGate) hold(app string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.held[app] = true
+}
+
+func (g *healthGate) release(app string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.held, app)
+	for _, f := range g.pending[app] {
+		go f()
+	}
+	delete(g.pending, app)
+}
 
 // plane is a control plane as `berth up` runs it, in this process: a
 // leading server and reconciler over an in-memory store, following a real
@@ -44,7 +77,8 @@ const appHealthDelay = 3 * time.Second
 // by the test (tasks' statuses written to the store as agents report them),
 // so no Docker container is needed.
 type plane struct {
-	url string
+	gate *healthGate
+	url  string
 	// protectedURL serves the same cluster with --protect-reads.
 	protectedURL string
 	repo         *testenv.GitRepo
@@ -75,8 +109,9 @@ func startPlane(ctx context.Context, t *testing.T) *plane {
 	tree := memstore.New()
 	store := tree.Client()
 	st := cluster.NewState(store)
+	gate := &healthGate{held: map[string]bool{}, pending: map[string][]func(){}}
 	for i, id := range []string{"agent-1", "agent-2", "agent-3"} {
-		playAgent(ctx, t, st, id, map[string]string{"rack": fmt.Sprintf("r%d", i%2+1), "zone": "lab"})
+		playAgent(ctx, t, st, gate, id, map[string]string{"rack": fmt.Sprintf("r%d", i%2+1), "zone": "lab"})
 	}
 	src, err := reconciler.OpenGit(ctx, gitsource.Options{URL: repo.FileURL(), CacheDir: t.TempDir()})
 	if err != nil {
@@ -110,7 +145,7 @@ func startPlane(ctx context.Context, t *testing.T) *plane {
 	hs := &http.Server{Handler: protected, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(pln) }()
 	t.Cleanup(func() { _ = hs.Close() })
-	return &plane{url: "http://" + ln.Addr().String(), protectedURL: "http://" + pln.Addr().String(), repo: repo, rec: rec, st: st}
+	return &plane{gate: gate, url: "http://" + ln.Addr().String(), protectedURL: "http://" + pln.Addr().String(), repo: repo, rec: rec, st: st}
 }
 
 // startRenderer renders the desired templates in this process from Berth's
@@ -155,7 +190,7 @@ func startRenderer(ctx context.Context, t *testing.T, rec *reconciler.Reconciler
 // playAgent registers an agent and answers its assignments as a real one
 // would: apps' tasks run and pass their health checks, jobs' tasks run
 // briefly and finish, killed tasks end KILLED.
-func playAgent(ctx context.Context, t *testing.T, st *cluster.State, id string, attrs map[string]string) {
+func playAgent(ctx context.Context, t *testing.T, st *cluster.State, gate *healthGate, id string, attrs map[string]string) {
 	a := cluster.Agent{ID: id, Hostname: id + ".lab", Address: "127.0.0.2", Reachable: true, Version: "test", Attributes: attrs,
 		Resources: cluster.Resources{CPUs: 4, Mem: 4096, Disk: 20000}, Ports: []cluster.PortRange{{Begin: 31000, End: 31100}},
 		RegisteredAt: time.Now().Add(-2 * time.Hour),
@@ -203,12 +238,11 @@ func playAgent(ctx context.Context, t *testing.T, st *cluster.State, id string, 
 					if _, ok := reported[as.TaskID]; ok {
 						continue
 					}
-					// Passing health checks takes a few seconds, so a rollout
-					// is seen under way.
+					// A task starts, then passes its health checks.
 					healthy := s
 					healthy.Health = cluster.HealthHealthy
 					s.State = cluster.TaskStarting
-					time.AfterFunc(appHealthDelay, func() {
+					gate.pass(as.OwnerID, func() {
 						healthy.UpdatedAt = time.Now()
 						_ = st.PutStatuses(ctx, healthy)
 					})
@@ -386,10 +420,12 @@ func TestUI(t *testing.T) {
 		if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`window.berthNoReload = true`)); err != nil {
 			t.Fatal(err)
 		}
+		p.gate.hold("/nginx")
 		nginx := p.repo.Files(t, "refs/heads/main")["examples/apps/nginx.yaml"]
 		p.repo.Change(t, "main", map[string]string{"examples/apps/nginx.yaml": strings.Replace(nginx, "instances: 1", "instances: 3", 1)}, nil, "nginx x3")
 		waitJS(t, bctx, "/nginx's scale under way", `(document.querySelector('tr[data-app="/nginx"]')?.innerText ?? '').match(/Progressing[\s\S]*1 \/ 1 \/ 2/)`)
 		screenshot(t, bctx, "apps")
+		p.gate.release("/nginx")
 		waitJS(t, bctx, "/nginx at 3 healthy instances", `(document.querySelector('tr[data-app="/nginx"]')?.innerText ?? '').includes('3 / 3 / 0')`)
 		waitJS(t, bctx, "no reload", `window.berthNoReload === true`)
 	})
@@ -404,11 +440,13 @@ func TestUI(t *testing.T) {
 		screenshot(t, bctx, "app")
 
 		// A deployment under way shows its progress.
+		p.gate.hold("/tomcat-1")
 		tomcat := p.repo.Files(t, "refs/heads/main")["examples/apps/tomcat-1.yaml"]
 		p.repo.Change(t, "main", map[string]string{"examples/apps/tomcat-1.yaml": strings.Replace(tomcat, "instances: 1", "instances: 2", 1)}, nil, "tomcat x2")
 		navigate(t, bctx, p.url+"/ui/apps/tomcat-1")
 		waitJS(t, bctx, "the rollout in progress", mainText("#deploy")+`.includes('in progress') && `+mainText("#deploy")+`.includes('1 of 2')`)
 		screenshot(t, bctx, "app-rollout")
+		p.gate.release("/tomcat-1")
 		waitJS(t, bctx, "the rollout done", mainText("#deploy")+`.includes('no rollout') && `+mainText("#deploy")+`.includes('2 of 2')`)
 	})
 

@@ -640,7 +640,8 @@
       if (seen.has(n)) return 0;
       seen.add(n);
       const j = byName.get(n);
-      const d = j && j.parents && j.parents.length ? 1 + Math.max(...j.parents.map((p) => depthOf(p, seen))) : 0;
+      const ps = ((j && j.parents) || []).filter((p) => byName.has(p)); // parents drawn here
+      const d = ps.length ? 1 + Math.max(...ps.map((p) => depthOf(p, seen))) : 0;
       depth.set(n, d);
       return d;
     };
@@ -676,14 +677,25 @@
     }).join('');
     return `<div class="graph" role="img" aria-label="Job dependency graph: parents on the left, their dependents on the right"><svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${edges}${nodes}</svg></div>`;
   }
-  function jobsPage() {
+  function jobsPage(_, params) {
     setTitle('Jobs');
+    let q = params.get('q') || '';
+    let offset = 0;
+    const limit = 50;
     main.innerHTML = `<h1>Jobs</h1><p class="sub">Scheduled and dependent jobs (Chronos), their next runs and last outcomes.</p>
-      <div class="card flush"><div class="table-wrap" id="jobs"></div></div>
-      <div class="card flush section"><h2>Dependency graph</h2><div id="graph"></div></div>`;
+      <form class="toolbar" role="search" id="jf"><label class="muted" for="j-q">Filter</label><input type="search" id="j-q" placeholder="job name contains…" value="${esc(q)}"></form>
+      <div class="card flush"><div class="table-wrap" id="jobs"></div><div id="jobs-pager"></div></div>
+      <div class="card flush section"><h2>Dependency graph <span class="muted">of the jobs listed</span></h2><div id="graph"></div></div>`;
+    let typing;
+    document.getElementById('jf').addEventListener('input', () => {
+      clearTimeout(typing);
+      typing = setTimeout(() => { q = document.getElementById('j-q').value.trim(); offset = 0; refreshPage(true); }, 250);
+    });
+    document.getElementById('jf').addEventListener('submit', (ev) => ev.preventDefault());
     return {
       async refresh() {
-        const jobs = await get('/v1/jobs?next=3');
+        const { body: jobs, total } = await api(`/v1/jobs${qs({ q, next: 3, limit, offset })}`);
+        document.getElementById('jobs-pager').replaceChildren(pager(total ?? jobs.length, offset, limit, (o) => { offset = o; refreshPage(true); }));
         document.getElementById('jobs').innerHTML = jobs.length ? `<table><thead><tr><th>Job</th><th>Schedule</th><th>Next runs</th><th>Last run</th><th class="num">Successes</th><th class="num">Errors</th></tr></thead><tbody>
           ${jobs.map((j) => `<tr><td>${jobLink(j.name)}${j.disabled ? ' <span class="badge">disabled</span>' : ''}</td>
             <td>${j.schedule ? `${esc(scheduleWords(j.schedule))}<div class="muted mono">${esc(j.schedule)}</div>` : `after ${(j.parents || []).map(jobLink).join(', ')}`}</td>
@@ -715,7 +727,8 @@
     });
     return {
       async refresh() {
-        const [jobs, runs] = await Promise.all([get('/v1/jobs?next=5'), get(`/v1/jobs/${encodeURIComponent(name)}/runs`)]);
+        // The job with every job linked to it through parents: its graph.
+        const [jobs, runs] = await Promise.all([get(`/v1/jobs${qs({ family: name, next: 5 })}`), get(`/v1/jobs/${encodeURIComponent(name)}/runs`)]);
         const j = jobs.find((x) => x.name === name);
         if (!j) {
           document.getElementById('job-info').innerHTML = `<p class="errors">No job ${esc(name)} in the commit the cluster follows.</p>`;
@@ -728,17 +741,7 @@
             <dt>Successes / errors</dt><dd>${j.successCount} / ${j.errorCount}</dd>
             <dt>Last success</dt><dd>${timeEl(j.lastSuccess)}</dd><dt>Last error</dt><dd>${timeEl(j.lastError)}</dd></dl>`;
         }
-        // The graph shows this job's family: its ancestors and descendants.
-        const fam = new Set([name]);
-        let grew = true;
-        while (grew) {
-          grew = false;
-          for (const x of jobs) {
-            const linked = (x.parents || []).some((p) => fam.has(p)) || (fam.has(x.name) ? false : jobs.some((c) => fam.has(c.name) && (c.parents || []).includes(x.name)));
-            if (linked && !fam.has(x.name)) { fam.add(x.name); grew = true; }
-          }
-        }
-        document.getElementById('graph').innerHTML = graph(jobs.filter((x) => fam.has(x.name)), name);
+        document.getElementById('graph').innerHTML = graph(jobs, name);
         const durOf = (r) => (isZero(r.startedAt) ? '—' : dur(new Date(isZero(r.finishedAt) ? Date.now() : r.finishedAt) - new Date(r.startedAt)));
         document.getElementById('runs').innerHTML = runs.length ? `<table><thead><tr><th>Run</th><th>Trigger</th><th>State</th><th class="num">Attempt</th><th>Started</th><th class="num">Duration</th><th class="num">Exit</th><th>Agent</th></tr></thead><tbody>
           ${runs.map((r) => `<tr data-run="${esc(r.runId)}" ${r.runId === selected ? 'aria-selected="true"' : ''}><td class="mono"><a href="#run-out">${esc(r.runId)}</a></td><td>${esc(r.trigger)}</td><td>${badge(r.state)}</td><td class="num">${r.attempt}</td>
