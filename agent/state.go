@@ -44,3 +44,11 @@ func (s *StateCluster) WatchAssignments(ctx context.Context, agentID string) (<-
 func (s *StateCluster) ReportStatus(ctx context.Context, st cluster.TaskStatus) error {
 	return s.State.PutStatuses(ctx, st)
 }
+
+// ReportRenders records how agentID renders its templates (a
+// TemplateConfig.Report over the cluster state).
+func (s *StateCluster) ReportRenders(agentID string) func(ctx context.Context, renders []cluster.TemplateRender) error {
+	return func(ctx context.Context, renders []cluster.TemplateRender) error {
+		return s.State.PutRenders(ctx, agentID, renders)
+	}
+}

@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -74,7 +76,13 @@ type TemplateConfig struct {
 	// Placed, when set, is told the templates placed on the node each time
 	// that selection changes (berth up prints where they render).
 	Placed func([]manifests.Template)
-	Logger *slog.Logger
+	// Report, when set, is given how the node renders its templates (each
+	// one's last render, error and policy refusal) whenever that changes,
+	// at most every ReportEvery (default 2 s): agents write it to the
+	// cluster state for the API and the UI.
+	Report      func(ctx context.Context, renders []cluster.TemplateRender) error
+	ReportEvery time.Duration
+	Logger      *slog.Logger
 }
 
 // TemplateRenderer renders the published templates placed on its node.
@@ -85,6 +93,14 @@ type TemplateRenderer struct {
 
 	mu       sync.Mutex
 	selected []string
+	// refused are the placed templates the node's policy keeps from
+	// rendering (or from running their commands), with the refusal.
+	refused map[string]refusedTemplate
+}
+
+type refusedTemplate struct {
+	destination string
+	reason      string
 }
 
 // NewTemplateRenderer checks cfg and prepares a renderer with no templates;
@@ -125,6 +141,9 @@ func (r *TemplateRenderer) Run(ctx context.Context) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return r.runner.Run(gctx) })
+	if r.cfg.Report != nil {
+		g.Go(func() error { r.report(gctx); return nil })
+	}
 	g.Go(func() error {
 		var last []manifests.Template
 		first := true
@@ -179,9 +198,11 @@ func (r *TemplateRenderer) Run(ctx context.Context) error {
 func (r *TemplateRenderer) allowed(in []manifests.Template) []manifests.Template {
 	p := r.cfg.Node.policy()
 	var out []manifests.Template
+	refused := map[string]refusedTemplate{}
 	for _, t := range in {
 		if ref, ok := checkTemplateDestination(p, t.Destination); !ok {
 			r.log.Warn("template refused", "node", r.cfg.Node.ID, "template", t.ID, "rule", ref.Rule, "err", ref)
+			refused[t.ID] = refusedTemplate{destination: t.Destination, reason: ref.Error()}
 			continue
 		}
 		for _, line := range []string{t.Validate, t.Command} {
@@ -190,13 +211,70 @@ func (r *TemplateRenderer) allowed(in []manifests.Template) []manifests.Template
 			}
 			if ref, ok := policy.CheckTemplateCommand(p, line); !ok {
 				r.log.Warn("template commands not run", "node", r.cfg.Node.ID, "template", t.ID, "rule", ref.Rule, "err", ref)
+				refused[t.ID] = refusedTemplate{destination: t.Destination, reason: "validate and command not run: " + ref.Error()}
 				t.Validate, t.Command = "", ""
 				break
 			}
 		}
 		out = append(out, t)
 	}
+	r.mu.Lock()
+	r.refused = refused
+	r.mu.Unlock()
 	return out
+}
+
+// Renders is how the node renders its templates now: the runner's status
+// of each rendered template, and the templates its policy refused.
+func (r *TemplateRenderer) Renders() []cluster.TemplateRender {
+	r.mu.Lock()
+	refused := r.refused
+	r.mu.Unlock()
+	var out []cluster.TemplateRender
+	seen := map[string]bool{}
+	for _, s := range r.runner.Status() {
+		seen[s.ID] = true
+		out = append(out, cluster.TemplateRender{Template: s.ID, Agent: r.cfg.Node.ID, Destination: s.Destination, Rendered: s.Rendered,
+			LastRender: s.LastRender, LastWrite: s.LastWrite, Writes: s.Writes, Waiting: s.Waiting, Error: s.Err, SourceError: s.SourceErr,
+			Refused: refused[s.ID].reason})
+	}
+	for id, f := range refused {
+		if !seen[id] {
+			out = append(out, cluster.TemplateRender{Template: id, Agent: r.cfg.Node.ID, Destination: f.destination, Refused: f.reason})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Template < out[j].Template })
+	return out
+}
+
+// report hands Report the node's renders whenever they change, until ctx
+// ends; a failed report is tried again at the next tick.
+func (r *TemplateRenderer) report(ctx context.Context) {
+	every := r.cfg.ReportEvery
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	var last []cluster.TemplateRender
+	reported := false
+	for {
+		now := r.Renders()
+		if !reported || !reflect.DeepEqual(now, last) {
+			if err := r.cfg.Report(ctx, now); err != nil {
+				if ctx.Err() == nil {
+					r.log.Warn("report template renders", "node", r.cfg.Node.ID, "err", err)
+				}
+			} else {
+				last, reported = now, true
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // checkTemplateDestination checks dest as written and with the symlinks of

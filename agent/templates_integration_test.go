@@ -132,7 +132,7 @@ func TestTemplatesRenderWhereConstrained(t *testing.T) {
 			return "", false
 		}
 		r, err := agent.NewTemplateRenderer(agent.TemplateConfig{Node: node, Published: sc, Root: roots[name], Logger: log,
-			Runner: templates.RunnerOptions{Source: src, Env: env}})
+			Runner: templates.RunnerOptions{Source: src, Env: env}, Report: sc.ReportRenders(node.ID), ReportEvery: 200 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,6 +169,29 @@ func TestTemplatesRenderWhereConstrained(t *testing.T) {
 		if st.Err != "" || st.SourceErr != "" {
 			t.Errorf("template %s status: %+v", st.ID, st)
 		}
+	}
+
+	// Each agent reports its renders to the cluster state, which the API
+	// shows (GET /v1/renders): a has both templates, b only /everywhere.
+	obs := cluster.NewState(open())
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		renders, err := obs.Renders(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seen []string
+		for _, r := range renders {
+			if r.Rendered && r.Error == "" {
+				seen = append(seen, r.Agent[len("tmpl-"):len("tmpl-")+1]+r.Template)
+			}
+		}
+		if strings.Join(seen, ",") == "a/edge-upstream,a/everywhere,b/everywhere" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("renders in the cluster state: %+v", renders)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

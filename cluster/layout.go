@@ -86,7 +86,7 @@ func PathAccess(p string) Access {
 	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 3)
 	top := "/" + parts[0]
 	switch top {
-	case dirAgents, dirLive, dirStatuses, dirAssignments:
+	case dirAgents, dirLive, dirStatuses, dirAssignments, dirRenders:
 		if len(parts) == 1 {
 			return Access{AgentsRead: true, AgentsCreate: true}
 		}
@@ -104,5 +104,5 @@ func PathAccess(p string) Access {
 // TopDirs are the top-level directories of the tree, which servers create
 // before agents need them (agents may not create nodes at the top).
 func TopDirs() []string {
-	return []string{dirAgents, dirLive, dirAssignments, dirStatuses, dirTemplates, dirServers, DirLeader}
+	return []string{dirAgents, dirLive, dirAssignments, dirStatuses, dirRenders, dirTemplates, dirServers, DirLeader}
 }

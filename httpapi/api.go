@@ -60,9 +60,6 @@ type Options struct {
 	// past it a client gets 503.
 	MaxStreams int
 	Logger     *slog.Logger
-	// Renders, when set, reports the templates this process renders itself
-	// (berth up), for GET /v1/renders.
-	Renders func() []TemplateRender
 }
 
 // DefaultMaxStreams is Options.MaxStreams when unset.

@@ -396,31 +396,19 @@ func (a *api) manifest(w http.ResponseWriter, req *http.Request) {
 		"line": origin.Line, "source": string(b), "truncated": truncated})
 }
 
-// TemplateRender is a template as the process that renders it last handled
-// it: where the file is, when it was last rendered and written, and the
-// last render, validate or reload failure.
-type TemplateRender struct {
-	Template    string    `json:"template"`
-	Agent       string    `json:"agent"`
-	Destination string    `json:"destination"`
-	Rendered    bool      `json:"rendered"`
-	LastRender  time.Time `json:"lastRender,omitzero"`
-	LastWrite   time.Time `json:"lastWrite,omitzero"`
-	Writes      int       `json:"writes"`
-	Waiting     []string  `json:"waiting,omitempty"`
-	Error       string    `json:"error,omitempty"`
-	SourceError string    `json:"sourceError,omitempty"`
-}
+// TemplateRender is a template as the agent (or berth up) that renders it
+// last handled it.
+type TemplateRender = cluster.TemplateRender
 
 // renders is GET /v1/renders: what this process's own template runner
 // reports (berth up). Agents of a cluster do not report their renders to
 // the cluster state yet, so a server answers 404 saying so.
-func (a *api) renders(w http.ResponseWriter, _ *http.Request) {
-	if a.o.Renders == nil {
-		writeError(w, http.StatusNotFound, "this server renders no templates itself, and agents do not report their renders to it yet")
+func (a *api) renders(w http.ResponseWriter, req *http.Request) {
+	// What every agent with --templates (and berth up) reports.
+	out, ok := readStore(w, req, "template renders", a.state.Renders)
+	if !ok {
 		return
 	}
-	out := a.o.Renders()
 	if out == nil {
 		out = []TemplateRender{}
 	}

@@ -121,8 +121,8 @@ func startPlane(ctx context.Context, t *testing.T) *plane {
 	rec := reconciler.New(reconciler.Config{Branch: "main", Path: "examples", Poll: 300 * time.Millisecond, Resync: 200 * time.Millisecond,
 		Logger: logger, Pass: decide.Options{Prune: true, Spec: decide.SpecOptions{ShellImage: decide.DefaultShellImage}}}, src, st)
 	srv := server.New(server.Config{ID: "up", Version: "test", Store: store, Logger: logger, Lead: []server.LeadFunc{rec.Run}})
-	renders := startRenderer(ctx, t, rec, st)
-	for pattern, h := range httpapi.Routes(rec, st, httpapi.Options{Token: testToken, Logger: logger, Renders: renders}) {
+	startRenderer(ctx, t, rec, st)
+	for pattern, h := range httpapi.Routes(rec, st, httpapi.Options{Token: testToken, Logger: logger}) {
 		srv.Handle(pattern, h)
 	}
 	srv.Handle("GET "+ui.Prefix, ui.Handler())
@@ -151,7 +151,7 @@ func startPlane(ctx context.Context, t *testing.T) *plane {
 // startRenderer renders the desired templates in this process from Berth's
 // own catalog, as berth up does (under a temporary directory, without their
 // validate and reload commands), and returns what GET /v1/renders reports.
-func startRenderer(ctx context.Context, t *testing.T, rec *reconciler.Reconciler, st *cluster.State) func() []httpapi.TemplateRender {
+func startRenderer(ctx context.Context, t *testing.T, rec *reconciler.Reconciler, st *cluster.State) {
 	t.Helper()
 	runner, err := templates.NewRunner(nil, templates.RunnerOptions{Source: templates.CatalogSource{Catalog: catalog.New(st, 200*time.Millisecond, "agent-1.lab")}})
 	if err != nil {
@@ -174,17 +174,18 @@ func startRenderer(ctx context.Context, t *testing.T, rec *reconciler.Reconciler
 				}
 				last = commit
 			}
+			// Reported as an agent reports its renders (GET /v1/renders).
+			var renders []cluster.TemplateRender
+			for _, s := range runner.Status() {
+				renders = append(renders, cluster.TemplateRender{Template: s.ID, Agent: "agent-1", Destination: s.Destination, Rendered: s.Rendered,
+					LastRender: s.LastRender, LastWrite: s.LastWrite, Writes: s.Writes, Waiting: s.Waiting, Error: s.Err, SourceError: s.SourceErr})
+			}
+			if err := st.PutRenders(ctx, "agent-1", renders); err != nil && ctx.Err() == nil {
+				t.Errorf("report renders: %v", err)
+			}
 			time.Sleep(200 * time.Millisecond)
 		}
 	}()
-	return func() []httpapi.TemplateRender {
-		var out []httpapi.TemplateRender
-		for _, s := range runner.Status() {
-			out = append(out, httpapi.TemplateRender{Template: s.ID, Agent: "agent-1", Destination: s.Destination, Rendered: s.Rendered,
-				LastRender: s.LastRender, LastWrite: s.LastWrite, Writes: s.Writes, Waiting: s.Waiting, Error: s.Err, SourceError: s.SourceErr})
-		}
-		return out
-	}
 }
 
 // playAgent registers an agent and answers its assignments as a real one

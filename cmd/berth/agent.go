@@ -145,7 +145,8 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 	if len(node.Policy.TemplateRoots) == 0 {
 		logger.Warn("--templates without --template-root: no template may write anywhere on this node, so none renders")
 	}
-	renderer, err := agent.NewTemplateRenderer(agent.TemplateConfig{Node: node, Published: &agent.StateCluster{State: ag.state, Log: logger},
+	sc := &agent.StateCluster{State: ag.state, Log: logger}
+	renderer, err := agent.NewTemplateRenderer(agent.TemplateConfig{Node: node, Published: sc, Report: sc.ReportRenders(node.ID),
 		Runner: templates.RunnerOptions{Source: ag.source, EnvPrefix: fl.templateEnvPrefix}, Logger: logger})
 	if err != nil {
 		return err

@@ -18,7 +18,6 @@ import (
 	"github.com/berthops/berth/agent/dockerrt"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
-	"github.com/berthops/berth/httpapi"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/server"
 	"github.com/berthops/berth/templates"
@@ -125,8 +124,6 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	}
 	srv := server.New(server.Config{ID: "up", Version: version, Store: serverStore, Logger: logger,
 		Lead: []server.LeadFunc{cp.rec.Run}, TLS: serveTLS, Warnings: warnings})
-	var renderer *agent.TemplateRenderer // made below, before the server serves
-	cp.api.Renders = func() []httpapi.TemplateRender { return renders(fl.agentID, renderer.Status()) }
 	cp.mount(srv, peers)
 	ln, err := net.Listen("tcp", fl.listen)
 	if err != nil {
@@ -156,8 +153,9 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	// destinations under --render-root.
 	renderNode := node
 	renderNode.Policy.TemplateRoots = append([]string{fl.renderRoot}, renderNode.Policy.TemplateRoots...)
-	renderer, err = agent.NewTemplateRenderer(agent.TemplateConfig{
-		Node: renderNode, Published: &agent.StateCluster{State: ag.state, Log: logger},
+	sc := &agent.StateCluster{State: ag.state, Log: logger}
+	renderer, err := agent.NewTemplateRenderer(agent.TemplateConfig{
+		Node: renderNode, Published: sc, Report: sc.ReportRenders(renderNode.ID),
 		Runner: templates.RunnerOptions{Source: ag.source, Logger: logger, EnvPrefix: fl.templateEnvPrefix},
 		Root:   fl.renderRoot, TrustCommands: fl.templateCommands, Logger: logger,
 		Placed: func(specs []manifests.Template) {
@@ -227,11 +225,3 @@ func openDataDir(dir string, logger *slog.Logger) (*memstore.Tree, error) {
 }
 
 // renders is the runner's status as GET /v1/renders reports it.
-func renders(agentID string, sts []templates.Status) []httpapi.TemplateRender {
-	out := make([]httpapi.TemplateRender, len(sts))
-	for i, s := range sts {
-		out[i] = httpapi.TemplateRender{Template: s.ID, Agent: agentID, Destination: s.Destination, Rendered: s.Rendered,
-			LastRender: s.LastRender, LastWrite: s.LastWrite, Writes: s.Writes, Waiting: s.Waiting, Error: s.Err, SourceError: s.SourceErr}
-	}
-	return out
-}

@@ -832,18 +832,14 @@
       <div class="card flush section"><div class="table-wrap" id="templates"></div></div>`;
     return {
       async refresh() {
-        const [ts, renders] = await Promise.all([get('/v1/templates'), get('/v1/renders').catch((e) => {
-          if (e.status === 404) return null;
-          throw e;
-        })]);
+        const [ts, renders] = await Promise.all([get('/v1/templates'), get('/v1/renders')]);
         const note = document.getElementById('renders-note');
-        note.hidden = false;
-        note.textContent = renders
-          ? 'Renders reported by this process (berth up renders every template itself). In a cluster, agents do not report their renders to the server yet.'
-          : "Agents do not report their renders to the server yet, so this page cannot show each template's last render or validation result; the agents' logs have them. It shows where each template renders and how it is checked.";
+        note.hidden = renders.length > 0;
+        note.textContent = 'No agent reports rendering a template yet: agents render templates only with --templates (berth up always does), and report within a few seconds.';
         const by = new Map();
         for (const r of renders || []) (by.get(r.template) || by.set(r.template, []).get(r.template)).push(r);
-        const result = (r) => (r.error ? badge('FAILED', 'failed') + `<div class="errors">${esc(r.error)}</div>`
+        const result = (r) => (r.refused && !r.rendered && !r.lastRender ? badge('FAILED', 'refused') + `<div class="errors">${esc(r.refused)}</div>`
+          : r.error ? badge('FAILED', 'failed') + `<div class="errors">${esc(r.error)}</div>`
           : r.sourceError ? badge('SKIPPED', 'source failing') + `<div class="errors">${esc(r.sourceError)}</div>`
             : r.rendered ? badge('SUCCEEDED', 'rendered') : badge('PENDING', (r.waiting || []).length ? `waiting for ${r.waiting.join(', ')}` : 'pending'));
         document.getElementById('templates').innerHTML = ts.length ? `<table><thead><tr><th>Template</th><th>Source</th><th>Where</th><th>Validate, then</th>
