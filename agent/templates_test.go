@@ -7,6 +7,7 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/templates"
 )
 
 func TestMatchNode(t *testing.T) {
@@ -152,5 +153,34 @@ func BenchmarkSelectTemplates(b *testing.B) {
 		if len(got) != 100 || len(problems) != 0 {
 			b.Fatalf("selected %d, problems %v", len(got), problems)
 		}
+	}
+}
+
+// A template the node's policy refuses is reported with the refusal, as
+// the API and the UI show it, not only logged.
+func TestRendersReportRefusals(t *testing.T) {
+	root := t.TempDir()
+	r, err := NewTemplateRenderer(TemplateConfig{
+		Node:      Node{ID: "n1", Policy: cluster.AgentPolicy{TemplateRoots: []string{root}, TemplateCommands: []string{"true"}}},
+		Published: &StateCluster{},
+		Runner:    templates.RunnerOptions{Source: templates.CatalogSource{Catalog: &templates.MemoryCatalog{}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	placed := r.allowed([]manifests.Template{
+		{ID: "/inside", Contents: "x", Destination: root + "/a.conf", Command: "nginx -s reload"},
+		{ID: "/outside", Contents: "x", Destination: "/etc/passwd"},
+		{ID: "/fine", Contents: "x", Destination: root + "/b.conf", Command: "true"},
+	})
+	if len(placed) != 2 || placed[0].Command != "" || placed[1].Command != "true" {
+		t.Fatalf("placed %+v: want /inside without its command and /fine with it", placed)
+	}
+	got := map[string]string{}
+	for _, rd := range r.Renders() {
+		got[rd.Template] = rd.Refused
+	}
+	if !strings.Contains(got["/outside"], "template-root") || !strings.Contains(got["/inside"], "validate and command not run") || got["/fine"] != "" {
+		t.Fatalf("reported refusals %q", got)
 	}
 }
