@@ -52,7 +52,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		passErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "berth_pass_errors_total", Help: "Reconcile passes that failed to read the cluster or commit their decision."}),
 		degraded: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "berth_apps_degraded", Help: "Apps the last pass could not decide (service port clash, placement refused); the others proceed."}),
+			Name: "berth_apps_degraded", Help: "Apps the last pass could not decide (a service port clash) or place (no agent has room or allows them); the others proceed."}),
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "berth_leader", Help: "1 while this replica leads and runs the reconcile loop; the other berth_* gauges are current only where it is 1."}),
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/decide"
+	"github.com/berthops/berth/reconciler/rollout"
 	"github.com/berthops/berth/schedule"
 	"github.com/berthops/berth/wire"
 )
@@ -419,8 +420,8 @@ func (r *Reconciler) publish(out decide.Result, commit string, now time.Time) {
 	st.Apps = st.Apps[:0:0]
 	degraded := 0
 	for _, a := range out.Apps {
-		if a.Error != "" {
-			degraded++
+		if a.Error != "" || (a.Unplaced != "" && a.Status.Health == rollout.Degraded) {
+			degraded++ // cannot be decided, or placed, whatever the pass does
 		}
 		st.Apps = append(st.Apps, AppStatus{ID: a.ID, Version: a.Version, Sync: a.Status.Sync, Health: a.Status.Health,
 			Message: a.Status.Message, Instances: a.Decision.Counts.Current, Healthy: a.Decision.Counts.CurrentHealthy,
