@@ -1,6 +1,10 @@
 package decide
 
 import (
+	"fmt"
+
+	"github.com/google/go-cmp/cmp"
+
 	"strings"
 	"testing"
 	"time"
@@ -273,5 +277,36 @@ func TestPlacementFollowsAgentPolicies(t *testing.T) {
 	n := outcome(t, out, "/nowhere")
 	if n.Status.Health != rollout.Degraded || !strings.Contains(n.Unplaced, "agent policy host-path") || !strings.Contains(n.Unplaced, "--allow-host-path") {
 		t.Fatalf("/nowhere: %+v", n)
+	}
+}
+
+// The blast radius of a change: what a rolling restart, a scale and a moved
+// service port do to their apps, as the rollout is played.
+func TestBlastRadius(t *testing.T) {
+	f := newFakeCluster("a1", "a2")
+	web := hostApp("/web", 3, 10001)
+	api := hostApp("/api", 2, 0)
+	api.UpgradeStrategy.MinimumHealthCapacity = 0.5
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.converge(t, &manifests.Set{Apps: []manifests.App{web, api}}, &now)
+
+	web.PortDefinitions[0].Port = 10002 // a new service port: a restart too
+	api.Cmd = "serve --v2"
+	api.Instances = 4
+	v := Simulate(f.snapshot(&manifests.Set{Apps: []manifests.App{web, api}}, now), Options{Prune: true}, 0)
+	if !v.Converged {
+		t.Fatalf("did not converge: %+v", v.Unplaced)
+	}
+	got := map[string]string{}
+	for _, b := range v.Blast {
+		got[b.ID] = fmt.Sprintf("started %d stopped %d restarted %d min %d/%d ports %v services %v",
+			b.Started, b.Stopped, b.Restarted, b.MinHealthy, b.Instances, b.ServicePorts, b.Services)
+	}
+	want := map[string]string{
+		"/web": "started 3 stopped 3 restarted 3 min 3/3 ports [{0 10001 10002}] services [web]",
+		"/api": "started 4 stopped 2 restarted 2 min 2/4 ports [] services [api]", // minimumHealthCapacity 0.5 of 4
+	}
+	if !cmp.Equal(got, want) {
+		t.Errorf("blast radius (-want +got):\n%s", cmp.Diff(want, got))
 	}
 }

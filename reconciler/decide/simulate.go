@@ -25,6 +25,8 @@ type Verdict struct {
 	// simulation stopped, and Failed the objects that could not be decided
 	// at all (Degraded), each with the engine's own reason.
 	Unplaced []plan.UnplacedInstance
+	// Blast is what the change does to each app it touches.
+	Blast []plan.AppBlast
 }
 
 // Fits is true when nothing stayed unplaced or Degraded.
@@ -32,7 +34,7 @@ func (v Verdict) Fits() bool { return len(v.Unplaced) == 0 }
 
 // Fit is the verdict in the planner's terms, for berth diff's output.
 func (v Verdict) Fit() *plan.Fit {
-	return &plan.Fit{Fits: v.Fits(), Unplaced: v.Unplaced,
+	return &plan.Fit{Fits: v.Fits(), Unplaced: v.Unplaced, Blast: v.Blast,
 		Needed: plan.Resources{CPUs: v.Needed.CPUs, Mem: v.Needed.Mem, Disk: v.Needed.Disk},
 		Free:   plan.Resources{CPUs: v.Free.CPUs, Mem: v.Free.Mem, Disk: v.Free.Disk}}
 }
@@ -57,6 +59,7 @@ func Simulate(in Input, opts Options, maxSteps int) Verdict {
 	}
 	in = in.Clone()
 	v := Verdict{Free: freeResources(in.Agents, in.Tasks)}
+	br, initialHealthy := newBlast(in), healthyByApp(in)
 	now := in.Now
 	// The first reason each app could not be placed, as the server's first
 	// pass would give it (later steps count only what is left).
@@ -90,11 +93,14 @@ func Simulate(in Input, opts Options, maxSteps int) Verdict {
 			}
 			break
 		}
+		br.decided(r.Changes)
 		in.Apply(r.Changes)
+		br.observe(in)
 		in.PlayAgents(now)
 		in.NextDue = r.NextDue
 		in.ManualRuns = nil // asked for once, recorded by the first decision
 	}
+	v.Blast = br.result(in, initialHealthy)
 	return v
 }
 

@@ -124,6 +124,39 @@ type Fit struct {
 	Needed   Resources          `json:"needed"`
 	Free     Resources          `json:"free"`
 	Unplaced []UnplacedInstance `json:"unplaced,omitempty"`
+	// Blast is what carrying the change out does to each app it touches,
+	// in app id order.
+	Blast []AppBlast `json:"blast,omitempty"`
+}
+
+// AppBlast is the blast radius of a change on one app, as the decision
+// engine plays the rollout forward: the tasks it starts and stops, the
+// fewest healthy instances at any point of it, the ports that move and the
+// services whose instances change.
+type AppBlast struct {
+	ID string `json:"id"`
+	// Started and Stopped count the tasks the change starts and stops;
+	// Restarted the stopped ones replaced by a new version.
+	Started   int `json:"started"`
+	Stopped   int `json:"stopped"`
+	Restarted int `json:"restarted"`
+	// MinHealthy is the fewest healthy instances at any point of the
+	// rollout, of Instances declared (upgradeStrategy bounds it).
+	MinHealthy int `json:"minHealthy"`
+	Instances  int `json:"instances"`
+	// ServicePorts and HostPorts list the ports that change.
+	ServicePorts []PortChange `json:"servicePorts,omitempty"`
+	HostPorts    []PortChange `json:"hostPorts,omitempty"`
+	// Services are the service names (Consul's, and Berth's catalog's)
+	// whose instances change.
+	Services []string `json:"services,omitempty"`
+}
+
+// PortChange is one port of an app before and after (0: none).
+type PortChange struct {
+	Index int `json:"index"`
+	From  int `json:"from"`
+	To    int `json:"to"`
 }
 
 // Resources is an amount of CPUs, memory and disk, shaped like

@@ -224,6 +224,12 @@ func writeFitText(b *strings.Builder, f *Fit) {
 	for _, u := range groupUnplaced(f.Unplaced) {
 		fmt.Fprintf(b, "    cannot place %s %s%s: %s\n", u.Kind, u.ID, u.instances(), u.Reason)
 	}
+	if len(f.Blast) > 0 {
+		fmt.Fprintf(b, "\nBlast radius:\n")
+		for _, a := range f.Blast {
+			fmt.Fprintf(b, "    %s\n", blastLine(a))
+		}
+	}
 }
 
 // resString prints amounts as people write them: sums of float shares are
@@ -302,6 +308,16 @@ func WriteMarkdown(w io.Writer, p *Plan, h Header) error {
 			}
 			fmt.Fprintf(&fit, "- cannot place %s %s%s: %s\n", u.Kind, code(u.ID), u.instances(), html.EscapeString(u.Reason))
 		}
+		if len(f.Blast) > 0 {
+			fmt.Fprintf(&fit, "\n**Blast radius**\n\n")
+			for i, a := range f.Blast {
+				if i == 50 {
+					fmt.Fprintf(&fit, "- and %d more apps\n", len(f.Blast)-i)
+					break
+				}
+				fmt.Fprintf(&fit, "- %s: %s\n", code(a.ID), html.EscapeString(strings.TrimPrefix(blastLine(a), a.ID+": ")))
+			}
+		}
 	}
 	// Room for the two notes that may follow the table and the sections.
 	const noteRoom = 400
@@ -377,4 +393,31 @@ func code(s string) string {
 	s = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "|", "&#124;").Replace(s)
 	s = strings.ReplaceAll(s, "\n", " ")
 	return "<code>" + s + "</code>"
+}
+
+// blastLine says in one line what a change does to an app.
+func blastLine(a AppBlast) string {
+	parts := []string{fmt.Sprintf("%d started, %d stopped", a.Started, a.Stopped)}
+	if a.Restarted > 0 {
+		parts = append(parts, fmt.Sprintf("%d restarted", a.Restarted))
+	}
+	parts = append(parts, fmt.Sprintf("at least %d of %d healthy throughout", a.MinHealthy, a.Instances))
+	ports := func(kind string, list []PortChange) {
+		for _, p := range list {
+			parts = append(parts, fmt.Sprintf("%s port[%d] %s -> %s", kind, p.Index, portString(p.From), portString(p.To)))
+		}
+	}
+	ports("service", a.ServicePorts)
+	ports("host", a.HostPorts)
+	if len(a.Services) > 0 {
+		parts = append(parts, "instances change in "+strings.Join(a.Services, ", "))
+	}
+	return a.ID + ": " + strings.Join(parts, "; ")
+}
+
+func portString(p int) string {
+	if p == 0 {
+		return "none"
+	}
+	return fmt.Sprint(p)
 }
