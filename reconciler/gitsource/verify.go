@@ -119,30 +119,36 @@ type TrustedKeys struct {
 // Empty reports whether no key at all is trusted.
 func (k *TrustedKeys) Empty() bool { return k == nil || len(k.pgp) == 0 && len(k.ssh) == 0 }
 
-// LoadTrustedKeys reads an armored OpenPGP key file (one or more "BEGIN PGP
-// PUBLIC KEY BLOCK" blocks; gpg --armor --export) and an SSH allowed-signers
-// file; either may be "". A file that holds no key is an error: an operator
-// who asks for signed commits and gets an empty key ring would have every
-// commit rejected.
-func LoadTrustedKeys(pgpFile, sshFile string) (*TrustedKeys, error) {
+// LoadTrustedKeys reads trusted-key files. Each is either armored OpenPGP
+// public keys (one or more "BEGIN PGP PUBLIC KEY BLOCK" blocks, as gpg
+// --armor --export writes them) or an SSH allowed-signers file (ssh-keygen
+// -Y verify's allowed_signers format), told apart by their contents; ""
+// is skipped. A file that holds no key is an error: an operator who asks
+// for signed commits and gets an empty key ring would have every commit
+// rejected.
+func LoadTrustedKeys(files ...string) (*TrustedKeys, error) {
 	k := &TrustedKeys{}
-	if pgpFile != "" {
-		data, err := os.ReadFile(pgpFile)
-		if err != nil {
-			return nil, fmt.Errorf("read trusted OpenPGP keys: %w", err)
+	for _, file := range files {
+		if file == "" {
+			continue
 		}
-		if k.pgp, err = parsePGPKeys(pgpFile, data); err != nil {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read trusted keys: %w", err)
+		}
+		if strings.Contains(string(data), pgpKeyBegin) {
+			keys, err := parsePGPKeys(file, data)
+			if err != nil {
+				return nil, err
+			}
+			k.pgp = append(k.pgp, keys...)
+			continue
+		}
+		signers, err := parseAllowedSigners(file, data)
+		if err != nil {
 			return nil, err
 		}
-	}
-	if sshFile != "" {
-		data, err := os.ReadFile(sshFile)
-		if err != nil {
-			return nil, fmt.Errorf("read trusted SSH signers: %w", err)
-		}
-		if k.ssh, err = parseAllowedSigners(sshFile, data); err != nil {
-			return nil, err
-		}
+		k.ssh = append(k.ssh, signers...)
 	}
 	return k, nil
 }
@@ -204,11 +210,11 @@ func parseAllowedSigners(file string, data []byte) ([]allowedSigner, error) {
 		where := fmt.Sprintf("%s:%d", file, n+1)
 		principals, rest, ok := cutPrincipals(line)
 		if !ok {
-			return nil, fmt.Errorf("%s: want \"principals [options] keytype key\"", where)
+			return nil, fmt.Errorf("%s: not an allowed-signers line (principals [options] keytype key) nor armored OpenPGP keys", where)
 		}
 		key, _, options, _, err := ssh.ParseAuthorizedKey([]byte(rest))
 		if err != nil {
-			return nil, fmt.Errorf("%s: key: %w", where, err)
+			return nil, fmt.Errorf("%s: not an allowed-signers line (principals [options] keytype key) nor armored OpenPGP keys: %w", where, err)
 		}
 		s := allowedSigner{principals: principals, key: key}
 		for _, o := range options {
@@ -236,7 +242,7 @@ func parseAllowedSigners(file string, data []byte) ([]allowedSigner, error) {
 		out = append(out, s)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no signer: want lines \"principals keytype key\" (ssh-keygen's allowed_signers format)", file)
+		return nil, fmt.Errorf("%s: no key: want armored OpenPGP public keys (gpg --armor --export KEYID) or SSH allowed-signers lines (principals keytype key)", file)
 	}
 	return out, nil
 }

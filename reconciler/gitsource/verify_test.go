@@ -155,10 +155,10 @@ func TestLoadTrustedKeysErrors(t *testing.T) {
 		pgp, ssh string
 		want     string
 	}{
-		{pgp: write("empty.asc", "nothing here\n"), want: "empty.asc: no \"-----BEGIN PGP PUBLIC KEY BLOCK-----\""},
+		{pgp: write("empty.asc", "nothing here\n"), want: "empty.asc:1: not an allowed-signers line"},
 		{pgp: write("broken.asc", "\n-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot base64!\n-----END PGP PUBLIC KEY BLOCK-----\n"), want: "broken.asc:2:"},
-		{ssh: write("empty_signers", "# nobody\n"), want: "empty_signers: no signer"},
-		{ssh: write("bad_key", "a@b ssh-ed25519 AAAAnotakey\n"), want: "bad_key:1: key"},
+		{ssh: write("empty_signers", "# nobody\n"), want: "empty_signers: no key"},
+		{ssh: write("bad_key", "a@b ssh-ed25519 AAAAnotakey\n"), want: "bad_key:1: not an allowed-signers line"},
 		{ssh: write("ca", "a@b cert-authority ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOgDz4ZWLOP3CrXItdi2tX1W6Dp1ewmgPIlKsITNfHel\n"), want: "ca:1: option cert-authority"},
 		{ssh: write("opt", "a@b frobnicate ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOgDz4ZWLOP3CrXItdi2tX1W6Dp1ewmgPIlKsITNfHel\n"), want: "opt:1: unknown option \"frobnicate\""},
 		{ssh: write("time", "a@b valid-after=\"yesterday\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOgDz4ZWLOP3CrXItdi2tX1W6Dp1ewmgPIlKsITNfHel\n"), want: "time:1: option valid-after"},
