@@ -66,8 +66,15 @@ func NewGPGKey(t testing.TB, email string) *SigningKey {
 // NewSSHKey makes an ed25519 SSH key for email with ssh-keygen.
 func NewSSHKey(t testing.TB, email string) *SigningKey {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "id_ed25519")
-	run(t, nil, "", "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", email, "-f", file)
+	return NewSSHKeyOfType(t, email, "ed25519")
+}
+
+// NewSSHKeyOfType makes an SSH key of ssh-keygen's type typ (ed25519,
+// ecdsa, rsa) for email.
+func NewSSHKeyOfType(t testing.TB, email, typ string) *SigningKey {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "id_"+typ)
+	run(t, nil, "", "ssh-keygen", "-q", "-t", typ, "-N", "", "-C", email, "-f", file)
 	pub, err := os.ReadFile(file + ".pub")
 	if err != nil {
 		t.Fatal(err)

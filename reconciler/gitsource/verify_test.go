@@ -98,6 +98,36 @@ func onlyPGP(t *testing.T, file string) *gitsource.TrustedKeys {
 	return k
 }
 
+// TestVerifySSHKeyTypes: SSH signatures by ECDSA and RSA keys (which
+// ssh-keygen signs with rsa-sha2-512) verify too.
+func TestVerifySSHKeyTypes(t *testing.T) {
+	repo := testenv.NewSignedRepo(t)
+	for _, typ := range []string{"ecdsa", "rsa"} {
+		key := testenv.NewSSHKeyOfType(t, typ+"@berth.invalid", typ)
+		file := filepath.Join(t.TempDir(), "allowed_signers")
+		if err := os.WriteFile(file, []byte(key.Public), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := gitsource.LoadTrustedKeys(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		commit := repo.Commit(t, map[string]string{"a.txt": typ}, "by "+typ, key)
+		src, err := gitsource.Open(context.Background(), gitsource.Options{URL: repo.Dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := src.Verify(commit, keys)
+		src.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sig.State != gitsource.Good || sig.Key != key.ID || sig.Signer != typ+"@berth.invalid" {
+			t.Errorf("%s: %+v, want a good signature by %s", typ, sig, key.ID)
+		}
+	}
+}
+
 // TestSSHSignerOptions: an allowed signer limited to another namespace, or
 // to a time window the commit is outside, does not make it trusted.
 func TestSSHSignerOptions(t *testing.T) {
