@@ -30,6 +30,26 @@ func (g gitSource) Tree(commit, dir string) (fs.FS, error) {
 	return t, nil
 }
 
+// RequireSigned returns a Config.Verify that accepts only commits of src
+// signed by one of keys (a good signature that matches the commit). A
+// source that cannot tell refuses every commit: failing open would apply
+// unsigned changes.
+func RequireSigned(src Source, keys *gitsource.TrustedKeys) func(commit string) error {
+	g, ok := src.(gitSource)
+	if !ok {
+		return func(commit string) error {
+			return fmt.Errorf("commit %s: cannot check signatures of a %T source", shortCommit(commit), src)
+		}
+	}
+	return func(commit string) error {
+		sig, err := g.Verify(commit, keys)
+		if err != nil {
+			return fmt.Errorf("check the signature of commit %s: %w", shortCommit(commit), err)
+		}
+		return sig.Err(commit)
+	}
+}
+
 // Trees is where LoadCommit reads a commit's manifest tree.
 type Trees interface {
 	Tree(commit, dir string) (fs.FS, error)

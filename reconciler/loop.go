@@ -43,6 +43,11 @@ type Config struct {
 	// Observer, if set, is told what the loop does (package metrics exports
 	// it to Prometheus).
 	Observer Observer
+	// Verify, if set, vets every new head before it is loaded (RequireSigned:
+	// only commits signed by a trusted key): a head it refuses is rejected
+	// whole, like an invalid commit, and the cluster stays on the last good
+	// one.
+	Verify func(commit string) error
 }
 
 // The status documents are the API's (package wire), shared with clients.
@@ -253,7 +258,13 @@ func (r *Reconciler) refresh(ctx context.Context) {
 	if seen {
 		return
 	}
-	set, err := r.load(head)
+	var set *manifests.Set
+	if r.cfg.Verify != nil {
+		err = r.cfg.Verify(head)
+	}
+	if err == nil {
+		set, err = r.load(head)
+	}
 	var schedules map[string]schedule.Schedule
 	if err == nil {
 		schedules = decide.JobSchedules(set) // once per commit, not every pass

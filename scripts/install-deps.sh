@@ -20,6 +20,9 @@ if ! $run_only; then
   command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
   # chromium: the web UI's tests drive it headless (chromedp).
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  # gnupg, openssh-client: the signed-commit tests make keys and sign with them.
+  command -v gpg >/dev/null 2>&1 || need+=(gnupg)
+  command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 fi
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sh && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then

@@ -37,6 +37,8 @@ type controlFlags struct {
 	tokenFile, webhookSecretFile string
 	sshKey, knownHosts           string
 	shellImage                   string
+	// trustedKeys, when given, restrict the cluster to signed commits.
+	trustedKeys []string
 	// tls serves the API over HTTPS (and forwards to the leader over it).
 	tls server.TLSFiles
 }
@@ -54,6 +56,7 @@ func (c *controlFlags) register(f *pflag.FlagSet, defaultPoll time.Duration) {
 	f.StringVar(&c.webhookSecretFile, "webhook-secret-file", "", "file holding the secret push webhooks are verified with")
 	f.StringVar(&c.sshKey, "ssh-key", "", "private key for SSH remotes")
 	f.StringVar(&c.knownHosts, "known-hosts", "", "known_hosts file pinning SSH remotes' host keys")
+	f.StringArrayVar(&c.trustedKeys, "trusted-keys", nil, "apply only commits signed by these keys: a file of armored OpenPGP public keys (gpg --armor --export) or an SSH allowed_signers file (ssh-keygen -Y verify); repeat for more files")
 	f.StringVar(&c.shellImage, "shell-image", decide.DefaultShellImage, "image that runs a cmd for apps and jobs that name no image")
 	f.StringVar(&c.tls.Cert, "tls-cert", "", "PEM certificate (chain) to serve the API over HTTPS with")
 	f.StringVar(&c.tls.Key, "tls-key", "", "PEM private key of --tls-cert")
@@ -143,11 +146,22 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 	if err != nil {
 		return nil, fmt.Errorf("--repo %s: %w", gitsource.Redact(c.repo), err)
 	}
+	var verify func(string) error
+	if len(c.trustedKeys) > 0 {
+		keys, err := gitsource.LoadTrustedKeys(c.trustedKeys...)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-keys: %w", err)
+		}
+		verify = reconciler.RequireSigned(src, keys)
+		logger.Info("applying only commits signed by a trusted key", "trusted-keys", c.trustedKeys)
+	} else {
+		logger.Info("no --trusted-keys: every commit on the branch is applied, signed or not")
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	state := cluster.NewState(store)
 	rec := reconciler.New(reconciler.Config{
-		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, Logger: logger, Observer: metrics.New(reg),
+		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, Logger: logger, Observer: metrics.New(reg), Verify: verify,
 		Pass: decide.Options{Prune: c.prune, Spec: decide.SpecOptions{ShellImage: c.shellImage}},
 	}, src, state)
 	if token == "" {

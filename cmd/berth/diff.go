@@ -36,6 +36,7 @@ type diffFlags struct {
 	cacheDir               string
 	noParseCache           bool
 	sshKey, knownHosts     string
+	trustedKeys            []string
 	tls                    client.TLSFiles
 }
 
@@ -61,6 +62,10 @@ HTTP credentials come from $BERTH_GIT_TOKEN, or $BERTH_GIT_USERNAME and
 $BERTH_GIT_PASSWORD; SSH uses --ssh-key and --known-hosts
 ($BERTH_GIT_SSH_PASSPHRASE decrypts the key).
 
+Each commit's signature is shown in the header: unsigned, a good signature
+by a key of --trusted-keys (the files a server's --trusted-keys names), a
+bad one, one by an untrusted key, or unchecked without --trusted-keys.
+
 Formats: text (coloured on a terminal), markdown (a pull-request comment),
 json (schema in docs/diff-json.md). With --exit-code the status is 0 for no
 changes, 2 for changes and 1 for an error; invalid manifests are printed as
@@ -85,6 +90,7 @@ berth validate prints them and exit 1.`,
 	fl.BoolVar(&f.noParseCache, "no-parse-cache", false, "do not read or save parsed manifests under the cache directory")
 	fl.StringVar(&f.sshKey, "ssh-key", "", "private key for SSH remotes")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file pinning SSH remotes' host keys (default ~/.ssh/known_hosts)")
+	fl.StringArrayVar(&f.trustedKeys, "trusted-keys", nil, "check commit signatures against these keys: armored OpenPGP public keys or an SSH allowed_signers file; repeat for more files")
 	return cmd
 }
 
@@ -113,6 +119,13 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 		return fmt.Errorf("diff: --path: %w", err)
 	}
 
+	var keys *gitsource.TrustedKeys
+	if len(f.trustedKeys) > 0 {
+		if keys, err = gitsource.LoadTrustedKeys(f.trustedKeys...); err != nil {
+			return fmt.Errorf("diff: --trusted-keys: %w", err)
+		}
+	}
+
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	src, err := gitsource.Open(ctx, gitsource.Options{
 		URL:      f.repo,
@@ -129,6 +142,9 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 		return fmt.Errorf("diff: --head: %w", err)
 	}
 	hdr := plan.Header{Head: plan.Revision{Ref: f.head, Commit: head}}
+	if hdr.Head.Signature, err = signatureOf(src, head, keys); err != nil {
+		return fmt.Errorf("diff: --head: %w", err)
+	}
 	if dir != "." {
 		hdr.Path = dir
 	}
@@ -171,12 +187,22 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 	if snap != nil {
 		observed = snap.Observed
 	}
+	base := ""
 	if f.base != "" {
-		base, err := src.Resolve(f.base)
-		if err != nil {
+		if base, err = src.Resolve(f.base); err != nil {
 			return fmt.Errorf("diff: --base: %w", err)
 		}
 		hdr.Base = plan.Revision{Ref: f.base, Commit: base}
+		if hdr.Base.Signature, err = signatureOf(src, base, keys); err != nil {
+			return fmt.Errorf("diff: --base: %w", err)
+		}
+	}
+	if keys == nil && !signed(hdr.Base) && !signed(hdr.Head) {
+		// Nothing to say about a repository that signs nothing, unless the
+		// reviewer asked (--trusted-keys): then "unsigned" is the news.
+		hdr.Base.Signature, hdr.Head.Signature = nil, nil
+	}
+	if base != "" {
 		desired, observed.Applied, err = loadPair(ctx, src, cache, base, head, dir)
 		if err != nil {
 			var side loadSideError
@@ -208,6 +234,19 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 		return &exitError{code: 2}
 	}
 	return nil
+}
+
+// signatureOf is commit's signature state for the plan's header.
+func signatureOf(src *gitsource.Source, commit string, keys *gitsource.TrustedKeys) (*plan.Signature, error) {
+	sig, err := src.Verify(commit, keys)
+	if err != nil {
+		return nil, err
+	}
+	return &plan.Signature{State: string(sig.State), Format: sig.Format, Key: sig.Key, Signer: sig.Signer, Reason: sig.Reason}, nil
+}
+
+func signed(r plan.Revision) bool {
+	return r.Signature != nil && r.Signature.State != string(gitsource.Unsigned)
 }
 
 // readLive reads a running server's cluster snapshot (GET /v1/observed).

@@ -9,6 +9,10 @@
 // replaced by a fresh clone; a fresh clone is built beside the cache and
 // swapped in only once complete, so a failed clone never costs a good cache.
 //
+// It also checks a commit's OpenPGP or SSH signature against trusted keys
+// (an armored OpenPGP key ring and an ssh-keygen allowed_signers file), as
+// git verify-commit does, for servers that apply only signed commits.
+//
 // It knows nothing of manifests or plans: it deals in commits, trees and
 // paths. Only the reconciler and the berth command import it.
 package gitsource

@@ -24,6 +24,66 @@ type Header struct {
 type Revision struct {
 	Ref    string `json:"ref,omitempty"`
 	Commit string `json:"commit,omitempty"`
+	// Signature is the commit's signature state; nil when it was not
+	// looked at (live state has no commit to sign).
+	Signature *Signature `json:"signature,omitempty"`
+}
+
+// Signature is what a commit's signature says (docs/diff-json.md): a
+// reviewer sees whether a server that applies only signed commits would
+// take it.
+type Signature struct {
+	// State is "unsigned", "good", "bad" (it does not match the commit),
+	// "untrusted" (not by a trusted key) or "unchecked" (signed, and no
+	// trusted keys were given to check it).
+	State string `json:"state"`
+	// Format is "openpgp" or "ssh"; absent for an unsigned commit.
+	Format string `json:"format,omitempty"`
+	// Key is the OpenPGP fingerprint (or key id) or SSH SHA256 fingerprint.
+	Key string `json:"key,omitempty"`
+	// Signer names a trusted key's owner: OpenPGP user id or SSH principals.
+	Signer string `json:"signer,omitempty"`
+	// Reason says why a signature is bad.
+	Reason string `json:"reason,omitempty"`
+}
+
+func (s Signature) String() string {
+	key := s.Key
+	if key == "" {
+		key = "an unknown key"
+	}
+	switch s.State {
+	case "good":
+		if s.Signer != "" {
+			return fmt.Sprintf("good %s signature by %s (%s)", s.Format, key, s.Signer)
+		}
+		return fmt.Sprintf("good %s signature by %s", s.Format, key)
+	case "bad":
+		return fmt.Sprintf("BAD %s signature by %s: %s", s.Format, key, s.Reason)
+	case "untrusted":
+		return fmt.Sprintf("%s signature by an untrusted key %s", s.Format, key)
+	case "unchecked":
+		return fmt.Sprintf("%s signature by %s (not checked: no --trusted-keys)", s.Format, key)
+	}
+	return s.State
+}
+
+// signatureLine says both sides' signature states, or "" when neither
+// was looked at.
+func signatureLine(h Header) string {
+	var parts []string
+	for _, side := range []struct {
+		name string
+		rev  Revision
+	}{{"base", h.Base}, {"head", h.Head}} {
+		if side.rev.Signature != nil {
+			parts = append(parts, side.name+" "+side.rev.Signature.String())
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Signatures: " + strings.Join(parts, "; ")
 }
 
 func (r Revision) String() string {
@@ -165,6 +225,9 @@ func WriteText(w io.Writer, p *Plan, h Header, opts TextOptions) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", paint(ansiBold, "berth diff "+h.Base.String()+" -> "+h.Head.String()+pathSuffix(h.Path)))
+	if line := signatureLine(h); line != "" {
+		fmt.Fprintf(&b, "%s\n", line)
+	}
 	fmt.Fprintf(&b, "%s\n", summaryLine(p.Summary()))
 	step := 0
 	for _, c := range p.Changes {
@@ -293,6 +356,9 @@ func WriteMarkdown(w io.Writer, p *Plan, h Header) error {
 	}
 	var head, fit strings.Builder
 	fmt.Fprintf(&head, "### Berth plan: %s &rarr; %s%s\n\n", code(h.Base.String()), code(h.Head.String()), html.EscapeString(pathSuffix(h.Path)))
+	if line := signatureLine(h); line != "" {
+		fmt.Fprintf(&head, "%s\n\n", html.EscapeString(line))
+	}
 	fmt.Fprintf(&head, "**%s**\n", summaryLine(p.Summary()))
 	if f := p.Fit; f != nil {
 		verdict := "fits"
