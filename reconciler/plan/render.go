@@ -186,6 +186,7 @@ func WriteText(w io.Writer, p *Plan, h Header, opts TextOptions) error {
 		for _, f := range c.Fields {
 			fmt.Fprintf(&b, "    %s\n", paint(colorOf(c.Action), fieldLine(c.Action, f)))
 		}
+		writeScheduleText(&b, c.SchedulePreview, paint)
 	}
 	writeFitText(&b, p.Fit)
 	_, err := io.WriteString(w, b.String())
@@ -288,6 +289,7 @@ func WriteMarkdown(w io.Writer, p *Plan, h Header) error {
 	var head, fit strings.Builder
 	fmt.Fprintf(&head, "### Berth plan: %s &rarr; %s%s\n\n", code(h.Base.String()), code(h.Head.String()), html.EscapeString(pathSuffix(h.Path)))
 	fmt.Fprintf(&head, "**%s**\n", summaryLine(p.Summary()))
+	head.WriteString(scheduleWarningsMarkdown(p))
 	if f := p.Fit; f != nil {
 		verdict := "fits"
 		if !f.Fits {
@@ -339,6 +341,7 @@ func WriteMarkdown(w io.Writer, p *Plan, h Header) error {
 		for _, f := range c.Fields {
 			fmt.Fprintf(&sec, "| %s | %s | %s |\n", code(clip(f.Path)), code(clip(string(f.From))), code(clip(string(f.To))))
 		}
+		writeScheduleMarkdown(&sec, c.SchedulePreview)
 		sec.WriteString("\n</details>\n")
 		if details.Len()+sec.Len() > budget {
 			break
