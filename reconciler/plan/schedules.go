@@ -267,7 +267,10 @@ func catchUpLine(c *CatchUp) string {
 	default:
 		fmt.Fprintf(&b, "%d runs start at deploy (for %s ... %s)", c.Runs, runString(c.For[0]), runString(c.For[len(c.For)-1]))
 	}
-	if c.Skipped > 0 {
+	switch {
+	case c.Skipped == 1:
+		b.WriteString("; 1 earlier occurrence is passed over")
+	case c.Skipped > 1:
 		fmt.Fprintf(&b, "; %d earlier occurrences are passed over", c.Skipped)
 	}
 	return b.String() + " — assuming " + c.Assumes
