@@ -36,9 +36,9 @@ type Warning struct {
 const PreviewHorizon = 366 * 24 * time.Hour
 
 // maxWindowOccurrences bounds the occurrences examined around one DST change:
-// a job every second has 180,000 in the 50 hours looked at, and the first
-// few thousand say all there is to say.
-const maxWindowOccurrences = 5000
+// a job every second has 7,200 in the two hours looked at, and the first
+// ones say all there is to say.
+const maxWindowOccurrences = 2000
 
 // Preview is what a reviewer should see about a schedule from one moment.
 type Preview struct {
@@ -120,16 +120,25 @@ func (s Schedule) dstWarnings(now time.Time) []Warning {
 // aroundChange examines the occurrences within a day of one offset change.
 func (s Schedule) aroundChange(now, change time.Time, before, after int) []Warning {
 	loc := s.Location()
-	from := change.Add(-cronMargin)
+	shift := time.Duration(after-before) * time.Second
+	// A run moved out of a gap lands within the gap's length after the
+	// change, and a repeated wall time lies within the overlap's length of
+	// it: nothing further away can be affected.
+	margin := max(shift, -shift) + time.Minute
+	from := change.Add(-margin)
 	if from.Before(now) {
 		from = now
 	}
-	to := change.Add(cronMargin)
-	shift := time.Duration(after-before) * time.Second
+	to := change.Add(margin)
 	var gap, overlap Warning
 	gaps, overlaps := 0, 0
+	truncated := false
 	c := s.cursor(from, now)
-	for i := 0; i < maxWindowOccurrences; i++ {
+	for i := 0; ; i++ {
+		if i == maxWindowOccurrences {
+			truncated = true
+			break
+		}
 		k := c.k
 		o, ok := c.next()
 		if !ok || o.After(to) {
@@ -147,15 +156,16 @@ func (s Schedule) aroundChange(now, change time.Time, before, after int) []Warni
 			if elapsed {
 				// The gap can only move the calendar part, and that
 				// matters only when it lies at this change.
-				if d := resolve(intended, loc).Sub(change); d > cronMargin || d < -cronMargin {
+				if p := s.iso.period; p.years == 0 && p.months == 0 && p.weeks == 0 && p.days == 0 {
+					intended = wallOf(o)
+				} else if d := resolve(intended, loc).Sub(change); d > cronMargin || d < -cronMargin {
 					intended = wallOf(o)
 				}
 			}
 		default:
+			// Cron's gap is found from the expression below: a minute in
+			// it may land on one that matches anyway.
 			intended = wallOf(o)
-			if !s.cron.matches(intended) && shift > 0 {
-				intended = intended.Add(-shift)
-			}
 		}
 		switch n := len(instants(intended, loc)); {
 		case n == 0:
@@ -179,6 +189,9 @@ func (s Schedule) aroundChange(now, change time.Time, before, after int) []Warni
 			overlaps++
 		}
 	}
+	if s.cron != nil && shift > 0 {
+		gap, gaps = s.cronGap(change, before, shift)
+	}
 	var out []Warning
 	for _, w := range []struct {
 		w Warning
@@ -188,6 +201,8 @@ func (s Schedule) aroundChange(now, change time.Time, before, after int) []Warni
 			continue
 		}
 		switch {
+		case truncated:
+			w.w.Message += fmt.Sprintf(" (and more than %d more runs that night)", w.n-1)
 		case w.n == 2:
 			w.w.Message += " (and 1 more run that night)"
 		case w.n > 2:
@@ -196,6 +211,30 @@ func (s Schedule) aroundChange(now, change time.Time, before, after int) []Warni
 		out = append(out, w.w)
 	}
 	return out
+}
+
+// cronGap finds the matching wall minutes that a forward change skips: the
+// wall times from the change, read in the offset before it, for the length
+// of the gap. Each runs moved forward by the gap.
+func (s Schedule) cronGap(change time.Time, before int, shift time.Duration) (Warning, int) {
+	loc := s.Location()
+	start := time.Unix(change.Unix()+int64(before), 0).UTC()
+	end := start.Add(shift)
+	var first time.Time
+	n := 0
+	for w, ok := s.cron.nextWall(ceilMinute(start)); ok && w.Before(end); w, ok = s.cron.nextWall(w.Add(time.Minute)) {
+		if n == 0 {
+			first = w
+		}
+		n++
+	}
+	if n == 0 {
+		return Warning{}, 0
+	}
+	o := resolve(first, loc)
+	return Warning{Kind: WarnDSTGap, At: o, Message: fmt.Sprintf(
+		"%s does not exist in %s on %s (clocks jump forward %s): the run is moved to %s",
+		first.Format("15:04"), zoneName(loc), first.Format("2006-01-02"), clockShift(shift), both(o))}, n
 }
 
 // instants returns every instant whose wall clock in loc is wall: none in a
@@ -227,12 +266,6 @@ func instants(wall time.Time, loc *time.Location) []time.Time {
 		}
 	}
 	return out
-}
-
-// matches reports whether a wall-clock minute matches the expression.
-func (c *cronSpec) matches(wall time.Time) bool {
-	return c.minute&(1<<wall.Minute()) != 0 && c.hour&(1<<wall.Hour()) != 0 &&
-		c.month&(1<<int(wall.Month())) != 0 && c.dayMatches(wall)
 }
 
 // shortMonth warns about a day of the month that not every month has: an

@@ -73,6 +73,16 @@ func TestPreviewWarnings(t *testing.T) {
 			{WarnExhausted, "2025-01-05T00:00:00Z", "all 5 runs of R5 are before 2026-03-01T00:00:00Z"},
 		}},
 		{"R0/2027-01-01T00:00:00Z/P1D", "", []want{{WarnExhausted, "", "R0 never runs"}}},
+		{"R/2026-01-01T00:00:00Z/PT1S", "America/Los_Angeles", []want{
+			{WarnDSTOverlap, "2026-11-01T01:00:00-07:00", "(and more than 1939 more runs that night)"},
+		}},
+		{"* * * * *", "America/Los_Angeles", []want{
+			{WarnDSTGap, "2026-03-08T03:00:00-07:00", "02:00 does not exist in America/Los_Angeles on 2026-03-08 (clocks jump forward 1h): the run is moved to 2026-03-08 03:00 PDT (10:00 UTC) (and 59 more runs that night)"},
+			{WarnDSTOverlap, "2026-11-01T01:00:00-07:00", "(and 59 more runs that night)"},
+		}},
+		{"*/15 2 * * *", "America/Los_Angeles", []want{
+			{WarnDSTGap, "2026-03-08T03:00:00-07:00", "(and 3 more runs that night)"},
+		}},
 		{"R/2026-01-01T12:00:00Z/P1D", "UTC", nil},
 		{"0 9 * * MON-FRI", "Asia/Tokyo", nil},
 	}
