@@ -16,6 +16,9 @@ const (
 	// WarnDSTOverlap: an occurrence's wall time happens twice (clocks go
 	// back); which of the two runs depends on the schedule.
 	WarnDSTOverlap WarningKind = "dst-overlap"
+	// WarnDSTShift: a period of whole elapsed days (PT24H) keeps the time in
+	// UTC, so the local time of the runs moves when the clocks change.
+	WarnDSTShift WarningKind = "dst-shift"
 	// WarnShortMonth: the schedule names a day of the month some months lack.
 	WarnShortMonth WarningKind = "short-month"
 	// WarnExhausted: a repeat count whose runs all lie before now, or R0.
@@ -113,6 +116,9 @@ func (s Schedule) dstWarnings(now time.Time) []Warning {
 			continue // only the abbreviation changed
 		}
 		out = append(out, s.aroundChange(now, change, before, after)...)
+		if w, ok := s.shift(now, change); ok {
+			out = append(out, w)
+		}
 	}
 	return out
 }
@@ -211,6 +217,28 @@ func (s Schedule) aroundChange(now, change time.Time, before, after int) []Warni
 		out = append(out, w.w)
 	}
 	return out
+}
+
+// shift warns when a period of whole elapsed days carries the runs to
+// another local time across a change: the PT24H that was meant as P1D.
+func (s Schedule) shift(now, change time.Time) (Warning, bool) {
+	if s.iso == nil || s.iso.period.clock == 0 || s.iso.period.clock%(24*time.Hour) != 0 {
+		return Warning{}, false
+	}
+	loc := s.Location()
+	prev, ok1 := s.Last(change.Add(-time.Nanosecond))
+	next, ok2 := s.Next(change)
+	if !ok1 || !ok2 || next.Before(now) {
+		return Warning{}, false
+	}
+	prev, next = prev.In(loc), next.In(loc)
+	pw, nw := wallOf(prev), wallOf(next)
+	if pw.Hour() == nw.Hour() && pw.Minute() == nw.Minute() {
+		return Warning{}, false
+	}
+	return Warning{Kind: WarnDSTShift, At: next, Message: fmt.Sprintf(
+		"%s counts elapsed hours, so when the clocks change in %s on %s the runs move from %s to %s local time (first: %s); a period in days (P1D) keeps the local time",
+		s.iso.period, zoneName(loc), change.In(loc).Format("2006-01-02"), pw.Format("15:04"), nw.Format("15:04"), both(next))}, true
 }
 
 // cronGap finds the matching wall minutes that a forward change skips: the

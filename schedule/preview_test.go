@@ -83,6 +83,11 @@ func TestPreviewWarnings(t *testing.T) {
 		{"*/15 2 * * *", "America/Los_Angeles", []want{
 			{WarnDSTGap, "2026-03-08T03:00:00-07:00", "(and 3 more runs that night)"},
 		}},
+		{"R/2026-03-07T12:00:00Z/PT24H", "America/Los_Angeles", []want{
+			{WarnDSTShift, "2026-03-08T13:00:00-07:00", "PT24H counts elapsed hours, so when the clocks change in America/Los_Angeles on 2026-03-08 the runs move from 12:00 to 13:00 local time"},
+			{WarnDSTShift, "2026-11-01T12:00:00-08:00", "from 13:00 to 12:00"},
+		}},
+		{"R/2026-01-01T12:00:00Z/P2DT12H", "America/Los_Angeles", nil},
 		{"R/2026-01-01T12:00:00Z/P1D", "UTC", nil},
 		{"0 9 * * MON-FRI", "Asia/Tokyo", nil},
 	}

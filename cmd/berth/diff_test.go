@@ -352,6 +352,15 @@ func TestDiffSchedulePreview(t *testing.T) {
 	if code != 0 || strings.Contains(out, "schedule preview") {
 		t.Errorf("--next-runs 0 still previews: exit %d\n%s", code, out)
 	}
+	// A parent that does not exist is no preview warning: validation
+	// refuses the head, and the diff prints why instead of a plan.
+	orphan := r.Change(t, "feature", map[string]string{
+		"deploy/jobs/report.yaml": "kind: Job\nname: report\ncommand: ./report\nparents: [no-such-job]\ncpus: 0.1\nmem: 32\n",
+	}, nil, "a job after a job that does not exist")
+	out, _, code = runDiffCmd(t, "diff", "--repo", r.Dir, "--base", "main", "--head", orphan, "--path", "deploy", "--format", "markdown")
+	if code != 1 || !strings.Contains(out, `parents: no job "no-such-job" is declared`) || strings.Contains(out, "Schedule preview") {
+		t.Errorf("a missing parent: exit %d, want 1 and the validation error:\n%s", code, out)
+	}
 	for flagArgs, want := range map[string]string{"--now=yesterday": "--now", "--next-runs=-1": "--next-runs", "--next-runs=1000": "--next-runs"} {
 		if _, errOut, code := runDiffCmd(t, append(args, flagArgs)...); code != 1 || !strings.Contains(errOut, want) {
 			t.Errorf("%s: exit %d, stderr %q", flagArgs, code, errOut)

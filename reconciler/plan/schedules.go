@@ -248,6 +248,8 @@ func warningTitle(kind string) string {
 		return "DST gap"
 	case schedule.WarnDSTOverlap:
 		return "DST overlap"
+	case schedule.WarnDSTShift:
+		return "DST shift"
 	case schedule.WarnShortMonth:
 		return "short month"
 	case schedule.WarnExhausted:
