@@ -90,11 +90,11 @@ type PreviewOptions struct {
 }
 
 // scheduleFields are the fields whose change earns a job a preview.
-var scheduleFields = map[string]bool{"schedule": true, "scheduleTimeZone": true, "cron": true, "parents": true, "epsilon": true}
+var scheduleFields = map[string]bool{"schedule": true, "scheduleTimeZone": true, "cron": true, "parents": true, "epsilon": true, "disabled": true}
 
 // AddSchedulePreviews attaches a SchedulePreview to every change that
-// creates a job or changes its schedule, time zone, cron, parents or
-// epsilon. desired is the head's set and applied the base's, as given to
+// creates a job or changes its schedule, time zone, cron, parents, epsilon
+// or disabled. desired is the head's set and applied the base's, as given to
 // Compute. Missing parents and dependency cycles are not looked for here:
 // validation refuses such a set before it is planned.
 func AddSchedulePreviews(p *Plan, desired, applied *manifests.Set, opts PreviewOptions) {
@@ -183,7 +183,16 @@ func previewJob(before, after *manifests.Job, now time.Time, n int) *SchedulePre
 	// nothing.
 	var last time.Time
 	cu := &CatchUp{}
+	if after.Disabled {
+		cu.Assumes = "the job is disabled: the scheduler starts nothing until it is enabled"
+		pv.CatchUp = cu
+		return pv
+	}
 	switch l, found := old.Last(now); {
+	case before != nil && before.Disabled && after.Cron == "":
+		// While disabled the job handled nothing; when it stopped is not
+		// in the commits, so it is counted as never having run.
+		cu.Assumes = "the job was disabled and its last run is unknown: counted as if it had never run, an upper bound"
 	case oldOK && found:
 		last = l
 		cu.Assumes = "the job ran on its old schedule until now (last at " + l.UTC().Format(time.RFC3339) + ")"
