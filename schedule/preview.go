@@ -123,7 +123,7 @@ func (s Schedule) dstWarnings(now time.Time) []Warning {
 	return out
 }
 
-// aroundChange examines the occurrences within a day of one offset change.
+// aroundChange examines the occurrences near one offset change.
 func (s Schedule) aroundChange(now, change time.Time, before, after int) []Warning {
 	loc := s.Location()
 	shift := time.Duration(after-before) * time.Second
