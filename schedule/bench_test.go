@@ -123,3 +123,34 @@ func BenchmarkCronCatchUpYear(b *testing.B) {
 	}
 	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 }
+
+// BenchmarkPreview is the schedule preview of one job in berth diff, for the
+// costliest schedules: every second and every minute across two DST changes
+// (each walks the occurrences around both), a daily job, and a catch-up of a
+// minutely cron job a day behind.
+func BenchmarkPreview(b *testing.B) {
+	now := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct{ name, expr, tz string }{
+		{"iso-every-second", "R/2026-01-01T00:00:00Z/PT1S", "America/Los_Angeles"},
+		{"cron-every-minute", "* * * * *", "Europe/Berlin"},
+		{"iso-daily", "R/2026-01-01T02:30:00Z/P1D", "Europe/Berlin"},
+	} {
+		var s Schedule
+		var err error
+		if c.expr[0] == 'R' {
+			s, err = ParseISO(c.expr, c.tz)
+		} else {
+			s, err = ParseCron(c.expr, c.tz)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				s.Preview(now, 5)
+				s.CatchUp(now.Add(-24*time.Hour), now, 0)
+				s.Last(now)
+			}
+		})
+	}
+}

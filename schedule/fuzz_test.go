@@ -28,6 +28,26 @@ func checkSeries(t *testing.T, s Schedule, from time.Time) {
 	if !d.Run.IsZero() && d.Run.After(from) {
 		t.Fatalf("%q: Due ran %v after now %v", s, d.Run, from)
 	}
+	// The schedule preview of berth diff: same runs as NextN, nothing in the
+	// past, and warnings about real occurrences.
+	p := s.Preview(from, 4)
+	if want := s.Anchor(from).NextN(from, 4); len(p.Next) != len(want) || (len(want) > 0 && !p.Next[0].Equal(want[0])) {
+		t.Fatalf("%q: Preview(%v).Next = %v, NextN = %v", s, from, p.Next, want)
+	}
+	for _, w := range p.Warnings {
+		if w.Message == "" {
+			t.Fatalf("%q: warning %s without a message", s, w.Kind)
+		}
+	}
+	if l, ok := s.Last(from); ok && l.After(from) {
+		t.Fatalf("%q: Last(%v) = %v, after it", s, from, l)
+	}
+	c := s.CatchUp(from.Add(-3*time.Hour), from, time.Minute)
+	for _, r := range c.Runs {
+		if r.After(from) {
+			t.Fatalf("%q: catch-up run %v after now %v", s, r, from)
+		}
+	}
 }
 
 // fuzzFrom is an hour before clocks go forward in Los Angeles.

@@ -223,17 +223,7 @@ func (s *isoSpec) at(start time.Time, loc *time.Location, k int64) (time.Time, b
 		7*p.weeks+p.days > 366*maxYears/k || float64(k)*float64(p.clock) > maxClockNanos) {
 		return time.Time{}, false
 	}
-	wall := start
-	if p.years != 0 {
-		wall = addMonths(wall, 12*k*p.years)
-	}
-	if p.months != 0 {
-		wall = addMonths(wall, k*p.months)
-	}
-	if days := k * (7*p.weeks + p.days); days != 0 {
-		wall = wall.AddDate(0, 0, int(days))
-	}
-	t := resolve(wall, loc)
+	t := resolve(s.calendarWall(start, k), loc)
 	if p.clock != 0 {
 		// k x clock can exceed time.Duration's 292 years (PT1S for a few
 		// centuries), so it is multiplied in 128 bits and added as seconds.
@@ -245,6 +235,24 @@ func (s *isoSpec) at(start time.Time, loc *time.Location, k int64) (time.Time, b
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// calendarWall is occurrence k's wall clock before it is read in the zone:
+// the start with k times the period's calendar parts added. at checks that
+// the products cannot overflow before calling it.
+func (s *isoSpec) calendarWall(start time.Time, k int64) time.Time {
+	p := s.period
+	wall := start
+	if p.years != 0 {
+		wall = addMonths(wall, 12*k*p.years)
+	}
+	if p.months != 0 {
+		wall = addMonths(wall, k*p.months)
+	}
+	if days := k * (7*p.weeks + p.days); days != 0 {
+		wall = wall.AddDate(0, 0, int(days))
+	}
+	return wall
 }
 
 // limit is the number of occurrences (math.MaxInt64 for "forever").

@@ -34,7 +34,7 @@ func TestPureCoreImports(t *testing.T) {
 		{pkg: "schedule", std: []string{"os", "net", "io", "math/rand"}},
 		{pkg: "allocator", berthImports: []string{"manifests"}, std: []string{"os", "net", "time"}},
 		{pkg: "allocator/allocbench", berthImports: []string{"allocator", "manifests"}, std: []string{"os", "net", "time"}},
-		{pkg: "reconciler/plan", berthImports: []string{"manifests"}, std: []string{"os", "net"}},
+		{pkg: "reconciler/plan", berthImports: []string{"manifests", "schedule"}, std: []string{"os", "net"}},
 		{pkg: "policy", berthImports: []string{"cluster"}, std: []string{"os", "net", "io", "log", "time", "math/rand", "syscall"}},
 		{pkg: "reconciler/rollout", berthImports: []string{"cluster", "manifests"},
 			std: []string{"os", "net", "io", "log", "math/rand", "time/tzdata", "syscall"}},

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
@@ -38,6 +39,8 @@ type diffFlags struct {
 	sshKey, knownHosts     string
 	trustedKeys            []string
 	tls                    client.TLSFiles
+	nextRuns               int
+	now                    string
 }
 
 func newDiffCmd() *cobra.Command {
@@ -69,7 +72,14 @@ bad one, one by an untrusted key, or unchecked without --trusted-keys.
 Formats: text (coloured on a terminal), markdown (a pull-request comment),
 json (schema in docs/diff-json.md). With --exit-code the status is 0 for no
 changes, 2 for changes and 1 for an error; invalid manifests are printed as
-berth validate prints them and exit 1.`,
+berth validate prints them and exit 1.
+
+Every job that is added or whose schedule changes gets a schedule preview:
+its next --next-runs runs (0 turns previews off) before and after, in its
+zone and in UTC, warnings (DST gap or overlap, a day some months lack, a
+repeat count already used up) and the runs a deploy would start at once.
+They are seen from --now (RFC 3339; default the current time), which makes
+the output reproducible.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDiff(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
@@ -88,6 +98,8 @@ berth validate prints them and exit 1.`,
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 2 when there are changes, 0 when there are none")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "where remote repositories are cloned and parsed manifests kept (default ~/.cache/berth/git and ~/.cache/berth/manifests)")
 	fl.BoolVar(&f.noParseCache, "no-parse-cache", false, "do not read or save parsed manifests under the cache directory")
+	fl.IntVar(&f.nextRuns, "next-runs", plan.DefaultNextRuns, "runs listed per job in schedule previews (0: no previews)")
+	fl.StringVar(&f.now, "now", "", "the moment schedule previews are seen from, RFC 3339 (default the current time)")
 	fl.StringVar(&f.sshKey, "ssh-key", "", "private key for SSH remotes")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file pinning SSH remotes' host keys (default ~/.ssh/known_hosts)")
 	fl.StringArrayVar(&f.trustedKeys, "trusted-keys", nil, "check commit signatures against these keys: armored OpenPGP public keys or an SSH allowed_signers file; repeat for more files")
@@ -113,6 +125,17 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 	}
 	if f.base == "" && f.observed == "" && f.server == "" {
 		return errors.New("diff: give --base REF (compare two commits), --observed FILE or --server URL (compare with the live cluster), or --base with one of the others (compare two commits and check the change on the cluster)")
+	}
+	if f.nextRuns < 0 || f.nextRuns > 100 {
+		return fmt.Errorf("diff: --next-runs %d: want 0 (no schedule previews) to 100", f.nextRuns)
+	}
+	now := time.Now()
+	if f.now != "" {
+		t, err := time.Parse(time.RFC3339, f.now)
+		if err != nil {
+			return fmt.Errorf("diff: --now %q: want an RFC 3339 time such as 2026-03-08T10:00:00Z", f.now)
+		}
+		now = t
 	}
 	dir, err := gitsource.CleanPath(f.path)
 	if err != nil {
@@ -216,6 +239,9 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 	}
 
 	p := plan.Compute(desired, observed)
+	if f.nextRuns > 0 {
+		plan.AddSchedulePreviews(p, desired, observed.Applied, plan.PreviewOptions{Now: now, NextRuns: f.nextRuns})
+	}
 	if snap != nil && snap.HasCluster() {
 		p.Fit = decide.Simulate(snap.Input(desired), decide.Options{Prune: true}, 0).Fit()
 	}

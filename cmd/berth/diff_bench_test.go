@@ -41,7 +41,7 @@ func BenchmarkDiff5000Apps(b *testing.B) {
 			// Through a file:// clone, as CI runs it against a remote: the
 			// objects are then packed, as in any real clone.
 			cacheDir := b.TempDir()
-			f := diffFlags{repo: r.FileURL(), cacheDir: cacheDir, base: "main", head: "feature", format: "json"}
+			f := diffFlags{repo: r.FileURL(), cacheDir: cacheDir, base: "main", head: "feature", format: "json", nextRuns: 5}
 			// The warm state CI sees: the parse cache holds what an earlier
 			// run parsed (the base commit), not the PR's changed files.
 			seed := f

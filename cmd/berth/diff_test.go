@@ -319,3 +319,51 @@ func TestDiffParseCache(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffSchedulePreview: a PR that moves a job to a Los Angeles schedule
+// crossing the spring-forward gap, adds a Jan 31 monthly job and one whose
+// repeat count is used up gets schedule previews, seen from --now so the
+// goldens do not depend on the clock.
+func TestDiffSchedulePreview(t *testing.T) {
+	r := testenv.NewGitRepo(t, filepath.Join(t.TempDir(), "cluster.git"))
+	base := r.Commit(t, "main", baseFiles(), "base")
+	r.SetRef(t, "refs/heads/feature", base)
+	r.Change(t, "feature", map[string]string{
+		"deploy/jobs/etl.yaml": strings.Replace(etl, "schedule: R/2026-01-01T00:00:00Z/PT1H",
+			"schedule: R/2026-01-01T02:30:00Z/P1D\nscheduleTimeZone: America/Los_Angeles", 1),
+		"deploy/jobs/invoice.yaml": "kind: Job\nname: invoice\ncommand: ./invoice\nschedule: R/2026-01-31T09:00:00Z/P1M\ncpus: 0.1\nmem: 32\n",
+		"deploy/jobs/seed.yaml":    "kind: Job\nname: seed\ncommand: ./seed\nschedule: R3/2026-01-01T00:00:00Z/P1D\ncpus: 0.1\nmem: 32\n",
+		"deploy/jobs/nightly.yaml": "kind: Job\nname: nightly\ncommand: ./nightly\ncron: 30 2 * * *\nscheduleTimeZone: Europe/Berlin\ncpus: 0.1\nmem: 32\n",
+	}, nil, "reschedule etl, add invoice, seed and nightly")
+	args := []string{"diff", "--repo", r.Dir, "--base", "main", "--head", "feature", "--path", "deploy", "--now", "2026-03-05T12:00:00Z"}
+	for _, format := range []string{"markdown", "json"} {
+		out, errOut, code := runDiffCmd(t, append(args, "--format", format)...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", format, code, errOut)
+		}
+		diffGolden(t, "schedule."+format, out)
+	}
+	out, errOut, code := runDiffCmd(t, append(args, "--next-runs", "2")...)
+	// Two runs a side: etl before and after, invoice, nightly; seed has none.
+	if code != 0 || strings.Count(out, "\n        2026-") != 8 || !strings.Contains(out, "DST gap") {
+		t.Errorf("--next-runs 2: exit %d, stderr %s, out:\n%s", code, errOut, out)
+	}
+	out, _, code = runDiffCmd(t, append(args, "--next-runs", "0")...)
+	if code != 0 || strings.Contains(out, "schedule preview") {
+		t.Errorf("--next-runs 0 still previews: exit %d\n%s", code, out)
+	}
+	// A parent that does not exist is no preview warning: validation
+	// refuses the head, and the diff prints why instead of a plan.
+	orphan := r.Change(t, "feature", map[string]string{
+		"deploy/jobs/report.yaml": "kind: Job\nname: report\ncommand: ./report\nparents: [no-such-job]\ncpus: 0.1\nmem: 32\n",
+	}, nil, "a job after a job that does not exist")
+	out, _, code = runDiffCmd(t, "diff", "--repo", r.Dir, "--base", "main", "--head", orphan, "--path", "deploy", "--format", "markdown")
+	if code != 1 || !strings.Contains(out, `parents: no job "no-such-job" is declared`) || strings.Contains(out, "Schedule preview") {
+		t.Errorf("a missing parent: exit %d, want 1 and the validation error:\n%s", code, out)
+	}
+	for flagArgs, want := range map[string]string{"--now=yesterday": "--now", "--next-runs=-1": "--next-runs", "--next-runs=1000": "--next-runs"} {
+		if _, errOut, code := runDiffCmd(t, append(args, flagArgs)...); code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("%s: exit %d, stderr %q", flagArgs, code, errOut)
+		}
+	}
+}

@@ -7,5 +7,6 @@
 // must not import Git, Docker, ZooKeeper or Consul clients, read the clock or
 // touch the filesystem; callers load manifests and live state and hand them in.
 // The same plan feeds `berth diff` (rendered as text, Markdown or JSON) and the
-// reconciler that applies it.
+// reconciler that applies it. AddSchedulePreviews adds, for `berth diff`, when
+// each created or rescheduled job runs; the moment it looks from is an input.
 package plan

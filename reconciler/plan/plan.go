@@ -100,6 +100,9 @@ type Change struct {
 	Instances *Count `json:"instances,omitempty"`
 	// Running is the observed running task count, when the caller knows it.
 	Running *int `json:"running,omitempty"`
+	// SchedulePreview is set for a job that is created or whose schedule
+	// changes, when the caller asked for previews (AddSchedulePreviews).
+	SchedulePreview *SchedulePreview `json:"schedulePreview,omitempty"`
 }
 
 // FieldChange is one differing field. Path uses the manifest's own field names

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -68,7 +69,8 @@ func golden(t *testing.T, file string, got []byte) {
 
 // TestGolden plans every case in testdata/cases and renders it in every
 // format: base.json is the applied set, head.json the desired one,
-// observed-apps.json optional runtime facts, fit.json an allocator verdict.
+// observed-apps.json optional runtime facts, fit.json an allocator verdict,
+// now.txt the moment schedule previews are seen from.
 func TestGolden(t *testing.T) {
 	dirs, err := filepath.Glob("testdata/cases/*")
 	if err != nil || len(dirs) == 0 {
@@ -82,7 +84,17 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			p := Compute(readSet(t, filepath.Join(dir, "head.json")), obs)
+			desired := readSet(t, filepath.Join(dir, "head.json"))
+			p := Compute(desired, obs)
+			// Schedule previews are seen from now.txt's moment, or from a
+			// fixed one, so the goldens never depend on the clock.
+			now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+			if b, err := os.ReadFile(filepath.Join(dir, "now.txt")); err == nil {
+				if now, err = time.Parse(time.RFC3339, strings.TrimSpace(string(b))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			AddSchedulePreviews(p, desired, obs.Applied, PreviewOptions{Now: now})
 			if b, err := os.ReadFile(filepath.Join(dir, "fit.json")); err == nil {
 				p.Fit = &Fit{}
 				if err := json.Unmarshal(b, p.Fit); err != nil {

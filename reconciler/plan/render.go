@@ -249,6 +249,7 @@ func WriteText(w io.Writer, p *Plan, h Header, opts TextOptions) error {
 		for _, f := range c.Fields {
 			fmt.Fprintf(&b, "    %s\n", paint(colorOf(c.Action), fieldLine(c.Action, f)))
 		}
+		writeScheduleText(&b, c.SchedulePreview, paint)
 	}
 	writeFitText(&b, p.Fit)
 	_, err := io.WriteString(w, b.String())
@@ -360,6 +361,7 @@ func WriteMarkdown(w io.Writer, p *Plan, h Header) error {
 		fmt.Fprintf(&head, "%s\n\n", html.EscapeString(line))
 	}
 	fmt.Fprintf(&head, "**%s**\n", summaryLine(p.Summary()))
+	head.WriteString(scheduleWarningsMarkdown(p))
 	if f := p.Fit; f != nil {
 		verdict := "fits"
 		if !f.Fits {
@@ -421,6 +423,7 @@ func WriteMarkdown(w io.Writer, p *Plan, h Header) error {
 		for _, f := range c.Fields {
 			fmt.Fprintf(&sec, "| %s | %s | %s |\n", code(clip(f.Path)), code(clip(string(f.From))), code(clip(string(f.To))))
 		}
+		writeScheduleMarkdown(&sec, c.SchedulePreview)
 		sec.WriteString("\n</details>\n")
 		if details.Len()+sec.Len() > budget {
 			break
