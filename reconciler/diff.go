@@ -8,6 +8,7 @@ import (
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/plan"
+	"github.com/berthops/berth/templates/preview"
 )
 
 // ErrUnknownRef is a ref the repository does not have.
@@ -39,7 +40,14 @@ func (r *Reconciler) Diff(ctx context.Context, ref string) (*plan.Plan, plan.Hea
 	if err != nil {
 		return nil, h, err
 	}
-	return decide.Preview(head, &snap, r.cfg.Pass), h, nil
+	p := plan.Compute(head, snap.Observed)
+	if snap.HasCluster() {
+		v := decide.Simulate(snap.Input(head), r.cfg.Pass, 0)
+		p.Fit = v.Fit()
+		p.Templates = preview.Templates(ctx, snap.Applied, head,
+			preview.Cluster{Agents: snap.Agents, Tasks: snap.Tasks}, preview.Cluster{Agents: v.End.Agents, Tasks: v.End.Tasks}, preview.Options{})
+	}
+	return p, h, nil
 }
 
 // Snapshot reads the live cluster as a decision sees it, with the planner's

@@ -25,6 +25,7 @@ import (
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/reconciler/plan"
+	"github.com/berthops/berth/templates/preview"
 )
 
 // diffFlags are `berth diff`'s options.
@@ -34,6 +35,7 @@ type diffFlags struct {
 	tokenFile              string
 	format                 string
 	exitCode               bool
+	validate               bool
 	cacheDir               string
 	noParseCache           bool
 	sshKey, knownHosts     string
@@ -69,6 +71,10 @@ Each commit's signature is shown in the header: unsigned, a good signature
 by a key of --trusted-keys (the files a server's --trusted-keys names), a
 bad one, one by an untrusted key, or unchecked without --trusted-keys.
 
+With a cluster (--observed with agents, or --server) the plan also says whether
+the change fits, its blast radius on each app, and every rendered template file
+that changes, as a diff (--validate checks each with its validate command).
+
 Formats: text (coloured on a terminal), markdown (a pull-request comment),
 json (schema in docs/diff-json.md). With --exit-code the status is 0 for no
 changes, 2 for changes and 1 for an error; invalid manifests are printed as
@@ -96,6 +102,7 @@ the output reproducible.`,
 	registerClientTLS(fl, &f.tls)
 	fl.StringVar(&f.format, "format", "text", "output format: text, markdown or json")
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 2 when there are changes, 0 when there are none")
+	fl.BoolVar(&f.validate, "validate", false, "with a cluster (--observed, --server): run each changed template's validate command on its rendered preview")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "where remote repositories are cloned and parsed manifests kept (default ~/.cache/berth/git and ~/.cache/berth/manifests)")
 	fl.BoolVar(&f.noParseCache, "no-parse-cache", false, "do not read or save parsed manifests under the cache directory")
 	fl.IntVar(&f.nextRuns, "next-runs", plan.DefaultNextRuns, "runs listed per job in schedule previews (0: no previews)")
@@ -243,7 +250,13 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 		plan.AddSchedulePreviews(p, desired, observed.Applied, plan.PreviewOptions{Now: now, NextRuns: f.nextRuns})
 	}
 	if snap != nil && snap.HasCluster() {
-		p.Fit = decide.Simulate(snap.Input(desired), decide.Options{Prune: true}, 0).Fit()
+		v := decide.Simulate(snap.Input(desired), decide.Options{Prune: true}, 0)
+		p.Fit = v.Fit()
+		// The rendered files that change, from the snapshot's catalog
+		// before and the played-forward cluster's after.
+		p.Templates = preview.Templates(ctx, observed.Applied, desired,
+			preview.Cluster{Agents: snap.Agents, Tasks: snap.Tasks}, preview.Cluster{Agents: v.End.Agents, Tasks: v.End.Tasks},
+			preview.Options{Validate: f.validate})
 	}
 	switch f.format {
 	case "json":

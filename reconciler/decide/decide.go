@@ -131,7 +131,7 @@ func Decide(in Input, opts Options) Result {
 		in.Desired = &manifests.Set{}
 	}
 	if opts.NewTaskID == nil {
-		opts.NewTaskID = sequentialIDs()
+		opts.NewTaskID = sequentialIDs(in.Tasks)
 	}
 	w := &writes{}
 	agents := map[string]cluster.Agent{}
@@ -728,12 +728,23 @@ func allocatorCluster(agents []cluster.Agent, tasks []cluster.Task) allocator.Cl
 }
 
 // sequentialIDs is the task-id maker of a decision made without one (a
-// simulation): app prefix and a counter, deterministic.
-func sequentialIDs() func(string) string {
+// simulation): app prefix and a counter, deterministic, never one of the
+// ids the cluster already has.
+func sequentialIDs(taken []cluster.Task) func(string) string {
+	used := make(map[string]bool, len(taken))
+	for _, t := range taken {
+		used[t.TaskID] = true
+	}
 	n := 0
 	return func(app string) string {
-		n++
-		return fmt.Sprintf("%s.sim%d", TaskPrefix(app), n)
+		for {
+			n++
+			id := fmt.Sprintf("%s.sim%d", TaskPrefix(app), n)
+			if !used[id] {
+				used[id] = true
+				return id
+			}
+		}
 	}
 }
 

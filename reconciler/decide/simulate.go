@@ -27,6 +27,9 @@ type Verdict struct {
 	Unplaced []plan.UnplacedInstance
 	// Blast is what the change does to each app it touches.
 	Blast []plan.AppBlast
+	// End is the cluster where the simulation stopped (for the rendered
+	// template preview).
+	End Input
 }
 
 // Fits is true when nothing stayed unplaced or Degraded.
@@ -55,7 +58,7 @@ func Simulate(in Input, opts Options, maxSteps int) Verdict {
 		maxSteps = DefaultSimulationSteps
 	}
 	if opts.NewTaskID == nil {
-		opts.NewTaskID = sequentialIDs()
+		opts.NewTaskID = sequentialIDs(in.Tasks)
 	}
 	in = in.Clone()
 	v := Verdict{Free: freeResources(in.Agents, in.Tasks)}
@@ -101,6 +104,7 @@ func Simulate(in Input, opts Options, maxSteps int) Verdict {
 		in.ManualRuns = nil // asked for once, recorded by the first decision
 	}
 	v.Blast = br.result(in, initialHealthy)
+	v.End = in
 	return v
 }
 

@@ -98,15 +98,3 @@ func ObservedOf(applied *manifests.Set, tasks []cluster.Task) plan.Observed {
 	}
 	return o
 }
-
-// Preview is what a change would do, as berth diff and GET /v1/diff show it:
-// the plan between the applied and the desired manifests, with the engine's
-// verdict when the cluster is known (a snapshot with agents).
-func Preview(desired *manifests.Set, s *Snapshot, opts Options) *plan.Plan {
-	p := plan.Compute(desired, s.Observed)
-	if s.HasCluster() {
-		v := Simulate(s.Input(desired), opts, 0)
-		p.Fit = v.Fit()
-	}
-	return p
-}

@@ -77,6 +77,26 @@ type Plan struct {
 	// observed cluster. Compute leaves it nil; a caller that has the agents
 	// (the server, or `berth diff --server`) runs the allocator and fills it.
 	Fit *Fit `json:"fit,omitempty"`
+	// Templates are the rendered files that change: a template's manifest
+	// changed, or the services it reads did. Compute leaves it empty; berth
+	// diff fills it when it has a cluster to render against.
+	Templates []TemplatePreview `json:"templates,omitempty"`
+}
+
+// TemplatePreview is a rendered file before and after a change.
+type TemplatePreview struct {
+	ID          string `json:"id"`
+	Destination string `json:"destination"`
+	Before      string `json:"before"`
+	After       string `json:"after"`
+	// Diff is the unified diff from Before to After.
+	Diff string `json:"diff"`
+	// Problem is why the head's file could not be rendered (a syntax
+	// error, data the snapshot lacks).
+	Problem string `json:"problem,omitempty"`
+	// Validation is the validate command's verdict on the rendered file
+	// (berth diff --validate).
+	Validation string `json:"validation,omitempty"`
 }
 
 // Change is what happens to one object.

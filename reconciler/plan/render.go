@@ -113,6 +113,8 @@ type jsonPlan struct {
 	Summary       Summary  `json:"summary"`
 	Changes       []Change `json:"changes"`
 	Fit           *Fit     `json:"fit,omitempty"`
+	// Templates are the rendered files that change (a template preview).
+	Templates []TemplatePreview `json:"templates,omitempty"`
 }
 
 // WriteJSON writes p in the stable JSON schema, indented, ending in a newline.
@@ -135,6 +137,7 @@ func WriteJSON(w io.Writer, p *Plan, h Header) error {
 		Summary:       p.Summary(),
 		Changes:       changes,
 		Fit:           p.Fit,
+		Templates:     p.Templates,
 	})
 	if err != nil {
 		return fmt.Errorf("write plan as JSON: %w", err)
@@ -252,6 +255,7 @@ func WriteText(w io.Writer, p *Plan, h Header, opts TextOptions) error {
 		writeScheduleText(&b, c.SchedulePreview, paint)
 	}
 	writeFitText(&b, p.Fit)
+	writeTemplatesText(&b, p.Templates)
 	_, err := io.WriteString(w, b.String())
 	if err != nil {
 		return fmt.Errorf("write plan as text: %w", err)
@@ -435,6 +439,7 @@ func WriteMarkdown(w io.Writer, p *Plan, h Header) error {
 		fmt.Fprintf(&details, "\n_The fields of %d more changes are left out, to keep this comment under GitHub's size limit._\n", rows-sections)
 	}
 	out := head.String() + table.String() + details.String() + fit.String()
+	out += templatesMarkdown(p.Templates, MarkdownLimit-len(out))
 	if _, err := io.WriteString(w, out); err != nil {
 		return fmt.Errorf("write plan as Markdown: %w", err)
 	}
@@ -489,4 +494,56 @@ func portString(p int) string {
 		return "none"
 	}
 	return fmt.Sprint(p)
+}
+
+// writeTemplatesText shows each rendered file that changes, as a unified
+// diff, with its problem or validation verdict.
+func writeTemplatesText(b *strings.Builder, list []TemplatePreview) {
+	for _, t := range list {
+		fmt.Fprintf(b, "\nTemplate %s (%s):\n", t.ID, t.Destination)
+		if t.Problem != "" {
+			fmt.Fprintf(b, "    cannot render: %s\n", t.Problem)
+		}
+		if t.Validation != "" {
+			fmt.Fprintf(b, "    %s\n", t.Validation)
+		}
+		for _, line := range strings.Split(strings.TrimRight(t.Diff, "\n"), "\n") {
+			if line != "" {
+				fmt.Fprintf(b, "    %s\n", line)
+			}
+		}
+	}
+}
+
+// templatesMarkdown shows each rendered file that changes as a diff block
+// in a collapsible section, within budget bytes (the rest is counted).
+func templatesMarkdown(list []TemplatePreview, budget int) string {
+	var b strings.Builder
+	for i, t := range list {
+		var sec strings.Builder
+		fmt.Fprintf(&sec, "\n<details><summary>Template %s renders %s differently</summary>\n\n", code(t.ID), code(t.Destination))
+		if t.Problem != "" {
+			fmt.Fprintf(&sec, "Cannot render: %s\n\n", html.EscapeString(t.Problem))
+		}
+		if t.Validation != "" {
+			fmt.Fprintf(&sec, "%s\n\n", html.EscapeString(t.Validation))
+		}
+		fmt.Fprintf(&sec, "```diff\n%s```\n</details>\n", strings.ReplaceAll(clipDiff(t.Diff), "```", "'''"))
+		if b.Len()+sec.Len() > budget-200 {
+			fmt.Fprintf(&b, "\n_%d more changed template files are left out, to keep this comment under GitHub's size limit._\n", len(list)-i)
+			break
+		}
+		b.WriteString(sec.String())
+	}
+	return b.String()
+}
+
+// clipDiff keeps a diff in the Markdown form under 8 KiB.
+func clipDiff(d string) string {
+	const limit = 8 << 10
+	if len(d) <= limit {
+		return d
+	}
+	cut := strings.LastIndexByte(d[:limit], '\n') + 1
+	return d[:cut] + fmt.Sprintf("... (%d more bytes)\n", len(d)-cut)
 }
