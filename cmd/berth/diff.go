@@ -77,7 +77,8 @@ that changes, as a diff (--validate checks each with its validate command).
 
 Formats: text (coloured on a terminal), markdown (a pull-request comment),
 json (schema in docs/diff-json.md). With --exit-code the status is 0 for no
-changes, 2 for changes and 1 for an error; invalid manifests are printed as
+changes, 2 for changes, 3 for changes that do not fit the cluster given
+(--observed or --server) and 1 for an error; invalid manifests are printed as
 berth validate prints them and exit 1.
 
 Every job that is added or whose schedule changes gets a schedule preview:
@@ -101,7 +102,7 @@ the output reproducible.`,
 	fl.StringVar(&f.tokenFile, "token-file", os.Getenv("BERTH_TOKEN_FILE"), "token for --server, which /v1/observed always needs (env BERTH_TOKEN_FILE; default .berth/token of berth up for a server on this machine)")
 	registerClientTLS(fl, &f.tls)
 	fl.StringVar(&f.format, "format", "text", "output format: text, markdown or json")
-	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 2 when there are changes, 0 when there are none")
+	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 2 when there are changes (3 when they do not fit the cluster given), 0 when there are none")
 	fl.BoolVar(&f.validate, "validate", false, "with a cluster (--observed, --server): run each changed template's validate command on its rendered preview")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "where remote repositories are cloned and parsed manifests kept (default ~/.cache/berth/git and ~/.cache/berth/manifests)")
 	fl.BoolVar(&f.noParseCache, "no-parse-cache", false, "do not read or save parsed manifests under the cache directory")
@@ -268,6 +269,9 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 	}
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)
+	}
+	if f.exitCode && p.Fit != nil && !p.Fit.Fits {
+		return &exitError{code: 3} // a PR check fails on it
 	}
 	if f.exitCode && !p.Empty() {
 		return &exitError{code: 2}
