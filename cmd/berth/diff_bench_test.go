@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthops/berth/reconciler"
+	"github.com/berthops/berth/reconciler/decide"
+	"github.com/berthops/berth/reconciler/decide/decidebench"
+	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/testenv"
 )
 
@@ -54,10 +59,22 @@ func BenchmarkDiff5000Apps(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			for _, mode := range []string{"off", "warm"} {
+			// With a cluster too (10 changes only): the fit verdict, the blast
+			// radius and the template previews over 5,000 running apps on 50
+			// agents, from a snapshot as a PR check reads it.
+			modes := []string{"off", "warm"}
+			var snapshot string
+			if changed == 10 {
+				snapshot = benchSnapshot(b, r.Dir)
+				modes = append(modes, "warm+cluster")
+			}
+			for _, mode := range modes {
 				b.Run("cache="+mode, func(b *testing.B) {
 					f := f
 					f.noParseCache = mode == "off"
+					if mode == "warm+cluster" {
+						f.observed = snapshot
+					}
 					// CPU time per diff is reported beside wall time: on a
 					// shared machine wall time mostly measures the neighbours.
 					cpu0 := cpuTime(b)
@@ -88,4 +105,33 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchSnapshot is the cluster that runs the base commit of repo (every app
+// placed on 50 large agents and running), as GET /v1/observed gives it.
+func benchSnapshot(b *testing.B, repo string) string {
+	src, err := gitsource.Open(context.Background(), gitsource.Options{URL: repo})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	commit, err := src.Resolve("main")
+	if err != nil {
+		b.Fatal(err)
+	}
+	set, err := reconciler.LoadCommit(reconciler.GitTrees(src), nil, commit, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := decide.Simulate(decide.Input{Desired: set, Commit: commit, Agents: decidebench.BigAgents(50), Now: decidebench.Now}, decide.Options{Prune: true}, 0)
+	snap := decide.SnapshotOf(v.End, set)
+	data, err := json.Marshal(snap)
+	if err != nil {
+		b.Fatal(err)
+	}
+	file := filepath.Join(b.TempDir(), "state.json")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return file
 }

@@ -3,6 +3,7 @@ package decide
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -70,11 +71,18 @@ func (s *Snapshot) Input(desired *manifests.Set) Input {
 // ReadSnapshot decodes a snapshot file; errors name the file, line and
 // column. Unknown fields are ignored, as plan.ReadObserved ignores them.
 func ReadSnapshot(name string, data []byte) (Snapshot, error) {
-	if _, err := plan.ReadObserved(name, data); err != nil {
-		return Snapshot{}, err // the positioned error, and trailing data
-	}
 	var s Snapshot
-	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&s); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	err := dec.Decode(&s)
+	if err == nil && dec.More() {
+		err = errors.New("unexpected data after the state object")
+	}
+	if err != nil {
+		// Decoded once more by the planner's reader, for the error's line
+		// and column (a snapshot can be tens of MB: only on failure).
+		if _, perr := plan.ReadObserved(name, data); perr != nil {
+			return Snapshot{}, perr
+		}
 		return Snapshot{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return s, nil
