@@ -1,7 +1,10 @@
 package preview
 
 import (
+	"bytes"
 	"context"
+	"flag"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +12,7 @@ import (
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/decide"
+	"github.com/berthops/berth/reconciler/plan"
 )
 
 const upstream = `upstream web {
@@ -84,5 +88,51 @@ func TestValidate(t *testing.T) {
 	}
 	if !strings.HasPrefix(v["/ok"], "valid") || !strings.Contains(v["/bad"], "failed") {
 		t.Fatalf("validations %q", v)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// The upstream-gains-a-server preview as the PR comment (Markdown) and the
+// JSON form show it.
+func TestGoldenUpstreamScale(t *testing.T) {
+	tmpl := manifests.Template{ID: "/upstream", Contents: upstream, Destination: "/etc/nginx/conf.d/web.conf"}
+	before := &manifests.Set{Apps: []manifests.App{webApp(1)}, Templates: []manifests.Template{tmpl}}
+	after := &manifests.Set{Apps: []manifests.App{webApp(2)}, Templates: []manifests.Template{tmpl}}
+	agents := []cluster.Agent{{ID: "a1", Hostname: "a1", Address: "127.0.0.2", Reachable: true,
+		Resources: cluster.Resources{CPUs: 2, Mem: 1024, Disk: 1000}, Ports: []cluster.PortRange{{Begin: 31000, End: 31010}}}}
+	live := decide.Simulate(decide.Input{Desired: before, Agents: agents}, decide.Options{Prune: true, Seed: 1}, 0).End
+	v := decide.Simulate(decide.Input{Desired: after, Agents: live.Agents, Tasks: live.Tasks, ServicePorts: live.ServicePorts},
+		decide.Options{Prune: true, Seed: 2}, 0)
+	p := plan.Compute(after, plan.Observed{Applied: before})
+	p.Fit = v.Fit()
+	p.Templates = Templates(context.Background(), before, after, Cluster{Agents: live.Agents, Tasks: live.Tasks},
+		Cluster{Agents: v.End.Agents, Tasks: v.End.Tasks}, Options{})
+	h := plan.Header{Base: plan.Revision{Ref: "main", Commit: "1111111111111111111111111111111111111111"},
+		Head: plan.Revision{Ref: "scale", Commit: "2222222222222222222222222222222222222222"}}
+	var md, js bytes.Buffer
+	if err := plan.WriteMarkdown(&md, p, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.WriteJSON(&js, p, h); err != nil {
+		t.Fatal(err)
+	}
+	for file, got := range map[string][]byte{"testdata/upstream-scale.md": md.Bytes(), "testdata/upstream-scale.json": js.Bytes()} {
+		if *update {
+			if err := os.MkdirAll("testdata", 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%v (go test -update writes it)", err)
+		}
+		if string(want) != string(got) {
+			t.Errorf("%s differs (go test -update rewrites it); got:\n%s", file, got)
+		}
 	}
 }
