@@ -221,7 +221,9 @@ func Decide(in Input, opts Options) Result {
 		}
 		out.Apps = append(out.Apps, AppOutcome{ID: a.app.ID, Version: a.version, Decision: d, Status: status})
 	}
-	for id, tasks := range byApp {
+	// Map keys in order, here and below: the same input gives the same
+	// changes in the same order.
+	for _, id := range sortedKeys(byApp) {
 		if declared[id] {
 			continue
 		}
@@ -230,12 +232,11 @@ func Decide(in Input, opts Options) Result {
 			continue
 		}
 		out.Converged = false
-		for _, t := range tasks {
+		for _, t := range byApp[id] {
 			stopOrForget(w, t)
 		}
 	}
-	sort.Strings(out.Orphans)
-	for id := range in.Launches {
+	for _, id := range sortedKeys(in.Launches) {
 		if !declared[id] {
 			w.add(ForgetLaunches{AppID: id})
 		}
@@ -483,7 +484,7 @@ func lostClocks(in Input, w *writes) map[string]time.Time {
 		}
 		out[a.ID] = l.Since
 	}
-	for id := range in.Lost {
+	for _, id := range sortedKeys(in.Lost) {
 		if !seen[id] {
 			w.add(ClearAgentLost{AgentID: id})
 		}
@@ -746,6 +747,16 @@ func sequentialIDs(taken []cluster.Task) func(string) string {
 			}
 		}
 	}
+}
+
+// sortedKeys are m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func earliest(a, b time.Time) time.Time {

@@ -310,3 +310,34 @@ func TestBlastRadius(t *testing.T) {
 		t.Errorf("blast radius (-want +got):\n%s", cmp.Diff(want, got))
 	}
 }
+
+// The same input gives the same changes in the same order, whatever the
+// order maps are walked in: orphans pruned, histories and clocks forgotten,
+// service ports released.
+func TestDecideIsDeterministic(t *testing.T) {
+	f := newFakeCluster("a1", "a2", "a3")
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var apps []manifests.App
+	for i := range 8 {
+		apps = append(apps, hostApp(fmt.Sprintf("/app-%d", i), 2, 0))
+	}
+	f.converge(t, &manifests.Set{Apps: apps}, &now)
+	f.in.Launches = map[string]cluster.LaunchHistory{}
+	f.in.Lost = map[string]cluster.AgentLost{}
+	for i := range 8 {
+		id := fmt.Sprintf("/app-%d", i)
+		f.in.Launches[id] = cluster.LaunchHistory{AppID: id, Version: "old", Failures: 1}
+		f.in.Lost[fmt.Sprintf("gone-%d", i)] = cluster.AgentLost{AgentID: fmt.Sprintf("gone-%d", i), Since: now}
+	}
+	in := f.snapshot(&manifests.Set{}, now) // everything is an orphan now
+	ids := func() func(string) string { n := 0; return func(a string) string { n++; return fmt.Sprint(a, n) } }
+	first := Decide(in, Options{Prune: true, NewTaskID: ids()})
+	if len(first.Changes) == 0 {
+		t.Fatal("no changes")
+	}
+	for range 20 {
+		if again := Decide(in, Options{Prune: true, NewTaskID: ids()}); !cmp.Equal(first.Changes, again.Changes) {
+			t.Fatalf("two decisions on one input differ:\n%s", cmp.Diff(first.Changes, again.Changes))
+		}
+	}
+}

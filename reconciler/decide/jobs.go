@@ -143,19 +143,19 @@ func (p *jobPass) run() {
 		p.job(job, tasks, byJob[job.Name], manual[job.Name])
 	}
 	// Tasks and unfinished runs of jobs no longer declared are stopped.
-	for name, ts := range byJob {
+	for _, name := range sortedKeys(byJob) {
 		if declared[name] {
 			continue
 		}
-		for _, t := range ts {
+		for _, t := range byJob[name] {
 			p.stopOrForget(t)
 		}
 	}
-	for name, runs := range p.s.JobRuns {
+	for _, name := range sortedKeys(p.s.JobRuns) {
 		if declared[name] {
 			continue
 		}
-		for _, r := range runs {
+		for _, r := range p.s.JobRuns[name] {
 			if !r.State.Ended() {
 				r.State, r.FinishedAt, r.Message = cluster.JobRunFailed, p.s.Now, "job removed from the repository"
 				p.runs[runKey(name, r.RunID)] = r

@@ -72,21 +72,31 @@ func servicePorts(apps []manifests.App, held []cluster.ServicePort, prune bool, 
 			}
 			w.add(HoldServicePort{Port: cluster.ServicePort{Port: port, AppID: req.App, PortIndex: i}})
 		}
-		for i, old := range heldAt[req.App] {
+		for _, i := range sortedInts(heldAt[req.App]) {
 			if i >= len(got[req.App]) {
-				w.add(ReleaseServicePort{Port: old}) // the app has fewer ports now
+				w.add(ReleaseServicePort{Port: heldAt[req.App][i]}) // the app has fewer ports now
 			}
 		}
 	}
 	if prune {
-		for app, ports := range heldAt {
+		for _, app := range sortedKeys(heldAt) {
 			if declared[app] {
 				continue
 			}
-			for _, port := range ports {
-				w.add(ReleaseServicePort{Port: port})
+			for _, i := range sortedInts(heldAt[app]) {
+				w.add(ReleaseServicePort{Port: heldAt[app][i]})
 			}
 		}
 	}
 	return got, errs
+}
+
+// sortedInts are m's keys in order.
+func sortedInts(m map[int]int) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	return keys
 }
