@@ -45,7 +45,8 @@ func (r *Reconciler) Diff(ctx context.Context, ref string) (*plan.Plan, plan.Hea
 		v := decide.Simulate(snap.Input(head), r.cfg.Pass, 0)
 		p.Fit = v.Fit()
 		p.Templates = preview.Templates(ctx, snap.Applied, head,
-			preview.Cluster{Agents: snap.Agents, Tasks: snap.Tasks}, preview.Cluster{Agents: v.End.Agents, Tasks: v.End.Tasks}, preview.Options{})
+			preview.Catalog(preview.Cluster{Agents: snap.Agents, Tasks: snap.Tasks}, preview.Options{}),
+			preview.Catalog(preview.Cluster{Agents: v.End.Agents, Tasks: v.End.Tasks}, preview.Options{}), preview.Options{})
 	}
 	return p, h, nil
 }

@@ -25,6 +25,8 @@ import (
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/reconciler/plan"
+	"github.com/berthops/berth/templates"
+	"github.com/berthops/berth/templates/consulsource"
 	"github.com/berthops/berth/templates/preview"
 )
 
@@ -43,6 +45,7 @@ type diffFlags struct {
 	tls                    client.TLSFiles
 	nextRuns               int
 	now                    string
+	consul                 consulFlags
 }
 
 func newDiffCmd() *cobra.Command {
@@ -103,6 +106,8 @@ the output reproducible.`,
 	registerClientTLS(fl, &f.tls)
 	fl.StringVar(&f.format, "format", "text", "output format: text, markdown or json")
 	fl.BoolVar(&f.exitCode, "exit-code", false, "exit 2 when there are changes (3 when they do not fit the cluster given), 0 when there are none")
+	fl.StringVar(&f.consul.addr, "consul", "", "with a cluster (--observed, --server): render template previews against this live Consul agent's catalog (its KV, nodes and other services too), with the change's own instances swapped in")
+	f.consul.register(fl)
 	fl.BoolVar(&f.validate, "validate", false, "with a cluster (--observed, --server): run each changed template's validate command on its rendered preview")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "where remote repositories are cloned and parsed manifests kept (default ~/.cache/berth/git and ~/.cache/berth/manifests)")
 	fl.BoolVar(&f.noParseCache, "no-parse-cache", false, "do not read or save parsed manifests under the cache directory")
@@ -255,9 +260,22 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 		p.Fit = v.Fit()
 		// The rendered files that change, from the snapshot's catalog
 		// before and the played-forward cluster's after.
-		p.Templates = preview.Templates(ctx, observed.Applied, desired,
-			preview.Cluster{Agents: snap.Agents, Tasks: snap.Tasks}, preview.Cluster{Agents: v.End.Agents, Tasks: v.End.Tasks},
-			preview.Options{Validate: f.validate})
+		opts := preview.Options{Validate: f.validate}
+		before := preview.Catalog(preview.Cluster{Agents: snap.Agents, Tasks: snap.Tasks}, opts)
+		after := preview.Catalog(preview.Cluster{Agents: v.End.Agents, Tasks: v.End.Tasks}, opts)
+		if f.consul.addr != "" {
+			// Consul's catalog holds what Berth's snapshot cannot: KV
+			// keys, nodes, services Berth does not run. Render against it
+			// now, and against it with the change's instances swapped in.
+			live, err := readConsulCatalog(ctx, f.consul)
+			if err != nil {
+				return fmt.Errorf("diff: --consul: %w", err)
+			}
+			before, after = live, preview.Overlay(live, before, after)
+		}
+		p.Templates = preview.Templates(ctx, observed.Applied, desired, before, after, opts)
+	} else if f.consul.addr != "" {
+		return errors.New("diff: --consul previews templates on a cluster: give it with --observed FILE or --server URL")
 	}
 	switch f.format {
 	case "json":
@@ -495,4 +513,13 @@ func colorFor(w io.Writer) bool {
 	}
 	f, ok := w.(*os.File)
 	return ok && isatty.IsTerminal(f.Fd())
+}
+
+// readConsulCatalog reads a Consul agent's whole catalog once.
+func readConsulCatalog(ctx context.Context, c consulFlags) (*templates.CatalogData, error) {
+	client, err := c.client()
+	if err != nil {
+		return nil, err
+	}
+	return consulsource.Catalog(ctx, client)
 }

@@ -46,18 +46,60 @@ type Options struct {
 	Datacenter, LocalNode string
 }
 
+// Catalog is Berth's catalog of a cluster (catalog.Build): the services its
+// running tasks publish, as templates read them without Consul.
+func Catalog(c Cluster, o Options) *templates.CatalogData {
+	dc := o.Datacenter
+	if dc == "" {
+		dc = "dc1"
+	}
+	return catalog.Build(c.Agents, c.Tasks, dc, o.LocalNode)
+}
+
+// Overlay is a live catalog (Consul's) with a change carried out: the
+// instances Berth's tasks published before it and no longer do afterwards
+// are removed, and the ones they publish afterwards are added. Berth names an
+// instance the same in Consul and in its own catalog (cluster.TaskServices),
+// so the rest of the live catalog (other services, nodes, keys) is kept as
+// it is.
+func Overlay(live, before, after *templates.CatalogData) *templates.CatalogData {
+	out := *live
+	gone := map[string]bool{}
+	for _, in := range before.Instances {
+		gone[in.ID] = true
+	}
+	for _, in := range after.Instances {
+		delete(gone, in.ID)
+	}
+	out.Instances = nil
+	have := map[string]bool{}
+	for _, in := range live.Instances {
+		if gone[in.ID] {
+			continue
+		}
+		have[in.ID] = true
+		out.Instances = append(out.Instances, in)
+	}
+	for _, in := range after.Instances {
+		if !have[in.ID] {
+			out.Instances = append(out.Instances, in)
+		}
+	}
+	sort.SliceStable(out.Instances, func(i, j int) bool { return out.Instances[i].ID < out.Instances[j].ID })
+	return &out
+}
+
 // Templates previews every template of before or after whose rendered file
 // changes (its manifest changed, or the services it reads did): the file
-// before and after as a unified diff, in template id order.
-func Templates(ctx context.Context, before, after *manifests.Set, beforeCluster, afterCluster Cluster, o Options) []plan.TemplatePreview {
+// before and after as a unified diff, in template id order. beforeData and
+// afterData are the catalogs each side renders against (Catalog, or a live
+// Consul catalog and its Overlay).
+func Templates(ctx context.Context, before, after *manifests.Set, beforeData, afterData *templates.CatalogData, o Options) []plan.TemplatePreview {
 	if o.Wait <= 0 {
 		o.Wait = 2 * time.Second
 	}
-	if o.Datacenter == "" {
-		o.Datacenter = "dc1"
-	}
-	old := render(ctx, templatesOf(before), beforeCluster, o)
-	neu := render(ctx, templatesOf(after), afterCluster, o)
+	old := render(ctx, templatesOf(before), beforeData, o)
+	neu := render(ctx, templatesOf(after), afterData, o)
 	ids := map[string]bool{}
 	for id := range old {
 		ids[id] = true
@@ -97,14 +139,15 @@ type rendered struct {
 }
 
 // render renders every template once against the side's catalog.
-func render(ctx context.Context, list []manifests.Template, c Cluster, o Options) map[string]rendered {
+func render(ctx context.Context, list []manifests.Template, data *templates.CatalogData, o Options) map[string]rendered {
 	out := map[string]rendered{}
 	if len(list) == 0 {
 		return out
 	}
 	cat := &templates.MemoryCatalog{}
-	data := catalogOf(c, o)
-	cat.Update(func(d *templates.CatalogData) { *d = *data })
+	if data != nil {
+		cat.Update(func(d *templates.CatalogData) { *d = *data })
+	}
 	for _, t := range list {
 		out[t.ID] = renderOne(ctx, t, cat, o)
 	}
@@ -165,8 +208,4 @@ func runValidate(ctx context.Context, validate, dest, text string) string {
 		return fmt.Sprintf("%s failed: %v: %s", validate, err, strings.TrimSpace(string(out)))
 	}
 	return "valid (" + validate + ")"
-}
-
-func catalogOf(c Cluster, o Options) *templates.CatalogData {
-	return catalog.Build(c.Agents, c.Tasks, o.Datacenter, o.LocalNode)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/plan"
+	"github.com/berthops/berth/templates"
 )
 
 const upstream = `upstream web {
@@ -44,7 +45,7 @@ func TestUpstreamGainsAServerWhenAnAppScales(t *testing.T) {
 	// The head played forward from there.
 	v := decide.Simulate(decide.Input{Desired: after, Agents: live.Agents, Tasks: live.Tasks, ServicePorts: live.ServicePorts,
 		Templates: live.Templates}, decide.Options{Prune: true, Seed: 2}, 0)
-	got := Templates(context.Background(), before, after, Cluster{Agents: live.Agents, Tasks: live.Tasks}, Cluster{Agents: v.End.Agents, Tasks: v.End.Tasks}, Options{})
+	got := Templates(context.Background(), before, after, Catalog(Cluster{Agents: live.Agents, Tasks: live.Tasks}, Options{}), Catalog(Cluster{Agents: v.End.Agents, Tasks: v.End.Tasks}, Options{}), Options{})
 	if len(got) != 1 {
 		t.Fatalf("previews %+v, want the upstream's", got)
 	}
@@ -57,7 +58,7 @@ func TestUpstreamGainsAServerWhenAnAppScales(t *testing.T) {
 	}
 
 	// Nothing changes: no preview.
-	if same := Templates(context.Background(), before, before, Cluster{Agents: live.Agents, Tasks: live.Tasks}, Cluster{Agents: live.Agents, Tasks: live.Tasks}, Options{}); len(same) != 0 {
+	if same := Templates(context.Background(), before, before, Catalog(Cluster{Agents: live.Agents, Tasks: live.Tasks}, Options{}), Catalog(Cluster{Agents: live.Agents, Tasks: live.Tasks}, Options{}), Options{}); len(same) != 0 {
 		t.Fatalf("unchanged: %+v", same)
 	}
 }
@@ -68,7 +69,7 @@ func TestProblemsAreShown(t *testing.T) {
 	after := &manifests.Set{Templates: []manifests.Template{
 		{ID: "/kv", Contents: `name={{ key "app/name" }}`, Destination: "/etc/kv.conf"},
 	}}
-	got := Templates(context.Background(), nil, after, Cluster{}, Cluster{}, Options{Wait: 200 * time.Millisecond})
+	got := Templates(context.Background(), nil, after, nil, nil, Options{Wait: 200 * time.Millisecond})
 	if len(got) != 1 || !strings.Contains(got[0].Problem, "waiting for kv.get(app/name)") {
 		t.Fatalf("previews %+v", got)
 	}
@@ -81,7 +82,7 @@ func TestValidate(t *testing.T) {
 		{ID: "/ok", Contents: "fine\n", Destination: "/etc/ok.conf", Validate: "grep -q fine {{.}}"},
 		{ID: "/bad", Contents: "broken\n", Destination: "/etc/bad.conf", Validate: "grep -q fine /etc/bad.conf"},
 	}}
-	got := Templates(context.Background(), nil, after, Cluster{}, Cluster{}, Options{Validate: true})
+	got := Templates(context.Background(), nil, after, nil, nil, Options{Validate: true})
 	v := map[string]string{}
 	for _, p := range got {
 		v[p.ID] = p.Validation
@@ -106,8 +107,8 @@ func TestGoldenUpstreamScale(t *testing.T) {
 		decide.Options{Prune: true, Seed: 2}, 0)
 	p := plan.Compute(after, plan.Observed{Applied: before})
 	p.Fit = v.Fit()
-	p.Templates = Templates(context.Background(), before, after, Cluster{Agents: live.Agents, Tasks: live.Tasks},
-		Cluster{Agents: v.End.Agents, Tasks: v.End.Tasks}, Options{})
+	p.Templates = Templates(context.Background(), before, after, Catalog(Cluster{Agents: live.Agents, Tasks: live.Tasks}, Options{}),
+		Catalog(Cluster{Agents: v.End.Agents, Tasks: v.End.Tasks}, Options{}), Options{})
 	h := plan.Header{Base: plan.Revision{Ref: "main", Commit: "1111111111111111111111111111111111111111"},
 		Head: plan.Revision{Ref: "scale", Commit: "2222222222222222222222222222222222222222"}}
 	var md, js bytes.Buffer
@@ -134,5 +135,31 @@ func TestGoldenUpstreamScale(t *testing.T) {
 		if string(want) != string(got) {
 			t.Errorf("%s differs (go test -update rewrites it); got:\n%s", file, got)
 		}
+	}
+}
+
+// Overlay swaps a change's own instances into a live catalog and keeps
+// everything else Consul holds.
+func TestOverlayKeepsWhatBerthDoesNotRun(t *testing.T) {
+	live := &templates.CatalogData{KV: map[string]string{"k": "v"}, Instances: []templates.Instance{
+		{ID: "berth-t1-0", Name: "web", Address: "127.0.0.2", Port: 31000},
+		{ID: "berth-t2-0", Name: "web", Address: "127.0.0.2", Port: 31001},
+		{ID: "legacy-1", Name: "legacy", Address: "127.0.0.9", Port: 8080},
+	}}
+	before := &templates.CatalogData{Instances: live.Instances[:2]}
+	after := &templates.CatalogData{Instances: []templates.Instance{
+		{ID: "berth-t2-0", Name: "web", Address: "127.0.0.2", Port: 31001},
+		{ID: "berth-t3-0", Name: "web", Address: "127.0.0.3", Port: 31000},
+	}}
+	got := Overlay(live, before, after)
+	var ids []string
+	for _, in := range got.Instances {
+		ids = append(ids, in.ID)
+	}
+	if strings.Join(ids, " ") != "berth-t2-0 berth-t3-0 legacy-1" || got.KV["k"] != "v" {
+		t.Errorf("overlay %v (kv %v), want t1 gone, t3 added, legacy and the key kept", ids, got.KV)
+	}
+	if len(live.Instances) != 3 {
+		t.Errorf("the live catalog changed: %v", live.Instances)
 	}
 }
