@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/reconciler/wire"
 	"github.com/berthops/berth/server"
-	"github.com/berthops/berth/wire"
 )
 
 // maxBody bounds what a response may hold; the largest real one (every task

@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/berthops/berth/wire"
+	"github.com/berthops/berth/reconciler/wire"
 )
 
 // maxEvent bounds one Server-Sent Event; a status event carries every app,

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/berthops/berth/reconciler/rollout"
-	"github.com/berthops/berth/wire"
+	"github.com/berthops/berth/reconciler/wire"
 )
 
 // SyncVerdict is what a SyncWatch concludes from the statuses so far.

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/berthops/berth/reconciler/rollout"
-	"github.com/berthops/berth/wire"
+	"github.com/berthops/berth/reconciler/wire"
 )
 
 func TestSyncWatch(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/plan"
-	"github.com/berthops/berth/templates/preview"
+	"github.com/berthops/berth/reconciler/preview"
 )
 
 // ErrUnknownRef is a ref the repository does not have.

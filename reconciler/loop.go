@@ -13,8 +13,8 @@ import (
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/rollout"
+	"github.com/berthops/berth/reconciler/wire"
 	"github.com/berthops/berth/schedule"
-	"github.com/berthops/berth/wire"
 )
 
 // Source is the Git side of the loop: fetch, resolve the branch, read a

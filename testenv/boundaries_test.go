@@ -115,7 +115,7 @@ func TestAgentCoreHasNoAdapters(t *testing.T) {
 // the server) free of the server's technologies, so a script or tool that
 // imports it does not pull in Git, ZooKeeper, Docker, Consul or Prometheus.
 func TestClientIsSmall(t *testing.T) {
-	for _, pkg := range []string{"client", "wire"} {
+	for _, pkg := range []string{"client", "reconciler/wire"} {
 		out, err := exec.Command("go", "list", "-json=ImportPath,Deps", "github.com/berthops/berth/"+pkg).Output()
 		if err != nil {
 			t.Fatalf("go list %s: %v: %s", pkg, err, errString(err))

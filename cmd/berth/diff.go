@@ -25,9 +25,9 @@ import (
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/reconciler/plan"
+	"github.com/berthops/berth/reconciler/preview"
 	"github.com/berthops/berth/templates"
 	"github.com/berthops/berth/templates/consulsource"
-	"github.com/berthops/berth/templates/preview"
 )
 
 // diffFlags are `berth diff`'s options.

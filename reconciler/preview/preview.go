@@ -1,9 +1,11 @@
 // Package preview renders templates before and after a change, for the
 // pull-request review (berth diff): what nginx (or any rendered file) will
 // look like once the change is carried out, as a unified diff. It renders
-// with the real template engine (package templates, as agents do) against a
-// catalog built from a cluster snapshot (package catalog), and writes nothing
-// and runs no command, unless asked to run each template's validate.
+// with the real template engine (package templates, as agents do) against
+// catalogs the caller gives: Berth's catalog of a cluster snapshot and of the
+// cluster played forward (package catalog), or a live Consul catalog with the
+// change's instances swapped in (Overlay). It reads no cluster itself, writes
+// nothing and runs no command, unless asked to run each template's validate.
 package preview
 
 import (
