@@ -263,7 +263,7 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 		opts := preview.Options{Validate: f.validate}
 		before := preview.Catalog(preview.Cluster{Agents: snap.Agents, Tasks: snap.Tasks}, opts)
 		after := preview.Catalog(preview.Cluster{Agents: v.End.Agents, Tasks: v.End.Tasks}, opts)
-		if f.consul.addr != "" {
+		if f.consul.addr != "" && (len(desired.Templates) > 0 || (observed.Applied != nil && len(observed.Applied.Templates) > 0)) {
 			// Consul's catalog holds what Berth's snapshot cannot: KV
 			// keys, nodes, services Berth does not run. Render against it
 			// now, and against it with the change's instances swapped in.

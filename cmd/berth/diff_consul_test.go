@@ -151,4 +151,12 @@ func TestDiffPreviewsTemplatesAgainstConsul(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "--consul") {
 		t.Errorf("--consul with only --base: exit %d, %q", code, errOut)
 	}
+
+	// A Consul that cannot be reached is an error naming the flag, not a
+	// preview against a half-read catalog.
+	_, errOut, code = runDiffCmd(t, "diff", "--repo", repo.Dir, "--base", "main", "--head", "scale", "--observed", state,
+		"--consul", "127.0.0.1:1", "--no-parse-cache")
+	if code != 1 || !strings.Contains(errOut, "--consul") || !strings.Contains(errOut, "127.0.0.1:1") {
+		t.Errorf("unreachable --consul: exit %d, %q", code, errOut)
+	}
 }
