@@ -36,6 +36,16 @@ func (r *Reconciler) Diff(ctx context.Context, ref string) (*plan.Plan, plan.Hea
 	}
 	_, appliedCommit := r.Desired()
 	h := plan.Header{Base: plan.Revision{Ref: "live", Commit: appliedCommit}, Head: plan.Revision{Ref: ref, Commit: commit}, Path: r.cfg.Path}
+	if r.cfg.Signatures != nil {
+		if h.Head.Signature, err = r.cfg.Signatures(commit); err != nil {
+			return nil, h, err
+		}
+		if appliedCommit != "" {
+			if h.Base.Signature, err = r.cfg.Signatures(appliedCommit); err != nil {
+				return nil, h, err
+			}
+		}
+	}
 	snap, err := r.Snapshot(ctx)
 	if err != nil {
 		return nil, h, err

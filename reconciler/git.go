@@ -9,6 +9,7 @@ import (
 
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/gitsource"
+	"github.com/berthops/berth/reconciler/plan"
 )
 
 // OpenGit opens the repository the loop follows.
@@ -48,6 +49,27 @@ func RequireSigned(src Source, keys *gitsource.TrustedKeys) func(commit string) 
 		}
 		return sig.Err(commit)
 	}
+}
+
+// DescribeSignatures returns a Config.Signatures: what the signature of a
+// commit of src says against keys, for the diff's header. A source that
+// cannot tell gets nil (no signature state shown).
+func DescribeSignatures(src Source, keys *gitsource.TrustedKeys) func(commit string) (*plan.Signature, error) {
+	g, ok := src.(gitSource)
+	if !ok {
+		return nil
+	}
+	return func(commit string) (*plan.Signature, error) { return SignatureOf(g.Source, commit, keys) }
+}
+
+// SignatureOf is what commit's signature says against keys, in the plan's
+// terms: berth diff and GET /v1/diff show the same.
+func SignatureOf(src *gitsource.Source, commit string, keys *gitsource.TrustedKeys) (*plan.Signature, error) {
+	sig, err := src.Verify(commit, keys)
+	if err != nil {
+		return nil, fmt.Errorf("check the signature of commit %s: %w", shortCommit(commit), err)
+	}
+	return &plan.Signature{State: string(sig.State), Format: sig.Format, Key: sig.Key, Signer: sig.Signer, Reason: sig.Reason}, nil
 }
 
 // Trees is where LoadCommit reads a commit's manifest tree.

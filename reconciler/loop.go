@@ -12,6 +12,7 @@ import (
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/decide"
+	"github.com/berthops/berth/reconciler/plan"
 	"github.com/berthops/berth/reconciler/rollout"
 	"github.com/berthops/berth/reconciler/wire"
 	"github.com/berthops/berth/schedule"
@@ -48,6 +49,10 @@ type Config struct {
 	// whole, like an invalid commit, and the cluster stays on the last good
 	// one.
 	Verify func(commit string) error
+	// Signatures, if set, says what a commit's signature is
+	// (DescribeSignatures); GET /v1/diff shows it for the head and the
+	// live commit, as berth diff does.
+	Signatures func(commit string) (*plan.Signature, error)
 }
 
 // The status documents are the API's (package wire), shared with clients.

@@ -56,7 +56,8 @@ func TestLoopAppliesOnlySignedCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := reconciler.New(reconciler.Config{Branch: "main", Poll: time.Hour, Resync: 20 * time.Millisecond,
-		Pass: decide.Options{Prune: true}, Verify: reconciler.RequireSigned(src, keys)}, src, st)
+		Pass: decide.Options{Prune: true}, Verify: reconciler.RequireSigned(src, keys),
+		Signatures: reconciler.DescribeSignatures(src, keys)}, src, st)
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx, lead) }()
 
@@ -88,6 +89,18 @@ func TestLoopAppliesOnlySignedCommits(t *testing.T) {
 	reject("a head signed by an untrusted SSH key",
 		repo.Commit(t, nil, "web x5 by eve", eve), "untrusted key "+eve.ID)
 	reject("a tampered head", repo.Tamper(t, good, unsigned), "bad openpgp signature by "+alice.ID)
+
+	// GET /v1/diff says what the head's and the live commit's signatures
+	// are, as berth diff does.
+	_, h, err := r.Diff(ctx, unsigned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Head.Signature == nil || h.Head.Signature.State != "unsigned" || h.Base.Commit != good ||
+		h.Base.Signature == nil || h.Base.Signature.State != "good" || h.Base.Signature.Key != alice.ID {
+		t.Errorf("diff header %+v (head %+v, base %+v), want the head unsigned and the live commit good by %s",
+			h, h.Head.Signature, h.Base.Signature, alice.ID)
+	}
 
 	signed := repo.Commit(t, map[string]string{"apps/web.yaml": reconcilertest.Web(3)}, "web x3 by bob", bob)
 	r.Sync()

@@ -24,6 +24,7 @@ import (
 	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/gitsource"
+	"github.com/berthops/berth/reconciler/plan"
 	"github.com/berthops/berth/server"
 	"github.com/berthops/berth/ui"
 )
@@ -147,12 +148,13 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 		return nil, fmt.Errorf("--repo %s: %w", gitsource.Redact(c.repo), err)
 	}
 	var verify func(string) error
+	var signatures func(string) (*plan.Signature, error)
 	if len(c.trustedKeys) > 0 {
 		keys, err := gitsource.LoadTrustedKeys(c.trustedKeys...)
 		if err != nil {
 			return nil, fmt.Errorf("--trusted-keys: %w", err)
 		}
-		verify = reconciler.RequireSigned(src, keys)
+		verify, signatures = reconciler.RequireSigned(src, keys), reconciler.DescribeSignatures(src, keys)
 		logger.Info("applying only commits signed by a trusted key", "trusted-keys", c.trustedKeys)
 	} else {
 		logger.Info("no --trusted-keys: every commit on the branch is applied, signed or not")
@@ -161,7 +163,7 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	state := cluster.NewState(store)
 	rec := reconciler.New(reconciler.Config{
-		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, Logger: logger, Observer: metrics.New(reg), Verify: verify,
+		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, Logger: logger, Observer: metrics.New(reg), Verify: verify, Signatures: signatures,
 		Pass: decide.Options{Prune: c.prune, Spec: decide.SpecOptions{ShellImage: c.shellImage}},
 	}, src, state)
 	if token == "" {

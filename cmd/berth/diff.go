@@ -178,7 +178,7 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 		return fmt.Errorf("diff: --head: %w", err)
 	}
 	hdr := plan.Header{Head: plan.Revision{Ref: f.head, Commit: head}}
-	if hdr.Head.Signature, err = signatureOf(src, head, keys); err != nil {
+	if hdr.Head.Signature, err = reconciler.SignatureOf(src, head, keys); err != nil {
 		return fmt.Errorf("diff: --head: %w", err)
 	}
 	if dir != "." {
@@ -229,7 +229,7 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 			return fmt.Errorf("diff: --base: %w", err)
 		}
 		hdr.Base = plan.Revision{Ref: f.base, Commit: base}
-		if hdr.Base.Signature, err = signatureOf(src, base, keys); err != nil {
+		if hdr.Base.Signature, err = reconciler.SignatureOf(src, base, keys); err != nil {
 			return fmt.Errorf("diff: --base: %w", err)
 		}
 	}
@@ -295,15 +295,6 @@ func runDiff(ctx context.Context, stdout, stderr io.Writer, f diffFlags) error {
 		return &exitError{code: 2}
 	}
 	return nil
-}
-
-// signatureOf is commit's signature state for the plan's header.
-func signatureOf(src *gitsource.Source, commit string, keys *gitsource.TrustedKeys) (*plan.Signature, error) {
-	sig, err := src.Verify(commit, keys)
-	if err != nil {
-		return nil, err
-	}
-	return &plan.Signature{State: string(sig.State), Format: sig.Format, Key: sig.Key, Signer: sig.Signer, Reason: sig.Reason}, nil
 }
 
 func signed(r plan.Revision) bool {
