@@ -24,9 +24,13 @@ type Consul struct {
 	Token string
 	// CAFile is the CA that signed the agent's certificate, with TLS.
 	CAFile string
-	proc   *Process
-	t      testing.TB
-	client *http.Client
+	// ClientCert and ClientKey are a client certificate from the CA, which
+	// a Consul started with VerifyIncoming demands (testenv's own requests
+	// present it).
+	ClientCert, ClientKey string
+	proc                  *Process
+	t                     testing.TB
+	client                *http.Client
 }
 
 // ConsulOptions make a Consul agent that demands what production ones do.
@@ -37,6 +41,9 @@ type ConsulOptions struct {
 	// TLS, when set, serves the HTTP API over HTTPS only, with a
 	// certificate from this CA.
 	TLS *CA
+	// VerifyIncoming, with TLS, makes the HTTPS API demand a client
+	// certificate from the CA (Consul's tls.https.verify_incoming).
+	VerifyIncoming bool
 }
 
 // StartConsul starts a dev-mode Consul agent on 127.0.0.1 with every port
@@ -71,14 +78,26 @@ tls {
     key_file = %q
     verify_incoming = false
   }
+  https {
+    verify_incoming = %t
+  }
 }
-`, opts.TLS.File, cert, key)
+`, opts.TLS.File, cert, key, opts.VerifyIncoming)
 		c.Scheme, c.CAFile = "https", opts.TLS.File
 		pool, err := loadPool(opts.TLS.File)
 		if err != nil {
 			t.Fatalf("testenv: %v", err)
 		}
-		c.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		tc := &tls.Config{RootCAs: pool}
+		if opts.VerifyIncoming {
+			c.ClientCert, c.ClientKey = opts.TLS.Issue(t, "testenv")
+			pair, err := tls.LoadX509KeyPair(c.ClientCert, c.ClientKey)
+			if err != nil {
+				t.Fatalf("testenv: consul client certificate: %v", err)
+			}
+			tc.Certificates = []tls.Certificate{pair}
+		}
+		c.client = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
 	}
 	if opts.ACL {
 		c.Token = uuidLike(UniqueID(t))

@@ -110,3 +110,56 @@ func TestConsulWithACLsAndTLS(t *testing.T) {
 		t.Errorf("register without the CA: %v, want a certificate error", err)
 	}
 }
+
+// TestConsulClientCertificate: a Consul whose HTTPS API demands a client
+// certificate (tls.https.verify_incoming) accepts the agent's registry and
+// the templates' source with --consul-client-cert and --consul-client-key,
+// and refuses them without.
+func TestConsulClientCertificate(t *testing.T) {
+	ca := testenv.NewCA(t, "consul")
+	consul := testenv.StartConsulWith(t, testenv.ConsulOptions{TLS: ca, VerifyIncoming: true})
+	for _, v := range []string{"CONSUL_HTTP_TOKEN", "CONSUL_HTTP_TOKEN_FILE", "CONSUL_CACERT", "CONSUL_HTTP_SSL", "CONSUL_CLIENT_CERT", "CONSUL_CLIENT_KEY"} {
+		t.Setenv(v, "")
+	}
+	cert, key := ca.Issue(t, "berth-agent")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	node := agent.Node{ID: "mtls-agent", Hostname: "mtls-host", Address: "127.0.0.2"}
+	svc := agent.Service{ID: "mtls-agent-web.1-0", Name: "mtls-web", Address: "127.0.0.2", Port: 31997,
+		Meta: map[string]string{"berth-agent": node.ID, "berth-task": "web.1"}, Check: agent.ServiceCheck{TTL: time.Minute}}
+	logger := slog.New(slog.DiscardHandler)
+
+	registry, source, err := nodeServices(consulFlags{addr: consul.Addr, caCert: ca.File, clientCert: cert, clKey: key}, node, nil, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	registry.SetHealthy("web.1", true)
+	if err := registry.Register(ctx, "web.1", []agent.Service{svc}); err != nil {
+		t.Fatalf("register with a client certificate: %v", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		data, _, err := source.Fetch(ctx, templates.Query{Kind: templates.QueryService, Name: "mtls-web", Filters: []string{"passing"}}, 0)
+		if err == nil {
+			if hs, ok := data.([]*templates.HealthService); ok && len(hs) == 1 && hs[0].Port == 31997 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the templates' Consul source never saw the service: %v %#v", err, data)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// Without the client certificate the TLS handshake is refused.
+	bare, _, err := nodeServices(consulFlags{addr: consul.Addr, caCert: ca.File}, node, nil, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bare.Register(ctx, "web.2", []agent.Service{{ID: "mtls-agent-web.2-0", Name: "mtls-web", Address: "127.0.0.2", Port: 31996,
+		Meta: map[string]string{"berth-agent": node.ID, "berth-task": "web.2"}, Check: agent.ServiceCheck{TTL: time.Minute}}})
+	t.Logf("without a client certificate: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("register without a client certificate: %v, want a certificate error", err)
+	}
+}
