@@ -25,6 +25,9 @@ type Limits struct {
 	MaxConns int
 }
 
+// DefaultMaxConns is Limits.MaxConns when unset.
+const DefaultMaxConns = 1024
+
 func (l Limits) withDefaults() Limits {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -36,7 +39,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.WriteTimeout, 60*time.Second)
 	def(&l.IdleTimeout, 120*time.Second)
 	if l.MaxConns <= 0 {
-		l.MaxConns = 1024
+		l.MaxConns = DefaultMaxConns
 	}
 	return l
 }

@@ -42,6 +42,9 @@ type controlFlags struct {
 	trustedKeys []string
 	// tls serves the API over HTTPS (and forwards to the leader over it).
 	tls server.TLSFiles
+	// limits and maxStreams bound what clients can hold on the API.
+	limits     server.Limits
+	maxStreams int
 }
 
 func (c *controlFlags) register(f *pflag.FlagSet, defaultPoll time.Duration) {
@@ -62,7 +65,42 @@ func (c *controlFlags) register(f *pflag.FlagSet, defaultPoll time.Duration) {
 	f.StringVar(&c.tls.Cert, "tls-cert", "", "PEM certificate (chain) to serve the API over HTTPS with")
 	f.StringVar(&c.tls.Key, "tls-key", "", "PEM private key of --tls-cert")
 	f.StringVar(&c.tls.ClientCA, "tls-client-ca", "", "PEM CA certificates: require clients (and other replicas) to present a certificate they signed")
+	f.DurationVar(&c.limits.ReadHeaderTimeout, "http-read-header-timeout", 10*time.Second, "API: longest a client may take to send a request's headers")
+	f.DurationVar(&c.limits.ReadTimeout, "http-read-timeout", 30*time.Second, "API: longest a client may take to send a whole request")
+	f.DurationVar(&c.limits.WriteTimeout, "http-write-timeout", 60*time.Second, "API: longest an answer may take to write (event streams set their own per-write deadlines)")
+	f.DurationVar(&c.limits.IdleTimeout, "http-idle-timeout", 120*time.Second, "API: idle keep-alive connections are closed after this")
+	f.IntVar(&c.limits.MaxConns, "http-max-conns", server.DefaultMaxConns, "API: open connections at most; past it a new one is answered 503")
+	f.IntVar(&c.maxStreams, "http-max-streams", httpapi.DefaultMaxStreams, "API: concurrent GET /v1/events streams at most; past it 503")
 	f.StringVar(&c.tls.PeerCA, "tls-ca", "", "PEM CA certificates that sign the other replicas' certificates, for forwarding to the leader (default: the system's)")
+}
+
+// checkLimits refuses HTTP limits that would leave the API unbounded or
+// unusable, naming the flag. Zero takes the default (server.Limits), so no
+// flag can switch a timeout off.
+func (c *controlFlags) checkLimits() error {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--http-read-header-timeout", c.limits.ReadHeaderTimeout}, {"--http-read-timeout", c.limits.ReadTimeout},
+		{"--http-write-timeout", c.limits.WriteTimeout}, {"--http-idle-timeout", c.limits.IdleTimeout}} {
+		if d.v < 0 {
+			return fmt.Errorf("%s %s: want a positive duration (0 takes the default)", d.flag, d.v)
+		}
+	}
+	if c.limits.MaxConns < 0 {
+		return fmt.Errorf("--http-max-conns %d: want a positive number (0 takes the default, 1024)", c.limits.MaxConns)
+	}
+	conns, streams := c.limits.MaxConns, c.maxStreams
+	if conns == 0 {
+		conns = server.DefaultMaxConns
+	}
+	if streams == 0 {
+		streams = httpapi.DefaultMaxStreams
+	}
+	if streams < 0 || streams >= conns {
+		return fmt.Errorf("--http-max-streams %d: want a positive number below --http-max-conns (%d), so event streams cannot take every connection", c.maxStreams, conns)
+	}
+	return nil
 }
 
 // gitAuth takes HTTP credentials from the environment (never from flags, so
@@ -173,7 +211,7 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 		logger.Warn("no --webhook-secret-file: push webhooks are refused; the branch is polled", "poll", c.poll)
 	}
 	return &controlPlane{rec: rec, state: state, metrics: reg, flags: c,
-		api: httpapi.Options{Token: token, ProtectReads: c.protectReads, WebhookSecret: secret, Logger: logger}}, nil
+		api: httpapi.Options{Token: token, ProtectReads: c.protectReads, WebhookSecret: secret, Logger: logger, MaxStreams: c.maxStreams}}, nil
 }
 
 // mount adds the reconciler's routes, /metrics, the Marathon and Chronos

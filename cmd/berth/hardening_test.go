@@ -36,12 +36,12 @@ func startHardened(t *testing.T, limits server.Limits, maxStreams int) *hardened
 	t.Cleanup(cancel)
 	store := memstore.New().Client()
 	cp, err := newControlPlane(ctx, slog.New(slog.DiscardHandler), store, controlFlags{repo: repo.FileURL(), branch: "main",
-		cacheDir: t.TempDir(), poll: time.Hour, resync: time.Hour, prune: true})
+		cacheDir: t.TempDir(), poll: time.Hour, resync: time.Hour, prune: true, maxStreams: maxStreams})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &hardenedReplica{token: "tok-" + testenv.UniqueID(t), secret: "hook-" + testenv.UniqueID(t), repo: repo}
-	cp.api.Token, cp.api.WebhookSecret, cp.api.MaxStreams = h.token, h.secret, maxStreams
+	cp.api.Token, cp.api.WebhookSecret = h.token, h.secret
 	srv := server.New(server.Config{ID: "s1", Store: store, Logger: slog.New(slog.DiscardHandler), Lead: []server.LeadFunc{cp.rec.Run},
 		Limits: limits})
 	cp.mount(srv, nil)
@@ -174,5 +174,29 @@ func TestAPIHardening(t *testing.T) {
 	}
 	if !refused {
 		t.Errorf("%d idle connections and the next one was still served: no cap at %d", limits.MaxConns, limits.MaxConns)
+	}
+}
+
+// TestHTTPLimitFlags: the limits are flags of berth server and berth up,
+// and values that would leave the API unbounded or unusable are refused
+// before anything starts, naming the flag.
+func TestHTTPLimitFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"up", "--data-dir", t.TempDir(), "--http-max-streams", "5000"}, "--http-max-streams 5000: want a positive number below --http-max-conns (1024)"},
+		{[]string{"up", "--data-dir", t.TempDir(), "--http-max-conns", "10", "--http-max-streams", "10"}, "--http-max-streams 10"},
+		{[]string{"up", "--data-dir", t.TempDir(), "--http-read-timeout", "-1s"}, "--http-read-timeout -1s: want a positive duration"},
+		{[]string{"server", "--zk", "zk://127.0.0.1:1/berth", "--repo", ".", "--http-max-conns", "-5"}, "--http-max-conns -5"},
+	} {
+		_, errOut, code := runDiffCmd(t, tt.args...)
+		if code != 1 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q, want 1 and %q", tt.args, code, errOut, tt.want)
+		}
+	}
+	var c controlFlags
+	if err := c.checkLimits(); err != nil {
+		t.Errorf("zero limits (the defaults): %v", err)
 	}
 }

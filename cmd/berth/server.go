@@ -76,6 +76,9 @@ $BERTH_GIT_USERNAME and $BERTH_GIT_PASSWORD.`,
 }
 
 func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, listen, advertise, id string, sessionTimeout time.Duration, agentSecretFile string, control controlFlags) error {
+	if err := control.checkLimits(); err != nil {
+		return err
+	}
 	opts := zkstore.Options{SessionTimeout: sessionTimeout, Logger: logger}
 	if agentSecretFile != "" {
 		secret, err := readSecret(agentSecretFile, "--zk-agent-secret-file")
@@ -114,7 +117,7 @@ func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, lis
 		return fmt.Errorf("--listen %s: %w", listen, err)
 	}
 	logger.Info("berth server starting", "id", id, "listen", ln.Addr().String(), "zk", cfg.String(), "sessionTimeout", sessionTimeout)
-	scfg := server.Config{ID: id, Version: version, Store: store, Logger: logger, Advertise: advertise, TLS: serveTLS}
+	scfg := server.Config{ID: id, Version: version, Store: store, Logger: logger, Advertise: advertise, TLS: serveTLS, Limits: control.limits}
 	var cp *controlPlane
 	if control.repo != "" {
 		if cp, err = newControlPlane(ctx, logger, store, control); err != nil {

@@ -88,6 +88,9 @@ restarting healthy tasks.`,
 }
 
 func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlags) error {
+	if err := fl.control.checkLimits(); err != nil {
+		return err
+	}
 	tree, err := openDataDir(fl.dataDir, logger)
 	if err != nil {
 		return err
@@ -123,7 +126,7 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 		warnings = append(warnings, msg)
 	}
 	srv := server.New(server.Config{ID: "up", Version: version, Store: serverStore, Logger: logger,
-		Lead: []server.LeadFunc{cp.rec.Run}, TLS: serveTLS, Warnings: warnings})
+		Lead: []server.LeadFunc{cp.rec.Run}, TLS: serveTLS, Warnings: warnings, Limits: fl.control.limits})
 	cp.mount(srv, peers)
 	ln, err := net.Listen("tcp", fl.listen)
 	if err != nil {
