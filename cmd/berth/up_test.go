@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -233,4 +235,52 @@ func TestUpDataDir(t *testing.T) {
 	if !strings.Contains(log.String(), "restored from backup") {
 		t.Errorf("no warning logged:\n%s", log.String())
 	}
+}
+
+// TestUpDataDirLockAcrossProcesses: the data directory's lock holds against
+// another process (this test binary run again as a holder), the refusal
+// names that process's pid, and the kernel frees the lock when the holder
+// dies without closing anything, so the next berth up starts.
+func TestUpDataDirLockAcrossProcesses(t *testing.T) {
+	if dir := os.Getenv("BERTH_TEST_HOLD_DATA_DIR"); dir != "" {
+		// The holder: open the data directory, say so, and wait to be
+		// killed.
+		if _, err := openDataDir(dir, slog.New(slog.DiscardHandler)); err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		fmt.Println("holding")
+		select {}
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	holder := exec.Command(os.Args[0], "-test.run=^TestUpDataDirLockAcrossProcesses$")
+	holder.Env = append(os.Environ(), "BERTH_TEST_HOLD_DATA_DIR="+dir)
+	out, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Process.Kill()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "holding" {
+		t.Fatalf("the holder process: %q, %v", line, err)
+	}
+
+	_, err = openDataDir(dir, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", holder.Process.Pid)) {
+		t.Fatalf("berth up beside another process on %s: %v, want a refusal naming pid %d", dir, err, holder.Process.Pid)
+	}
+
+	// Killed, not closed: the kernel releases the flock.
+	if err := holder.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = holder.Wait()
+	tree, err := openDataDir(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("berth up after the holder died: %v", err)
+	}
+	tree.Close()
 }
