@@ -195,7 +195,8 @@ func labelsMatch(labels map[string]string, selector string) bool {
 	return true
 }
 
-// appPath is GET /v2/apps/{id} and GET /v2/apps/{id}/tasks. App ids are
+// appPath is GET /v2/apps/{id}, GET /v2/apps/{id}/tasks and the app's
+// versions (appVersions). App ids are
 // paths, so /v2/apps/a/tasks is app /a's tasks unless an app /a/tasks
 // exists (as in Marathon). /v2/apps/ (Prometheus's path) is the list.
 func (a *api) appPath(w http.ResponseWriter, req *http.Request) {
@@ -233,7 +234,41 @@ func (a *api) appPath(w http.ResponseWriter, req *http.Request) {
 		}
 		id = base
 	}
+	if a.appVersions(w, v, id) {
+		return
+	}
 	writeMessage(w, http.StatusNotFound, fmt.Sprintf("App '%s' does not exist", id))
+}
+
+// appVersions answers GET /v2/apps/{id}/versions and
+// /v2/apps/{id}/versions/{version}, reporting whether path was one. Berth
+// keeps an app's history in Git, not in its state: the version running now
+// is listed and served (its timestamp, as in the app's "version" field);
+// an older one is answered 404 with where its definition is.
+func (a *api) appVersions(w http.ResponseWriter, v *view, path string) bool {
+	i := strings.LastIndex(path, "/versions")
+	if i <= 0 {
+		return false
+	}
+	rest := path[i+len("/versions"):]
+	if rest != "" && !strings.HasPrefix(rest, "/") {
+		return false
+	}
+	app := v.set.App(path[:i])
+	if app == nil {
+		writeMessage(w, http.StatusNotFound, fmt.Sprintf("App '%s' does not exist", path[:i]))
+		return true
+	}
+	current := timestamp(v.versionTime(app.ID, v.appVersion(app.ID)))
+	switch want := strings.TrimPrefix(rest, "/"); {
+	case want == "":
+		writeJSON(w, http.StatusOK, map[string]any{"versions": []string{current}})
+	case want == current:
+		writeJSON(w, http.StatusOK, v.app(app, embeds{}))
+	default:
+		writeMessage(w, http.StatusNotFound, fmt.Sprintf("App version '%s' of '%s' is not kept: Berth serves the version running now (%s); earlier ones are in the Git history of %s", want, app.ID, current, app.Origin.File))
+	}
+	return true
 }
 
 // tasks is GET /v2/tasks, JSON or (Accept: text/plain) the endpoint list;

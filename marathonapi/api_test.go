@@ -368,3 +368,27 @@ func TestEvents(t *testing.T) {
 		t.Errorf("nothing changed, got %v", types(evs))
 	}
 }
+
+// TestAppVersions: the version running now is listed and served, as
+// Marathon's /versions endpoints do; an older one is refused with where its
+// definition lives (Git).
+func TestAppVersions(t *testing.T) {
+	srv := serve(t, newFixed(t), Options{})
+	code, body := do(t, "GET", srv.URL+"/v2/apps/shop/web/versions", nil)
+	if code != http.StatusOK || body != `{"versions":["2026-12-01T10:00:00.000Z"]}`+"\n" {
+		t.Errorf("versions: %d %s", code, body)
+	}
+	code, body = do(t, "GET", srv.URL+"/v2/apps/shop/web/versions/2026-12-01T10:00:00.000Z", nil)
+	var app App
+	if err := json.Unmarshal([]byte(body), &app); code != http.StatusOK || err != nil || app.ID != "/shop/web" || app.Version != "2026-12-01T10:00:00.000Z" || app.Instances != 2 {
+		t.Errorf("the current version: %d %s (%v)", code, body, err)
+	}
+	code, body = do(t, "GET", srv.URL+"/v2/apps/shop/web/versions/2026-11-01T10:00:00.000Z", nil)
+	if code != http.StatusNotFound || !strings.Contains(body, "Git history of apps.yaml") {
+		t.Errorf("an older version: %d %s", code, body)
+	}
+	code, body = do(t, "GET", srv.URL+"/v2/apps/nope/versions", nil)
+	if code != http.StatusNotFound || !strings.Contains(body, `App '/nope' does not exist`) {
+		t.Errorf("versions of an unknown app: %d %s", code, body)
+	}
+}
