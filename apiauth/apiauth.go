@@ -18,7 +18,8 @@ import (
 // "" when it carries none.
 func Credential(req *http.Request) string {
 	h := req.Header.Get("Authorization")
-	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
+	// The scheme name is case-insensitive (RFC 7235): "bearer" is "Bearer".
+	if scheme, tok, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
 		return strings.TrimSpace(tok)
 	}
 	if tok, ok := strings.CutPrefix(h, "token="); ok {
@@ -35,4 +36,19 @@ func Credential(req *http.Request) string {
 func Valid(req *http.Request, token string) bool {
 	got := Credential(req)
 	return token != "" && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+// Require serves h to requests that carry token (Valid). The others get
+// both challenges (basic and bearer: the forms the dialects' clients send)
+// and refuse's answer, which each dialect writes in its own shape.
+func Require(token string, h http.Handler, refuse func(http.ResponseWriter)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !Valid(req, token) {
+			w.Header().Add("WWW-Authenticate", `Basic realm="berth"`)
+			w.Header().Add("WWW-Authenticate", `Bearer realm="berth"`)
+			refuse(w)
+			return
+		}
+		h.ServeHTTP(w, req)
+	})
 }

@@ -1,6 +1,7 @@
 package apiauth
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"testing"
 )
@@ -12,6 +13,7 @@ func TestValid(t *testing.T) {
 		want                bool
 	}{
 		{name: "bearer", header: "Bearer s3cret", token: "s3cret", want: true},
+		{name: "bearer, any case", header: "bEARER s3cret", token: "s3cret", want: true},
 		{name: "dcos token", header: "token=s3cret", token: "s3cret", want: true},
 		{name: "basic, any user", basic: [2]string{"prometheus", "s3cret"}, token: "s3cret", want: true},
 		{name: "basic, no user", basic: [2]string{"", "s3cret"}, token: "s3cret", want: true},
@@ -34,5 +36,24 @@ func TestValid(t *testing.T) {
 				t.Errorf("Valid = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// Require serves the request with the token and refuses, with both
+// challenges and the dialect's own answer, the one without.
+func TestRequire(t *testing.T) {
+	h := Require("s3cret", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }),
+		func(w http.ResponseWriter) { http.Error(w, "refused", http.StatusUnauthorized) })
+	req := httptest.NewRequest("GET", "/v2/apps", nil)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusTeapot {
+		t.Errorf("with the token: %d", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/v2/apps", nil))
+	if rec.Code != http.StatusUnauthorized || rec.Body.String() != "refused\n" || len(rec.Header().Values("WWW-Authenticate")) != 2 {
+		t.Errorf("without the token: %d %q %v", rec.Code, rec.Body.String(), rec.Header())
 	}
 }

@@ -73,15 +73,9 @@ func (a *api) guard(h http.Handler) http.Handler {
 	if !a.o.ProtectReads {
 		return h
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if !apiauth.Valid(req, a.o.Token) {
-			w.Header().Add("WWW-Authenticate", `Basic realm="berth"`)
-			w.Header().Add("WWW-Authenticate", `Bearer realm="berth"`)
-			writeMessage(w, http.StatusUnauthorized, "Invalid username or password: this API needs the server's token "+
-				"(Authorization: Bearer TOKEN, or basic auth with the token as the password)")
-			return
-		}
-		h.ServeHTTP(w, req)
+	return apiauth.Require(a.o.Token, h, func(w http.ResponseWriter) {
+		writeMessage(w, http.StatusUnauthorized, "Invalid username or password: this API needs the server's token "+
+			"(Authorization: Bearer TOKEN, or basic auth with the token as the password)")
 	})
 }
 
