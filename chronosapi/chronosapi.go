@@ -258,9 +258,10 @@ func orEmpty(s []string) []string {
 	return s
 }
 
-// list reads every desired job with its status, sorted by name.
-func (a *api) list(w http.ResponseWriter, req *http.Request) ([]Job, bool) {
-	set, _ := a.c.Desired()
+// desired reads the desired jobs and their records; on a failure it has
+// answered 503 and ok is false.
+func (a *api) desired(w http.ResponseWriter, req *http.Request) (set *manifests.Set, recs map[string]record, ok bool) {
+	set, _ = a.c.Desired()
 	if set == nil {
 		set = &manifests.Set{}
 	}
@@ -269,6 +270,15 @@ func (a *api) list(w http.ResponseWriter, req *http.Request) ([]Job, bool) {
 	recs, err := a.records(ctx, set.Jobs)
 	if err != nil {
 		http.Error(w, fmt.Sprintf("cannot read the cluster state: %v", err), http.StatusServiceUnavailable)
+		return nil, nil, false
+	}
+	return set, recs, true
+}
+
+// list reads every desired job with its status, sorted by name.
+func (a *api) list(w http.ResponseWriter, req *http.Request) ([]Job, bool) {
+	set, recs, ok := a.desired(w, req)
+	if !ok {
 		return nil, false
 	}
 	out := make([]Job, 0, len(set.Jobs))
@@ -330,15 +340,8 @@ func (a *api) search(w http.ResponseWriter, req *http.Request) {
 // job (LAST: success, failure or fresh; STATE: idle, queued or running)
 // and `link,PARENT,CHILD` per dependency.
 func (a *api) graph(w http.ResponseWriter, req *http.Request) {
-	set, _ := a.c.Desired()
-	if set == nil {
-		set = &manifests.Set{}
-	}
-	ctx, cancel := context.WithTimeout(req.Context(), readTimeout)
-	defer cancel()
-	recs, err := a.records(ctx, set.Jobs)
-	if err != nil {
-		http.Error(w, fmt.Sprintf("cannot read the cluster state: %v", err), http.StatusServiceUnavailable)
+	set, recs, ok := a.desired(w, req)
+	if !ok {
 		return
 	}
 	var b strings.Builder
