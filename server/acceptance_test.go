@@ -283,8 +283,14 @@ func testAgentLossDetected(t *testing.T, zk *testenv.ZooKeeper, servers []*serve
 	if took > sessionTimeout+time.Second {
 		t.Fatalf("agent loss took %v to detect", took)
 	}
-	if !strings.Contains(lead.proc.Output(), `msg="agent unreachable: its session expired" server=`+leader+` agent=agent-1`) {
-		t.Errorf("leader did not log the agent loss")
+	// The log is read from the process's pipe as it comes, so the line may
+	// land just after the API has answered: wait for it a little.
+	logged := `msg="agent unreachable: its session expired" server=` + leader + ` agent=agent-1`
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(lead.proc.Output(), logged); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Errorf("leader did not log the agent loss")
+			break
+		}
 	}
 	px.Unblock()
 	waitAgent(t, reachable, true, 2*sessionTimeout)

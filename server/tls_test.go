@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -47,7 +49,8 @@ func TestCertificateRenewedInPlaceIsServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
+	srv := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}),
+		ErrorLog: log.New(io.Discard, "", 0)} // the test's own dials close right after the handshake
 	go srv.Serve(tls.NewListener(ln, serve))
 	t.Cleanup(func() { srv.Close() })
 
