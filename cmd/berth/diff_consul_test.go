@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 
@@ -105,6 +106,18 @@ func TestDiffPreviewsTemplatesAgainstConsul(t *testing.T) {
 	}
 	if _, err := client.KV().Put(&api.KVPair{Key: "nginx/keepalive", Value: []byte("32")}, nil); err != nil {
 		t.Fatal(err)
+	}
+
+	// The agent syncs its registrations into the catalog a moment later.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		web, _, err1 := client.Health().Service("web", "", false, nil)
+		legacy, _, err2 := client.Health().Service("legacy", "", false, nil)
+		if err1 == nil && err2 == nil && len(web) == 1 && len(legacy) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the registrations never reached Consul's catalog: %v %v", err1, err2)
+		}
 	}
 
 	out, errOut, code := runDiffCmd(t, "diff", "--repo", repo.Dir, "--base", "main", "--head", "scale", "--observed", state,
