@@ -3,7 +3,6 @@ package ui_test
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -89,19 +88,8 @@ type plane struct {
 func startPlane(ctx context.Context, t *testing.T) *plane {
 	t.Helper()
 	files := map[string]string{}
-	err := filepath.WalkDir("../examples", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		files[filepath.ToSlash(strings.TrimPrefix(p, "../"))] = string(b)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read the examples: %v", err)
+	for name, body := range testenv.Files(t, "../examples") {
+		files["examples/"+name] = body
 	}
 	repo := testenv.NewGitRepo(t, t.TempDir())
 	repo.Commit(t, "main", files, "the walkthrough")

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -72,19 +71,7 @@ type dialectEnv struct {
 
 func startDialectEnv(ctx context.Context, t *testing.T) *dialectEnv {
 	t.Helper()
-	files := map[string]string{}
-	err := filepath.WalkDir("../../examples", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel("../../examples", p)
-		files[filepath.ToSlash(rel)] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := testenv.Files(t, "../../examples")
 	for k, v := range labelledApps {
 		files[k] = v
 	}
