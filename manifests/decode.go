@@ -369,6 +369,10 @@ func applyDefaults(v reflect.Value) {
 		p.IntervalSeconds = 60
 		p.TimeoutSeconds = 20
 		p.MaxConsecutiveFailures = 3
+	case *Check:
+		p.IntervalSeconds = defaultCheckInterval
+		p.TimeoutSeconds = defaultCheckTimeout
+		p.DelaySeconds = defaultCheckDelay
 	case *Job:
 		p.Shell = true
 		p.Retries = 2

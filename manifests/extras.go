@@ -33,7 +33,7 @@ const (
 	whyFetch   = "fetching artifacts into the sandbox is not supported: build them into the image"
 	whyRoles   = "Mesos roles have no meaning in Berth: use queue"
 	whySecrets = "secrets are not supported: mount them from the host with a volume"
-	whyIP      = "ipAddress is Marathon's older USER-network form: use networks [{mode: container, name: ...}]"
+	whyIP      = "networkNames is a Mesos network list Berth does not read: use networks [{mode: container, name: ...}]"
 )
 
 // extraRules is built per decoder (not a package variable) so that nothing in
@@ -61,19 +61,20 @@ func extraRules() map[reflect.Type]map[string]extraRule {
 			"executor":              ifEmpty("custom Mesos executors are not supported"),
 			"secrets":               ifEmpty(whySecrets),
 			"readinessChecks":       ifEmpty("readiness checks are not supported: use a health check"),
-			"ipAddress":             ifEmpty(whyIP),
 			"gpus":                  ifEmpty("GPUs are not scheduled by Berth"),
 			"tty":                   ifEmpty("tty is not supported"),
 			"residency":             rejected("resident (persistent-volume) apps are not supported"),
-			"check":                 rejected("Mesos checks are not supported: use healthChecks"),
 			"networkNames":          ifEmpty(whyIP),
 		},
 		reflect.TypeFor[Container](): {
 			"linuxInfo": ifEmpty("linuxInfo is not supported"),
 		},
 		reflect.TypeFor[Docker](): {
-			"credential": rejected("registry credentials are not supported: no registry is pulled from"),
-			"pullConfig": rejected("registry credentials are not supported: no registry is pulled from"),
+			"credential": rejected("credential (deprecated since Marathon 1.5) put a registry password in the app: use pullConfig with a secret"),
+			// Not in Marathon's schema (requirePorts is the app's); Marathon
+			// 1.5+ dropped it, and a non-zero hostPort of a port mapping is
+			// always used as it is, so it changes nothing.
+			"requirePorts": ignore(),
 		},
 		reflect.TypeFor[Volume](): {
 			"persistent": rejected("persistent (local) volumes are not supported: use a hostPath bind mount"),

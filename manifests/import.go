@@ -66,6 +66,13 @@ func (s *Set) Files() (map[string][]byte, error) {
 		if err := doc.Encode(v); err != nil {
 			return fmt.Errorf("encode %s %s: %w", kind, name, err)
 		}
+		if a, ok := v.(*App); ok && a.PortDefinitions != nil && len(a.PortDefinitions) == 0 && a.hostNetwork() {
+			// omitempty drops the list, and an app without it gets one port:
+			// `portDefinitions: []` is how Marathon asks for none.
+			doc.Content = append(doc.Content,
+				&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "portDefinitions"},
+				&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle})
+		}
 		orderKeys(&doc, reflect.TypeOf(v), 0)
 		doc.Content = append([]*yaml.Node{
 			{Kind: yaml.ScalarNode, Tag: "!!str", Value: "kind"},

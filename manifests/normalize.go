@@ -25,6 +25,7 @@ const (
 // Marathon's older forms to the newer ones, so that the two spellings of the
 // same app are equal. It reports an app that uses both spellings at once.
 func normalizeApp(a *App, r reporter) {
+	normalizeMesos(a, r)
 	if a.KillSelection == "" {
 		a.KillSelection = "YOUNGEST_FIRST"
 	}

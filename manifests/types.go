@@ -41,6 +41,11 @@ type App struct {
 	Ports                      []int               `json:"ports,omitempty" yaml:"ports,omitempty"`
 	RequirePorts               bool                `json:"requirePorts,omitempty" yaml:"requirePorts,omitempty"`
 	HealthChecks               []HealthCheck       `json:"healthChecks,omitempty" yaml:"healthChecks,omitempty"`
+	// Check is a Mesos check: run and reported, never a health verdict.
+	Check *Check `json:"check,omitempty" yaml:"check,omitempty"`
+	// IPAddress is Marathon's older IP-per-task form; normalisation moves it
+	// to Networks and Container.PortMappings and leaves it nil.
+	IPAddress *IPAddress `json:"ipAddress,omitempty" yaml:"ipAddress,omitempty"`
 	UpgradeStrategy            UpgradeStrategy     `json:"upgradeStrategy" yaml:"upgradeStrategy"`
 	UnreachableStrategy        UnreachableStrategy `json:"unreachableStrategy" yaml:"unreachableStrategy"`
 	BackoffSeconds             float64             `json:"backoffSeconds" yaml:"backoffSeconds"`
@@ -74,8 +79,10 @@ const (
 	OpIs      = "IS"
 )
 
-// Container describes how a task is run. Only DOCKER is supported; a MESOS
-// container with a docker image is accepted and run the same way.
+// Container describes how a task is run. DOCKER runs its image; a MESOS
+// container with a docker image is normalised to DOCKER, and one without an
+// image runs its command the way an app without a container does (in the
+// shell image, see docs/manifests.md).
 type Container struct {
 	Type         string        `json:"type" yaml:"type"`
 	Docker       *Docker       `json:"docker,omitempty" yaml:"docker,omitempty"`
@@ -92,6 +99,12 @@ type Docker struct {
 	Privileged     bool          `json:"privileged,omitempty" yaml:"privileged,omitempty"`
 	Parameters     []Parameter   `json:"parameters,omitempty" yaml:"parameters,omitempty"`
 	ForcePullImage bool          `json:"forcePullImage,omitempty" yaml:"forcePullImage,omitempty"`
+	// PullConfig names the secret holding the registry credentials for the
+	// pull (Docker's config.json).
+	PullConfig *PullConfig `json:"pullConfig,omitempty" yaml:"pullConfig,omitempty"`
+	// ForcePull is the Mesos containerizer's name of ForcePullImage;
+	// normalisation folds it into ForcePullImage.
+	ForcePull bool `json:"forcePull,omitempty" yaml:"forcePull,omitempty"`
 }
 
 // Network modes of Container.Docker.Network.

@@ -99,6 +99,7 @@ func validateApp(a *App, r reporter) {
 	validateContainer(a, r)
 	validatePorts(a, r)
 	validateHealthChecks(a, r)
+	validateMesos(a, r)
 }
 
 func validateConstraint(c Constraint, r reporter, at []any) {
@@ -167,10 +168,14 @@ func validateContainer(a *App, r reporter) {
 		if c.Docker == nil || c.Docker.Image == "" {
 			r.at(p("container", "docker", "image"), "a DOCKER container needs an image")
 		}
-	case "MESOS":
-		r.at(p("container", "type"), "MESOS containers without a docker image are not supported: Berth runs tasks on Docker")
+	case ContainerMesos:
+		// Normalisation made every MESOS container with an image DOCKER:
+		// what is left runs cmd the way an app without a container does.
+		if c.Docker != nil {
+			r.at(p("container", "docker", "image"), "a MESOS container's docker needs an image (or leave docker out to run cmd in the shell image)")
+		}
 	default:
-		r.at(p("container", "type"), "unknown container type %q: expected DOCKER", c.Type)
+		r.at(p("container", "type"), "unknown container type %q: expected DOCKER or MESOS", c.Type)
 	}
 	if d := c.Docker; d != nil {
 		for i, prm := range d.Parameters {
