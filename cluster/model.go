@@ -137,6 +137,8 @@ type TaskSpec struct {
 	// Parameters are raw `docker run` options (Marathon docker.parameters).
 	Parameters   []Parameter       `json:"parameters,omitempty"`
 	HealthChecks []HealthCheckSpec `json:"healthChecks,omitempty"`
+	// Check is a Mesos check: reported, never a health verdict.
+	Check *CheckSpec `json:"check,omitempty"`
 	// KillGracePeriod is the time between SIGTERM and SIGKILL.
 	KillGracePeriod time.Duration `json:"killGracePeriod"`
 	User            string        `json:"user,omitempty"`
@@ -208,6 +210,8 @@ type TaskStatus struct {
 	HostPorts   []int     `json:"hostPorts,omitempty"`
 	StartedAt   time.Time `json:"startedAt,omitempty"`
 	UpdatedAt   time.Time `json:"updatedAt"`
+	// Check is the latest result of the task's Mesos check, if it has one.
+	Check *CheckResult `json:"check,omitempty"`
 }
 
 // Task joins an assignment with its latest status: the unit the API and the

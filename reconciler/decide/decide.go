@@ -196,6 +196,7 @@ func Decide(in Input, opts Options) Result {
 			}
 		}
 	}
+	appIDs := sortedAppIDs(in.Desired.Apps)
 	for _, a := range apps {
 		if a.err != "" {
 			out.Converged = false
@@ -204,8 +205,9 @@ func Decide(in Input, opts Options) Result {
 			continue
 		}
 		// Dependency order: an app's deployment waits until the apps it
-		// depends on have finished theirs (healing never waits).
-		d, status := rollout.Gate(a.d, a.status, rollout.Waiting(a.app.Dependencies, deployed))
+		// depends on (or every app of a group it depends on) have finished
+		// theirs (healing never waits).
+		d, status := rollout.Gate(a.d, a.status, rollout.Waiting(dependencyApps(a.app, appIDs), deployed))
 		if stopping && len(byApp[a.app.ID]) == 0 && d.Start > 0 {
 			d.Start = 0
 			status.Message = "waiting for removed apps to stop"

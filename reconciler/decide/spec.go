@@ -77,6 +77,8 @@ func AppTaskSpec(app *manifests.App, servicePorts []int, opts SpecOptions) clust
 		}
 	}
 	if s.Image == "" {
+		// An app without a container and a MESOS container without an
+		// image mean the same: run cmd in the shell image.
 		s.Image = opts.shellImage()
 	}
 	if s.Network == manifests.NetworkHost {
@@ -115,6 +117,7 @@ func AppTaskSpec(app *manifests.App, servicePorts []int, opts SpecOptions) clust
 		}
 		s.HealthChecks = append(s.HealthChecks, h)
 	}
+	s.Check = checkSpec(app)
 	return s
 }
 
