@@ -163,6 +163,7 @@ func (t *task) supervise(ctx context.Context) (remove, stopping bool) {
 
 	trackers := make([]*healthTracker, len(spec.HealthChecks))
 	results := make(chan probeResult)
+	checks := make(chan cluster.CheckResult)
 	if info.Running {
 		health := cluster.HealthUnknown
 		if len(spec.HealthChecks) == 0 {
@@ -176,6 +177,9 @@ func (t *task) supervise(ctx context.Context) (remove, stopping bool) {
 				trackers[i].started = t.ag.cfg.Now()
 			}
 			go t.probeLoop(sctx, i, hc, ports, results)
+		}
+		if spec.Check != nil {
+			go t.checkLoop(sctx, *spec.Check, ports, checks)
 		}
 	}
 
@@ -195,6 +199,12 @@ func (t *task) supervise(ctx context.Context) (remove, stopping bool) {
 			}
 			t.exited(ctx, -1, fmt.Sprintf("lost the container: %v", err))
 			return false, false
+		case c := <-checks:
+			// A check is reported, never judged: health, kills and the
+			// registry do not look at it.
+			if !sameCheckResult(&c, t.status.Check) {
+				t.report(ctx, cluster.TaskRunning, func(s *cluster.TaskStatus) { s.Check = &c })
+			}
 		case r := <-results:
 			tr := trackers[r.index]
 			if r.err != nil {

@@ -27,6 +27,7 @@ type App struct {
 	PortDefinitions            []PortDefinition    `json:"portDefinitions"`
 	RequirePorts               bool                `json:"requirePorts"`
 	HealthChecks               []HealthCheck       `json:"healthChecks"`
+	Check                      *manifests.Check    `json:"check,omitempty"`
 	ReadinessChecks            []any               `json:"readinessChecks"`
 	Dependencies               []string            `json:"dependencies"`
 	UpgradeStrategy            UpgradeStrategy     `json:"upgradeStrategy"`
@@ -193,7 +194,7 @@ func (v *view) app(a *manifests.App, e embeds) App {
 		ID: a.ID, Cmd: a.Cmd, Args: a.Args, User: a.User, Env: orEmpty(a.Env), Instances: a.Instances,
 		CPUs: a.CPUs, Mem: a.Mem, Disk: a.Disk, Constraints: [][]string{}, Fetch: []any{},
 		PortDefinitions: []PortDefinition{}, RequirePorts: a.RequirePorts, HealthChecks: []HealthCheck{}, ReadinessChecks: []any{},
-		Dependencies: orEmptySlice(a.Dependencies), KillSelection: a.KillSelection, Labels: orEmpty(a.Labels), Secrets: map[string]any{},
+		Check: a.Check, Dependencies: orEmptySlice(a.Dependencies), KillSelection: a.KillSelection, Labels: orEmpty(a.Labels), Secrets: map[string]any{},
 		UpgradeStrategy:     UpgradeStrategy{MinimumHealthCapacity: a.UpgradeStrategy.MinimumHealthCapacity, MaximumOverCapacity: a.UpgradeStrategy.MaximumOverCapacity},
 		UnreachableStrategy: UnreachableStrategy{InactiveAfterSeconds: int(a.UnreachableStrategy.InactiveAfterSeconds), ExpungeAfterSeconds: int(a.UnreachableStrategy.ExpungeAfterSeconds)},
 		BackoffSeconds:      int(a.BackoffSeconds), BackoffFactor: a.BackoffFactor, MaxLaunchDelaySeconds: int(a.MaxLaunchDelaySeconds),
@@ -213,7 +214,7 @@ func (v *view) app(a *manifests.App, e embeds) App {
 	}
 	svc := v.servicePorts[a.ID]
 	if c := a.Container; c != nil {
-		out.Container = &Container{Type: "DOCKER", Volumes: []Volume{}, Docker: Docker{Parameters: []Parameter{}}}
+		out.Container = &Container{Type: orDefault(c.Type, "DOCKER"), Volumes: []Volume{}, Docker: Docker{Parameters: []Parameter{}}}
 		if c.Docker != nil {
 			out.Container.Docker = Docker{Image: c.Docker.Image, Privileged: c.Docker.Privileged, ForcePullImage: c.Docker.ForcePullImage, Parameters: []Parameter{}}
 			for _, p := range c.Docker.Parameters {

@@ -23,6 +23,7 @@ type Task struct {
 	Version            string              `json:"version"`
 	IPAddresses        []IPAddress         `json:"ipAddresses"`
 	HealthCheckResults []HealthCheckResult `json:"healthCheckResults,omitempty"`
+	CheckResult        *CheckStatus        `json:"checkResult,omitempty"`
 	Role               string              `json:"role"`
 	Region             string              `json:"region,omitempty"`
 	Zone               string              `json:"zone,omitempty"`
@@ -44,6 +45,14 @@ type HealthCheckResult struct {
 	LastFailureCause    *string `json:"lastFailureCause,omitempty"`
 	TaskID              string  `json:"taskId"`
 	InstanceID          string  `json:"instanceId"`
+}
+
+// CheckStatus is Marathon's check.raml CheckStatus: the latest result of
+// the task's Mesos check.
+type CheckStatus struct {
+	HTTP    *cluster.HTTPCheckResult    `json:"http,omitempty"`
+	TCP     *cluster.TCPCheckResult     `json:"tcp,omitempty"`
+	Command *cluster.CommandCheckResult `json:"command,omitempty"`
 }
 
 // defaultRole is Mesos's default role, which every Marathon task without a
@@ -107,6 +116,9 @@ func (v *view) task(t cluster.Task, app *manifests.App) Task {
 	}
 	if app != nil && len(app.HealthChecks) > 0 && t.Status.Health != cluster.HealthUnknown {
 		out.HealthCheckResults = healthResults(t, len(app.HealthChecks))
+	}
+	if c := t.Status.Check; c != nil && (c.HTTP != nil || c.TCP != nil || c.Command != nil) {
+		out.CheckResult = &CheckStatus{HTTP: c.HTTP, TCP: c.TCP, Command: c.Command}
 	}
 	return out
 }
