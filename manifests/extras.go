@@ -65,9 +65,14 @@ func extraRules() map[reflect.Type]map[string]extraRule {
 			"tty":                   ifEmpty("tty is not supported"),
 			"residency":             rejected("resident (persistent-volume) apps are not supported"),
 			"networkNames":          ifEmpty(whyIP),
+			// Resources of a custom Mesos executor: Berth runs none, the
+			// container gets cpus, mem and disk.
+			"executorResources": ignore(),
+			"resourceLimits":    ifEmpty("resourceLimits (limits above cpus and mem) are not supported: the container's limits are cpus and mem"),
 		},
 		reflect.TypeFor[Container](): {
 			"linuxInfo": ifEmpty("linuxInfo is not supported"),
+			"appc":      rejected("AppC images are not supported: run a Docker image (container.docker.image)"),
 		},
 		reflect.TypeFor[Docker](): {
 			"credential": rejected("credential (deprecated since Marathon 1.5) put a registry password in the app: use pullConfig with a secret"),
@@ -106,9 +111,6 @@ func extraRules() map[reflect.Type]map[string]extraRule {
 			"executor":               ifEmpty("custom Mesos executors are not supported"),
 			"executorFlags":          ifEmpty("custom Mesos executors are not supported"),
 			"taskInfoData":           ifEmpty("custom Mesos executors are not supported"),
-		},
-		reflect.TypeFor[JobContainer](): {
-			"networkInfos": rejected("networkInfos is not supported: use network and networkName"),
 		},
 		reflect.TypeFor[Template](): {"kind": ignore()},
 		reflect.TypeFor[Queue]():    {"kind": ignore()},

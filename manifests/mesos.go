@@ -245,3 +245,22 @@ func (c MesosCommand) CommandLine() string {
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// NetworkInfo is one entry of a Chronos job's networkInfos: the Mesos (CNI)
+// network to join. Its labels were for the CNI plugin; Docker has no place
+// for them, so they are kept in the manifest but not used.
+type NetworkInfo struct {
+	Name   string      `json:"name" yaml:"name"`
+	Labels []Parameter `json:"labels,omitempty" yaml:"labels,omitempty"`
+}
+
+// normalizeNetworkInfos makes a job's one networkInfos entry the USER
+// network it names, the form Berth runs. Anything else is left for
+// validateJob to refuse.
+func normalizeNetworkInfos(c *JobContainer) {
+	if len(c.NetworkInfos) != 1 || c.NetworkName != "" || (c.Network != "" && c.Network != NetworkUser) {
+		return
+	}
+	c.Network, c.NetworkName = NetworkUser, c.NetworkInfos[0].Name
+	c.NetworkInfos = nil
+}

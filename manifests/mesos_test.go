@@ -93,6 +93,28 @@ func TestMesosFormsAreTheNewerOnes(t *testing.T) {
 	}
 }
 
+// TestChronosNetworkInfos: one networkInfos entry is the USER network it
+// names; several are refused with the place.
+func TestChronosNetworkInfos(t *testing.T) {
+	job := func(container string) string {
+		return `{"name": "j", "command": "true", "schedule": "R/2026-01-01T00:00:00Z/P1D", "container": ` + container + `}`
+	}
+	older := canonical(t, fstest.MapFS{"j.json": {Data: []byte(job(`{"type": "MESOS", "image": "i",
+  "networkInfos": [{"name": "mynet", "labels": [{"key": "service", "value": "test"}]}]}`))}})
+	newer := canonical(t, fstest.MapFS{"j.json": {Data: []byte(job(`{"type": "DOCKER", "image": "i", "network": "USER", "networkName": "mynet"}`))}})
+	if older != newer {
+		t.Errorf("networkInfos:\n%s\nnetworkName:\n%s", older, newer)
+	}
+	_, err := Load(fstest.MapFS{"j.json": {Data: []byte(job(`{"type": "MESOS",
+  "networkInfos": [{"name": "a"}, {"name": "b"}]}`))}})
+	if err == nil || !strings.Contains(err.Error(), "j.json:2:19: container.networkInfos: a task joins one Docker network") {
+		t.Errorf("two networkInfos: %v", err)
+	}
+	if _, err := Load(fstest.MapFS{"j.json": {Data: []byte(job(`{"type": "MESOS"}`))}}); err != nil {
+		t.Errorf("a MESOS container without an image runs the command as a job without a container does: %v", err)
+	}
+}
+
 func TestMesosCommandLine(t *testing.T) {
 	if got := (MesosCommand{Shell: "test -f /x && true"}).CommandLine(); got != "test -f /x && true" {
 		t.Errorf("shell: %q", got)

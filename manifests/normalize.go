@@ -169,6 +169,7 @@ func normalizeJob(j *Job) {
 			c.Type = "DOCKER"
 		}
 		c.Network = strings.ToUpper(c.Network)
+		normalizeNetworkInfos(c)
 		if c.Network == "" {
 			c.Network = NetworkHost
 		}

@@ -216,13 +216,16 @@ type Job struct {
 
 // JobContainer is Chronos's container object.
 type JobContainer struct {
-	Type           string      `json:"type" yaml:"type"`
-	Image          string      `json:"image" yaml:"image"`
-	Network        string      `json:"network,omitempty" yaml:"network,omitempty"` // default HOST
-	NetworkName    string      `json:"networkName,omitempty" yaml:"networkName,omitempty"`
-	Volumes        []Volume    `json:"volumes,omitempty" yaml:"volumes,omitempty"`
-	Parameters     []Parameter `json:"parameters,omitempty" yaml:"parameters,omitempty"`
-	ForcePullImage bool        `json:"forcePullImage,omitempty" yaml:"forcePullImage,omitempty"`
+	Type        string `json:"type" yaml:"type"`
+	Image       string `json:"image" yaml:"image"`
+	Network     string `json:"network,omitempty" yaml:"network,omitempty"` // default HOST
+	NetworkName string `json:"networkName,omitempty" yaml:"networkName,omitempty"`
+	// NetworkInfos is Chronos 3's Mesos (CNI) network list; normalisation
+	// makes its one entry Network USER with NetworkName.
+	NetworkInfos   []NetworkInfo `json:"networkInfos,omitempty" yaml:"networkInfos,omitempty"`
+	Volumes        []Volume      `json:"volumes,omitempty" yaml:"volumes,omitempty"`
+	Parameters     []Parameter   `json:"parameters,omitempty" yaml:"parameters,omitempty"`
+	ForcePullImage bool          `json:"forcePullImage,omitempty" yaml:"forcePullImage,omitempty"`
 }
 
 // EnvVar is Chronos's {name, value} environment entry.

@@ -376,10 +376,14 @@ func validateJob(j *Job, r reporter) {
 			if c.Image == "" {
 				r.at(p("container", "image"), "a DOCKER container needs an image")
 			}
-		case "MESOS":
-			r.at(p("container", "type"), "MESOS containers without an image are not supported: Berth runs tasks on Docker")
+		case ContainerMesos:
+			// Normalisation made MESOS with an image DOCKER: without one the
+			// command runs as a job without a container does.
 		default:
-			r.at(p("container", "type"), "unknown container type %q: expected DOCKER", c.Type)
+			r.at(p("container", "type"), "unknown container type %q: expected DOCKER or MESOS", c.Type)
+		}
+		if len(c.NetworkInfos) > 0 {
+			r.at(p("container", "networkInfos"), "a task joins one Docker network: give one networkInfos entry, with network USER or no network (or use networkName)")
 		}
 		switch c.Network {
 		case NetworkHost, NetworkBridge:
