@@ -76,7 +76,9 @@ func TestAgentReportsMesosChecks(t *testing.T) {
 	h.fc.put(sh)
 
 	code := func(want int) func(cluster.TaskStatus) bool {
-		return func(s cluster.TaskStatus) bool { return s.Check != nil && s.Check.HTTP != nil && s.Check.HTTP.StatusCode == want }
+		return func(s cluster.TaskStatus) bool {
+			return s.Check != nil && s.Check.HTTP != nil && s.Check.HTTP.StatusCode == want
+		}
 	}
 	st := h.fc.waitFor(t, "checked.1", 30*time.Second, "check answered 200", code(200))
 	if st.State != cluster.TaskRunning || st.Health != cluster.HealthHealthy {

@@ -196,7 +196,7 @@ func Decide(in Input, opts Options) Result {
 			}
 		}
 	}
-	appIDs := sortedAppIDs(in.Desired.Apps)
+	appIDs := manifests.SortedAppIDs(in.Desired.Apps)
 	for _, a := range apps {
 		if a.err != "" {
 			out.Converged = false
@@ -207,7 +207,7 @@ func Decide(in Input, opts Options) Result {
 		// Dependency order: an app's deployment waits until the apps it
 		// depends on (or every app of a group it depends on) have finished
 		// theirs (healing never waits).
-		d, status := rollout.Gate(a.d, a.status, rollout.Waiting(dependencyApps(a.app, appIDs), deployed))
+		d, status := rollout.Gate(a.d, a.status, rollout.Waiting(manifests.DependencyApps(a.app, appIDs), deployed))
 		if stopping && len(byApp[a.app.ID]) == 0 && d.Start > 0 {
 			d.Start = 0
 			status.Message = "waiting for removed apps to stop"

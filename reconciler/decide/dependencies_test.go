@@ -11,28 +11,6 @@ import (
 	"github.com/berthops/berth/manifests"
 )
 
-func TestDependencyApps(t *testing.T) {
-	ids := []string{"/g/db", "/g/db/cache", "/g/dbx", "/g/web", "/other"}
-	cases := []struct {
-		app  manifests.App
-		want []string
-	}{
-		{manifests.App{ID: "/g/web", Dependencies: []string{"/g/db"}}, []string{"/g/db", "/g/db/cache"}},
-		{manifests.App{ID: "/g/web", Dependencies: []string{"/g"}}, []string{"/g/db", "/g/db/cache", "/g/dbx"}},
-		{manifests.App{ID: "/g/db", Dependencies: []string{"/g/db"}}, []string{"/g/db/cache"}},
-		{manifests.App{ID: "/g/web", Dependencies: []string{"/missing", "/other", "/other"}}, []string{"/other"}},
-		{manifests.App{ID: "/g/web"}, nil},
-	}
-	for _, c := range cases {
-		if diff := cmp.Diff(c.want, dependencyApps(&c.app, ids)); diff != "" {
-			t.Errorf("%s depends on %v (-want +got):\n%s", c.app.ID, c.app.Dependencies, diff)
-		}
-	}
-	if got := sortedAppIDs([]manifests.App{{ID: "/b"}, {ID: "/a"}}); got != nil {
-		t.Errorf("no dependencies: ids %v, want none", got)
-	}
-}
-
 // groupSet is a Marathon group as `berth import marathon` reads it: /prod/web
 // depends on the group /prod/db, and /solo's own dependency names one of its
 // apps.

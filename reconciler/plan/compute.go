@@ -143,10 +143,17 @@ func objects(s *manifests.Set) map[key]*object {
 	if s == nil {
 		return out
 	}
+	ids := manifests.SortedAppIDs(s.Apps)
 	for _, a := range s.Apps {
 		o := &object{kind: manifests.KindApp, id: a.ID, origin: a.Origin, instances: a.Instances}
-		for _, d := range a.Dependencies {
-			o.deps = append(o.deps, key{manifests.KindApp, resolveAppID(a.ID, d)})
+		// A dependency on a group orders the app after every app under it.
+		resolved := a
+		resolved.Dependencies = make([]string, len(a.Dependencies))
+		for i, d := range a.Dependencies {
+			resolved.Dependencies[i] = resolveAppID(a.ID, d)
+		}
+		for _, d := range manifests.DependencyApps(&resolved, ids) {
+			o.deps = append(o.deps, key{manifests.KindApp, d})
 		}
 		if a.Queue != "" {
 			o.deps = append(o.deps, key{manifests.KindQueue, a.Queue})

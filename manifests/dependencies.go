@@ -1,20 +1,18 @@
-package decide
+package manifests
 
 import (
 	"slices"
 	"sort"
 	"strings"
-
-	"github.com/berthops/berth/manifests"
 )
 
-// dependencyApps expands an app's dependencies into the apps its deployment
-// waits for. A dependency names an app, or a group: every app under that path
-// (Marathon's group dependencies, which import keeps on each app of the
-// group). The app itself is left out, so an app inside a group its own group
-// depends on never waits for itself. ids are every declared app's id, sorted,
-// so each group is one binary search.
-func dependencyApps(app *manifests.App, ids []string) []string {
+// DependencyApps expands an app's dependencies into the apps its deployment
+// waits for. A dependency names an app, or a group: every app under that
+// path (Marathon's group dependencies, which loading keeps on each app of
+// the group). The app itself is left out, so an app inside a group its own
+// group depends on never waits for itself. ids are every declared app's id,
+// sorted, so each group is one binary search.
+func DependencyApps(app *App, ids []string) []string {
 	if len(app.Dependencies) == 0 {
 		return nil
 	}
@@ -37,9 +35,9 @@ func dependencyApps(app *manifests.App, ids []string) []string {
 	return slices.Compact(out)
 }
 
-// sortedAppIDs lists the ids of apps, sorted; nil when no app has
-// dependencies, so a pass without any pays nothing.
-func sortedAppIDs(apps []manifests.App) []string {
+// SortedAppIDs lists the ids of apps, sorted, for DependencyApps; nil when
+// no app has dependencies, so a caller without any pays nothing.
+func SortedAppIDs(apps []App) []string {
 	any := false
 	for i := range apps {
 		any = any || len(apps[i].Dependencies) > 0
