@@ -8,7 +8,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 export BERTH_TOOLS_BIN := $(TOOLS_BIN)
 
-.PHONY: all build run run-deps test unit e2e bench fuzz lint deps tools clean
+.PHONY: all build run run-deps test unit e2e bench bench-cluster fuzz lint deps tools clean
 
 all: build
 
@@ -49,6 +49,13 @@ e2e: deps build
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# bench-cluster runs `berth bench cluster` against a ZooKeeper of its own
+# (4 GiB heap, maxClientCnxns=0): two leaders and AGENTS simulated agents.
+AGENTS ?= 500
+TASKS  ?= 15000
+bench-cluster: build
+	./scripts/bench-cluster.sh $(AGENTS) $(TASKS)
 
 FUZZTIME ?= 5m
 fuzz:

@@ -263,6 +263,9 @@ func (r *Reconciler) refresh(ctx context.Context) {
 	if seen {
 		return
 	}
+	if po, ok := r.cfg.Observer.(PassObserver); ok {
+		po.HeadFetched(head)
+	}
 	var set *manifests.Set
 	if r.cfg.Verify != nil {
 		err = r.cfg.Verify(head)
@@ -330,6 +333,9 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 		// Nothing loaded yet (Git unreachable or every commit invalid): do
 		// not touch the cluster; in particular, do not prune it.
 		return time.Time{}, nil
+	}
+	if po, ok := r.cfg.Observer.(PassObserver); ok {
+		po.PassStarted()
 	}
 	start := time.Now()
 	in, err := r.input(ctx, desired, commit)

@@ -24,6 +24,18 @@ type Observer interface {
 	Converged(bool)
 }
 
+// PassObserver is what an Observer may also implement to see a pass start
+// and a new head arrive; the cluster benchmark (package clusterbench) times
+// a pass's CPU and a change's way from Git to the store with it.
+type PassObserver interface {
+	// PassStarted comes right before a pass reads the cluster, in the
+	// pass's goroutine; Pass or PassError follows.
+	PassStarted()
+	// HeadFetched comes once a fetch found a new head, before it is loaded;
+	// the next completed pass decides it (unless it is rejected).
+	HeadFetched(commit string)
+}
+
 // noObserver is the loop's Observer when none is configured.
 type noObserver struct{}
 

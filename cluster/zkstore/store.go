@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path"
 	"sort"
 	"strings"
@@ -32,6 +33,15 @@ type Options struct {
 	// agent and ACLs per path (see Identities); the Config's user is then
 	// this process's own identity.
 	Identities *Identities
+	// Dial, when set, opens the connections to the ensemble instead of
+	// net.DialTimeout: the cluster benchmark cuts a leader off with it as a
+	// kill -9 would, without closing its session.
+	Dial func(network, address string, timeout time.Duration) (net.Conn, error)
+	// BufferSize, when set, bounds the client's send and receive buffers
+	// (bytes each; the client's default is 1.5 MiB). A process holding
+	// thousands of sessions (the benchmark's simulated agents) sets it
+	// lower; it must still hold the largest request and answer.
+	BufferSize int
 }
 
 // Store is a cluster.Store over one ZooKeeper session (renewed after
@@ -101,10 +111,19 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 		s.acl = append(zk.DigestACL(zk.PermAll, cfg.User, cfg.Password), zk.WorldACL(zk.PermRead)...)
 	}
 	connected := make(chan struct{}, 1)
+	// The client's option type is unexported: unset options are no-ops.
+	dial, sendBuf, recvBuf := func(*zk.Conn) {}, func(*zk.Conn) {}, func(*zk.Conn) {}
+	if opts.Dial != nil {
+		dial = zk.WithDialer(opts.Dial)
+	}
+	if opts.BufferSize > 0 {
+		sendBuf, recvBuf = zk.WithMaxConnBufferSize(opts.BufferSize), zk.WithMaxBufferSize(opts.BufferSize)
+	}
 	conn, _, err := zk.Connect(cfg.Servers, opts.SessionTimeout,
 		zk.WithLogInfo(false),
 		zk.WithLogger(zkLogger{s.logger}),
-		zk.WithEventCallback(func(ev zk.Event) { s.onEvent(ev, connected) }))
+		zk.WithEventCallback(func(ev zk.Event) { s.onEvent(ev, connected) }),
+		dial, sendBuf, recvBuf)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", cfg, err)
 	}

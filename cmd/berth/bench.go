@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
+	"os"
 	"syscall"
 	"time"
 
@@ -9,6 +11,8 @@ import (
 
 	"github.com/berthops/berth/allocator"
 	"github.com/berthops/berth/allocator/allocbench"
+	"github.com/berthops/berth/cluster/zkstore"
+	"github.com/berthops/berth/clusterbench"
 )
 
 // newBenchCmd groups the built-in benchmarks operators can run on their own
@@ -18,7 +22,7 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure Berth's components on this machine",
 	}
-	cmd.AddCommand(newBenchAllocatorCmd())
+	cmd.AddCommand(newBenchAllocatorCmd(), newBenchClusterCmd())
 	return cmd
 }
 
@@ -85,5 +89,68 @@ and a small queue tree, places it once, and prints:
 	f.BoolVar(&spread, "spread", false, "use the spread strategy instead of bin-packing")
 	f.BoolVar(&noQueues, "no-queues", false, "charge every app to one unlimited queue")
 	f.StringVar(&mix, "mix", "mixed", "constraint mix: mixed, none or unique")
+	return cmd
+}
+
+func newBenchClusterCmd() *cobra.Command {
+	var (
+		zkURL               string
+		agents, tasks, inst int
+		idle                int
+		session, timeout    time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "cluster",
+		Short: "Run two leader replicas and simulated agents against a real ZooKeeper and report the control plane's figures",
+		Long: `Runs, in one process, two berth server replicas (election and reconcile loop, as
+berth server wires them) against the ZooKeeper of --zk, and --agents simulated
+agents: the real agent code over a simulated container runtime that starts a
+container at once, each agent with its own ZooKeeper session. The desired state
+is a Git repository the command writes in a temporary directory: a commit of
+--tasks/--instances apps of --instances instances each. It prints, one per line:
+
+  cold_converge_s        from the commit to every task recorded RUNNING
+  idle_pass_ms           process CPU of a pass with nothing to change (median)
+  idle_pass_wall_ms      its wall time (median)
+  change_to_commit_ms    one app scaled by 10, from its commit fetched to its
+                         assignments committed
+  failover_first_pass_s  the leader cut off from ZooKeeper as by kill -9, to the
+                         other replica's first complete pass
+  failover_restarts      tasks started or stopped by the failover (want 0)
+  leader_rss_mib         peak process RSS less the agents' own (see docs/benchmarks.md)
+  zk_txn_per_1k_placements            the leaders' ZooKeeper write transactions
+  agent_status_txn_per_1k_placements  the agents' status writes
+
+The run works under a chroot of its own below --zk's path and leaves its znodes
+there: use a ZooKeeper of its own (make bench-cluster starts one). Thousands of
+sessions come from one address: the ZooKeeper needs maxClientCnxns=0.`,
+		Example: `  berth bench cluster --zk zk://127.0.0.1:2181/bench --agents 500 --tasks 15000`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if zkURL == "" {
+				return fmt.Errorf("bench cluster: --zk is required (zk://host:port/path)")
+			}
+			cfg, err := zkstore.ParseURL(zkURL)
+			if err != nil {
+				return fmt.Errorf("bench cluster: --zk: %w", err)
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			res, err := clusterbench.Run(cmd.Context(), clusterbench.Config{ZK: cfg, Agents: agents, Tasks: tasks, Instances: inst,
+				SessionTimeout: session, IdlePasses: idle, Timeout: timeout, Version: version, Log: logger})
+			if err != nil {
+				return err
+			}
+			res.Print(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&zkURL, "zk", os.Getenv("BERTH_ZK"), "ZooKeeper to run against, zk://host:port/path (env BERTH_ZK)")
+	f.IntVar(&agents, "agents", 500, "number of simulated agents, each with its own ZooKeeper session")
+	f.IntVar(&tasks, "tasks", 15000, "number of tasks: a multiple of --instances")
+	f.IntVar(&inst, "instances", 100, "instances of each app")
+	f.IntVar(&idle, "idle-passes", 5, "idle passes to time")
+	f.DurationVar(&session, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout of the leaders and agents")
+	f.DurationVar(&timeout, "timeout", 30*time.Minute, "longest each phase may take")
 	return cmd
 }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# bench-cluster.sh AGENTS TASKS [extra berth bench cluster flags...]
+#
+# Starts a ZooKeeper of its own from Debian's zookeeper package, as testenv
+# does, but sized for the cluster benchmark: a 4 GiB heap and
+# maxClientCnxns=0 (every simulated agent's session comes from 127.0.0.1),
+# then runs `bin/berth bench cluster` against it and stops it. Like the
+# tests' ZooKeeper it does not fsync each write (forceSync=no): the
+# benchmark measures Berth and ZooKeeper, not the disk.
+set -euo pipefail
+
+agents=${1:-500}
+tasks=${2:-15000}
+shift 2 || true
+berth=${BERTH:-bin/berth}
+heap=${ZK_HEAP:-4g}
+
+[ -f /usr/share/java/zookeeper.jar ] || { echo "ZooKeeper is not installed: run make deps" >&2; exit 1; }
+command -v java >/dev/null || { echo "java not found: run make deps" >&2; exit 1; }
+
+dir=$(mktemp -d /tmp/berth-bench-zk-XXXXXX)
+zk_pid=
+cleanup() {
+	if [ -n "$zk_pid" ]; then
+		kill "$zk_pid" 2>/dev/null || true
+		wait "$zk_pid" 2>/dev/null || true
+	fi
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port=${ZK_PORT:-}
+if [ -z "$port" ]; then
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 20000))
+		if port_free "$p"; then port=$p; break; fi
+	done
+fi
+[ -n "$port" ] || { echo "no free port for ZooKeeper" >&2; exit 1; }
+
+mkdir -p "$dir/data"
+cat >"$dir/zoo.cfg" <<CFG
+tickTime=1000
+initLimit=20
+syncLimit=4
+dataDir=$dir/data
+clientPort=$port
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+4lw.commands.whitelist=*
+admin.enableServer=false
+forceSync=no
+autopurge.purgeInterval=0
+CFG
+
+java -Xms"$heap" -Xmx"$heap" \
+	-Dzookeeper.root.logger=WARN,CONSOLE -Dzookeeper.log.dir="$dir" \
+	-cp "/etc/zookeeper/conf:/usr/share/java/*" \
+	org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/zookeeper.log" 2>&1 &
+zk_pid=$!
+
+for _ in $(seq 120); do
+	if out=$( (exec 3<>"/dev/tcp/127.0.0.1/$port" && echo srvr >&3 && cat <&3) 2>/dev/null ) && grep -q '^Mode: standalone' <<<"$out"; then
+		break
+	fi
+	kill -0 "$zk_pid" 2>/dev/null || { echo "ZooKeeper exited:" >&2; cat "$dir/zookeeper.log" >&2; exit 1; }
+	sleep 0.5
+done
+
+echo "# ZooKeeper 127.0.0.1:$port (heap $heap, maxClientCnxns=0); load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+"$berth" bench cluster --zk "zk://127.0.0.1:$port/bench" --agents "$agents" --tasks "$tasks" "$@"
