@@ -69,18 +69,18 @@ type Config struct {
 
 // Result is what a run measured.
 type Result struct {
-	Agents, Tasks, Apps   int
-	ColdConverge          time.Duration
-	IdlePassCPU           time.Duration // median
-	IdlePassWall          time.Duration // median
-	ChangeToCommit        time.Duration
-	FailoverFirstPass     time.Duration
-	FailoverRestarts      int64
-	ProcessPeakRSSMiB     int64
-	AgentsRSSMiB          int64
-	LeaderTxnPer1k        float64
-	AgentStatusTxnPer1k   float64
-	Load                  string // the load average at the end
+	Agents, Tasks, Apps int
+	ColdConverge        time.Duration
+	IdlePassCPU         time.Duration // median
+	IdlePassWall        time.Duration // median
+	ChangeToCommit      time.Duration
+	FailoverFirstPass   time.Duration
+	FailoverRestarts    int64
+	ProcessPeakRSSMiB   int64
+	AgentsRSSMiB        int64
+	LeaderTxnPer1k      float64
+	AgentStatusTxnPer1k float64
+	Load                string // the load average at the end
 }
 
 // Print writes the figures one per line, `name: value`.
@@ -185,8 +185,10 @@ type mutable struct {
 func (m mutable) Enabled(ctx context.Context, l slog.Level) bool {
 	return !m.muted.Load() && m.Handler.Enabled(ctx, l)
 }
-func (m mutable) WithAttrs(as []slog.Attr) slog.Handler { return mutable{m.Handler.WithAttrs(as), m.muted} }
-func (m mutable) WithGroup(g string) slog.Handler       { return mutable{m.Handler.WithGroup(g), m.muted} }
+func (m mutable) WithAttrs(as []slog.Attr) slog.Handler {
+	return mutable{m.Handler.WithAttrs(as), m.muted}
+}
+func (m mutable) WithGroup(g string) slog.Handler { return mutable{m.Handler.WithGroup(g), m.muted} }
 
 func (b *bench) measure(ctx context.Context) (Result, error) {
 	res := Result{Agents: b.cfg.Agents, Tasks: b.cfg.Tasks, Apps: b.apps}
