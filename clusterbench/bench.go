@@ -281,6 +281,7 @@ func (b *bench) measure(ctx context.Context) (Result, error) {
 		return res, fmt.Errorf("scale app 0: commit %s was never fetched by %s", commit, lead.id)
 	}
 	res.ChangeToCommit = p.end.Sub(fetched)
+	b.log.Info("scale committed", "ms", res.ChangeToCommit.Milliseconds(), "pass_ms", p.end.Sub(p.start).Milliseconds())
 	if err := b.waitRunning(ctx, int64(b.cfg.Tasks+10)); err != nil {
 		return res, fmt.Errorf("scale app 0: %w", err)
 	}
@@ -298,10 +299,12 @@ func (b *bench) measure(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("failover: %w", err)
 	}
+	b.log.Info("new leader elected", "leader", next.id, "seconds", time.Since(cutAt).Seconds())
 	fp, err := next.obs.waitPass(ctx, cutAt, nil)
 	if err != nil {
 		return res, fmt.Errorf("failover: first pass of %s: %w", next.id, err)
 	}
+	b.log.Info("new leader's first pass", "started_s", fp.start.Sub(cutAt).Seconds(), "took_s", fp.end.Sub(fp.start).Seconds(), "changes", fp.changes)
 	res.FailoverFirstPass = fp.end.Sub(cutAt)
 	if _, err := b.waitIdle(ctx, next, fp.end); err != nil {
 		return res, fmt.Errorf("failover: %w", err)
@@ -355,7 +358,7 @@ func (b *bench) startAgents(ctx context.Context) error {
 		g.Go(func() error {
 			octx, cancel := context.WithTimeout(gctx, time.Minute)
 			defer cancel()
-			s, err := zkstore.Open(octx, b.chroot, zkstore.Options{SessionTimeout: b.cfg.SessionTimeout, Logger: b.quiet, BufferSize: 256 << 10})
+			s, err := zkstore.Open(octx, b.chroot, zkstore.Options{SessionTimeout: b.cfg.SessionTimeout, Logger: b.quiet, BufferSize: 64 << 10})
 			if err != nil {
 				return fmt.Errorf("agent %d: %w", i, err)
 			}

@@ -61,7 +61,9 @@ java -Xms"$heap" -Xmx"$heap" \
 zk_pid=$!
 
 for _ in $(seq 120); do
-	if out=$( (exec 3<>"/dev/tcp/127.0.0.1/$port" && echo srvr >&3 && cat <&3) 2>/dev/null ) && grep -q '^Mode: standalone' <<<"$out"; then
+	# A server still starting may accept and never answer: bound each try.
+	if out=$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && echo srvr >&3 && cat <&3" 2>/dev/null) &&
+		grep -q '^Mode: standalone' <<<"$out"; then
 		break
 	fi
 	kill -0 "$zk_pid" 2>/dev/null || { echo "ZooKeeper exited:" >&2; cat "$dir/zookeeper.log" >&2; exit 1; }
