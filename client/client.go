@@ -141,8 +141,7 @@ func (c *Client) Sync(ctx context.Context) (uint64, error) {
 
 // Apps is GET /v1/apps: every declared app's sync and health.
 func (c *Client) Apps(ctx context.Context) ([]wire.AppStatus, error) {
-	var apps []wire.AppStatus
-	return apps, c.get(ctx, "/v1/apps", &apps)
+	return getAll[wire.AppStatus](ctx, c, "/v1/apps", nil)
 }
 
 // App is GET /v1/apps/{id}; NotFound(err) when Git declares no such app.
@@ -155,20 +154,19 @@ func (c *Client) App(ctx context.Context, id string) (wire.AppStatus, error) {
 	return app, c.get(ctx, "/v1/apps/"+strings.Join(segs, "/"), &app)
 }
 
-// Tasks is GET /v1/tasks: every task, or only app's when app is not empty.
+// Tasks is GET /v1/tasks: every task, or only app's when app is not empty,
+// read page by page.
 func (c *Client) Tasks(ctx context.Context, app string) ([]cluster.Task, error) {
-	p := "/v1/tasks"
+	q := url.Values{}
 	if app != "" {
-		p += "?" + url.Values{"app": {app}}.Encode()
+		q.Set("app", app)
 	}
-	var tasks []cluster.Task
-	return tasks, c.get(ctx, p, &tasks)
+	return getAll[cluster.Task](ctx, c, "/v1/tasks", q)
 }
 
 // Agents is GET /v1/agents: every registered agent, reachable or not.
 func (c *Client) Agents(ctx context.Context) ([]cluster.Agent, error) {
-	var agents []cluster.Agent
-	return agents, c.get(ctx, "/v1/agents", &agents)
+	return getAll[cluster.Agent](ctx, c, "/v1/agents", nil)
 }
 
 func (c *Client) get(ctx context.Context, path string, v any) error {

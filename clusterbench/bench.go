@@ -54,9 +54,10 @@ type Config struct {
 	Agents, Tasks int
 	// Instances per app (100 if zero).
 	Instances int
-	// SessionTimeout of the leaders and of the agents (zkstore's default
-	// if zero).
-	SessionTimeout time.Duration
+	// SessionTimeout of the leaders, and AgentSessionTimeout of the
+	// agents (zkstore's default if zero). A machine too loaded to answer
+	// thousands of sessions' pings in time needs longer agent sessions.
+	SessionTimeout, AgentSessionTimeout time.Duration
 	// IdlePasses is how many idle passes are timed (5 if zero).
 	IdlePasses int
 	// Timeout bounds each phase (30 min if zero).
@@ -143,6 +144,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	if cfg.SessionTimeout <= 0 {
 		cfg.SessionTimeout = zkstore.DefaultSessionTimeout
+	}
+	if cfg.AgentSessionTimeout <= 0 {
+		cfg.AgentSessionTimeout = zkstore.DefaultSessionTimeout
 	}
 	if cfg.IdlePasses <= 0 {
 		cfg.IdlePasses = 5
@@ -353,12 +357,12 @@ func (b *bench) startAgents(ctx context.Context) error {
 	res := cluster.Resources{CPUs: float64(perAgent) / 10, Mem: float64(perAgent) * 16, Disk: 100000}
 	stores := make([]*zkstore.Store, b.cfg.Agents)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(32)
+	g.SetLimit(8)
 	for i := range b.cfg.Agents {
 		g.Go(func() error {
 			octx, cancel := context.WithTimeout(gctx, time.Minute)
 			defer cancel()
-			s, err := zkstore.Open(octx, b.chroot, zkstore.Options{SessionTimeout: b.cfg.SessionTimeout, Logger: b.quiet, BufferSize: 64 << 10})
+			s, err := zkstore.Open(octx, b.chroot, zkstore.Options{SessionTimeout: b.cfg.AgentSessionTimeout, Logger: b.quiet, BufferSize: 64 << 10})
 			if err != nil {
 				return fmt.Errorf("agent %d: %w", i, err)
 			}

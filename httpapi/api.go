@@ -25,6 +25,7 @@ import (
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/plan"
 	"github.com/berthops/berth/reconciler/rollout"
+	"github.com/berthops/berth/taskindex"
 )
 
 // Reconciler is what the API reads from and asks of the reconcile loop
@@ -60,6 +61,11 @@ type Options struct {
 	// past it a client gets 503.
 	MaxStreams int
 	Logger     *slog.Logger
+	// Index, when set, is the leader's task index (fed by its passes): one
+	// app's tasks, totals and counts are read through it instead of
+	// walking every task. A replica whose index is not built yet forwards
+	// such reads to the leader (Forward), or reads every task.
+	Index *taskindex.Index
 }
 
 // DefaultMaxStreams is Options.MaxStreams when unset.
@@ -215,20 +221,6 @@ func (a *api) app(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	writeError(w, http.StatusNotFound, fmt.Sprintf("no app %s in the desired state", id))
-}
-
-func (a *api) tasks(w http.ResponseWriter, req *http.Request) {
-	tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
-	if !ok {
-		return
-	}
-	tasks = filterTasks(req, tasks)
-	if tasks == nil {
-		tasks = []cluster.Task{}
-	}
-	if tasks, ok = page(w, req, tasks); ok {
-		writeJSON(w, http.StatusOK, tasks)
-	}
 }
 
 func (a *api) agents(w http.ResponseWriter, req *http.Request) {

@@ -6,6 +6,7 @@ package httpapi
 // parameter is optional; without any, each endpoint answers as before.
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -17,44 +18,51 @@ import (
 	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/schedule"
+	"github.com/berthops/berth/taskindex"
 )
 
 // maxPageLimit bounds ?limit=: 500 tasks make about 360 kB of JSON, well
 // under the 1 MB a page may weigh.
 const maxPageLimit = 500
 
-// page applies ?offset= and ?limit= to list. With either given, the full
-// count goes in the X-Total-Count header. A bad value answers 400.
+// page cuts a page out of an in-memory list: ?limit= (default
+// defaultPageLimit) items from ?cursor= (a cursor X-Next-Cursor gave) or
+// ?offset=. The full count goes in X-Total-Count, and the next page's
+// cursor and link when there is one. A bad value answers 400.
 func page[T any](w http.ResponseWriter, req *http.Request, list []T) ([]T, bool) {
 	q := req.URL.Query()
-	if !q.Has("limit") && !q.Has("offset") {
-		return list, true
+	limit, offset, err := limitOffset(q)
+	if err == nil && q.Get("cursor") != "" {
+		offset, err = decodeOffsetCursor(q.Get("cursor"))
 	}
-	num := func(name string, def, max int) (int, bool) {
-		s := q.Get(name)
-		if s == "" {
-			return def, true
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 || n > max {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("?%s=%q: want a whole number from 0 to %d", name, s, max))
-			return 0, false
-		}
-		return n, true
-	}
-	limit, ok := num("limit", 100, maxPageLimit)
-	if !ok {
-		return nil, false
-	}
-	offset, ok := num("offset", 0, 1<<31-1)
-	if !ok {
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return nil, false
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(len(list)))
-	if offset > len(list) {
-		offset = len(list)
+	offset = min(offset, len(list))
+	end := min(len(list), offset+limit)
+	if end < len(list) {
+		setNext(w, req, encodeOffsetCursor(end))
 	}
-	return list[offset:min(len(list), offset+limit)], true
+	return list[offset:end], true
+}
+
+// An in-memory list's cursor is its next offset, opaque to clients.
+const offsetCursorPrefix = "o1:"
+
+func encodeOffsetCursor(n int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(offsetCursorPrefix + strconv.Itoa(n)))
+}
+
+func decodeOffsetCursor(c string) (int, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	rest, ok := strings.CutPrefix(string(b), offsetCursorPrefix)
+	n, err2 := strconv.Atoi(rest)
+	if err != nil || !ok || err2 != nil || n < 0 {
+		return 0, fmt.Errorf("?cursor=%q: not a cursor of this list (pass back X-Next-Cursor as given)", c)
+	}
+	return n, nil
 }
 
 // matches is the ?q= filter: a case-insensitive substring.
@@ -95,64 +103,34 @@ func (a *api) appRows(w http.ResponseWriter, req *http.Request, apps []reconcile
 	if q.Get("counts") != "1" {
 		return rows, true
 	}
-	tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
-	if !ok {
-		return nil, false
-	}
-	type counts struct{ running, staged int }
-	by := map[string]*counts{}
-	for _, t := range tasks {
-		if t.Owner != cluster.OwnerApp || t.Kill {
-			continue
+	var by map[string]taskindex.Counts
+	if a.o.Index.Ready() {
+		by = a.o.Index.OwnerCounts() // as of the latest pass: no task read
+	} else {
+		tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
+		if !ok {
+			return nil, false
 		}
-		c := by[t.OwnerID]
-		if c == nil {
-			c = &counts{}
+		by = map[string]taskindex.Counts{}
+		for _, t := range tasks {
+			if t.Owner != cluster.OwnerApp || t.Kill {
+				continue
+			}
+			c := by[t.OwnerID]
+			switch t.Status.State {
+			case cluster.TaskRunning:
+				c.Running++
+			case "", cluster.TaskStaging, cluster.TaskStarting:
+				c.Staged++
+			}
 			by[t.OwnerID] = c
-		}
-		switch t.Status.State {
-		case cluster.TaskRunning:
-			c.running++
-		case "", cluster.TaskStaging, cluster.TaskStarting:
-			c.staged++
 		}
 	}
 	for i := range rows {
 		c := by[rows[i].ID]
-		if c == nil {
-			c = &counts{}
-		}
-		rows[i].Running, rows[i].Staged = &c.running, &c.staged
+		rows[i].Running, rows[i].Staged = &c.Running, &c.Staged
 	}
 	return rows, true
-}
-
-// filterTasks is GET /v1/tasks's ?app=, ?agent= and ?state= (comma
-// separated; STAGING matches tasks not yet reported).
-func filterTasks(req *http.Request, tasks []cluster.Task) []cluster.Task {
-	q := req.URL.Query()
-	app, agent := q.Get("app"), q.Get("agent")
-	var states map[cluster.TaskState]bool
-	if s := q.Get("state"); s != "" {
-		states = map[cluster.TaskState]bool{}
-		for _, st := range strings.Split(s, ",") {
-			states[cluster.TaskState(strings.TrimSpace(st))] = true
-		}
-	}
-	if app == "" && agent == "" && states == nil {
-		return tasks
-	}
-	kept := tasks[:0]
-	for _, t := range tasks {
-		state := t.Status.State
-		if state == "" {
-			state = cluster.TaskStaging
-		}
-		if (app == "" || t.OwnerID == app) && (agent == "" || t.AgentID == agent) && (states == nil || states[state]) {
-			kept = append(kept, t)
-		}
-	}
-	return kept
 }
 
 // AgentRow is an agent in GET /v1/agents?usage=1: what its live tasks
@@ -177,27 +155,31 @@ func (a *api) agentRows(w http.ResponseWriter, req *http.Request, agents []clust
 	if q.Get("usage") != "1" {
 		return rows, true
 	}
-	tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
-	if !ok {
-		return nil, false
-	}
-	index := make(map[string]int, len(rows))
-	used := make([]cluster.Resources, len(rows))
-	count := make([]int, len(rows))
-	for i, r := range rows {
-		index[r.ID] = i
-	}
-	for _, t := range tasks {
-		i, ok := index[t.AgentID]
-		if !ok || t.Kill || t.Status.State.Terminal() {
-			continue
+	var usage map[string]taskindex.Usage
+	switch {
+	case a.o.Index.Ready():
+		usage = a.o.Index.AgentUsage() // as of the latest pass: no task read
+	case a.o.Forward != nil && a.o.Forward(w, req):
+		return nil, false // the leader, which has the index, answered
+	default:
+		tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
+		if !ok {
+			return nil, false
 		}
-		r := t.Spec.Resources
-		used[i] = cluster.Resources{CPUs: used[i].CPUs + r.CPUs, Mem: used[i].Mem + r.Mem, Disk: used[i].Disk + r.Disk}
-		count[i]++
+		usage = map[string]taskindex.Usage{}
+		for _, t := range tasks {
+			if t.Kill || t.Status.State.Terminal() {
+				continue
+			}
+			u, r := usage[t.AgentID], t.Spec.Resources
+			u.Used = cluster.Resources{CPUs: u.Used.CPUs + r.CPUs, Mem: u.Used.Mem + r.Mem, Disk: u.Used.Disk + r.Disk}
+			u.Tasks++
+			usage[t.AgentID] = u
+		}
 	}
 	for i := range rows {
-		rows[i].Used, rows[i].Tasks = &used[i], &count[i]
+		u := usage[rows[i].ID]
+		rows[i].Used, rows[i].Tasks = &u.Used, &u.Tasks
 	}
 	return rows, true
 }

@@ -53,9 +53,18 @@ func TestBrowseParameters(t *testing.T) {
 	if get("/v1/tasks?agent=nope", 200, &tasks); len(tasks) != 0 {
 		t.Errorf("?agent=nope: %d tasks, want 0", len(tasks))
 	}
-	if h := get("/v1/tasks", 200, &tasks); len(tasks) != 2 || h.Get("X-Total-Count") != "" {
-		t.Errorf("no paging asked: %d tasks, X-Total-Count %q; want all 2 and no header", len(tasks), h.Get("X-Total-Count"))
+	if h := get("/v1/tasks", 200, &tasks); len(tasks) != 2 || h.Get("X-Total-Count") != "2" || h.Get("X-Next-Cursor") != "" {
+		t.Errorf("no paging asked: %d tasks, X-Total-Count %q, next %q; want the first (and only) page of 2", len(tasks), h.Get("X-Total-Count"), h.Get("X-Next-Cursor"))
 	}
+	if h := get("/v1/tasks?app=/web&limit=1", 200, &tasks); len(tasks) != 1 || h.Get("X-Next-Cursor") == "" || !strings.Contains(h.Get("Link"), `rel="next"`) {
+		t.Errorf("a page of 1 of 2: %d tasks, headers %v; want a next cursor and link", len(tasks), h)
+	} else if get("/v1/tasks?app=/web&limit=1&cursor="+h.Get("X-Next-Cursor"), 200, &tasks); len(tasks) != 1 {
+		t.Errorf("the second page: %d tasks, want 1", len(tasks))
+	}
+	if get("/v1/tasks?health=healthy&state=RUNNING", 200, &tasks); len(tasks) != 2 {
+		t.Errorf("?health=healthy&state=RUNNING: %d tasks, want 2", len(tasks))
+	}
+	get("/v1/tasks?cursor=bm90LWEtY3Vyc29y", 400, nil)
 	get("/v1/tasks?limit=501", 400, nil)
 	get("/v1/tasks?offset=-1", 400, nil)
 

@@ -71,4 +71,10 @@ for _ in $(seq 120); do
 done
 
 echo "# ZooKeeper 127.0.0.1:$port (heap $heap, maxClientCnxns=0); load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-"$berth" bench cluster --zk "zk://127.0.0.1:$port/bench" --agents "$agents" --tasks "$tasks" "$@"
+rc=0
+"$berth" bench cluster --zk "zk://127.0.0.1:$port/bench" --agents "$agents" --tasks "$tasks" "$@" || rc=$?
+if [ "$rc" -ne 0 ]; then
+	echo "# bench cluster failed ($rc); the end of ZooKeeper's log:" >&2
+	tail -n 40 "$dir/zookeeper.log" >&2
+fi
+exit "$rc"

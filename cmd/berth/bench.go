@@ -97,7 +97,8 @@ func newBenchClusterCmd() *cobra.Command {
 		zkURL               string
 		agents, tasks, inst int
 		idle                int
-		session, timeout    time.Duration
+		session, agentSess  time.Duration
+		timeout             time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "cluster",
@@ -136,7 +137,7 @@ sessions come from one address: the ZooKeeper needs maxClientCnxns=0.`,
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 			res, err := clusterbench.Run(cmd.Context(), clusterbench.Config{ZK: cfg, Agents: agents, Tasks: tasks, Instances: inst,
-				SessionTimeout: session, IdlePasses: idle, Timeout: timeout, Version: version, Log: logger})
+				SessionTimeout: session, AgentSessionTimeout: agentSess, IdlePasses: idle, Timeout: timeout, Version: version, Log: logger})
 			if err != nil {
 				return err
 			}
@@ -150,7 +151,8 @@ sessions come from one address: the ZooKeeper needs maxClientCnxns=0.`,
 	f.IntVar(&tasks, "tasks", 15000, "number of tasks: a multiple of --instances")
 	f.IntVar(&inst, "instances", 100, "instances of each app")
 	f.IntVar(&idle, "idle-passes", 5, "idle passes to time")
-	f.DurationVar(&session, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout of the leaders and agents")
+	f.DurationVar(&session, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout of the leader replicas")
+	f.DurationVar(&agentSess, "agent-session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout of the simulated agents (longer on a machine too loaded to keep thousands of sessions alive)")
 	f.DurationVar(&timeout, "timeout", 30*time.Minute, "longest each phase may take")
 	return cmd
 }

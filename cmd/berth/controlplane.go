@@ -26,6 +26,7 @@ import (
 	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/reconciler/plan"
 	"github.com/berthops/berth/server"
+	"github.com/berthops/berth/taskindex"
 	"github.com/berthops/berth/ui"
 )
 
@@ -200,8 +201,9 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	state := cluster.NewState(store)
+	index := &taskindex.Index{}
 	rec := reconciler.New(reconciler.Config{
-		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, Logger: logger, Observer: metrics.New(reg), Verify: verify, Signatures: signatures,
+		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, Logger: logger, Observer: indexing{metrics.New(reg), index}, Verify: verify, Signatures: signatures,
 		Pass: decide.Options{Prune: c.prune, Spec: decide.SpecOptions{ShellImage: c.shellImage}},
 	}, src, state)
 	if token == "" {
@@ -211,7 +213,19 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 		logger.Warn("no --webhook-secret-file: push webhooks are refused; the branch is polled", "poll", c.poll)
 	}
 	return &controlPlane{rec: rec, state: state, metrics: reg, flags: c,
-		api: httpapi.Options{Token: token, ProtectReads: c.protectReads, WebhookSecret: secret, Logger: logger, MaxStreams: c.maxStreams}}, nil
+		api: httpapi.Options{Token: token, ProtectReads: c.protectReads, WebhookSecret: secret, Logger: logger, MaxStreams: c.maxStreams, Index: index}}, nil
+}
+
+// indexing feeds every pass's tasks and changes to the API's task index
+// as well as to the metrics.
+type indexing struct {
+	reconciler.Observer
+	index *taskindex.Index
+}
+
+func (o indexing) Pass(d time.Duration, out decide.Result, tasks []cluster.Task) {
+	o.index.Update(tasks, out.Changes, time.Now())
+	o.Observer.Pass(d, out, tasks)
 }
 
 // mount adds the reconciler's routes, /metrics, the Marathon and Chronos

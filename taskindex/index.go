@@ -1,0 +1,220 @@
+// Package taskindex is the leader's index of the tasks by owner (app or
+// job) and by agent, with each task's state, health and reserved resources
+// as of the latest reconcile pass. The API uses it to read one app's tasks
+// without walking all of them, to count (totals, an app's running and
+// staged tasks, an agent's use) without reading any, and to page.
+//
+// It is fed what a pass read and started (Update), so it is at most one
+// pass (--resync) old; readers that need a task's current state read that
+// task from the store. It holds a small entry per task, not the task.
+//
+// It depends on cluster and reconciler/decide only.
+package taskindex
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/reconciler/decide"
+)
+
+// Entry is what the index keeps of one task.
+type Entry struct {
+	cluster.TaskRef
+	Owner     string
+	State     cluster.TaskState
+	Health    cluster.Health
+	Kill      bool
+	Resources cluster.Resources
+}
+
+// Filter selects entries; empty fields select everything.
+type Filter struct {
+	Owner, Agent string
+	States       map[cluster.TaskState]bool
+	Health       cluster.Health
+}
+
+// Match reports whether e passes f.
+func (f Filter) Match(e Entry) bool {
+	return (f.Owner == "" || e.Owner == f.Owner) && (f.Agent == "" || e.AgentID == f.Agent) &&
+		(f.States == nil || f.States[e.State]) && (f.Health == "" || e.Health == f.Health)
+}
+
+// Counts are an owner's live tasks: Running reported RUNNING, Staged
+// assigned and not yet running (STAGING, STARTING).
+type Counts struct{ Running, Staged int }
+
+// Usage is what an agent's live tasks reserve.
+type Usage struct {
+	Used  cluster.Resources
+	Tasks int
+}
+
+// Index is safe for concurrent use. The zero value is an index not built
+// yet: every read says so.
+type Index struct {
+	mu      sync.RWMutex
+	built   time.Time
+	entries []Entry          // sorted by agent, then task
+	owners  map[string][]int // owner -> positions in entries, in entries' order
+}
+
+// Update replaces the index with the tasks a pass read plus the tasks its
+// changes start (STAGING until the next pass reads their status); tasks it
+// forgets drop out.
+func (x *Index) Update(tasks []cluster.Task, changes []decide.Change, now time.Time) {
+	forgotten := map[cluster.TaskRef]bool{}
+	entries := make([]Entry, 0, len(tasks))
+	for _, c := range changes {
+		switch c := c.(type) {
+		case decide.ForgetTask:
+			forgotten[cluster.TaskRef{AgentID: c.AgentID, TaskID: c.TaskID}] = true
+		case decide.StartTask:
+			a := c.Assignment
+			entries = append(entries, Entry{TaskRef: cluster.TaskRef{AgentID: a.AgentID, TaskID: a.TaskID}, Owner: a.OwnerID,
+				State: cluster.TaskStaging, Resources: a.Spec.Resources})
+		}
+	}
+	for _, t := range tasks {
+		ref := cluster.TaskRef{AgentID: t.AgentID, TaskID: t.TaskID}
+		if forgotten[ref] {
+			continue
+		}
+		st := t.Status.State
+		if st == "" {
+			st = cluster.TaskStaging
+		}
+		entries = append(entries, Entry{TaskRef: ref, Owner: t.OwnerID, State: st, Health: t.Status.Health, Kill: t.Kill,
+			Resources: t.Spec.Resources})
+	}
+	slices.SortFunc(entries, func(a, b Entry) int { return CompareRefs(a.TaskRef, b.TaskRef) })
+	entries = slices.CompactFunc(entries, func(a, b Entry) bool { return a.TaskRef == b.TaskRef })
+	owners := map[string][]int{}
+	for i, e := range entries {
+		owners[e.Owner] = append(owners[e.Owner], i)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.entries, x.owners, x.built = entries, owners, now
+}
+
+// CompareRefs orders tasks as the API lists them: by agent, then task id.
+func CompareRefs(a, b cluster.TaskRef) int {
+	if c := cmp.Compare(a.AgentID, b.AgentID); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.TaskID, b.TaskID)
+}
+
+// Built is when the index was last updated; zero if never.
+func (x *Index) Built() time.Time {
+	if x == nil {
+		return time.Time{}
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.built
+}
+
+// Ready reports whether the index was built (a pass ran on this replica).
+func (x *Index) Ready() bool { return !x.Built().IsZero() }
+
+// Select returns up to limit entries f selects that come after the ref
+// after (the zero ref: from the start), in order. An owner filter visits
+// only that owner's entries; otherwise the walk starts at after.
+func (x *Index) Select(f Filter, after cluster.TaskRef, limit int) []Entry {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var page []Entry
+	if f.Owner != "" {
+		is := x.owners[f.Owner]
+		from, _ := slices.BinarySearchFunc(is, after, func(i int, r cluster.TaskRef) int { return CompareRefs(x.entries[i].TaskRef, r) })
+		for _, i := range is[from:] {
+			if e := x.entries[i]; e.TaskRef != after && f.Match(e) {
+				if page = append(page, e); len(page) == limit {
+					break
+				}
+			}
+		}
+		return page
+	}
+	from, _ := slices.BinarySearchFunc(x.entries, after, func(e Entry, r cluster.TaskRef) int { return CompareRefs(e.TaskRef, r) })
+	for _, e := range x.entries[from:] {
+		if e.TaskRef != after && f.Match(e) {
+			if page = append(page, e); len(page) == limit {
+				break
+			}
+		}
+	}
+	return page
+}
+
+// Count is how many entries f selects.
+func (x *Index) Count(f Filter) int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	n := 0
+	if f.Owner != "" {
+		for _, i := range x.owners[f.Owner] {
+			if f.Match(x.entries[i]) {
+				n++
+			}
+		}
+		return n
+	}
+	if f.Agent == "" && f.States == nil && f.Health == "" {
+		return len(x.entries)
+	}
+	for _, e := range x.entries {
+		if f.Match(e) {
+			n++
+		}
+	}
+	return n
+}
+
+// OwnerCounts counts each owner's live (not killed) tasks.
+func (x *Index) OwnerCounts() map[string]Counts {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := make(map[string]Counts, len(x.owners))
+	for owner, is := range x.owners {
+		var c Counts
+		for _, i := range is {
+			e := x.entries[i]
+			if e.Kill {
+				continue
+			}
+			switch e.State {
+			case cluster.TaskRunning:
+				c.Running++
+			case cluster.TaskStaging, cluster.TaskStarting:
+				c.Staged++
+			}
+		}
+		out[owner] = c
+	}
+	return out
+}
+
+// AgentUsage adds up what each agent's live tasks (not killed, not ended)
+// reserve.
+func (x *Index) AgentUsage() map[string]Usage {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := map[string]Usage{}
+	for _, e := range x.entries {
+		if e.Kill || e.State.Terminal() {
+			continue
+		}
+		u := out[e.AgentID]
+		u.Used = cluster.Resources{CPUs: u.Used.CPUs + e.Resources.CPUs, Mem: u.Used.Mem + e.Resources.Mem, Disk: u.Used.Disk + e.Resources.Disk}
+		u.Tasks++
+		out[e.AgentID] = u
+	}
+	return out
+}

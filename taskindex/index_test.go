@@ -1,0 +1,59 @@
+package taskindex
+
+import (
+	"testing"
+	"time"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/reconciler/decide"
+)
+
+func task(agent, id, owner string, st cluster.TaskState) cluster.Task {
+	return cluster.Task{Assignment: cluster.Assignment{TaskID: id, AgentID: agent, OwnerID: owner, Owner: cluster.OwnerApp,
+		Spec: cluster.TaskSpec{Resources: cluster.Resources{CPUs: 1, Mem: 10}}}, Status: cluster.TaskStatus{TaskID: id, AgentID: agent, State: st}}
+}
+
+func TestIndex(t *testing.T) {
+	var x Index
+	if x.Ready() {
+		t.Fatal("an index never updated is ready")
+	}
+	tasks := []cluster.Task{
+		task("b", "web.2", "/web", cluster.TaskRunning),
+		task("a", "web.1", "/web", cluster.TaskRunning),
+		task("a", "db.1", "/db", cluster.TaskStarting),
+		task("c", "web.3", "/web", cluster.TaskFinished),
+	}
+	changes := []decide.Change{
+		decide.StartTask{Assignment: cluster.Assignment{TaskID: "web.4", AgentID: "c", OwnerID: "/web", Spec: cluster.TaskSpec{Resources: cluster.Resources{CPUs: 1}}}},
+		decide.ForgetTask{AgentID: "c", TaskID: "web.3"},
+	}
+	x.Update(tasks, changes, time.Now())
+	if !x.Ready() {
+		t.Fatal("not ready after Update")
+	}
+	refs := func(es []Entry) (out []string) {
+		for _, e := range es {
+			out = append(out, e.AgentID+"/"+e.TaskID)
+		}
+		return out
+	}
+	if got := refs(x.Select(Filter{}, cluster.TaskRef{}, 10)); len(got) != 4 || got[0] != "a/db.1" || got[1] != "a/web.1" || got[2] != "b/web.2" || got[3] != "c/web.4" {
+		t.Errorf("all: %v; want sorted by agent then task, web.3 forgotten, web.4 started", got)
+	}
+	if got := refs(x.Select(Filter{Owner: "/web"}, cluster.TaskRef{AgentID: "a", TaskID: "web.1"}, 1)); len(got) != 1 || got[0] != "b/web.2" {
+		t.Errorf("/web after a/web.1, 1: %v", got)
+	}
+	if got := refs(x.Select(Filter{}, cluster.TaskRef{AgentID: "a", TaskID: "zzz"}, 10)); len(got) != 2 || got[0] != "b/web.2" {
+		t.Errorf("after a cursor that is no task: %v", got)
+	}
+	if n := x.Count(Filter{Owner: "/web", States: map[cluster.TaskState]bool{cluster.TaskStaging: true}}); n != 1 {
+		t.Errorf("/web staging: %d, want 1 (web.4)", n)
+	}
+	if c := x.OwnerCounts()["/web"]; c.Running != 2 || c.Staged != 1 {
+		t.Errorf("/web counts %+v", c)
+	}
+	if u := x.AgentUsage()["a"]; u.Tasks != 2 || u.Used.CPUs != 2 || u.Used.Mem != 20 {
+		t.Errorf("agent a usage %+v", u)
+	}
+}
