@@ -200,11 +200,11 @@ func (a *api) indexedTaskPage(ctx context.Context, tq taskQuery) ([]cluster.Task
 	skip, after := tq.offset, tq.after
 	if skip > 0 && tq.filter.States == nil && tq.filter.Health == "" {
 		// Every candidate matches: skip them in the index, unread.
-		skipped := a.o.Index.Select(byID, after, skip)
-		if len(skipped) < skip {
+		ref, ok := a.o.Index.Skip(byID.Owner, after, skip)
+		if !ok {
 			return nil, total, false, nil
 		}
-		skip, after = 0, skipped[len(skipped)-1].TaskRef
+		skip, after = 0, ref
 	}
 	for {
 		cands := a.o.Index.Select(byID, after, max(tq.limit+1, 64))

@@ -248,13 +248,18 @@ func BenchmarkTasksFiltered150k(b *testing.B) {
 	} {
 		mux := taskMux(b, st, c.index)
 		b.Run(c.name, func(b *testing.B) {
+			failed := 0
 			for b.Loop() {
 				rec := httptest.NewRecorder()
 				mux.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/tasks?"+c.query, nil))
-				if rec.Code != 200 {
+				switch {
+				case rec.Code == http.StatusServiceUnavailable && c.index == nil:
+					failed++ // the read of every task ran past the API's store-read limit
+				case rec.Code != 200:
 					b.Fatalf("%d %s", rec.Code, rec.Body)
 				}
 			}
+			b.ReportMetric(float64(failed)/float64(b.N), "503/op")
 		})
 	}
 }

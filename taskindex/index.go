@@ -14,6 +14,7 @@ package taskindex
 import (
 	"cmp"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -151,6 +152,31 @@ func (x *Index) Select(f Filter, after cluster.TaskRef, limit int) []Entry {
 		}
 	}
 	return page
+}
+
+// Skip returns the ref of the nth entry (from 1) of owner ("": of all
+// entries) after the ref after, without copying any: how an ?offset= page
+// starts. ok is false when there are fewer than n.
+func (x *Index) Skip(owner string, after cluster.TaskRef, n int) (ref cluster.TaskRef, ok bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if n <= 0 {
+		return after, true
+	}
+	at := func(i int) cluster.TaskRef { return x.entries[i].TaskRef }
+	count := len(x.entries)
+	if owner != "" {
+		is := x.owners[owner]
+		at, count = func(i int) cluster.TaskRef { return x.entries[is[i]].TaskRef }, len(is)
+	}
+	from, found := sort.Find(count, func(i int) int { return CompareRefs(after, at(i)) })
+	if found {
+		from++ // after itself was on the previous page
+	}
+	if from+n-1 >= count {
+		return cluster.TaskRef{}, false
+	}
+	return at(from + n - 1), true
 }
 
 // Count is how many entries f selects.

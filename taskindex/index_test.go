@@ -47,6 +47,27 @@ func TestIndex(t *testing.T) {
 	if got := refs(x.Select(Filter{}, cluster.TaskRef{AgentID: "a", TaskID: "zzz"}, 10)); len(got) != 2 || got[0] != "b/web.2" {
 		t.Errorf("after a cursor that is no task: %v", got)
 	}
+	for _, c := range []struct {
+		owner string
+		after cluster.TaskRef
+		n     int
+		want  string
+		ok    bool
+	}{
+		{"", cluster.TaskRef{}, 1, "a/db.1", true},
+		{"", cluster.TaskRef{}, 4, "c/web.4", true},
+		{"", cluster.TaskRef{}, 5, "", false},
+		{"", cluster.TaskRef{AgentID: "a", TaskID: "web.1"}, 1, "b/web.2", true},
+		{"", cluster.TaskRef{AgentID: "a", TaskID: "x"}, 2, "c/web.4", true},
+		{"/web", cluster.TaskRef{}, 3, "c/web.4", true},
+		{"/web", cluster.TaskRef{AgentID: "a", TaskID: "web.1"}, 2, "c/web.4", true},
+		{"/web", cluster.TaskRef{AgentID: "a", TaskID: "web.1"}, 3, "", false},
+	} {
+		ref, ok := x.Skip(c.owner, c.after, c.n)
+		if got := ref.AgentID + "/" + ref.TaskID; ok != c.ok || (ok && got != c.want) {
+			t.Errorf("Skip(%q, %v, %d) = %s, %v; want %s, %v", c.owner, c.after, c.n, got, ok, c.want, c.ok)
+		}
+	}
 	if n := x.Count(Filter{Owner: "/web", States: map[cluster.TaskState]bool{cluster.TaskStaging: true}}); n != 1 {
 		t.Errorf("/web staging: %d, want 1 (web.4)", n)
 	}

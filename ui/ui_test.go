@@ -27,6 +27,7 @@ import (
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/gitsource"
 	"github.com/berthops/berth/server"
+	"github.com/berthops/berth/taskindex"
 	"github.com/berthops/berth/templates"
 	"github.com/berthops/berth/testenv"
 	"github.com/berthops/berth/ui"
@@ -106,11 +107,14 @@ func startPlane(ctx context.Context, t *testing.T) *plane {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
+	// The API reads tasks through the leader's index, as berth server
+	// wires it.
+	index := &taskindex.Index{}
 	rec := reconciler.New(reconciler.Config{Branch: "main", Path: "examples", Poll: 300 * time.Millisecond, Resync: 200 * time.Millisecond,
-		Logger: logger, Pass: decide.Options{Prune: true, Spec: decide.SpecOptions{ShellImage: decide.DefaultShellImage}}}, src, st)
+		Logger: logger, Observer: taskindex.Feed(index, nil), Pass: decide.Options{Prune: true, Spec: decide.SpecOptions{ShellImage: decide.DefaultShellImage}}}, src, st)
 	srv := server.New(server.Config{ID: "up", Version: "test", Store: store, Logger: logger, Lead: []server.LeadFunc{rec.Run}})
 	startRenderer(ctx, t, rec, st)
-	for pattern, h := range httpapi.Routes(rec, st, httpapi.Options{Token: testToken, Logger: logger}) {
+	for pattern, h := range httpapi.Routes(rec, st, httpapi.Options{Token: testToken, Logger: logger, Index: index}) {
 		srv.Handle(pattern, h)
 	}
 	srv.Handle("GET "+ui.Prefix, ui.Handler())
@@ -121,7 +125,7 @@ func startPlane(ctx context.Context, t *testing.T) *plane {
 	go func() { _ = srv.Serve(ctx, ln) }()
 
 	protected := http.NewServeMux()
-	for pattern, h := range httpapi.Routes(rec, st, httpapi.Options{Token: testToken, ProtectReads: true, Logger: logger}) {
+	for pattern, h := range httpapi.Routes(rec, st, httpapi.Options{Token: testToken, ProtectReads: true, Logger: logger, Index: index}) {
 		protected.Handle(pattern, h)
 	}
 	protected.Handle("GET /v1/status", srv.Handler())

@@ -203,7 +203,7 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 	state := cluster.NewState(store)
 	index := &taskindex.Index{}
 	rec := reconciler.New(reconciler.Config{
-		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, Logger: logger, Observer: indexing{metrics.New(reg), index}, Verify: verify, Signatures: signatures,
+		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, Logger: logger, Observer: taskindex.Feed(index, metrics.New(reg)), Verify: verify, Signatures: signatures,
 		Pass: decide.Options{Prune: c.prune, Spec: decide.SpecOptions{ShellImage: c.shellImage}},
 	}, src, state)
 	if token == "" {
@@ -214,18 +214,6 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 	}
 	return &controlPlane{rec: rec, state: state, metrics: reg, flags: c,
 		api: httpapi.Options{Token: token, ProtectReads: c.protectReads, WebhookSecret: secret, Logger: logger, MaxStreams: c.maxStreams, Index: index}}, nil
-}
-
-// indexing feeds every pass's tasks and changes to the API's task index
-// as well as to the metrics.
-type indexing struct {
-	reconciler.Observer
-	index *taskindex.Index
-}
-
-func (o indexing) Pass(d time.Duration, out decide.Result, tasks []cluster.Task) {
-	o.index.Update(tasks, out.Changes, time.Now())
-	o.Observer.Pass(d, out, tasks)
 }
 
 // mount adds the reconciler's routes, /metrics, the Marathon and Chronos
