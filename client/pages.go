@@ -104,3 +104,18 @@ func getPage[T any](ctx context.Context, c *Client, path string, q url.Values) (
 	}
 	return Page[T]{Items: items, Total: total, NextCursor: resp.Header.Get("X-Next-Cursor")}, nil
 }
+
+// AgentUsage is an agent of GET /v1/agents?usage=1: the registration, what
+// its live tasks reserve and how many they are (as of the leader's latest
+// pass).
+type AgentUsage struct {
+	cluster.Agent
+	Used  *cluster.Resources `json:"used,omitempty"`
+	Tasks *int               `json:"tasks,omitempty"`
+}
+
+// AgentsWithUsage is GET /v1/agents?usage=1, every page: the agents with
+// their tasks counted by the server, so no task is read here.
+func (c *Client) AgentsWithUsage(ctx context.Context) ([]AgentUsage, error) {
+	return getAll[AgentUsage](ctx, c, "/v1/agents", url.Values{"usage": {"1"}})
+}

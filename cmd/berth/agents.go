@@ -22,7 +22,8 @@ func newAgentsCmd() *cobra.Command {
 		Long: `agents lists every agent registered in the cluster state (GET /v1/agents): its
 address, whether its session is alive (an unreachable agent's tasks are
 replaced elsewhere), the resources and host ports it offers, its attributes
-for constraints and how many tasks it runs (GET /v1/tasks). See docs/api.md.`,
+for constraints and how many live tasks it runs (counted by the server,
+GET /v1/agents?usage=1). See docs/api.md.`,
 		Example: `  berth agents
   berth agents -o json | jq '.[] | select(.reachable | not) | .id'`,
 		Args: cobra.NoArgs,
@@ -33,9 +34,17 @@ for constraints and how many tasks it runs (GET /v1/tasks). See docs/api.md.`,
 			}
 			ctx, cancel := f.request(cmd.Context())
 			defer cancel()
-			agents, err := c.Agents(ctx)
+			rows, err := c.AgentsWithUsage(ctx)
 			if err != nil {
 				return f.hint(err)
+			}
+			agents := make([]cluster.Agent, len(rows))
+			running := map[string]int{}
+			for i, r := range rows {
+				agents[i] = r.Agent
+				if r.Tasks != nil {
+					running[r.ID] = *r.Tasks
+				}
 			}
 			if f.output == "json" {
 				return writeJSON(cmd.OutOrStdout(), agents)
@@ -44,11 +53,7 @@ for constraints and how many tasks it runs (GET /v1/tasks). See docs/api.md.`,
 				cmd.PrintErrln("no agents registered: start one with `berth agent`")
 				return nil
 			}
-			tasks, err := c.Tasks(ctx, "")
-			if err != nil {
-				return f.hint(err)
-			}
-			renderAgents(cmd.OutOrStdout(), agents, tasks, time.Now())
+			renderAgents(cmd.OutOrStdout(), agents, running, time.Now())
 			return nil
 		},
 	}
@@ -57,13 +62,7 @@ for constraints and how many tasks it runs (GET /v1/tasks). See docs/api.md.`,
 }
 
 // renderAgents prints agents by id with the number of live tasks on each.
-func renderAgents(w io.Writer, agents []cluster.Agent, tasks []cluster.Task, now time.Time) {
-	running := map[string]int{}
-	for _, t := range tasks {
-		if !t.Status.State.Terminal() {
-			running[t.AgentID]++
-		}
-	}
+func renderAgents(w io.Writer, agents []cluster.Agent, running map[string]int, now time.Time) {
 	agents = append([]cluster.Agent(nil), agents...)
 	sort.Slice(agents, func(i, j int) bool { return agents[i].ID < agents[j].ID })
 	tw := newTable(w, "ID", "ADDRESS", "REACHABLE", "CPUS", "MEM", "DISK", "PORTS", "TASKS", "ATTRIBUTES", "ALLOWS", "AGE")

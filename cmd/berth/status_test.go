@@ -128,7 +128,13 @@ func TestRenderTablesGolden(t *testing.T) {
 			RegisteredAt: goldenNow.Add(-72 * time.Hour)},
 	}
 	buf.Reset()
-	renderAgents(&buf, agents, tasks, goldenNow)
+	running := map[string]int{}
+	for _, tk := range tasks {
+		if !tk.Kill && !tk.Status.State.Terminal() {
+			running[tk.AgentID]++
+		}
+	}
+	renderAgents(&buf, agents, running, goldenNow)
 	checkGolden(t, "agents.text", buf.String())
 }
 
