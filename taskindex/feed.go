@@ -8,8 +8,10 @@ import (
 	"github.com/berthops/berth/reconciler/decide"
 )
 
-// Feed returns a reconcile loop Observer that updates x after every pass
-// and tells next (nil: nothing else) everything.
+// Feed returns a reconcile loop Observer that updates x after every pass,
+// empties it when the loop stops leading (a former leader's index would
+// miss every task started after it), and tells next (nil: nothing else)
+// everything.
 func Feed(x *Index, next reconciler.Observer) reconciler.Observer {
 	if next == nil {
 		next = nop{}
@@ -25,6 +27,13 @@ type feed struct {
 func (f feed) Pass(d time.Duration, out decide.Result, tasks []cluster.Task) {
 	f.x.Update(tasks, out.Changes, time.Now())
 	f.Observer.Pass(d, out, tasks)
+}
+
+func (f feed) Leader(leading bool) {
+	if !leading {
+		f.x.Reset()
+	}
+	f.Observer.Leader(leading)
 }
 
 type nop struct{}

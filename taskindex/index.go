@@ -103,6 +103,13 @@ func (x *Index) Update(tasks []cluster.Task, changes []decide.Change, now time.T
 	x.entries, x.owners, x.built = entries, owners, now
 }
 
+// Reset empties the index: it is not built until the next Update.
+func (x *Index) Reset() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.entries, x.owners, x.built = nil, nil, time.Time{}
+}
+
 // CompareRefs orders tasks as the API lists them: by agent, then task id.
 func CompareRefs(a, b cluster.TaskRef) int {
 	if c := cmp.Compare(a.AgentID, b.AgentID); c != 0 {

@@ -78,3 +78,17 @@ func TestIndex(t *testing.T) {
 		t.Errorf("agent a usage %+v", u)
 	}
 }
+
+func TestFeedEmptiesTheIndexWhenLeadershipEnds(t *testing.T) {
+	var x Index
+	o := Feed(&x, nil)
+	o.Leader(true)
+	o.Pass(time.Millisecond, decide.Result{}, []cluster.Task{task("a", "web.1", "/web", cluster.TaskRunning)})
+	if !x.Ready() || x.Count(Filter{}) != 1 {
+		t.Fatalf("after a pass: ready %v, %d entries", x.Ready(), x.Count(Filter{}))
+	}
+	o.Leader(false)
+	if x.Ready() || x.Count(Filter{}) != 0 {
+		t.Fatalf("after leadership ended: ready %v, %d entries; want an empty index", x.Ready(), x.Count(Filter{}))
+	}
+}
