@@ -137,8 +137,13 @@ func Name(a cluster.Artifact) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// As the Mesos fetcher: the base name of what follows the scheme, so
+	// the host when the path is empty (https://url-to-file: url-to-file).
 	base := path.Base(u.Path)
-	if base == "." || base == "/" || base == "" || !filepath.IsLocal(base) {
+	if base == "." || base == "/" || base == "" {
+		base = u.Hostname()
+	}
+	if base == "" || !filepath.IsLocal(base) {
 		return "", fmt.Errorf("the URI names no file: set destPath")
 	}
 	return base, nil

@@ -257,7 +257,7 @@ func TestFetchFailures(t *testing.T) {
 	u := srv.URL
 	for _, tc := range []struct {
 		name, uri, want string
-		is             error
+		is              error
 	}{
 		{"not found", u + "/missing.tgz", "HTTP 404", nil},
 		{"too large", u + "/big", "over the size limit", ErrTooLarge},
@@ -266,7 +266,7 @@ func TestFetchFailures(t *testing.T) {
 		{"timeout", u + "/slow", "deadline exceeded", context.DeadlineExceeded},
 		{"password redacted", "http://user:secret@127.0.0.1:1/x", "user:xxxxx@", nil},
 		{"missing file", "file:///nonexistent/x", "no such file", nil},
-		{"no name", u + "/", "names no file", nil},
+		{"no name", "file:///", "names no file", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := f.Fetch(context.Background(), t.TempDir(), []cluster.Artifact{{URI: tc.uri, Extract: true}})
