@@ -31,9 +31,9 @@ type Config struct {
 	SandboxDir string
 	// Fetcher fetches artifacts into sandboxes (agent/fetch).
 	Fetcher Fetcher
-	Version      string
-	Logger       *slog.Logger
-	Now          func() time.Time
+	Version string
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Agent makes one container runtime run the tasks assigned to one node.

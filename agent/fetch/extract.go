@@ -118,7 +118,7 @@ func (x *extractor) tar(tr *tar.Reader) error {
 		}
 		var kind fs.FileMode
 		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg:
 		case tar.TypeDir:
 			kind = fs.ModeDir
 		case tar.TypeSymlink:
