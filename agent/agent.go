@@ -25,9 +25,15 @@ type Config struct {
 	DefaultKillGrace time.Duration
 	// SyncInterval is how often the registry is repaired (default 5 s).
 	SyncInterval time.Duration
-	Version      string
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// SandboxDir holds one sandbox directory per task (sandbox.go), which
+	// only this agent may use. Empty: tasks get no sandbox, and a task with
+	// artifacts or a sandbox-relative volume fails to launch.
+	SandboxDir string
+	// Fetcher fetches artifacts into sandboxes (agent/fetch).
+	Fetcher Fetcher
+	Version string
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Agent makes one container runtime run the tasks assigned to one node.
@@ -113,6 +119,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.reconcile(ctx, &wg, tasks, set, existing)
 			if first {
 				first = false
+				a.cleanSandboxes(tasks)
 				// Whatever no assignment claimed on the first pass is left
 				// from before a restart and is not wanted any more.
 				for id, c := range existing {
@@ -206,6 +213,7 @@ func (a *Agent) removeUnwanted(ctx context.Context, taskID string, c launch.Cont
 	if err := a.cfg.Runtime.Remove(ctx, c.ID); err != nil {
 		log.Warn("remove unwanted container", "err", err)
 	}
+	a.removeSandbox(taskID)
 }
 
 func shortID(id string) string {

@@ -30,6 +30,8 @@ type harness struct {
 	cli   *client.Client
 	label string
 	fc    *fakeCluster
+	// configure, when set, edits each agent's Config before it starts.
+	configure func(*Config)
 }
 
 func newHarness(t testing.TB) *harness {
@@ -63,10 +65,14 @@ func (h *harness) startWith(node Node, reg Registry, sync time.Duration) (stop f
 	if os.Getenv("BERTH_TEST_QUIET") != "" {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	ag, err := New(Config{
+	cfg := Config{
 		Node: node, Runtime: dockerrt.New(h.cli, dockerrt.Options{ExtraLabels: map[string]string{testenv.TestLabel: h.label}, Logger: log}),
 		Cluster: h.fc, Registry: reg, DefaultKillGrace: time.Second, Logger: log, SyncInterval: sync,
-	})
+	}
+	if h.configure != nil {
+		h.configure(&cfg)
+	}
+	ag, err := New(cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -33,3 +33,10 @@ type Registry interface {
 	// first right after it has taken stock of its containers.
 	Sync(ctx context.Context, keep func(taskID string) bool) error
 }
+
+// Fetcher downloads a task's artifacts into its sandbox directory before its
+// container is created (agent/fetch, in production). Its error names the
+// URI and why; the launch fails with it.
+type Fetcher interface {
+	Fetch(ctx context.Context, dir string, artifacts []cluster.Artifact) error
+}

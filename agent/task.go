@@ -60,12 +60,12 @@ func (t *task) run(ctx context.Context) {
 		case remove = <-t.stopCh:
 		}
 	}
-	if t.containerID == "" {
-		return
+	if t.containerID != "" {
+		if err := t.ag.cfg.Runtime.Remove(ctx, t.containerID); err != nil {
+			t.log.Warn("remove container", "container", shortID(t.containerID), "err", err)
+		}
 	}
-	if err := t.ag.cfg.Runtime.Remove(ctx, t.containerID); err != nil {
-		t.log.Warn("remove container", "container", shortID(t.containerID), "err", err)
-	}
+	t.ag.removeSandbox(t.as.TaskID)
 }
 
 // report sends the task's status with the given state; the edit fills the
@@ -183,10 +183,15 @@ func (t *task) supervise(ctx context.Context) (remove, stopping bool) {
 		}
 	}
 
+	deadline, stopDeadline := t.deadline(info.Running)
+	defer stopDeadline()
 	for {
 		select {
 		case <-ctx.Done():
 			return false, true
+		case <-deadline:
+			t.stopAs(ctx, fmt.Sprintf("killed: ran longer than its timeout of %v", spec.Timeout), cluster.HealthUnknown, cluster.TaskFailed)
+			return false, false
 		case r := <-t.stopCh:
 			t.kill(ctx, "killed: the assignment was withdrawn", cluster.HealthUnknown)
 			return r, false
@@ -234,7 +239,11 @@ func (t *task) launch(ctx context.Context) error {
 	if err := checkResolvedHostPaths(n.policy(), t.as.Spec); err != nil {
 		return fmt.Errorf("task %s: %w", t.as.TaskID, err)
 	}
-	id, err := rt.Create(ctx, launch.Task{Assignment: t.as,
+	sandbox, err := t.prepareSandbox(ctx)
+	if err != nil {
+		return err
+	}
+	id, err := rt.Create(ctx, launch.Task{Assignment: t.as, Sandbox: sandbox,
 		Node: launch.Node{ID: n.ID, Hostname: n.Hostname, Address: n.Address, Policy: n.policy()}})
 	if err != nil {
 		return err
@@ -276,6 +285,12 @@ func (t *task) exited(ctx context.Context, code int, msg string) {
 // kill stops the task gracefully: out of the registry first, then SIGTERM,
 // then SIGKILL after the grace period.
 func (t *task) kill(ctx context.Context, reason string, health cluster.Health) {
+	t.stopAs(ctx, reason, health, cluster.TaskKilled)
+}
+
+// stopAs is kill reporting final once the container is stopped: KILLED for
+// a kill, FAILED for a run past its timeout.
+func (t *task) stopAs(ctx context.Context, reason string, health cluster.Health, final cluster.TaskState) {
 	t.deregister(ctx)
 	t.report(ctx, cluster.TaskKilling, func(s *cluster.TaskStatus) { s.Health, s.Message = health, reason })
 	grace := t.as.Spec.KillGracePeriod
@@ -291,7 +306,7 @@ func (t *task) kill(ctx context.Context, reason string, health cluster.Health) {
 		code = &c
 	}
 	tail := t.outputTail(ctx)
-	t.report(ctx, cluster.TaskKilled, func(s *cluster.TaskStatus) {
+	t.report(ctx, final, func(s *cluster.TaskStatus) {
 		s.Health, s.Message, s.ExitCode, s.OutputTail = health, reason, code, tail
 	})
 }
@@ -370,4 +385,20 @@ func (t *task) probeLoop(ctx context.Context, i int, hc cluster.HealthCheckSpec,
 // exec runs a COMMAND health check inside the container through its shell.
 func (t *task) exec(ctx context.Context, cmd string) (int, error) {
 	return t.ag.cfg.Runtime.Exec(ctx, t.containerID, cmd)
+}
+
+// deadline fires when a running task has used up its spec's Timeout,
+// counted from the container's start (so an agent restarted meanwhile
+// keeps the same limit). Without a timeout it never fires.
+func (t *task) deadline(running bool) (<-chan time.Time, func()) {
+	limit := t.as.Spec.Timeout
+	if limit <= 0 || !running {
+		return nil, func() {}
+	}
+	started := t.status.StartedAt
+	if started.IsZero() {
+		started = t.ag.cfg.Now()
+	}
+	timer := time.NewTimer(max(0, started.Add(limit).Sub(t.ag.cfg.Now())))
+	return timer.C, func() { timer.Stop() }
 }

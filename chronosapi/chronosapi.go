@@ -207,7 +207,7 @@ func job(j *manifests.Job, r record) Job {
 		ScheduleTimeZone: j.ScheduleTimeZone, Parents: j.Parents, Epsilon: j.Epsilon, Retries: j.Retries, Owner: j.Owner,
 		SuccessCount: r.state.SuccessCount, ErrorCount: r.state.ErrorCount, LastSuccess: chronosTime(r.state.LastSuccess),
 		LastError: chronosTime(r.state.LastError), CPUs: j.CPUs, Disk: j.Disk, Mem: j.Mem, Disabled: j.Disabled,
-		Fetch: []any{}, URIs: []string{}, EnvironmentVariables: []EnvVar{}, RunAsUser: "root", Concurrent: j.Concurrent,
+		Fetch: fetchOf(j.Fetch), URIs: []string{}, EnvironmentVariables: []EnvVar{}, RunAsUser: "root", Concurrent: j.Concurrent,
 		Constraints: [][]string{}}
 	if out.Epsilon == "" {
 		out.Epsilon = "PT60S" // Chronos's default
@@ -380,4 +380,14 @@ func (a *api) graph(w http.ResponseWriter, req *http.Request) {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// fetchOf shows a job's artifacts in Chronos's form ({uri, executable,
+// cache, extract}); a job's uris were normalised into them.
+func fetchOf(js []manifests.JobArtifact) []any {
+	out := []any{}
+	for _, j := range js {
+		out = append(out, map[string]any{"uri": j.URI, "executable": j.Executable, "cache": j.Cache, "extract": j.Extract})
+	}
+	return out
 }

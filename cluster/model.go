@@ -142,6 +142,25 @@ type TaskSpec struct {
 	// KillGracePeriod is the time between SIGTERM and SIGKILL.
 	KillGracePeriod time.Duration `json:"killGracePeriod"`
 	User            string        `json:"user,omitempty"`
+	// Fetch is downloaded into the task's sandbox before it starts
+	// (Marathon fetch/uris, Chronos fetch/uris).
+	Fetch []Artifact `json:"fetch,omitempty"`
+	// Timeout is how long a job's run may take: the agent kills it after
+	// that and reports it FAILED (0: no limit).
+	Timeout time.Duration `json:"timeout,omitempty"`
+}
+
+// Artifact is one URI the agent fetches into a task's sandbox, with Mesos's
+// fetcher semantics (see docs/agent.md, "Artifacts").
+type Artifact struct {
+	URI string `json:"uri"`
+	// Extract unpacks a recognised archive into the sandbox.
+	Extract    bool `json:"extract,omitempty"`
+	Executable bool `json:"executable,omitempty"`
+	// Cache reuses the agent's copy of URI, fetched once.
+	Cache bool `json:"cache,omitempty"`
+	// DestPath names the file in the sandbox (default: the URI's base name).
+	DestPath string `json:"destPath,omitempty"`
 }
 
 // PortSpec is one port of a task. HostPort 0 means "any free port"; by the

@@ -376,6 +376,8 @@ func applyDefaults(v reflect.Value) {
 	case *Job:
 		p.Shell = true
 		p.Retries = 2
+	case *Artifact:
+		p.Extract = true // Marathon's default; Chronos's JobArtifact keeps false
 	case *Queue:
 		p.MaxCapacity = 100
 	}

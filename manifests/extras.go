@@ -30,7 +30,6 @@ func ifEmpty(reason string) extraRule  { return extraRule{action: extraIgnoreEmp
 func rejected(reason string) extraRule { return extraRule{action: extraReject, reason: reason} }
 
 const (
-	whyFetch   = "fetching artifacts into the sandbox is not supported: build them into the image"
 	whyRoles   = "Mesos roles have no meaning in Berth: use queue"
 	whySecrets = "secrets are not supported: mount them from the host with a volume"
 	whyIP      = "networkNames is a Mesos network list Berth does not read: use networks [{mode: container, name: ...}]"
@@ -56,8 +55,6 @@ func extraRules() map[reflect.Type]map[string]extraRule {
 			"storeUrls":             ignore(),
 			"role":                  ignore(),
 			"acceptedResourceRoles": ignore(),
-			"uris":                  ifEmpty(whyFetch),
-			"fetch":                 ifEmpty(whyFetch),
 			"executor":              ifEmpty("custom Mesos executors are not supported"),
 			"secrets":               ifEmpty(whySecrets),
 			"readinessChecks":       ifEmpty("readiness checks are not supported: use a health check"),
@@ -106,8 +103,6 @@ func extraRules() map[reflect.Type]map[string]extraRule {
 			"ownerName":              ignore(),
 			"runAsUser":              ignore(),
 			"dataProcessingJobType":  ignore(),
-			"uris":                   ifEmpty(whyFetch),
-			"fetch":                  ifEmpty(whyFetch),
 			"executor":               ifEmpty("custom Mesos executors are not supported"),
 			"executorFlags":          ifEmpty("custom Mesos executors are not supported"),
 			"taskInfoData":           ifEmpty("custom Mesos executors are not supported"),

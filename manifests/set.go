@@ -20,6 +20,8 @@ func (l *loader) finish() (*Set, error) {
 		r := reporter{errs: &l.errs, file: e.file, root: e.node}
 		l.reporters[e.v.Origin] = r
 		normalizeApp(e.v, r)
+		e.v.Fetch = normalizeArtifacts(e.v.Fetch, e.v.URIs, r)
+		e.v.URIs = nil
 		if e.v.Queue != "" {
 			e.v.Queue = resolveID(e.v.Queue, "/")
 		}
@@ -30,6 +32,8 @@ func (l *loader) finish() (*Set, error) {
 		r := reporter{errs: &l.errs, file: e.file, root: e.node}
 		l.reporters[e.v.Origin] = r
 		normalizeJob(e.v)
+		e.v.Fetch = jobArtifacts(normalizeArtifacts(appArtifacts(e.v.Fetch), e.v.URIs, r))
+		e.v.URIs = nil
 		if e.v.Queue != "" {
 			e.v.Queue = resolveID(e.v.Queue, "/")
 		}

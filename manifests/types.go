@@ -57,6 +57,10 @@ type App struct {
 	Labels                     map[string]string   `json:"labels,omitempty" yaml:"labels,omitempty"`
 	// Queue is Berth's addition: the capacity queue the app's tasks are charged to.
 	Queue string `json:"queue,omitempty" yaml:"queue,omitempty"`
+	// Fetch is downloaded into the task's sandbox before it starts. URIs is
+	// Marathon's older form; normalisation moves it to Fetch (artifacts.go).
+	Fetch []Artifact `json:"fetch,omitempty" yaml:"fetch,omitempty"`
+	URIs  []string   `json:"uris,omitempty" yaml:"uris,omitempty"`
 
 	Origin Origin `json:"-" yaml:"-"`
 }
@@ -210,6 +214,12 @@ type Job struct {
 	Concurrent           bool          `json:"concurrent,omitempty" yaml:"concurrent,omitempty"`
 	Constraints          []Constraint  `json:"constraints,omitempty" yaml:"constraints,omitempty"`
 	Queue                string        `json:"queue,omitempty" yaml:"queue,omitempty"`
+	// Fetch and URIs as for App, with Chronos's defaults (artifacts.go).
+	Fetch []JobArtifact `json:"fetch,omitempty" yaml:"fetch,omitempty"`
+	URIs  []string      `json:"uris,omitempty" yaml:"uris,omitempty"`
+	// Timeout is Berth's addition (Chronos has none): an ISO 8601 duration
+	// after which a run is killed and counted failed.
+	Timeout string `json:"timeout,omitempty" yaml:"timeout,omitempty"`
 
 	Origin Origin `json:"-" yaml:"-"`
 }

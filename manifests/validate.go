@@ -192,8 +192,8 @@ func validateVolumes(vs []Volume, r reporter, parent string) {
 		if !path.IsAbs(v.ContainerPath) {
 			r.at(p(parent, "volumes", i, "containerPath"), "must be an absolute path, found %q", v.ContainerPath)
 		}
-		if !path.IsAbs(v.HostPath) {
-			r.at(p(parent, "volumes", i, "hostPath"), "must be an absolute path on the host, found %q", v.HostPath)
+		if !path.IsAbs(v.HostPath) && !sandboxRelative(v.HostPath) {
+			r.at(p(parent, "volumes", i, "hostPath"), "must be an absolute path on the host, or a path inside the task's sandbox (relative, no ..), found %q", v.HostPath)
 		}
 		if v.Mode != "RO" && v.Mode != "RW" {
 			r.at(p(parent, "volumes", i, "mode"), "unknown mode %q: expected RO or RW", v.Mode)
@@ -356,6 +356,13 @@ func validateJob(j *Job, r reporter) {
 			r.syntax(p("epsilon"), err)
 		} else if d < 0 {
 			r.at(p("epsilon"), "must not be negative")
+		}
+	}
+	if j.Timeout != "" {
+		if d, err := schedule.ParseDuration(j.Timeout); err != nil {
+			r.syntax(p("timeout"), err)
+		} else if d <= 0 {
+			r.at(p("timeout"), "must be a positive duration such as PT30M")
 		}
 	}
 	between(r, float64(j.Retries), MaxRetries, "retries")

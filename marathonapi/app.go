@@ -192,7 +192,7 @@ func (v *view) app(a *manifests.App, e embeds) App {
 	ver := v.appVersion(a.ID)
 	out := App{
 		ID: a.ID, Cmd: a.Cmd, Args: a.Args, User: a.User, Env: orEmpty(a.Env), Instances: a.Instances,
-		CPUs: a.CPUs, Mem: a.Mem, Disk: a.Disk, Constraints: [][]string{}, Fetch: []any{},
+		CPUs: a.CPUs, Mem: a.Mem, Disk: a.Disk, Constraints: [][]string{}, Fetch: fetchOf(a.Fetch),
 		PortDefinitions: []PortDefinition{}, RequirePorts: a.RequirePorts, HealthChecks: []HealthCheck{}, ReadinessChecks: []any{},
 		Check: a.Check, Dependencies: orEmptySlice(a.Dependencies), KillSelection: a.KillSelection, Labels: orEmpty(a.Labels), Secrets: map[string]any{},
 		UpgradeStrategy:     UpgradeStrategy{MinimumHealthCapacity: a.UpgradeStrategy.MinimumHealthCapacity, MaximumOverCapacity: a.UpgradeStrategy.MaximumOverCapacity},
@@ -368,4 +368,18 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// fetchOf shows an app's artifacts as Marathon's API did: every flag
+// written out, [] when there are none.
+func fetchOf(as []manifests.Artifact) []any {
+	out := []any{}
+	for _, a := range as {
+		e := map[string]any{"uri": a.URI, "extract": a.Extract, "executable": a.Executable, "cache": a.Cache}
+		if a.DestPath != "" {
+			e["destPath"] = a.DestPath
+		}
+		out = append(out, e)
+	}
+	return out
 }

@@ -70,6 +70,9 @@ func Check(p cluster.AgentPolicy, spec cluster.TaskSpec) (Refusal, bool) {
 		return refuse(RulePrivileged, "docker.privileged is not allowed on this agent (berth agent --allow-privileged)")
 	}
 	for i, v := range spec.Volumes {
+		if SandboxPath(v.HostPath) {
+			continue
+		}
 		if r, ok := CheckHostPath(p, v.HostPath); !ok {
 			r.Reason = fmt.Sprintf("volumes[%d]: %s", i, r.Reason)
 			return r, false

@@ -13,6 +13,7 @@ import (
 
 	"github.com/berthops/berth/agent"
 	"github.com/berthops/berth/agent/dockerrt"
+	"github.com/berthops/berth/agent/fetch"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/zkstore"
 	"github.com/berthops/berth/reconciler"
@@ -67,7 +68,12 @@ func newJobsCluster(t *testing.T, ctx context.Context, zk *testenv.ZooKeeper) *j
 	testenv.Images(t)
 	label := testenv.DockerTestLabel(t, cli)
 	c.agent = "jobs-agent-" + testenv.UniqueID(t)
+	fetcher, err := fetch.New(fetch.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ag, err := agent.New(agent.Config{
+		SandboxDir: t.TempDir(), Fetcher: fetcher,
 		Node: agent.Node{ID: c.agent, Hostname: c.agent, Address: "127.0.0.2",
 			Resources: cluster.Resources{CPUs: 4, Mem: 4096, Disk: 10000}, Ports: []cluster.PortRange{{Begin: 31000, End: 31100}}},
 		Runtime: dockerrt.New(cli, dockerrt.Options{ExtraLabels: map[string]string{testenv.TestLabel: label}}),

@@ -49,7 +49,7 @@ func dockerNameSafe(s string) string {
 // buildLaunch turns an assignment into a container definition. It is pure:
 // every error is about the spec (or this agent's consent) and is final, so
 // the task is reported FAILED with it rather than retried.
-func buildLaunch(node launch.Node, a cluster.Assignment, opts launchOptions) (definition, error) {
+func buildLaunch(node launch.Node, a cluster.Assignment, sandbox string, opts launchOptions) (definition, error) {
 	spec := a.Spec
 	l := definition{Name: containerName(node.ID, a.TaskID), Image: spec.Image}
 	cfg := &container.Config{User: spec.User}
@@ -86,15 +86,20 @@ func buildLaunch(node launch.Node, a cluster.Assignment, opts launchOptions) (de
 		return l, err
 	}
 	for i, v := range spec.Volumes {
-		if !path.IsAbs(v.HostPath) || !path.IsAbs(v.ContainerPath) || strings.Contains(v.HostPath+v.ContainerPath, ":") {
+		hostPath, err := volumeSource(sandbox, v.HostPath)
+		if err != nil {
+			return l, fmt.Errorf("volumes[%d]: %w", i, err)
+		}
+		if !path.IsAbs(hostPath) || !path.IsAbs(v.ContainerPath) || strings.Contains(hostPath+v.ContainerPath, ":") {
 			return l, fmt.Errorf("volumes[%d]: hostPath %q and containerPath %q must be absolute paths without ':'", i, v.HostPath, v.ContainerPath)
 		}
 		mode := "rw"
 		if v.ReadOnly {
 			mode = "ro"
 		}
-		host.Binds = append(host.Binds, v.HostPath+":"+v.ContainerPath+":"+mode)
+		host.Binds = append(host.Binds, hostPath+":"+v.ContainerPath+":"+mode)
 	}
+	mountSandbox(sandbox, spec, cfg, host)
 	host.Privileged = spec.Privileged // allowed by the policy check above
 	// Mesos mapped cpus to CPU shares (1024 per CPU) and, with CFS enabled,
 	// to a hard quota; mem is a hard limit. Docker cannot cap disk on most

@@ -74,7 +74,7 @@ func TestBuildLaunchGolden(t *testing.T) {
 			if as.AgentID == "host-net" {
 				node.Policy.HostNetwork = true
 			}
-			l, err := buildLaunch(node, as, launchOptions{ShellImage: "berth/shell:dev"})
+			l, err := buildLaunch(node, as, "", launchOptions{ShellImage: "berth/shell:dev"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,14 +101,14 @@ func TestBuildLaunchErrors(t *testing.T) {
 		"berth label":     {cluster.TaskSpec{Image: "x", Parameters: []cluster.Parameter{{Key: "label", Value: "berth.agent=x"}}}, "agent's own"},
 	}
 	for name, tt := range tests {
-		_, err := buildLaunch(testNode, appAssignment(tt.spec), launchOptions{})
+		_, err := buildLaunch(testNode, appAssignment(tt.spec), "", launchOptions{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", name, err, tt.want)
 		}
 	}
 	priv := testNode
 	priv.Policy.Privileged = true
-	if l, err := buildLaunch(priv, appAssignment(cluster.TaskSpec{Image: "x", Privileged: true}), launchOptions{}); err != nil || !l.Host.Privileged {
+	if l, err := buildLaunch(priv, appAssignment(cluster.TaskSpec{Image: "x", Privileged: true}), "", launchOptions{}); err != nil || !l.Host.Privileged {
 		t.Errorf("privileged on a consenting agent: %v", err)
 	}
 }

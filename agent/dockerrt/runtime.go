@@ -85,7 +85,7 @@ func New(d Docker, opts Options) *Runtime {
 
 // Create implements launch.Runtime.
 func (r *Runtime) Create(ctx context.Context, t launch.Task) (string, error) {
-	l, err := buildLaunch(t.Node, t.Assignment, r.opts)
+	l, err := buildLaunch(t.Node, t.Assignment, t.Sandbox, r.opts)
 	if err != nil {
 		return "", fmt.Errorf("task %s: %w", t.Assignment.TaskID, err)
 	}

@@ -41,7 +41,15 @@ type Node struct {
 type Task struct {
 	Node       Node
 	Assignment cluster.Assignment
+	// Sandbox is the task's sandbox directory on the host (its fetched
+	// artifacts), mounted at SandboxPath; "" when the agent keeps none.
+	Sandbox string
 }
+
+// SandboxPath is where a task's sandbox is mounted in its container, and
+// what $MESOS_SANDBOX says: Mesos's own path, so that commands written for
+// Mesos find their files.
+const SandboxPath = "/mnt/mesos/sandbox"
 
 // State is a container as the runtime sees it now.
 type State struct {

@@ -33,6 +33,7 @@ type agentFlags struct {
 	labels map[string]string
 	// templateEnvPrefix limits what templates read with env.
 	templateEnvPrefix string
+	fetch             fetchFlags
 }
 
 func newAgentCmd() *cobra.Command {
@@ -80,6 +81,7 @@ Stopping the agent leaves its containers running; the next agent with the same
 	fl.consul.register(f)
 	f.BoolVar(&fl.templates, "templates", false, "render the published templates whose constraints select this node, from --consul when set, else from Berth's catalog")
 	f.StringVar(&fl.templateEnvPrefix, "template-env-prefix", templates.DefaultEnvPrefix, "templates' env function reads only variables whose names start with this (empty: none)")
+	fl.fetch.register(f, "/var/lib/berth/sandboxes", "/var/lib/berth/fetch-cache")
 	f.StringToStringVar(&fl.labels, "label", nil, "extra Docker label k=v on every container (repeatable)")
 	// Only end-to-end tests need it (to remove what they started), so it
 	// stays out of the help operators read.
@@ -132,8 +134,11 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 		return err
 	}
 	defer store.Close()
-	ag, err := newNodeAgent(ctx, logger, node, store, fl.consul, dockerrt.Options{ShellImage: fl.shellImage, ExtraLabels: fl.labels},
-		agent.Config{DefaultKillGrace: fl.killGrace, SyncInterval: fl.syncInterval})
+	acfg := agent.Config{DefaultKillGrace: fl.killGrace, SyncInterval: fl.syncInterval}
+	if err := fl.fetch.apply(&acfg, node.ID); err != nil {
+		return err
+	}
+	ag, err := newNodeAgent(ctx, logger, node, store, fl.consul, dockerrt.Options{ShellImage: fl.shellImage, ExtraLabels: fl.labels}, acfg)
 	if err != nil {
 		return err
 	}

@@ -63,9 +63,9 @@ func TestImportCommand(t *testing.T) {
 	if _, _, code := run(t, "", "fmt", "--check", dir); code != 0 {
 		t.Errorf("imported jobs are not formatted")
 	}
-	_, errOut, code = run(t, `{"id": "/x", "cmd": "y", "fetch": [{"uri": "http://e/a"}]}`, "import", "marathon", "-", "-o", t.TempDir())
-	if code != 1 || !strings.Contains(errOut, "stdin:1:26: fetch:") {
-		t.Errorf("unsupported field: exit %d, %q", code, errOut)
+	_, errOut, code = run(t, `{"id": "/x", "cmd": "y", "fetch": [{"uri": "ftp://e/a"}]}`, "import", "marathon", "-", "-o", t.TempDir())
+	if code != 1 || !strings.Contains(errOut, "stdin:1:44: fetch[0].uri: scheme ftp is not supported") {
+		t.Errorf("unsupported URI: exit %d, %q", code, errOut)
 	}
 	if _, _, code := run(t, "", "import", "kubernetes", "x", "-o", dir); code != 1 {
 		t.Errorf("unknown source accepted")

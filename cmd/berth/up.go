@@ -40,6 +40,7 @@ type upFlags struct {
 	extraLabels map[string]string
 	// templateEnvPrefix limits what templates read with env.
 	templateEnvPrefix string
+	fetch             fetchFlags
 }
 
 func newUpCmd() *cobra.Command {
@@ -84,6 +85,9 @@ restarting healthy tasks.`,
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&fl.agentID, "agent-id", "local", "id of the built-in agent; its containers are labelled with it")
 	registerPolicyFlags(f, &fl.policy, false)
+	fl.fetch.register(f, "", "")
+	f.Lookup("sandbox-dir").DefValue = "DATA-DIR/sandboxes"
+	f.Lookup("fetch-cache").DefValue = "DATA-DIR/fetch-cache"
 	return cmd
 }
 
@@ -104,6 +108,12 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	}
 	if fl.renderRoot == "" {
 		fl.renderRoot = filepath.Join(fl.dataDir, "rendered")
+	}
+	if fl.fetch.sandboxDir == "" {
+		fl.fetch.sandboxDir = filepath.Join(fl.dataDir, "sandboxes")
+	}
+	if fl.fetch.cacheDir == "" {
+		fl.fetch.cacheDir = filepath.Join(fl.dataDir, "fetch-cache")
 	}
 	// Absolute: it is also the template root of the built-in agent's policy.
 	if fl.renderRoot, err = filepath.Abs(fl.renderRoot); err != nil {
@@ -146,7 +156,11 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	if err != nil {
 		return err
 	}
-	ag, err := newNodeAgent(ctx, logger, node, agentStore, fl.consul, dockerrt.Options{ShellImage: fl.control.shellImage, ExtraLabels: fl.extraLabels}, agent.Config{})
+	acfg := agent.Config{}
+	if err := fl.fetch.apply(&acfg, node.ID); err != nil {
+		return err
+	}
+	ag, err := newNodeAgent(ctx, logger, node, agentStore, fl.consul, dockerrt.Options{ShellImage: fl.control.shellImage, ExtraLabels: fl.extraLabels}, acfg)
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,7 @@ func AppTaskSpec(app *manifests.App, servicePorts []int, opts SpecOptions) clust
 		Resources: cluster.Resources{CPUs: app.CPUs, Mem: app.Mem, Disk: app.Disk},
 		Network:   manifests.NetworkHost,
 		User:      app.User,
+		Fetch:     artifactSpecs(app.Fetch),
 	}
 	if app.TaskKillGracePeriodSeconds > 0 {
 		s.KillGracePeriod = seconds(app.TaskKillGracePeriodSeconds)
@@ -127,6 +128,8 @@ func JobTaskSpec(job *manifests.Job, opts SpecOptions) cluster.TaskSpec {
 		Resources: cluster.Resources{CPUs: job.CPUs, Mem: job.Mem, Disk: job.Disk},
 		Network:   manifests.NetworkHost,
 		Env:       map[string]string{},
+		Fetch:     jobArtifactSpecs(job.Fetch),
+		Timeout:   jobTimeout(job),
 	}
 	if job.Shell {
 		s.Cmd = job.Command
