@@ -120,14 +120,16 @@ func (o *observer) fetchedAt(commit string) time.Time {
 	return o.fetched[commit]
 }
 
-func (o *observer) Placement(place func()) { place() }
-func (o *observer) StoreError()            {}
-func (o *observer) GitError()              {}
-func (o *observer) PassError()             {}
-func (o *observer) Rejected(bool)          {}
-func (o *observer) Leader(bool)            {}
-func (o *observer) Degraded(int)           {}
-func (o *observer) Converged(bool)         {}
+func (o *observer) Placement(place func())  { place() }
+func (o *observer) StoreError()             {}
+func (o *observer) GitError()               {}
+func (o *observer) PassError()              {}
+func (o *observer) Rejected(bool)           {}
+func (o *observer) Leader(bool)             {}
+func (o *observer) Degraded(int)            {}
+func (o *observer) Converged(bool)          {}
+func (o *observer) CacheResync(string, int) {}
+func (o *observer) IdlePass()               {}
 
 // running counts the tasks the simulated agents recorded RUNNING, each
 // once, and when the latest first RUNNING record was written.

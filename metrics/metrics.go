@@ -26,6 +26,7 @@ type Metrics struct {
 	leader           prometheus.Gauge
 	passErrors       prometheus.Counter
 	degraded         prometheus.Gauge
+	cache            cacheMetrics
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -56,6 +57,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "berth_leader", Help: "1 while this replica leads and runs the reconcile loop; the other berth_* gauges are current only where it is 1."}),
 	}
+	m.cache = newCacheMetrics(reg)
 	reg.MustRegister(m.syncSeconds, m.placementSeconds, m.planSize, m.tasks, m.storeErrors, m.gitErrors, m.rejected, m.converged, m.leader, m.passErrors, m.degraded)
 	return m
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/cluster/mirror"
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/decide"
 	"github.com/berthops/berth/reconciler/plan"
@@ -53,6 +54,14 @@ type Config struct {
 	// (DescribeSignatures); GET /v1/diff shows it for the head and the
 	// live commit, as berth diff does.
 	Signatures func(commit string) (*plan.Signature, error)
+	// CacheResync is how often the leader's cache of the cluster state
+	// (package mirror) is re-read in full and compared; 0 means 5 minutes.
+	// Watches keep it current in between.
+	CacheResync time.Duration
+	// DirectReads turns the cache off: every pass reads the whole cluster
+	// state from the store, as before the cache existed (benchmarks
+	// compare the two).
+	DirectReads bool
 }
 
 // The status documents are the API's (package wire), shared with clients.
@@ -84,7 +93,15 @@ type Reconciler struct {
 	jobs *jobRecords
 	// nextDue is the last pass's Result.NextDue (Run's goroutine only).
 	nextDue decide.NextDue
-	subs    map[chan<- Status]struct{}
+	// last is the last complete decision of this term, for idle passes
+	// (Run's goroutine only).
+	last *lastPass
+	// inputEpoch is the cache epoch the last input was read at.
+	inputEpoch uint64
+	// mirror is this term's cache of the cluster state (under mu; nil
+	// when not leading or with DirectReads).
+	mirror *mirror.Mirror
+	subs   map[chan<- Status]struct{}
 	// manual are `berth jobs run` requests not yet committed as runs.
 	manual []string
 }
@@ -195,8 +212,15 @@ func (r *Reconciler) Run(ctx context.Context, lead cluster.Leadership) error {
 	// A new term starts from the store: the records kept by an earlier
 	// term may predate another leader's writes.
 	r.jobs = &jobRecords{}
-	r.nextDue = nil
-	defer func() { r.jobs, r.nextDue = nil, nil }()
+	r.nextDue, r.last = nil, nil
+	defer func() { r.jobs, r.nextDue, r.last = nil, nil, nil }()
+	if !r.cfg.DirectReads {
+		// Each term fills a cache of its own with a full read: another
+		// leader may have written anything meanwhile, and a follower
+		// holds no copy of 150,000 tasks it does not use.
+		stop := r.startMirror(ctx)
+		defer stop()
+	}
 	poll := time.NewTicker(r.cfg.Poll)
 	defer poll.Stop()
 	resync := time.NewTimer(0)
@@ -338,6 +362,11 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 		po.PassStarted()
 	}
 	start := time.Now()
+	if out, ok := r.idle(desired, commit, len(manual)); ok {
+		r.cfg.Observer.IdlePass()
+		r.publish(out, commit, r.cfg.Now())
+		return out.RequeueAt, nil
+	}
 	in, err := r.input(ctx, desired, commit)
 	if err != nil {
 		r.cfg.Observer.StoreError()
@@ -348,12 +377,14 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 	opts := r.cfg.Pass
 	opts.AroundPlacement = r.cfg.Observer.Placement
 	out := decide.Decide(in, opts)
-	if err := CommitChanges(ctx, r.state, lead, out.Changes, r.cfg.Branch); err != nil {
+	r.last = nil
+	if err := r.commit(ctx, lead, out.Changes); err != nil {
 		r.jobs.reset() // what was written is unknown: read it all again
 		r.cfg.Observer.StoreError()
 		r.passFailed(commit, err)
 		return time.Time{}, err
 	}
+	r.remember(in, desired, commit, out)
 	r.jobs.wrote(out.JobsWritten)
 	r.nextDue = out.NextDue
 	r.cfg.Observer.Pass(time.Since(start), out, in.Tasks)
@@ -369,7 +400,13 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 // input reads what a decision needs: the observed cluster and the engine's
 // durable memory, from the store.
 func (r *Reconciler) input(ctx context.Context, desired *manifests.Set, commit string) (decide.Input, error) {
-	in, err := ReadInput(ctx, r.state, desired)
+	var in decide.Input
+	var err error
+	if m := r.Mirror(); m != nil {
+		in, err = r.mirrorInput(ctx, m, desired)
+	} else {
+		in, err = ReadInput(ctx, r.state, desired)
+	}
 	if err != nil {
 		return decide.Input{}, err
 	}

@@ -22,6 +22,13 @@ type Observer interface {
 	Leader(bool)
 	Degraded(n int)
 	Converged(bool)
+	// CacheResync is a full re-read of the cluster state into the leader's
+	// cache (package mirror), why it ran and how many nodes the cache had
+	// wrong.
+	CacheResync(reason string, drift int)
+	// IdlePass is a pass that found nothing changed and reused the last
+	// decision.
+	IdlePass()
 }
 
 // PassObserver is what an Observer may also implement to see a pass start
@@ -48,3 +55,5 @@ func (noObserver) Rejected(bool)                                     {}
 func (noObserver) Leader(bool)                                       {}
 func (noObserver) Degraded(int)                                      {}
 func (noObserver) Converged(bool)                                    {}
+func (noObserver) CacheResync(string, int)                           {}
+func (noObserver) IdlePass()                                         {}

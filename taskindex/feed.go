@@ -47,3 +47,5 @@ func (nop) Rejected(bool)                                     {}
 func (nop) Leader(bool)                                       {}
 func (nop) Degraded(int)                                      {}
 func (nop) Converged(bool)                                    {}
+func (nop) CacheResync(string, int)                           {}
+func (nop) IdlePass()                                         {}

@@ -260,6 +260,11 @@ func (m *Mirror) applyDirLocked(t *table, p string, names []string, start uint64
 		for _, n := range names {
 			c := path.Join(p, n)
 			if _, ok := d.kids[n]; ok {
+				if !m.watching[c] {
+					// Known from the leader's own write (Apply), not yet
+					// watched: watch it, so a later change is seen.
+					m.enqueueLocked(c, true)
+				}
 				continue
 			}
 			if m.gone[c] > start {

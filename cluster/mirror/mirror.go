@@ -121,6 +121,10 @@ type Mirror struct {
 	// clean resync last covered. The mirror is stale while they differ.
 	lost, healed uint64
 	synced       bool
+	// resynced is closed (and replaced) after every resync attempt;
+	// resyncErr is the last attempt's error.
+	resynced  chan struct{}
+	resyncErr error
 
 	agentsCache []cluster.Agent
 	tasksCache  map[string][]cluster.Task // by agent node name
@@ -168,7 +172,7 @@ func newMirror(store cluster.Store, opts Options, l cluster.Layout, tables []*ta
 		started: make(chan struct{}), lostCh: make(chan struct{}, 1), changed: make(chan struct{}, 1),
 		leaves: map[string]*leaf{}, dirs: map[string]*dirNode{}, gone: map[string]uint64{},
 		watching: map[string]bool{}, pending: map[string]bool{}, busy: map[string]bool{}, deferred: map[string]bool{},
-		tasksCache: map[string][]cluster.Task{}}
+		tasksCache: map[string][]cluster.Task{}, resynced: make(chan struct{})}
 	m.cond = sync.NewCond(&m.mu)
 	return m
 }
@@ -244,6 +248,32 @@ func (m *Mirror) Fresh() bool {
 }
 
 func (m *Mirror) freshLocked() bool { return m.synced && m.lost == m.healed }
+
+// WaitFresh blocks until the mirror is fresh (Run resyncs it by itself at
+// start and after its watches were lost), ctx is done, or a resync fails:
+// then it returns that resync's error.
+func (m *Mirror) WaitFresh(ctx context.Context) error {
+	for {
+		m.mu.Lock()
+		if m.freshLocked() {
+			m.mu.Unlock()
+			return nil
+		}
+		ch := m.resynced
+		m.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+		m.mu.Lock()
+		fresh, err := m.freshLocked(), m.resyncErr
+		m.mu.Unlock()
+		if !fresh && err != nil {
+			return err
+		}
+	}
+}
 
 // Invalidate marks the mirror stale until the next resync: its owner no
 // longer knows what the store holds (a commit failed half way).

@@ -47,10 +47,22 @@ func (m *Mirror) Resync(ctx context.Context, reason string) (int, error) {
 	defer m.end()
 	got, err := m.readAll(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("resync the cluster mirror: %w", err)
+		err = fmt.Errorf("resync the cluster mirror: %w", err)
+		m.mu.Lock()
+		m.resyncErr = err
+		close(m.resynced)
+		m.resynced = make(chan struct{})
+		m.mu.Unlock()
+		return 0, err
 	}
 	m.mu.Lock()
 	drift := m.mergeLocked(got, start)
+	if !m.synced {
+		drift = 0 // the first fill: nothing was known to be wrong
+	}
+	m.resyncErr = nil
+	close(m.resynced)
+	m.resynced = make(chan struct{})
 	if m.lost == lostAt {
 		m.healed = lostAt
 	}
