@@ -422,14 +422,6 @@ func (m *Mirror) bumpLocked(t *table, p string) {
 	}
 }
 
-// begin marks a read in flight and returns the epoch it started at.
-func (m *Mirror) begin() uint64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.inflight++
-	return m.epoch
-}
-
 func (m *Mirror) end() {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -37,9 +37,7 @@ func (m *Mirror) Snapshot() (Snapshot, error) {
 	}
 	l := m.layout
 	s := Snapshot{Epoch: m.epoch, Agents: m.agentsLocked(), Tasks: m.tasksLocked()}
-	for _, v := range values[cluster.ServicePort](m, l.ServicePorts) {
-		s.ServicePorts = append(s.ServicePorts, v)
-	}
+	s.ServicePorts = values[cluster.ServicePort](m, l.ServicePorts)
 	slices.SortStableFunc(s.ServicePorts, func(a, b cluster.ServicePort) int { return a.Port - b.Port })
 	s.Templates = values[cluster.PublishedTemplate](m, l.Templates)
 	slices.SortStableFunc(s.Templates, func(a, b cluster.PublishedTemplate) int {
