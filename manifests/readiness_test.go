@@ -79,3 +79,26 @@ readinessChecks:
 		}
 	}
 }
+
+func TestRegistratorValues(t *testing.T) {
+	_, err := Load(fstest.MapFS{"apps/reg.yaml": {Data: []byte(`kind: App
+id: /reg
+cmd: serve
+env: {SERVICE_CHECK_INTERVAL: ten, SERVICE_80_CHECK_TIMEOUT: 5s, SERVICE_NAME: web}
+labels: {SERVICE_CHECK_INITIAL_STATUS: green}
+`)}})
+	if err == nil {
+		t.Fatal("loaded")
+	}
+	for _, want := range []string{
+		`apps/reg.yaml:4:31: env.SERVICE_CHECK_INTERVAL: "ten" is not a positive duration`,
+		`labels.SERVICE_CHECK_INITIAL_STATUS: unknown initial status "green"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "SERVICE_80_CHECK_TIMEOUT") || strings.Contains(err.Error(), "SERVICE_NAME") {
+		t.Errorf("valid values refused:\n%v", err)
+	}
+}

@@ -101,6 +101,7 @@ func validateApp(a *App, r reporter) {
 	validateHealthChecks(a, r)
 	validateMesos(a, r)
 	validateReadinessChecks(a, r)
+	validateRegistrator(a, r)
 }
 
 func validateConstraint(c Constraint, r reporter, at []any) {
