@@ -70,6 +70,9 @@ type Agent struct {
 	// Reachable is false once the agent's session expired; its tasks are then
 	// handled by their app's unreachableStrategy.
 	Reachable bool `json:"reachable"`
+	// LogsAddress is host:port where the agent serves its tasks' logs to
+	// the servers (package agentlogs); empty when it does not.
+	LogsAddress string `json:"logsAddress,omitempty"`
 }
 
 // AgentPolicy is what an agent's operator allows a commit author to do on

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +25,7 @@ type clusterEnv struct {
 	advertise string // the agent's address: its tasks' ports are published there
 	repo      *testenv.GitRepo
 	label     string
+	logsToken string // the file agent and server share
 	serverLog *agentLogBuffer
 	agentLog  *agentLogBuffer
 }
@@ -51,6 +54,11 @@ func startCluster(t *testing.T, files map[string]string, extraServer ...string) 
 	url := zk.URL("/c-" + id)
 	port := testenv.FreePort(t, "127.0.0.1")
 	e.api = fmt.Sprintf("http://127.0.0.1:%d", port)
+	// Agents' logs are fetched with a key derived from this token.
+	e.logsToken = filepath.Join(t.TempDir(), "logs-token")
+	if err := os.WriteFile(e.logsToken, []byte("logs-token-"+id+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var dones []chan error
 	run := func(log *agentLogBuffer, args ...string) {
@@ -63,9 +71,10 @@ func startCluster(t *testing.T, files map[string]string, extraServer ...string) 
 		}()
 	}
 	run(e.serverLog, append([]string{"server", "--zk", url, "--id", "s-" + id, "--listen", fmt.Sprintf("127.0.0.1:%d", port),
-		"--repo", e.repo.FileURL(), "--branch", "main", "--cache-dir", t.TempDir(), "--poll", "500ms", "--resync", "200ms"}, extraServer...)...)
+		"--repo", e.repo.FileURL(), "--branch", "main", "--cache-dir", t.TempDir(), "--poll", "500ms", "--resync", "200ms", "--agent-logs-token-file", e.logsToken}, extraServer...)...)
 	run(e.agentLog, "agent", "--zk", url, "--id", "a-"+id, "--hostname", "a-"+id, "--advertise", e.advertise,
 		"--resources", "cpus:2;mem:1024;disk:100;ports:[31000-31020]", "--consul", "",
+		"--logs-listen", e.advertise+":0", "--logs-token-file", e.logsToken,
 		"--label", testenv.TestLabel+"="+label)
 	t.Cleanup(func() {
 		cancel()
