@@ -13,7 +13,7 @@ func TestRegistratorConventions(t *testing.T) {
 			"SERVICE_CHECK_INTERVAL": "2s", "SERVICE_CHECK_TIMEOUT": "1s", "SERVICE_8080_NAME": "shop-admin",
 			"SERVICE_8080_CHECK_TCP": "true", "SERVICE_REGION": "eu", "SERVICE_ID": "fixed", "SERVICE_9000_IGNORE": "1"},
 		Labels: map[string]string{"SERVICE_REGION": "us", "SERVICE_CHECK_INITIAL_STATUS": "passing"},
-		Ports: []PortSpec{{Name: "http", ContainerPort: 80}, {Name: "admin", ContainerPort: 8080}, {Name: "debug", ContainerPort: 9000}},
+		Ports:  []PortSpec{{Name: "http", ContainerPort: 80}, {Name: "admin", ContainerPort: 8080}, {Name: "debug", ContainerPort: 9000}},
 	}}
 	got := TaskServices("n1", "10.0.0.1", as, []int{31001, 31002, 31003})
 	meta := func(extra map[string]string) map[string]string {
