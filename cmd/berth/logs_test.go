@@ -47,7 +47,7 @@ container:
 networks: [{mode: container/bridge}]
 env: {WEB_PORTS: "80"}
 `})
-	task := e.waitTasks(t, 90*time.Second, "the web task running", func(ts []cluster.Task) bool {
+	task := e.waitTasks(t, 150*time.Second, "the web task running", func(ts []cluster.Task) bool {
 		return len(ts) == 1 && ts[0].Status.State == cluster.TaskRunning && len(ts[0].Status.HostPorts) == 1
 	})[0]
 	web := fmt.Sprintf("http://%s:%d", e.advertise, task.Status.HostPorts[0])

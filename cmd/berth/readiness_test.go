@@ -130,25 +130,28 @@ container:
   docker: {image: berth/web:dev}
   portMappings: [{containerPort: 80, hostPort: 0, name: http}]
 networks: [{mode: container/bridge}]
-env: {WEB_PORTS: "80", READY_WAIT: "%s"}
+env: {WEB_PORTS: "80", HEALTH_FAIL: "%s"}
 readinessChecks:
-  - {name: ready, path: /ready, portName: http, intervalSeconds: 2, timeoutSeconds: 1, preserveLastResponse: true}
+  - {name: ready, path: /health, portName: http, intervalSeconds: 2, timeoutSeconds: 1, preserveLastResponse: true}
 upgradeStrategy: {minimumHealthCapacity: 1, maximumOverCapacity: 1}
 `
 
 // TestReadinessHoldsRollout: a rolling upgrade whose new task is running but
 // not ready keeps the old task running, shows the new task's last readiness
-// answer, and goes on as soon as the task says it is ready.
+// answer, and goes on as soon as the task says it is ready. The readiness
+// check reads the web image's /health, which answers 503 from the start with
+// HEALTH_FAIL=1 and 200 after POST /recover: ready on demand (the app has no
+// health check, so nothing kills the task meanwhile).
 func TestReadinessHoldsRollout(t *testing.T) {
 	e := startCluster(t, map[string]string{"apps/rdy.yaml": fmt.Sprintf(readyApp, "0")})
-	first := e.waitTasks(t, 90*time.Second, "the first version ready", func(ts []cluster.Task) bool {
+	first := e.waitTasks(t, 240*time.Second, "the first version ready", func(ts []cluster.Task) bool {
 		return len(ts) == 1 && ts[0].Status.State == cluster.TaskRunning && ts[0].Ready()
 	})[0]
 	e.repo.Change(t, "main", map[string]string{"apps/rdy.yaml": fmt.Sprintf(readyApp, "1")}, nil, "a version that waits")
 
-	// The new task runs, answers 503 to /ready, and the old one stays.
+	// The new task runs, answers 503 to its readiness check, and the old one stays.
 	var fresh cluster.Task
-	e.waitTasks(t, 60*time.Second, "the new task running and refused as not ready", func(ts []cluster.Task) bool {
+	e.waitTasks(t, 240*time.Second, "the new task running and refused as not ready", func(ts []cluster.Task) bool {
 		for _, tk := range ts {
 			if tk.TaskID != first.TaskID && tk.Status.State == cluster.TaskRunning && len(tk.Status.Readiness) == 1 &&
 				tk.Status.Readiness[0].LastResponse != nil {
@@ -159,7 +162,7 @@ func TestReadinessHoldsRollout(t *testing.T) {
 		return false
 	})
 	r := fresh.Status.Readiness[0]
-	if r.Ready || r.LastResponse.Status != 503 || r.LastResponse.Body != "warming up\n" || !strings.HasPrefix(r.LastResponse.ContentType, "text/plain") {
+	if r.Ready || r.LastResponse.Status != 503 || r.LastResponse.Body != "unhealthy\n" || !strings.HasPrefix(r.LastResponse.ContentType, "text/plain") {
 		t.Fatalf("readiness of the new task = %+v %+v, want not ready with the 503 preserved", r, r.LastResponse)
 	}
 	// Several probes later, the old task still runs and is not being killed.
@@ -187,12 +190,12 @@ func TestReadinessHoldsRollout(t *testing.T) {
 	}
 
 	// Ready on demand: the rollout finishes.
-	resp, err := http.Post(fmt.Sprintf("http://%s:%d/ready", e.advertise, fresh.Status.HostPorts[0]), "text/plain", nil)
+	resp, err := http.Post(fmt.Sprintf("http://%s:%d/recover", e.advertise, fresh.Status.HostPorts[0]), "text/plain", nil)
 	if err != nil {
-		t.Fatalf("POST /ready to the new task: %v", err)
+		t.Fatalf("POST /recover to the new task: %v", err)
 	}
 	resp.Body.Close()
-	e.waitTasks(t, 60*time.Second, "the old task gone and the new one ready", func(ts []cluster.Task) bool {
+	e.waitTasks(t, 180*time.Second, "the old task gone and the new one ready", func(ts []cluster.Task) bool {
 		return len(ts) == 1 && ts[0].TaskID == fresh.TaskID && ts[0].Ready() &&
 			ts[0].Status.Readiness[0].LastResponse != nil && ts[0].Status.Readiness[0].LastResponse.Status == 200
 	})

@@ -6,9 +6,7 @@
 // Endpoints: GET / (task id and hostname), GET /health (200, or 503 once
 // failing), POST /fail and POST /recover (switch /health), GET /env (the
 // environment, for checking what the agent passed). $HEALTH_FAIL=1 starts in
-// the failing state. GET /ready answers 200, or 503 "warming up" while
-// $READY_WAIT=1 and no POST /ready has come (readiness checks). Every request
-// is logged to stdout.
+// the failing state. Every request is logged to stdout.
 package main
 
 import (
@@ -36,21 +34,7 @@ func main() {
 	var failing atomic.Bool
 	failing.Store(os.Getenv("HEALTH_FAIL") == "1")
 
-	var waiting atomic.Bool
-	waiting.Store(os.Getenv("READY_WAIT") == "1")
-
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, r *http.Request) {
-		if waiting.Load() {
-			http.Error(w, "warming up", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
-	mux.HandleFunc("POST /ready", func(w http.ResponseWriter, r *http.Request) {
-		waiting.Store(false)
-		fmt.Fprintln(w, "ready")
-	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "task=%s host=%s\n", task, host)
 	})
