@@ -79,7 +79,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	reg := cluster.Agent{
 		ID: n.ID, Hostname: n.Hostname, Address: n.Address, Resources: n.Resources, Ports: n.Ports,
 		Attributes: n.Attributes, AllowPrivileged: n.policy().Privileged, Policy: n.policy(), Version: a.cfg.Version,
-		RegisteredAt: now, LastSeen: now, Reachable: true,
+		RegisteredAt: now, LastSeen: now, Reachable: true, LogsAddress: n.LogsAddress,
 	}
 	if err := a.cfg.Cluster.RegisterAgent(ctx, reg); err != nil {
 		return fmt.Errorf("register agent %s: %w", n.ID, err)

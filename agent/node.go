@@ -27,6 +27,8 @@ type Node struct {
 	// Policy is the rest of the operator's consent (package policy): host
 	// paths, capabilities, networks, docker parameters, templates.
 	Policy cluster.AgentPolicy
+	// LogsAddress is where the agent serves its tasks' logs, if it does.
+	LogsAddress string
 }
 
 // policy is the node's whole policy, privileged included, as it is

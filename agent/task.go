@@ -164,12 +164,18 @@ func (t *task) supervise(ctx context.Context) (remove, stopping bool) {
 	trackers := make([]*healthTracker, len(spec.HealthChecks))
 	results := make(chan probeResult)
 	checks := make(chan cluster.CheckResult)
+	readiness := make(chan readinessOutcome)
 	if info.Running {
 		health := cluster.HealthUnknown
 		if len(spec.HealthChecks) == 0 {
 			health = cluster.HealthHealthy
 		}
-		t.report(ctx, cluster.TaskRunning, func(s *cluster.TaskStatus) { s.Health = health })
+		t.report(ctx, cluster.TaskRunning, func(s *cluster.TaskStatus) {
+			s.Health, s.Readiness = health, initialReadiness(spec.ReadinessChecks)
+		})
+		for i, rc := range spec.ReadinessChecks {
+			go t.readinessLoop(sctx, i, rc, ports, readiness)
+		}
 		t.register(ctx, ports, health == cluster.HealthHealthy)
 		for i, hc := range spec.HealthChecks {
 			trackers[i] = &healthTracker{spec: hc, started: t.status.StartedAt}
@@ -210,6 +216,8 @@ func (t *task) supervise(ctx context.Context) (remove, stopping bool) {
 			if !sameCheckResult(&c, t.status.Check) {
 				t.report(ctx, cluster.TaskRunning, func(s *cluster.TaskStatus) { s.Check = &c })
 			}
+		case r := <-readiness:
+			t.observeReadiness(ctx, r)
 		case r := <-results:
 			tr := trackers[r.index]
 			if r.err != nil {

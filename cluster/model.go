@@ -70,6 +70,9 @@ type Agent struct {
 	// Reachable is false once the agent's session expired; its tasks are then
 	// handled by their app's unreachableStrategy.
 	Reachable bool `json:"reachable"`
+	// LogsAddress is host:port where the agent serves its tasks' logs to
+	// the servers (package agentlogs); empty when it does not.
+	LogsAddress string `json:"logsAddress,omitempty"`
 }
 
 // AgentPolicy is what an agent's operator allows a commit author to do on
@@ -139,6 +142,9 @@ type TaskSpec struct {
 	HealthChecks []HealthCheckSpec `json:"healthChecks,omitempty"`
 	// Check is a Mesos check: reported, never a health verdict.
 	Check *CheckSpec `json:"check,omitempty"`
+	// ReadinessChecks gate a new task's counting towards capacity during a
+	// rollout (see readiness.go).
+	ReadinessChecks []ReadinessCheckSpec `json:"readinessChecks,omitempty"`
 	// KillGracePeriod is the time between SIGTERM and SIGKILL.
 	KillGracePeriod time.Duration `json:"killGracePeriod"`
 	User            string        `json:"user,omitempty"`
@@ -231,6 +237,9 @@ type TaskStatus struct {
 	UpdatedAt   time.Time `json:"updatedAt"`
 	// Check is the latest result of the task's Mesos check, if it has one.
 	Check *CheckResult `json:"check,omitempty"`
+	// Readiness holds one result per readiness check of the spec once the
+	// task runs (see readiness.go).
+	Readiness []ReadinessResult `json:"readiness,omitempty"`
 }
 
 // Task joins an assignment with its latest status: the unit the API and the

@@ -53,6 +53,9 @@ type ServiceCheck struct {
 	Interval time.Duration `json:"interval,omitempty"`
 	Timeout  time.Duration `json:"timeout,omitempty"`
 	TTL      time.Duration `json:"ttl,omitempty"`
+	// InitialStatus is the status an HTTP or TCP check starts in
+	// (Registrator's SERVICE_CHECK_INITIAL_STATUS); empty: Consul's default.
+	InitialStatus string `json:"initialStatus,omitempty"`
 }
 
 // ServiceTTL is the TTL of checks the agent keeps alive; it refreshes them at
@@ -143,6 +146,11 @@ func TaskServices(nodeID, address string, a Assignment, ports []int) []Service {
 				svc.Check.Interval = 10 * time.Second
 			}
 			break
+		}
+		if meta, fromPort := registratorMeta(spec.Env, spec.Labels, registratorPortKey(p, ports[i])); meta != nil {
+			if !applyRegistrator(&svc, meta, fromPort, registratorPortKey(p, ports[i]), len(spec.Ports) > 1, hostPortTarget(address, ports[i])) {
+				continue
+			}
 		}
 		out = append(out, svc)
 	}

@@ -66,6 +66,9 @@ type Options struct {
 	// walking every task. A replica whose index is not built yet forwards
 	// such reads to the leader (Forward), or reads every task.
 	Index *taskindex.Index
+	// Logs reaches the agents' task logs; nil: GET /v1/tasks/{id}/logs
+	// answers 501.
+	Logs TaskLogs
 }
 
 // DefaultMaxStreams is Options.MaxStreams when unset.
@@ -91,14 +94,15 @@ func Routes(r Reconciler, state *cluster.State, o Options) map[string]http.Handl
 	}
 	a := &api{r: r, state: state, o: o, streams: make(chan struct{}, o.MaxStreams), deliveries: newDeliveries(replayMemory), diffs: newDiffGate()}
 	return map[string]http.Handler{
-		"POST /v1/hooks/git":   a.leaderOnly(http.HandlerFunc(a.hook)),
-		"POST /v1/sync":        a.write(a.leaderOnly(http.HandlerFunc(a.sync))),
-		"GET /v1/sync":         a.read(a.leaderOnly(http.HandlerFunc(a.syncStatus))),
-		"GET /v1/apps":         a.read(a.leaderOnly(http.HandlerFunc(a.apps))),
-		"GET /v1/apps/{id...}": a.read(a.leaderOnly(http.HandlerFunc(a.app))),
-		"GET /v1/tasks":        a.read(http.HandlerFunc(a.tasks)),
-		"GET /v1/agents":       a.read(http.HandlerFunc(a.agents)),
-		"GET /v1/events":       a.read(a.leaderOnly(http.HandlerFunc(a.events))),
+		"POST /v1/hooks/git":      a.leaderOnly(http.HandlerFunc(a.hook)),
+		"POST /v1/sync":           a.write(a.leaderOnly(http.HandlerFunc(a.sync))),
+		"GET /v1/sync":            a.read(a.leaderOnly(http.HandlerFunc(a.syncStatus))),
+		"GET /v1/apps":            a.read(a.leaderOnly(http.HandlerFunc(a.apps))),
+		"GET /v1/apps/{id...}":    a.read(a.leaderOnly(http.HandlerFunc(a.app))),
+		"GET /v1/tasks":           a.read(http.HandlerFunc(a.tasks)),
+		"GET /v1/tasks/{id}/logs": a.read(http.HandlerFunc(a.taskLogs)),
+		"GET /v1/agents":          a.read(http.HandlerFunc(a.agents)),
+		"GET /v1/events":          a.read(a.leaderOnly(http.HandlerFunc(a.events))),
 		// Jobs' outcomes and manual runs are the leader's; their history is
 		// read from the store, so any replica answers it.
 		"GET /v1/jobs":             a.read(a.leaderOnly(http.HandlerFunc(a.jobs))),

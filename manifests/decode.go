@@ -373,6 +373,8 @@ func applyDefaults(v reflect.Value) {
 		p.IntervalSeconds = defaultCheckInterval
 		p.TimeoutSeconds = defaultCheckTimeout
 		p.DelaySeconds = defaultCheckDelay
+	case *ReadinessCheck:
+		readinessDefaults(p)
 	case *Job:
 		p.Shell = true
 		p.Retries = 2

@@ -57,7 +57,6 @@ func extraRules() map[reflect.Type]map[string]extraRule {
 			"acceptedResourceRoles": ignore(),
 			"executor":              ifEmpty("custom Mesos executors are not supported"),
 			"secrets":               ifEmpty(whySecrets),
-			"readinessChecks":       ifEmpty("readiness checks are not supported: use a health check"),
 			"gpus":                  ifEmpty("GPUs are not scheduled by Berth"),
 			"tty":                   ifEmpty("tty is not supported"),
 			"residency":             rejected("resident (persistent-volume) apps are not supported"),

@@ -207,7 +207,7 @@ func keyOrder(t reflect.Type) []string {
 	case reflect.TypeFor[App]():
 		return []string{"id", "cmd", "args", "user", "instances", "cpus", "mem", "disk", "constraints",
 			"container", "networks", "portDefinitions", "ports", "requirePorts", "env", "labels", "healthChecks",
-			"upgradeStrategy", "unreachableStrategy", "backoffSeconds", "backoffFactor", "maxLaunchDelaySeconds",
+			"readinessChecks", "upgradeStrategy", "unreachableStrategy", "backoffSeconds", "backoffFactor", "maxLaunchDelaySeconds",
 			"taskKillGracePeriodSeconds", "killSelection", "dependencies", "queue"}
 	case reflect.TypeFor[Job]():
 		return []string{"name", "schedule", "scheduleTimeZone", "cron", "parents", "epsilon", "command", "shell",

@@ -121,6 +121,7 @@ func normalizeApp(a *App, r reporter) {
 			hc.Path = "/"
 		}
 	}
+	normalizeReadinessChecks(a.ReadinessChecks)
 	a.Dependencies = sortedSet(a.Dependencies)
 	if len(a.Args) == 0 {
 		a.Args = nil

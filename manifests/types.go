@@ -38,9 +38,10 @@ type App struct {
 	PortDefinitions []PortDefinition  `json:"portDefinitions,omitempty" yaml:"portDefinitions,omitempty"`
 	// Ports is Marathon's older form of PortDefinitions; normalisation moves
 	// it there and leaves it empty.
-	Ports        []int         `json:"ports,omitempty" yaml:"ports,omitempty"`
-	RequirePorts bool          `json:"requirePorts,omitempty" yaml:"requirePorts,omitempty"`
-	HealthChecks []HealthCheck `json:"healthChecks,omitempty" yaml:"healthChecks,omitempty"`
+	Ports           []int            `json:"ports,omitempty" yaml:"ports,omitempty"`
+	RequirePorts    bool             `json:"requirePorts,omitempty" yaml:"requirePorts,omitempty"`
+	HealthChecks    []HealthCheck    `json:"healthChecks,omitempty" yaml:"healthChecks,omitempty"`
+	ReadinessChecks []ReadinessCheck `json:"readinessChecks,omitempty" yaml:"readinessChecks,omitempty"`
 	// Check is a Mesos check: run and reported, never a health verdict.
 	Check *Check `json:"check,omitempty" yaml:"check,omitempty"`
 	// IPAddress is Marathon's older IP-per-task form; normalisation moves it

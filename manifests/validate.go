@@ -100,6 +100,8 @@ func validateApp(a *App, r reporter) {
 	validatePorts(a, r)
 	validateHealthChecks(a, r)
 	validateMesos(a, r)
+	validateReadinessChecks(a, r)
+	validateRegistrator(a, r)
 }
 
 func validateConstraint(c Constraint, r reporter, at []any) {

@@ -383,7 +383,7 @@ func (v *view) deploymentOf(app *manifests.App) Deployment {
 	}
 	return Deployment{ID: deploymentID(app), Version: timestamp(v.versionTime(app.ID, st.Version)),
 		AffectedApps: []string{app.ID}, AffectedPods: []string{}, Steps: []Step{{Actions: []Action{{Action: action, App: app.ID}}}},
-		CurrentActions: []CurrentAction{{Action: action, App: app.ID, ReadinessCheckResults: []any{}}}, CurrentStep: 1, TotalSteps: 1}
+		CurrentActions: []CurrentAction{{Action: action, App: app.ID, ReadinessCheckResults: v.readinessResults(app)}}, CurrentStep: 1, TotalSteps: 1}
 }
 
 func (a *api) deployments(w http.ResponseWriter, req *http.Request) {

@@ -193,7 +193,7 @@ func (v *view) app(a *manifests.App, e embeds) App {
 	out := App{
 		ID: a.ID, Cmd: a.Cmd, Args: a.Args, User: a.User, Env: orEmpty(a.Env), Instances: a.Instances,
 		CPUs: a.CPUs, Mem: a.Mem, Disk: a.Disk, Constraints: [][]string{}, Fetch: fetchOf(a.Fetch),
-		PortDefinitions: []PortDefinition{}, RequirePorts: a.RequirePorts, HealthChecks: []HealthCheck{}, ReadinessChecks: []any{},
+		PortDefinitions: []PortDefinition{}, RequirePorts: a.RequirePorts, HealthChecks: []HealthCheck{}, ReadinessChecks: readinessChecks(a),
 		Check: a.Check, Dependencies: orEmptySlice(a.Dependencies), KillSelection: a.KillSelection, Labels: orEmpty(a.Labels), Secrets: map[string]any{},
 		UpgradeStrategy:     UpgradeStrategy{MinimumHealthCapacity: a.UpgradeStrategy.MinimumHealthCapacity, MaximumOverCapacity: a.UpgradeStrategy.MaximumOverCapacity},
 		UnreachableStrategy: UnreachableStrategy{InactiveAfterSeconds: int(a.UnreachableStrategy.InactiveAfterSeconds), ExpungeAfterSeconds: int(a.UnreachableStrategy.ExpungeAfterSeconds)},
@@ -300,7 +300,7 @@ func (v *view) app(a *manifests.App, e embeds) App {
 		}
 	}
 	if e.readiness {
-		out.ReadinessCheckResults = []any{}
+		out.ReadinessCheckResults = v.readinessResults(a)
 	}
 	if e.tasks {
 		out.Tasks = []Task{}

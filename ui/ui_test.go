@@ -3,12 +3,14 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/berthops/berth/agent/launch"
 	"github.com/berthops/berth/catalog"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
@@ -71,6 +74,21 @@ func (g *healthGate) release(app string) {
 	delete(g.pending, app)
 }
 
+// playedLogs stands in for the agents' logs: the agents are played, with
+// no container (agentlogs and cmd/berth test the real path on Docker).
+type playedLogs struct{}
+
+func (playedLogs) Logs(_ context.Context, ag cluster.Agent, taskID string, opts launch.LogOptions, w io.Writer) error {
+	n, err := strconv.Atoi(opts.Tail)
+	if err != nil || n > 50 {
+		n = 50
+	}
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(w, "line %d of %s on %s\n", i, taskID, ag.ID)
+	}
+	return nil
+}
+
 // plane is a control plane as `berth up` runs it, in this process: a
 // leading server and reconciler over an in-memory store, following a real
 // Git repository that holds the walkthrough's examples/, with agents played
@@ -114,7 +132,7 @@ func startPlane(ctx context.Context, t *testing.T) *plane {
 		Logger: logger, Observer: taskindex.Feed(index, nil), Pass: decide.Options{Prune: true, Spec: decide.SpecOptions{ShellImage: decide.DefaultShellImage}}}, src, st)
 	srv := server.New(server.Config{ID: "up", Version: "test", Store: store, Logger: logger, Lead: []server.LeadFunc{rec.Run}})
 	startRenderer(ctx, t, rec, st)
-	for pattern, h := range httpapi.Routes(rec, st, httpapi.Options{Token: testToken, Logger: logger, Index: index}) {
+	for pattern, h := range httpapi.Routes(rec, st, httpapi.Options{Token: testToken, Logger: logger, Index: index, Logs: playedLogs{}}) {
 		srv.Handle(pattern, h)
 	}
 	srv.Handle("GET "+ui.Prefix, ui.Handler())
@@ -125,7 +143,7 @@ func startPlane(ctx context.Context, t *testing.T) *plane {
 	go func() { _ = srv.Serve(ctx, ln) }()
 
 	protected := http.NewServeMux()
-	for pattern, h := range httpapi.Routes(rec, st, httpapi.Options{Token: testToken, ProtectReads: true, Logger: logger, Index: index}) {
+	for pattern, h := range httpapi.Routes(rec, st, httpapi.Options{Token: testToken, ProtectReads: true, Logger: logger, Index: index, Logs: playedLogs{}}) {
 		protected.Handle(pattern, h)
 	}
 	protected.Handle("GET /v1/status", srv.Handler())
@@ -429,6 +447,7 @@ func TestUI(t *testing.T) {
 		waitJS(t, bctx, "the manifest as committed", mainText("#manifest")+`.includes('examples/apps/nginx.yaml:') && `+mainText("#manifest")+`.includes('instances: 3')`)
 		click(t, bctx, `#tasks tr[data-task] a`)
 		waitJS(t, bctx, "the log tail panel", mainText("#log")+`.includes('berth logs')`)
+		waitJS(t, bctx, "the task's log tail, from its agent", `(document.getElementById('log-text')?.innerText ?? '').includes('line 50 of nginx')`)
 		waitJS(t, bctx, "recent events", `document.querySelectorAll('#events li').length >= 3`)
 		screenshot(t, bctx, "app")
 

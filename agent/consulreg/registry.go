@@ -87,6 +87,7 @@ func consulRegistration(s cluster.Service, healthy bool) *api.AgentServiceRegist
 		}
 	}
 	if s.Check.TTL == 0 {
+		check.Status = s.Check.InitialStatus
 		check.Interval = s.Check.Interval.String()
 		if s.Check.Timeout > 0 {
 			check.Timeout = s.Check.Timeout.String()

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/berthops/berth/agent"
 	"github.com/berthops/berth/agent/dockerrt"
+	"github.com/berthops/berth/agentlogs"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/zkstore"
 	"github.com/berthops/berth/policy"
@@ -25,6 +29,7 @@ type agentFlags struct {
 	consul                           consulFlags
 	shellImage, dockerRoot, logLevel string
 	zkIdentity                       string
+	logsListen, logsTokenFile        string
 	allowPrivileged, templates       bool
 	// policy is what commit authors may do on this machine (package policy).
 	policy                             cluster.AgentPolicy
@@ -77,6 +82,8 @@ Stopping the agent leaves its containers running; the next agent with the same
 	f.DurationVar(&fl.syncInterval, "registry-sync", 5*time.Second, "how often Consul registrations are checked and repaired")
 	f.DurationVar(&fl.zkSession, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout: how long a silent agent stays reachable")
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&fl.logsListen, "logs-listen", "", "host:port to serve this node's tasks' logs to the servers on (berth logs, the web UI); needs --zk-identity or --logs-token-file: logs are never served without a key")
+	f.StringVar(&fl.logsTokenFile, "logs-token-file", "", "without --zk-identity: file holding the logs token the servers also have (berth server --agent-logs-token-file)")
 	f.StringVar(&fl.zkIdentity, "zk-identity", "", "file holding this agent's own ZooKeeper identity, from berth zk-identity (instead of credentials in --zk)")
 	fl.consul.register(f)
 	f.BoolVar(&fl.templates, "templates", false, "render the published templates whose constraints select this node, from --consul when set, else from Berth's catalog")
@@ -127,6 +134,26 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 		zcfg.User, zcfg.Password = idn.Agent.User, idn.Agent.Password
 		opts.Identities = idn.Identities()
 	}
+	var logsBase string
+	switch {
+	case fl.logsListen == "":
+	case fl.zkIdentity != "":
+		logsBase = zcfg.Password
+	case fl.logsTokenFile != "":
+		if logsBase, err = readSecret(fl.logsTokenFile, "--logs-token-file"); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("--logs-listen needs --zk-identity or --logs-token-file: an agent never serves logs without a key")
+	}
+	var logsLn net.Listener
+	if fl.logsListen != "" {
+		if logsLn, err = net.Listen("tcp", fl.logsListen); err != nil {
+			return fmt.Errorf("--logs-listen %s: %w", fl.logsListen, err)
+		}
+		defer logsLn.Close()
+		node.LogsAddress = logsAddress(logsLn.Addr(), node.Address)
+	}
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	store, err := zkstore.Open(octx, zcfg, opts)
 	cancel()
@@ -144,6 +171,13 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 	}
 	defer ag.close()
 	logger.Info("berth agent starting", "id", node.ID, "advertise", node.Address, "resources", node.Resources, "ports", node.Ports, "consul", fl.consul.addr, "policy", node.Policy)
+	if logsLn != nil {
+		lsrv := &http.Server{Handler: agentlogs.Handler(ag.logs, agentlogs.Key(logsBase, node.ID)), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		go func() { _ = lsrv.Serve(logsLn) }()
+		defer lsrv.Close()
+		logger.Info("serving task logs", "address", node.LogsAddress)
+	}
 	if !fl.templates {
 		return ag.Run(ctx)
 	}
@@ -160,6 +194,16 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 	g.Go(func() error { return ag.Run(gctx) })
 	g.Go(func() error { return renderer.Run(gctx) })
 	return g.Wait()
+}
+
+// logsAddress is where servers reach the logs listener: its own address,
+// with the advertise address in place of a wildcard host.
+func logsAddress(a net.Addr, advertise string) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort(advertise, strconv.Itoa(tcp.Port))
 }
 
 // agentNode resolves the node description from the flags and the machine.

@@ -47,6 +47,8 @@ type controlFlags struct {
 	// limits and maxStreams bound what clients can hold on the API.
 	limits     server.Limits
 	maxStreams int
+	// agentLogsTokenFile is berth server --agent-logs-token-file.
+	agentLogsTokenFile string
 }
 
 func (c *controlFlags) register(f *pflag.FlagSet, defaultPoll time.Duration) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"github.com/berthops/berth/agent"
 	"github.com/berthops/berth/agent/consulreg"
 	"github.com/berthops/berth/agent/dockerrt"
+	"github.com/berthops/berth/agent/launch"
+	"github.com/berthops/berth/agentlogs"
 	"github.com/berthops/berth/catalog"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/templates"
@@ -88,6 +91,7 @@ type nodeAgent struct {
 	*agent.Agent
 	state  *cluster.State
 	source templates.Source // what templates on this node read
+	logs   agentlogs.Source // this node's tasks' output
 	close  func()
 }
 
@@ -117,5 +121,19 @@ func newNodeAgent(ctx context.Context, logger *slog.Logger, node agent.Node, sto
 		docker.Close()
 		return nil, err
 	}
-	return &nodeAgent{Agent: ag, state: state, source: source, close: func() { docker.Close() }}, nil
+	return &nodeAgent{Agent: ag, state: state, source: source, logs: cfg.Runtime.Logs, close: func() { docker.Close() }}, nil
+}
+
+// localLogs reads the logs of the built-in agent's tasks straight from its
+// runtime (berth up: the server and the agent are one process).
+type localLogs struct {
+	agentID string
+	src     agentlogs.Source
+}
+
+func (l *localLogs) Logs(ctx context.Context, ag cluster.Agent, taskID string, opts launch.LogOptions, w io.Writer) error {
+	if l.src == nil || ag.ID != l.agentID {
+		return agentlogs.ErrNoLogs
+	}
+	return l.src(ctx, taskID, opts, w, w)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berthops/berth/agentlogs"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/zkstore"
 	"github.com/berthops/berth/server"
@@ -25,6 +27,7 @@ func newServerCmd() *cobra.Command {
 		control        controlFlags
 		advertise      string
 		agentSecret    string
+		agentLogsToken string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -60,6 +63,7 @@ $BERTH_GIT_USERNAME and $BERTH_GIT_PASSWORD.`,
 				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			control.agentLogsTokenFile = agentLogsToken
 			return runServer(cmd.Context(), logger, cfg, listen, advertise, id, sessionTimeout, agentSecret, control)
 		},
 	}
@@ -71,6 +75,7 @@ $BERTH_GIT_USERNAME and $BERTH_GIT_PASSWORD.`,
 	f.DurationVar(&sessionTimeout, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout: how long a silent leader keeps leadership")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&agentSecret, "zk-agent-secret-file", "", "file holding the secret agents' ZooKeeper identities derive from: one identity per agent, ACLs per path, no world-readable tree (see berth zk-identity)")
+	f.StringVar(&agentLogsToken, "agent-logs-token-file", "", "without --zk-agent-secret-file: file holding the logs token agents are given (berth agent --logs-token-file), to fetch their tasks' logs")
 	control.register(f, 30*time.Second)
 	return cmd
 }
@@ -89,6 +94,11 @@ func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, lis
 			return fmt.Errorf("--zk-agent-secret-file needs the servers' own identity in --zk (zk://user:password@hosts/path)")
 		}
 		opts.Identities = zkstore.ServerIdentities(cfg.User, cfg.Password, []byte(secret))
+	}
+	var agentSecretBytes []byte
+	if agentSecretFile != "" {
+		s, _ := readSecret(agentSecretFile, "--zk-agent-secret-file")
+		agentSecretBytes = []byte(s)
 	}
 	if opts.Identities == nil {
 		logger.Warn("one ZooKeeper identity for servers and agents: any agent host can rewrite any assignment; see --zk-agent-secret-file (docs/security.md)")
@@ -123,6 +133,9 @@ func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, lis
 		if cp, err = newControlPlane(ctx, logger, store, control); err != nil {
 			return err
 		}
+		if cp.api.Logs, err = agentLogsClient(agentSecretBytes, control.agentLogsTokenFile); err != nil {
+			return err
+		}
 		scfg.Lead = append(scfg.Lead, cp.rec.Run)
 	} else {
 		logger.Warn("no --repo: this replica elects and serves status but reconciles nothing")
@@ -133,4 +146,23 @@ func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, lis
 		logger.Info("web UI", "url", "http://"+ln.Addr().String()+"/ui/")
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// agentLogsClient fetches tasks' logs from their agents with each agent's
+// key: derived from the agent secret (the agent derives it from its own
+// identity), or from a logs token servers and agents share.
+func agentLogsClient(agentSecret []byte, tokenFile string) (*agentlogs.Client, error) {
+	token, err := readSecret(tokenFile, "--agent-logs-token-file")
+	if err != nil {
+		return nil, err
+	}
+	return &agentlogs.Client{Key: func(agentID string) (string, error) {
+		switch {
+		case len(agentSecret) > 0:
+			return agentlogs.Key(zkstore.AgentCredentials(agentSecret, agentID).Password, agentID), nil
+		case token != "":
+			return agentlogs.Key(token, agentID), nil
+		}
+		return "", errors.New("this server holds no key to agents' logs: start it with --zk-agent-secret-file or --agent-logs-token-file")
+	}}, nil
 }

@@ -137,6 +137,8 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	}
 	srv := server.New(server.Config{ID: "up", Version: version, Store: serverStore, Logger: logger,
 		Lead: []server.LeadFunc{cp.rec.Run}, TLS: serveTLS, Warnings: warnings, Limits: fl.control.limits})
+	logs := &localLogs{}
+	cp.api.Logs = logs
 	cp.mount(srv, peers)
 	ln, err := net.Listen("tcp", fl.listen)
 	if err != nil {
@@ -165,6 +167,7 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 		return err
 	}
 	defer ag.close()
+	logs.agentID, logs.src = node.ID, ag.logs
 	// Templates render through the same code as on an agent with
 	// --templates: the published set, this node's constraints and policy,
 	// destinations under --render-root.

@@ -96,7 +96,11 @@ func (in *Input) PlayAgents(now time.Time) {
 		case t.Kill && !t.Status.State.Terminal():
 			t.Status = cluster.TaskStatus{TaskID: t.TaskID, AgentID: t.AgentID, State: cluster.TaskKilled, UpdatedAt: now}
 		case t.Status.State == "":
-			t.Status = cluster.TaskStatus{TaskID: t.TaskID, AgentID: t.AgentID, State: cluster.TaskRunning, Health: cluster.HealthHealthy, StartedAt: now, UpdatedAt: now}
+			t.Status = cluster.TaskStatus{TaskID: t.TaskID, AgentID: t.AgentID, State: cluster.TaskRunning, Health: cluster.HealthHealthy, StartedAt: now, UpdatedAt: now,
+				Readiness: cluster.AllReady(t.Spec.ReadinessChecks)}
+		case t.Status.State == cluster.TaskRunning && !t.Ready():
+			// A well-behaved task passes its readiness checks.
+			t.Status.Readiness = cluster.AllReady(t.Spec.ReadinessChecks)
 		}
 	}
 }

@@ -119,6 +119,18 @@ func AppTaskSpec(app *manifests.App, servicePorts []int, opts SpecOptions) clust
 		s.HealthChecks = append(s.HealthChecks, h)
 	}
 	s.Check = checkSpec(app)
+	for _, rc := range app.ReadinessChecks {
+		s.ReadinessChecks = append(s.ReadinessChecks, cluster.ReadinessCheckSpec{
+			Name:                 rc.Name,
+			Protocol:             rc.Protocol,
+			Path:                 rc.Path,
+			PortIndex:            app.PortIndex(rc.PortName),
+			Interval:             time.Duration(rc.IntervalSeconds) * time.Second,
+			Timeout:              time.Duration(rc.TimeoutSeconds) * time.Second,
+			StatusCodes:          append([]int(nil), rc.HTTPStatusCodesForReady...),
+			PreserveLastResponse: rc.PreserveLastResponse,
+		})
+	}
 	return s
 }
 

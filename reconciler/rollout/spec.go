@@ -87,6 +87,10 @@ type Task struct {
 	// Since is when the task entered its current state: for UNREACHABLE,
 	// when its agent was lost; for terminal states, when it ended.
 	Since time.Time
+	// Unready is true while the task has readiness checks that have not all
+	// passed: as in Marathon, a new task counts towards the rollout's
+	// capacity only once it is ready (and healthy).
+	Unready bool
 }
 
 // TaskFromCluster converts a cluster task. group is the task's agent's value
@@ -107,6 +111,7 @@ func TaskFromCluster(t cluster.Task, group string) Task {
 		Group:     group,
 		Killing:   t.Kill,
 		Since:     t.Status.UpdatedAt,
+		Unready:   !t.Ready(),
 	}
 }
 

@@ -86,6 +86,9 @@ func describe(d Decision, n int, now time.Time) string {
 	if c.Old > 0 {
 		msg += fmt.Sprintf(", %d old (%d healthy)", c.Old, c.OldHealthy)
 	}
+	if c.CurrentUnready > 0 {
+		msg += fmt.Sprintf(", %d not ready", c.CurrentUnready)
+	}
 	if c.Killing > 0 {
 		msg += fmt.Sprintf(", %d stopping", c.Killing)
 	}

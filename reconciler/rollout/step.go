@@ -57,6 +57,10 @@ type Counts struct {
 	Unreachable int
 	// Unhealthy counts tasks failing their health checks that Step kills.
 	Unhealthy int
+	// CurrentUnready counts running, healthy tasks of the desired version
+	// whose readiness checks have not passed yet; they are not in
+	// CurrentHealthy, so the rollout waits for them.
+	CurrentUnready int
 }
 
 // Decision is what the reconcile loop should do now for one app.
@@ -181,7 +185,11 @@ func Step(in Input) Decision {
 			cur = append(cur, t)
 			d.Counts.Current++
 			if healthy(t) {
-				d.Counts.CurrentHealthy++
+				if t.Unready {
+					d.Counts.CurrentUnready++
+				} else {
+					d.Counts.CurrentHealthy++
+				}
 			}
 		} else {
 			old = append(old, t)
@@ -205,7 +213,7 @@ func Step(in Input) Decision {
 	if want < 0 {
 		for _, t := range pickVictims(cur, -want, s.KillSelection) {
 			d.kill(t, ReasonScaleDown)
-			if healthy(t) {
+			if healthy(t) && !t.Unready {
 				curHealthy--
 			}
 		}

@@ -108,6 +108,25 @@
     return { body, total: total == null ? null : Number(total) };
   }
   const get = async (path, signal) => (await api(path, { signal })).body;
+  // textOf reads a plain-text answer (a task's logs); errors are the API's.
+  async function textOf(path) {
+    const headers = { Accept: 'text/plain' };
+    if (token()) headers.Authorization = `Bearer ${token()}`;
+    let res;
+    try {
+      res = await fetch(path, { headers, cache: 'no-store' });
+    } catch (e) {
+      throw new APIError(0, `the server did not answer (${e.message})`);
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let msg = `${res.status} ${res.statusText}`;
+      try { msg = JSON.parse(text).error || msg; } catch { /* not the API's JSON */ }
+      throw new APIError(res.status, msg, null);
+    }
+    return text;
+  }
+  const logTailLines = 50;
 
   function showBanner(html, note) {
     banner.innerHTML = html;
@@ -503,9 +522,19 @@
         document.getElementById('events').innerHTML = events.map((e) => `<li>${timeEl(e.t)}<span>${esc(e.text)}</span></li>`).join('') || '<li class="muted">none yet</li>';
         const sel = tasks.find((t) => t.taskId === selected);
         if (sel) {
-          document.getElementById('log').innerHTML = `<h2>Log tail of <span class="mono">${esc(sel.taskId)}</span></h2>${sel.status.outputTail
-            ? `<pre class="log">${esc(sel.status.outputTail)}</pre>`
-            : `<p class="muted">The server keeps a task's output tail once it ends; this task is ${esc((sel.status.state || 'staging').toLowerCase())}. Its live output is on its agent: <code>berth logs ${esc(sel.taskId)} -f</code> on ${esc(sel.agentId)}.</p>`}
+          // The last lines of the task's output, from its agent through the
+          // server; an ended task's tail is also in its status.
+          let tail = null;
+          let why = '';
+          try {
+            tail = await textOf(`/v1/tasks/${encodeURIComponent(sel.taskId)}/logs${qs({ tail: logTailLines })}`);
+          } catch (e) {
+            why = e.message;
+          }
+          if (tail === null && sel.status.outputTail) tail = sel.status.outputTail;
+          document.getElementById('log').innerHTML = `<h2>Log tail of <span class="mono">${esc(sel.taskId)}</span></h2>${tail !== null
+            ? `<pre class="log" id="log-text">${esc(tail) || '<span class="muted">no output yet</span>'}</pre><p class="muted">The last ${logTailLines} lines; follow them with <code>berth logs ${esc(sel.taskId)} -f</code>.</p>`
+            : `<p class="muted">The output of this task cannot be read now (${esc(why)}); try <code>berth logs ${esc(sel.taskId)} -f</code>.</p>`}
             ${sel.status.message ? `<p>${esc(sel.status.message)}</p>` : ''}`;
         }
         if (manifestLoaded !== live.status?.desired || !manifestLoaded) {
