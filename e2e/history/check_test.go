@@ -16,7 +16,7 @@ func web(image string, n int) Commit {
 }
 
 func task(id, image string, serving bool) Task {
-	return Task{ID: id, App: "/web", Agent: "a1", Image: image, State: "TASK_RUNNING", Healthy: serving, Live: true, Addrs: []string{"127.0.0.2:" + id}}
+	return Task{ID: id, App: "/web", Agent: "a1", Image: image, State: "TASK_RUNNING", Running: true, Healthy: serving, Live: true, Addrs: []string{"127.0.0.2:" + id}}
 }
 
 // rollout is a clean rolling upgrade of two instances from v1 to v2 with

@@ -126,6 +126,7 @@ type Task struct {
 	Agent   string `json:"agent"`
 	Image   string `json:"image"`
 	State   string `json:"state"`
+	Running bool   `json:"running"`
 	Healthy bool   `json:"healthy"`
 	// Live is false once the task is terminal.
 	Live bool `json:"live"`
@@ -137,7 +138,7 @@ type Task struct {
 
 // Serving reports whether the task counts towards an app's healthy
 // capacity: running, healthy and not being stopped.
-func (t Task) Serving() bool { return t.Live && t.State == "TASK_RUNNING" && t.Healthy && !t.Kill }
+func (t Task) Serving() bool { return t.Live && t.Running && t.Healthy && !t.Kill }
 
 // Consul is one answer of Consul's health endpoint per watched service.
 type Consul struct {
