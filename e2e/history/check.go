@@ -328,9 +328,10 @@ func (c *checker) jobs() {
 		}
 		byOcc := map[time.Time][]JobRun{}
 		manual := 0
-		var scheduled []JobRun
+		var scheduled, all []JobRun
 		for _, id := range sortedKeys(runs[name]) {
 			r := runs[name][id]
+			all = append(all, r)
 			switch r.Trigger {
 			case "manual":
 				manual++
@@ -357,7 +358,7 @@ func (c *checker) jobs() {
 				c.violate(RuleJobMissing, o, judgeUntil, "job %s: occurrence %s has no run and no SKIPPED record", name, o.UTC().Format(time.RFC3339))
 			case len(recs) > 1:
 				c.violate(RuleJobTwice, o, o, "job %s: occurrence %s recorded %d times: %s", name, o.UTC().Format(time.RFC3339), len(recs), describeRuns(recs))
-			case recs[0].State == "SKIPPED" && !c.skipCaused(name, spec, o, scheduled):
+			case recs[0].State == "SKIPPED" && !c.skipCaused(spec, o, all):
 				c.violate(RuleJobSkipped, o, o.Add(spec.Epsilon), "job %s: occurrence %s SKIPPED though no fault kept the leader from it within epsilon %s and no run of it was still running", name, o.UTC().Format(time.RFC3339), spec.Epsilon)
 			}
 		}
@@ -380,8 +381,8 @@ func describeRuns(runs []JobRun) string {
 // skipCaused is the catch-up rule seen from outside: Berth skips an
 // occurrence only when the first pass after it comes more than epsilon
 // late, which a healthy control plane never does; or, for a job that is
-// not concurrent, when its previous run still runs.
-func (c *checker) skipCaused(job string, spec Job, o time.Time, runs []JobRun) bool {
+// not concurrent, when a previous run (scheduled or manual) still runs.
+func (c *checker) skipCaused(spec Job, o time.Time, runs []JobRun) bool {
 	for _, f := range c.faults {
 		if f.ControlPlane && !f.Start.After(o.Add(spec.Epsilon)) && !f.End.Add(c.o.FaultGrace).Before(o) {
 			return true
@@ -436,6 +437,9 @@ func (c *checker) routing() {
 			}
 		case KindUpstream:
 			u := e.Upstream
+			if c.lbDown(e.At) {
+				continue
+			}
 			states := c.consulIn(e.At.Add(-c.o.Propagation), e.At)
 			if len(states) == 0 {
 				continue
@@ -467,6 +471,9 @@ func (c *checker) routing() {
 			}
 		case KindAnswer:
 			a := e.Answer
+			if c.lbDown(e.At) {
+				continue
+			}
 			if a.Task == "" || len(addrs[a.Task]) == 0 {
 				continue
 			}
@@ -489,6 +496,17 @@ func (c *checker) routing() {
 	}
 	routed.close()
 	empty.close()
+}
+
+// lbDown reports whether what renders the upstream was taken away at t
+// (or came back less than FaultGrace before).
+func (c *checker) lbDown(t time.Time) bool {
+	for _, f := range c.faults {
+		if f.LoadBalancer && !t.Before(f.Start) && !t.After(f.End.Add(c.o.FaultGrace)) {
+			return true
+		}
+	}
+	return false
 }
 
 func passedIn(states []*Consul, service, addr string) bool {

@@ -114,6 +114,10 @@ type Fault struct {
 	// (leader killed or paused, ZooKeeper quorum lost, Git stalled): jobs
 	// may legitimately skip occurrences past their epsilon then.
 	ControlPlane bool `json:"controlPlane,omitempty"`
+	// LoadBalancer faults took away what renders nginx's upstream (the
+	// agent running the template): the upstream cannot follow Consul while
+	// they last.
+	LoadBalancer bool `json:"loadBalancer,omitempty"`
 	// Global faults excuse every app's capacity while they last (ZooKeeper
 	// quorum lost: no status can be written).
 	Global bool `json:"global,omitempty"`
