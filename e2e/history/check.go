@@ -96,6 +96,15 @@ func (r Result) FaultCount() int {
 // Check judges h. It is pure: the same history gives the same result.
 func Check(h History, o Options) Result {
 	o.defaults()
+	// A history read from a file may hold events without their part: they
+	// say nothing and are left out.
+	kept := make([]Event, 0, len(h.Events))
+	for _, e := range h.Events {
+		if complete(e) {
+			kept = append(kept, e)
+		}
+	}
+	h.Events = kept
 	h.Sort()
 	c := &checker{h: h, o: o, res: Result{Faults: map[string]int{}, Judged: map[string]int{}, Converge: -1}}
 	for _, e := range h.Events {
@@ -116,6 +125,34 @@ func Check(h History, o Options) Result {
 	sort.SliceStable(c.res.Violations, func(i, j int) bool { return c.res.Violations[i].From.Before(c.res.Violations[j].From) })
 	return c.res
 }
+
+// complete reports whether e holds the part its kind needs.
+func complete(e Event) bool {
+	switch e.Kind {
+	case KindCommit:
+		return e.Commit != nil
+	case KindFault:
+		return e.Fault != nil
+	case KindConsul:
+		return e.Consul != nil
+	case KindUpstream:
+		return e.Upstream != nil
+	case KindAnswer:
+		return e.Answer != nil
+	case KindManualRun:
+		return e.Manual != nil
+	case KindDocker:
+		return e.Docker != nil
+	case KindSettle:
+		return e.Settle != nil
+	}
+	return true
+}
+
+// maxOccurrences bounds the occurrences judged per job: a schedule far
+// shorter than the history (a hostile file) must not make the check run
+// for ever.
+const maxOccurrences = 10_000
 
 type checker struct {
 	h       History
@@ -344,9 +381,16 @@ func (c *checker) jobs() {
 			c.violate(RuleJobManual, added[name], lastRead[name], "job %s: %d manual runs for %d accepted requests", name, manual, requests[name])
 		}
 		judgeUntil := lastRead[name].Add(-spec.Epsilon - c.o.JobSlack)
-		first, ok := sched.Next(time.Time{})
+		// Occurrences before the job was pushed are not the soak's: the
+		// generator writes starts in the future.
+		first, ok := sched.Next(added[name])
 		occs := map[time.Time]bool{}
+		n := 0
 		for o := first; ok && !o.After(lastRead[name]); o, ok = sched.Next(o.Add(time.Nanosecond)) {
+			if n++; n > maxOccurrences {
+				c.violate(RuleJobMissing, o, lastRead[name], "job %s: more than %d occurrences to judge; the rest are not", name, maxOccurrences)
+				break
+			}
 			occs[o.UTC()] = true
 			if o.After(judgeUntil) {
 				continue
@@ -405,16 +449,14 @@ func (c *checker) skipCaused(spec Job, o time.Time, runs []JobRun) bool {
 // consulIn returns the Consul answers that describe [from, to]: the last
 // one before from, and every one within.
 func (c *checker) consulIn(from, to time.Time) []*Consul {
+	// The first answer after from; the one before it still held at from.
+	i := sort.Search(len(c.consul), func(i int) bool { return c.consul[i].At.After(from) })
 	var out []*Consul
-	for _, e := range c.consul {
-		if e.At.After(to) {
-			break
-		}
-		if e.At.Before(from) {
-			out = append(out[:0], e.Consul)
-			continue
-		}
-		out = append(out, e.Consul)
+	if i > 0 {
+		out = append(out, c.consul[i-1].Consul)
+	}
+	for ; i < len(c.consul) && !c.consul[i].At.After(to); i++ {
+		out = append(out, c.consul[i].Consul)
 	}
 	return out
 }

@@ -237,3 +237,20 @@ func TestWriteRead(t *testing.T) {
 		t.Fatalf("history read back differs: %+v", back)
 	}
 }
+
+// FuzzReadCheck: any file read as a history is checked without panicking,
+// whatever its events hold (missing parts, times out of order).
+func FuzzReadCheck(f *testing.F) {
+	var b bytes.Buffer
+	h := rollout()
+	_ = h.Write(&b)
+	f.Add(b.String())
+	f.Add(`{"events":[{"kind":"upstream"},{"kind":"settle"},{"kind":"faults-stopped"},{"kind":"job-runs","job":"x"}]}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := Read(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		_ = Check(h, Options{})
+	})
+}

@@ -255,6 +255,10 @@ func (s *soak) webhook(ctx context.Context, commit string) {
 // convergence is reported with its time.
 const convergeLimit = 5 * time.Minute
 
+// finalLook is how long after converging the cluster is observed once more,
+// for the containers that survive the end.
+const finalLook = 10 * time.Second
+
 // settle observes the whole cluster every second until it matches the
 // head commit or convergeLimit passes.
 func (s *soak) settle(ctx context.Context) {
@@ -271,6 +275,17 @@ func (s *soak) settle(ctx context.Context) {
 		err := history.Converged(*head, obs)
 		if err == nil {
 			s.t.Logf("soak: converged")
+			// One more look once things had time to go wrong again: an
+			// agent restarting a task it should not, a container left
+			// behind that a late event brings back.
+			select {
+			case <-ctx.Done():
+			case <-time.After(finalLook):
+			}
+			octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			obs := s.observe(octx)
+			cancel()
+			s.rec.add(history.Event{At: time.Now(), Kind: history.KindSettle, Settle: &obs})
 			return
 		}
 		s.t.Logf("soak: not converged yet: %v", err)
