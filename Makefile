@@ -42,7 +42,7 @@ run: build run-deps
 test: deps lint
 	$(GO) test -count=1 -timeout 12m $$($(GO) list ./... | grep -v -e '/e2e$$' -e '/e2e/soak$$')
 	$(GO) test -count=1 -timeout 12m ./e2e/
-	$(GO) test -count=1 -timeout 15m ./e2e/soak/
+	$(GO) test -count=1 -timeout 20m ./e2e/soak/
 
 unit:
 	$(GO) test -short -count=1 ./...
