@@ -8,7 +8,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 export BERTH_TOOLS_BIN := $(TOOLS_BIN)
 
-.PHONY: all build run run-deps test unit e2e bench bench-cluster fuzz lint deps tools clean
+.PHONY: all build run run-deps test unit e2e soak bench bench-cluster fuzz lint deps tools clean
 
 all: build
 
@@ -36,16 +36,28 @@ run: build run-deps
 # Consul, nginx, Docker and Git, after installing what they need.
 # The end-to-end tests run alone, after the rest: they start whole clusters
 # (ZooKeeper ensembles, servers, agents, Consul, nginx) and should not share
-# the two cores with every other package's integration tests.
+# the two cores with every other package's integration tests. The soak
+# (two 2-minute runs, e2e/soak) runs last, on its own: its agents use the
+# same loopback addresses and host ports as the e2e tests'.
 test: deps lint
-	$(GO) test -count=1 -timeout 12m $$($(GO) list ./... | grep -v '/e2e$$')
-	$(GO) test -count=1 -timeout 12m ./e2e/...
+	$(GO) test -count=1 -timeout 12m $$($(GO) list ./... | grep -v -e '/e2e$$' -e '/e2e/soak$$')
+	$(GO) test -count=1 -timeout 12m ./e2e/
+	$(GO) test -count=1 -timeout 20m ./e2e/soak/
 
 unit:
 	$(GO) test -short -count=1 ./...
 
 e2e: deps build
 	$(GO) test -count=1 -timeout 15m -run 'TestWalkthrough|TestDrill' ./e2e/...
+
+# soak runs the randomized fault soak for SOAK (default 10m) with SEED
+# (random when unset; the report prints it for a replay), and ends with
+# `faults: N`, `violations: N`, `converge_s: X` and each violation. See
+# docs/reliability.md.
+SOAK ?= 10m
+SEED ?=
+soak: deps
+	./scripts/soak.sh $(SOAK) $(SEED)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

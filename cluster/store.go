@@ -59,6 +59,9 @@ type Op struct {
 	// fence marks the Check that carries a leadership, so a failure of it is
 	// reported as ErrFenced instead of ErrNotFound.
 	fence bool
+	// ifExists makes a Delete of a missing node a no-op instead of failing
+	// the transaction.
+	ifExists bool
 }
 
 // Create returns an OpCreate.
@@ -76,6 +79,17 @@ func Put(path string, data []byte) Op {
 
 // Delete returns an OpDelete conditional on version.
 func Delete(path string, version int32) Op { return Op{Kind: OpDelete, Path: path, Version: version} }
+
+// DeleteIfExists returns an unconditional OpDelete that does nothing when
+// the node does not exist: for removing what may never have been written
+// (the status of a task whose agent died before reporting it), where a
+// failure would fail every other write of the transaction with it.
+func DeleteIfExists(path string) Op {
+	return Op{Kind: OpDelete, Path: path, Version: AnyVersion, ifExists: true}
+}
+
+// IfExists reports whether op is a Delete that tolerates a missing node.
+func (op Op) IfExists() bool { return op.ifExists }
 
 // Check returns an OpCheck.
 func Check(path string, version int32) Op { return Op{Kind: OpCheck, Path: path, Version: version} }

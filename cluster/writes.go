@@ -56,9 +56,11 @@ func (b *Batch) DeleteAssignment(agentID, taskID string, version int32) {
 	b.delete(assignmentPath(agentID, taskID), version)
 }
 
-// DeleteStatus removes a task's last status once the task is gone.
+// DeleteStatus removes a task's last status once the task is gone, if it
+// has one: a task whose agent was lost before it reported anything has none,
+// and forgetting it must not fail the batch.
 func (b *Batch) DeleteStatus(agentID, taskID string) {
-	b.delete(statusPath(agentID, taskID), AnyVersion)
+	b.ops = append(b.ops, DeleteIfExists(statusPath(agentID, taskID)))
 }
 
 // PutServicePort holds a service port for an app's port.

@@ -4,37 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/berthops/berth/cluster"
 )
 
-// webApp is the test web server as an app with n instances, its health
-// checked every second so rollouts and repairs take seconds, not minutes.
+// webApp is WebApp as /web.
 func webApp(image string, n int, extra ...string) string {
-	return fmt.Sprintf(`kind: App
-id: /web
-instances: %d
-cpus: 0.05
-mem: 16
-container:
-  type: DOCKER
-  docker:
-    image: %s
-  portMappings:
-    - containerPort: 80
-networks:
-  - mode: container/bridge
-env:
-  WEB_PORTS: "80"
-healthChecks:
-  - protocol: HTTP
-    path: /health
-    gracePeriodSeconds: 10
-    intervalSeconds: 1
-    timeoutSeconds: 1
-    maxConsecutiveFailures: 2
-`, n, image) + strings.Join(extra, "")
+	return WebApp("/web", image, n, extra...)
 }
 
 // wantInstances checks that Consul lists exactly tasks' published ports of
@@ -44,7 +20,7 @@ func wantInstances(ctx context.Context, c *Cluster, service string, tasks []clus
 	if err != nil {
 		return err
 	}
-	want := taskAddrs(c, tasks)
+	want := c.TaskAddrs(tasks)
 	slices.Sort(have)
 	slices.Sort(want)
 	if !slices.Equal(have, want) {
@@ -60,27 +36,10 @@ func wantInstancesInclude(ctx context.Context, c *Cluster, service string, tasks
 	if err != nil {
 		return err
 	}
-	for _, want := range taskAddrs(c, tasks) {
+	for _, want := range c.TaskAddrs(tasks) {
 		if !slices.Contains(have, want) {
 			return fmt.Errorf("consul lists %v for %s, without %s", have, service, want)
 		}
 	}
 	return nil
-}
-
-// taskAddrs is the address:port of each published port of tasks.
-func taskAddrs(c *Cluster, tasks []cluster.Task) []string {
-	var out []string
-	for _, tk := range tasks {
-		addr := ""
-		for _, a := range c.Agents {
-			if a.ID == tk.AgentID {
-				addr = a.Address
-			}
-		}
-		for _, p := range tk.Status.HostPorts {
-			out = append(out, fmt.Sprintf("%s:%d", addr, p))
-		}
-	}
-	return out
 }

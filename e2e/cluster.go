@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -108,6 +109,9 @@ type Cluster struct {
 	Token, WebhookSecret string
 	Servers              []*Server
 	Agents               []*Agent
+
+	consulMu sync.Mutex
+	consul   *consul.Client
 }
 
 // Server is one `berth server` process.
@@ -469,11 +473,9 @@ func (c *Cluster) Containers(ctx context.Context, app string) ([]container.Summa
 // ConsulInstances returns the address:port of every instance of service
 // registered in Consul whose checks pass.
 func (c *Cluster) ConsulInstances(ctx context.Context, service string) ([]string, error) {
-	cfg := consul.DefaultConfig()
-	cfg.Address = c.Consul.Addr
-	cl, err := consul.NewClient(cfg)
+	cl, err := c.consulClient()
 	if err != nil {
-		return nil, fmt.Errorf("consul client: %w", err)
+		return nil, err
 	}
 	entries, _, err := cl.Health().Service(service, "", true, (&consul.QueryOptions{}).WithContext(ctx))
 	if err != nil {
@@ -484,4 +486,24 @@ func (c *Cluster) ConsulInstances(ctx context.Context, service string) ([]string
 		out = append(out, e.Service.Address+":"+strconv.Itoa(e.Service.Port))
 	}
 	return out, nil
+}
+
+// consulClient is one client for every read of Consul: a client per read
+// would leave its idle connections open, and Consul answers 429 once one
+// address holds too many (the agents, on the same address, would then fail
+// to register).
+func (c *Cluster) consulClient() (*consul.Client, error) {
+	c.consulMu.Lock()
+	defer c.consulMu.Unlock()
+	if c.consul != nil {
+		return c.consul, nil
+	}
+	cfg := consul.DefaultConfig()
+	cfg.Address = c.Consul.Addr
+	cl, err := consul.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("consul client: %w", err)
+	}
+	c.consul = cl
+	return cl, nil
 }

@@ -19,6 +19,9 @@
 // Run `go test -run 'TestWalkthrough|TestDrill' ./e2e` (make e2e), and
 // `go test -run '^$' -bench . ./e2e` for BenchmarkWebhookTo20Running.
 //
+// The randomized fault soak (e2e/soak, `make soak`) runs on the same
+// harness, and its history is judged by the pure checker in e2e/history.
+//
 // It is test support only: nothing in Berth imports it. Its tests are
 // integration tests, skipped under `go test -short`.
 package e2e

@@ -13,17 +13,6 @@ import (
 	"github.com/berthops/berth/testenv"
 )
 
-// liveTasks returns the tasks that are not terminal.
-func liveTasks(all []cluster.Task) []cluster.Task {
-	var out []cluster.Task
-	for _, tk := range all {
-		if !tk.Status.State.Terminal() {
-			out = append(out, tk)
-		}
-	}
-	return out
-}
-
 // wantSettled checks app has exactly n live tasks, all running, healthy and
 // of image (any image when ""), that Docker runs exactly their containers
 // and that Consul lists exactly their ports: no lost and no duplicate
@@ -34,8 +23,8 @@ func wantSettled(ctx context.Context, c *Cluster, app, service, image string, n 
 		return nil, err
 	}
 	running := Running(all)
-	if len(running) != n || len(liveTasks(all)) != n {
-		return nil, fmt.Errorf("%d healthy of %d live, want %d: %s", len(running), len(liveTasks(all)), n, Describe(all))
+	if len(running) != n || len(LiveTasks(all)) != n {
+		return nil, fmt.Errorf("%d healthy of %d live, want %d: %s", len(running), len(LiveTasks(all)), n, Describe(all))
 	}
 	for _, tk := range running {
 		if image != "" && tk.Spec.Image != image {
@@ -77,7 +66,7 @@ func TestDrillLeaderKilledDuringRollout(t *testing.T) {
 			return err
 		}
 		images := map[string]int{}
-		for _, tk := range liveTasks(all) {
+		for _, tk := range LiveTasks(all) {
 			images[tk.Spec.Image]++
 		}
 		if images[v2] == 0 || images[testenv.WebImage] == 0 {

@@ -47,14 +47,22 @@ func newRepo(t testing.TB, srv *testenv.GitServer) *Repo {
 // own Git configuration plays no part.
 func (r *Repo) git(t testing.TB, args ...string) string {
 	t.Helper()
+	out, err := r.run(args...)
+	if err != nil {
+		t.Fatalf("e2e: %v", err)
+	}
+	return out
+}
+
+func (r *Repo) run(args ...string) (string, error) {
 	cmd := exec.Command("git", append([]string{"-c", "user.name=Berth E2E", "-c", "user.email=e2e@berth.invalid"}, args...)...)
 	cmd.Dir = r.work
 	cmd.Env = append(os.Environ(), "HOME="+r.home, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("e2e: git %s: %v\n%s", strings.Join(args, " "), err, out)
+		return "", fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(string(out)), nil
 }
 
 // Push commits set (path to content, written over what is there) and the
@@ -62,6 +70,16 @@ func (r *Repo) git(t testing.TB, args ...string) string {
 // hash.
 func (r *Repo) Push(t testing.TB, msg string, set map[string]string, remove ...string) string {
 	t.Helper()
+	head, err := r.Commit(msg, set, remove...)
+	if err != nil {
+		t.Fatalf("e2e: %v", err)
+	}
+	return head
+}
+
+// Commit is Push for callers that are not the test's goroutine (a soak's
+// generator): it returns the error instead of failing the test.
+func (r *Repo) Commit(msg string, set map[string]string, remove ...string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	paths := make([]string, 0, len(set))
@@ -72,22 +90,28 @@ func (r *Repo) Push(t testing.TB, msg string, set map[string]string, remove ...s
 	for _, p := range paths {
 		full := filepath.Join(r.work, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatalf("e2e: %v", err)
+			return "", fmt.Errorf("commit %q: %w", msg, err)
 		}
 		if err := os.WriteFile(full, []byte(set[p]), 0o644); err != nil {
-			t.Fatalf("e2e: %v", err)
+			return "", fmt.Errorf("commit %q: %w", msg, err)
 		}
 	}
 	for _, p := range remove {
 		if err := os.Remove(filepath.Join(r.work, filepath.FromSlash(p))); err != nil {
-			t.Fatalf("e2e: remove %s: %v", p, err)
+			return "", fmt.Errorf("commit %q: remove %s: %w", msg, p, err)
 		}
 	}
-	r.git(t, "add", "-A")
-	r.git(t, "commit", "-q", "--allow-empty", "-m", msg)
-	r.git(t, "push", "-q", "origin", "HEAD:refs/heads/main")
-	r.head = r.git(t, "rev-parse", "HEAD")
-	return r.head
+	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "--allow-empty", "-m", msg}, {"push", "-q", "origin", "HEAD:refs/heads/main"}} {
+		if _, err := r.run(args...); err != nil {
+			return "", fmt.Errorf("commit %q: %w", msg, err)
+		}
+	}
+	head, err := r.run("rev-parse", "HEAD")
+	if err != nil {
+		return "", fmt.Errorf("commit %q: %w", msg, err)
+	}
+	r.head = head
+	return head, nil
 }
 
 // Head is the last commit pushed.

@@ -192,7 +192,7 @@ func TestWalkthroughReconcileLifecycle(t *testing.T) {
 // answers checks that tk's first published port on its agent's address
 // answers with the task's id, as the web image does.
 func answers(ctx context.Context, c *Cluster, tk cluster.Task) error {
-	addrs := taskAddrs(c, []cluster.Task{tk})
+	addrs := c.TaskAddrs([]cluster.Task{tk})
 	if len(addrs) == 0 {
 		return fmt.Errorf("task %s publishes no port", tk.TaskID)
 	}

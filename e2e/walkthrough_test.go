@@ -292,7 +292,7 @@ func TestWalkthrough(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		for _, addr := range taskAddrs(c, web) {
+		for _, addr := range c.TaskAddrs(web) {
 			if strings.Contains(string(b), addr) {
 				return fmt.Errorf("upstream still names %s:\n%s", addr, b)
 			}

@@ -24,6 +24,8 @@ type jobEnv struct {
 	set   *manifests.Set
 	exit  func(cluster.Assignment) (code int, ok bool) // ok=false: still running
 	began map[string]time.Time
+	// regs are the agents' live registrations: closing one loses the agent.
+	regs map[string]cluster.Registration
 }
 
 func newJobEnv(t *testing.T, jobs ...manifests.Job) *jobEnv {
@@ -38,10 +40,12 @@ func newJobEnv(t *testing.T, jobs ...manifests.Job) *jobEnv {
 		set: &manifests.Set{Jobs: jobs}, began: map[string]time.Time{}}
 	e.exit = func(cluster.Assignment) (int, bool) { return 0, true }
 	e.r = New(Config{Now: func() time.Time { return e.now }}, nil, st)
-	if _, err := st.RegisterAgent(ctx, cluster.Agent{ID: "a1", Hostname: "a1", Reachable: true,
-		Resources: cluster.Resources{CPUs: 8, Mem: 8192, Disk: 8192}}); err != nil {
+	reg, err := st.RegisterAgent(ctx, cluster.Agent{ID: "a1", Hostname: "a1", Reachable: true,
+		Resources: cluster.Resources{CPUs: 8, Mem: 8192, Disk: 8192}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	e.regs = map[string]cluster.Registration{"a1": reg}
 	return e
 }
 
@@ -237,6 +241,38 @@ func TestJobEpsilonSkipsLateRuns(t *testing.T) {
 	runs := e.runs("hourly")
 	if countRuns(runs, cluster.JobRunSkipped) != 5 || countRuns(runs, cluster.JobRunSucceeded) != 1 {
 		t.Fatalf("want 5 skipped (more than epsilon late) and the 05:00 run: %+v", runs)
+	}
+}
+
+// TestJobOnAgentLostBeforeReportingDoesNotStallPasses is what the fault
+// soak found: a run's task assigned to an agent that is killed before it
+// reports anything has no status node. Once the agent is lost the run is
+// retried and the task forgotten; deleting its (missing) status used to fail
+// the whole batch, so every pass failed, for every app and job, until the
+// agent came back.
+func TestJobOnAgentLostBeforeReportingDoesNotStallPasses(t *testing.T) {
+	e := newJobEnv(t, job("tick", "R/2026-01-01T00:00:00Z/PT1H"))
+	e.pass()
+	tasks, err := e.st.Tasks(e.ctx)
+	if err != nil || len(tasks) != 1 || tasks[0].AgentID != "a1" {
+		t.Fatalf("tasks %+v, %v: want the run's task on a1", tasks, err)
+	}
+	if err := e.regs["a1"].Close(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := e.st.RegisterAgent(e.ctx, cluster.Agent{ID: "a2", Hostname: "a2", Reachable: true,
+		Resources: cluster.Resources{CPUs: 8, Mem: 8192, Disk: 8192}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.regs["a2"] = reg
+	e.now = e.now.Add(time.Second)
+	e.pass() // fails the test if the batch fails
+	e.agent()
+	e.pass()
+	runs := e.runs("tick")
+	if len(runs) != 1 || runs[0].State != cluster.JobRunSucceeded || runs[0].Attempt != 2 || runs[0].AgentID != "a2" {
+		t.Fatalf("want the run retried on a2 and succeeded as attempt 2, got %+v", runs)
 	}
 }
 

@@ -166,14 +166,26 @@ func (c *Consul) Stop() { c.proc.Kill() }
 // Restart starts the agent again on the same ports and waits until it serves.
 func (c *Consul) Restart() {
 	c.t.Helper()
-	c.proc.Kill()
-	if err := c.proc.Start(); err != nil {
-		c.t.Fatalf("testenv: restart consul: %v", err)
-	}
-	if err := c.waitReady(30 * time.Second); err != nil {
-		c.t.Fatalf("testenv: consul did not restart: %v\n%s", err, c.proc.Output())
+	if err := c.TryRestart(); err != nil {
+		c.t.Fatalf("testenv: %v", err)
 	}
 }
+
+// TryRestart is Restart for callers that are not the test's goroutine (a
+// soak's nemesis): it returns the error instead of failing the test.
+func (c *Consul) TryRestart() error {
+	c.proc.Kill()
+	if err := c.proc.Start(); err != nil {
+		return fmt.Errorf("restart consul: %w", err)
+	}
+	if err := c.waitReady(30 * time.Second); err != nil {
+		return fmt.Errorf("consul did not restart: %w\n%s", err, c.proc.Output())
+	}
+	return nil
+}
+
+// Running reports whether the agent's process is alive.
+func (c *Consul) Running() bool { return c.proc.Running() }
 
 // Pause freezes the agent (SIGSTOP): its port stays open but nothing answers.
 func (c *Consul) Pause() error { return c.proc.Pause() }

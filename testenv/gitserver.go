@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +40,31 @@ type GitServer struct {
 	URL string
 	// Username and Password, when set, are required as HTTP basic auth.
 	Username, Password string
+
+	// stalled, while open, holds every request until Unstall closes it.
+	mu      sync.Mutex
+	stalled chan struct{}
+}
+
+// Stall makes the server hang: every request, and those already waiting,
+// get no answer until Unstall (or until the client gives up), as a Git host
+// that accepts connections but stopped serving would.
+func (s *GitServer) Stall() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stalled == nil {
+		s.stalled = make(chan struct{})
+	}
+}
+
+// Unstall lets the held and new requests through again.
+func (s *GitServer) Unstall() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stalled != nil {
+		close(s.stalled)
+		s.stalled = nil
+	}
 }
 
 // StartGitServer starts a Git server with no authentication. It stops when
@@ -68,6 +94,16 @@ func StartGitServerAuth(t testing.TB, user, password string) *GitServer {
 		},
 	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		stalled := s.stalled
+		s.mu.Unlock()
+		if stalled != nil {
+			select {
+			case <-stalled:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		if s.Username != "" || s.Password != "" {
 			u, p, ok := r.BasicAuth()
 			if !ok || u != s.Username || p != s.Password {
@@ -80,6 +116,8 @@ func StartGitServerAuth(t testing.TB, user, password string) *GitServer {
 	})
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
+	// Runs first: a stalled request would keep Close waiting.
+	t.Cleanup(s.Unstall)
 	s.URL = srv.URL
 	return s
 }

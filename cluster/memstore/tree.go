@@ -436,6 +436,9 @@ func (t *Tree) applyOne(c *Client, op cluster.Op, log *[]undo) ([]string, error)
 		*log = append(*log, func() { n.data, n.version = oldData, oldVersion })
 		return []string{op.Path}, nil
 	case cluster.OpDelete:
+		if !exists && op.IfExists() {
+			return nil, nil
+		}
 		if !exists {
 			return nil, cluster.ErrNotFound
 		}

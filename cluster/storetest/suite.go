@@ -37,6 +37,7 @@ func Run(t *testing.T, h Harness) {
 		{"ConditionalWrites", testConditionalWrites},
 		{"MultiIsAtomic", testMultiIsAtomic},
 		{"PutUpserts", testPutUpserts},
+		{"DeleteIfExists", testDeleteIfExists},
 		{"Watch", testWatch},
 		{"Ephemeral", testEphemeral},
 		{"Expire", testExpire},
@@ -161,6 +162,28 @@ func testPutUpserts(t *testing.T, h Harness) {
 	if _, err := s.Get(ctx, "/q/r/s"); err != nil {
 		t.Fatalf("put with missing parents: %v", err)
 	}
+}
+
+// testDeleteIfExists: a delete of a node that may never have been written
+// (a lost agent's unreported task status) neither fails nor blocks the
+// other writes of its transaction; one of a node that is there deletes it.
+func testDeleteIfExists(t *testing.T, h Harness) {
+	ctx := ctxFor(t, h.Wait)
+	s := open(t, h.Namespace(t))
+	must(t, "seed", s.Multi(ctx, cluster.Create("/statuses/a1/t1", []byte("RUNNING"))))
+	must(t, "deletes of missing nodes with a write", s.Multi(ctx,
+		cluster.DeleteIfExists("/statuses/a1/never-reported"),
+		cluster.DeleteIfExists("/statuses/no-such-agent/t9"),
+		cluster.Put("/assignments/a1/t2", []byte("new"))))
+	if _, err := s.Get(ctx, "/assignments/a1/t2"); err != nil {
+		t.Fatalf("the write next to deletes of missing nodes: %v", err)
+	}
+	must(t, "delete of a present node", s.Multi(ctx, cluster.DeleteIfExists("/statuses/a1/t1")))
+	_, err := s.Get(ctx, "/statuses/a1/t1")
+	mustErr(t, "get after delete", err, cluster.ErrNotFound)
+	must(t, "only deletes of missing nodes", s.Multi(ctx, cluster.DeleteIfExists("/statuses/a1/t1")))
+	// A plain Delete still fails on a missing node.
+	mustErr(t, "plain delete of a missing node", s.Multi(ctx, cluster.Delete("/statuses/a1/t1", cluster.AnyVersion)), cluster.ErrNotFound)
 }
 
 func wantEvent(t *testing.T, h Harness, ch <-chan cluster.Event, what string) {

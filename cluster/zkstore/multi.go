@@ -66,6 +66,9 @@ func (s *Store) multiOnce(ctx context.Context, ops []cluster.Op) error {
 		case cluster.OpSet:
 			reqs = append(reqs, &zk.SetDataRequest{Path: full, Data: op.Data, Version: op.Version})
 		case cluster.OpDelete:
+			if op.IfExists() && !exists[full] && !created[full] {
+				continue // nothing to delete: not a request at all
+			}
 			reqs = append(reqs, &zk.DeleteRequest{Path: full, Version: op.Version})
 			delete(created, full)
 		case cluster.OpCheck:
@@ -74,6 +77,9 @@ func (s *Store) multiOnce(ctx context.Context, ops []cluster.Op) error {
 			return fmt.Errorf("multi: op %d: unknown kind %d", i, op.Kind)
 		}
 		origin = append(origin, i)
+	}
+	if len(reqs) == 0 {
+		return nil // only deletes of nodes that are not there
 	}
 	s.txns.Add(1)
 	res, err := call(ctx, func() ([]zk.MultiResponse, error) { return s.conn.Multi(reqs...) })
@@ -108,6 +114,9 @@ func (s *Store) multiOnce(ctx context.Context, ops []cluster.Op) error {
 		}
 		if op.Kind == cluster.OpCreate && errors.Is(r.Error, zk.ErrNoNode) {
 			return errStaleView
+		}
+		if op.IfExists() && errors.Is(r.Error, zk.ErrNoNode) {
+			return errStaleView // deleted since it was listed: look again
 		}
 		return fmt.Errorf("multi: op %d (%s): %w", i, op.Path, mapErr(r.Error))
 	}
@@ -150,6 +159,13 @@ func (s *Store) existing(ctx context.Context, ops []cluster.Op) (map[string]bool
 		return nil
 	}
 	for _, op := range ops {
+		if op.IfExists() {
+			// Whether there is anything to delete is read, not cached.
+			if err := list(path.Dir(s.full(op.Path))); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if op.Kind != cluster.OpPut && op.Kind != cluster.OpCreate {
 			continue
 		}

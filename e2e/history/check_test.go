@@ -1,0 +1,256 @@
+package history
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+
+func at(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+
+func web(image string, n int) Commit {
+	return Commit{Hash: "c-" + image, Apps: map[string]App{"/web": {Instances: n, Image: image, MinimumHealthCapacity: 1, Service: "web"}}}
+}
+
+func task(id, image string, serving bool) Task {
+	return Task{ID: id, App: "/web", Agent: "a1", Image: image, State: "TASK_RUNNING", Running: true, Healthy: serving, Live: true, Addrs: []string{"127.0.0.2:" + id}}
+}
+
+// rollout is a clean rolling upgrade of two instances from v1 to v2 with
+// minimumHealthCapacity 1.
+func rollout() History {
+	c1, c2 := web("v1", 2), web("v2", 2)
+	return History{Events: []Event{
+		{At: at(0), Kind: KindCommit, Commit: &c1},
+		{At: at(1), Kind: KindTasks, Tasks: []Task{task("1", "v1", true), task("2", "v1", true)}},
+		{At: at(2), Kind: KindCommit, Commit: &c2},
+		{At: at(3), Kind: KindTasks, Tasks: []Task{task("1", "v1", true), task("2", "v1", true), task("3", "v2", false)}},
+		{At: at(4), Kind: KindTasks, Tasks: []Task{task("1", "v1", true), task("2", "v1", true), task("3", "v2", true)}},
+		{At: at(5), Kind: KindTasks, Tasks: []Task{task("2", "v1", true), task("3", "v2", true), task("4", "v2", true)}},
+		{At: at(6), Kind: KindTasks, Tasks: []Task{task("3", "v2", true), task("4", "v2", true)}},
+	}}
+}
+
+func rules(r Result) string {
+	var out []string
+	for _, v := range r.Violations {
+		out = append(out, v.Rule)
+	}
+	return strings.Join(out, ",")
+}
+
+func TestCleanRolloutPasses(t *testing.T) {
+	r := Check(rollout(), Options{})
+	if len(r.Violations) != 0 {
+		t.Fatalf("violations in a clean rollout: %v", r.Violations)
+	}
+	if r.Judged[RuleCapacity] != 3 {
+		t.Fatalf("judged %d rollout samples, want 3", r.Judged[RuleCapacity])
+	}
+}
+
+func TestCapacityDipIsCaught(t *testing.T) {
+	h := rollout()
+	// The old task 1 stopped before the new one was healthy.
+	h.Events = append(h.Events, Event{At: at(3.5), Kind: KindTasks, Tasks: []Task{task("2", "v1", true), task("3", "v2", false)}})
+	r := Check(h, Options{})
+	if rules(r) != RuleCapacity {
+		t.Fatalf("violations %v, want one %s", r.Violations, RuleCapacity)
+	}
+	v := r.Violations[0]
+	if !v.From.Equal(at(3.5)) || !v.To.Equal(at(3.5)) || !strings.Contains(v.Detail, "1 serving") {
+		t.Fatalf("violation %s", v)
+	}
+}
+
+func TestCapacityDipExcusedByFault(t *testing.T) {
+	for _, f := range []Fault{
+		{Name: "kill-container", App: "/web"},
+		{Name: "kill-agent", Agent: "a1"},
+		{Name: "zk-quorum", Global: true},
+	} {
+		h := rollout()
+		f.Start, f.End = at(3.2), at(3.3)
+		h.Events = append(h.Events,
+			Event{At: at(3.5), Kind: KindTasks, Tasks: []Task{task("2", "v1", true), task("3", "v2", false)}},
+			Event{At: f.Start, Kind: KindFault, Fault: &f})
+		if r := Check(h, Options{}); len(r.Violations) != 0 {
+			t.Errorf("%s: violations %v, want none (the fault explains the dip)", f.Name, r.Violations)
+		}
+	}
+	// A fault on another app or long over excuses nothing.
+	for _, f := range []Fault{
+		{Name: "kill-container", App: "/other", Start: at(3.2), End: at(3.3)},
+		{Name: "kill-agent", Agent: "a1", Start: at(-100), End: at(-90)},
+	} {
+		h := rollout()
+		h.Events = append(h.Events,
+			Event{At: at(3.5), Kind: KindTasks, Tasks: []Task{task("2", "v1", true), task("3", "v2", false)}},
+			Event{At: f.Start, Kind: KindFault, Fault: &f})
+		if r := Check(h, Options{}); rules(r) != RuleCapacity {
+			t.Errorf("%+v: violations %v, want %s", f, r.Violations, RuleCapacity)
+		}
+	}
+}
+
+// jobHistory: a job every 10 s from t0 with epsilon 5 s, read at 60 s.
+func jobHistory(runs ...JobRun) History {
+	c := Commit{Hash: "j", Jobs: map[string]Job{"tick": {Schedule: "R/2026-12-07T03:00:00Z/PT10S", Epsilon: 5 * time.Second}}}
+	return History{Events: []Event{
+		{At: at(-5), Kind: KindCommit, Commit: &c},
+		{At: at(60), Kind: KindJobRuns, Job: "tick", Runs: runs},
+	}}
+}
+
+func runOf(id string, o float64, state string) JobRun {
+	return JobRun{RunID: id, Trigger: "schedule", State: state, ScheduledAt: at(o), StartedAt: at(o + 0.5), FinishedAt: at(o + 1)}
+}
+
+func TestJobs(t *testing.T) {
+	good := []JobRun{runOf("r0", 0, "SUCCEEDED"), runOf("r1", 10, "SUCCEEDED"), runOf("r2", 20, "SUCCEEDED"), runOf("r3", 30, "SUCCEEDED")}
+	if r := Check(jobHistory(good...), Options{}); len(r.Violations) != 0 || r.Judged[RuleJobMissing] != 4 {
+		t.Fatalf("clean runs: violations %v, judged %d (want 4: 0..30 s, 40 s is within epsilon+slack of the read)", r.Violations, r.Judged[RuleJobMissing])
+	}
+	cases := map[string]struct {
+		runs   []JobRun
+		faults []Fault
+		want   string
+	}{
+		"missing":          {runs: good[:3], want: RuleJobMissing},
+		"twice":            {runs: append(append([]JobRun{}, good...), runOf("r1b", 10, "SUCCEEDED")), want: RuleJobTwice},
+		"skipped":          {runs: []JobRun{good[0], runOf("r1", 10, "SKIPPED"), good[2], good[3]}, want: RuleJobSkipped},
+		"skipped-by-fault": {runs: []JobRun{good[0], runOf("r1", 10, "SKIPPED"), good[2], good[3]}, faults: []Fault{{Name: "kill-leader", ControlPlane: true, Start: at(8), End: at(9)}}},
+		"skipped-overlap": {runs: []JobRun{{RunID: "r0", Trigger: "schedule", State: "SUCCEEDED", ScheduledAt: at(0), StartedAt: at(0.5), FinishedAt: at(12)},
+			{RunID: "r1", Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(10)}, good[2], good[3]}},
+		"foreign": {runs: append(append([]JobRun{}, good...), runOf("rx", 15, "SUCCEEDED")), want: RuleJobForeign},
+		"manual":  {runs: append(append([]JobRun{}, good...), JobRun{RunID: "m", Trigger: "manual", State: "SUCCEEDED"}), want: RuleJobManual},
+	}
+	for name, tc := range cases {
+		h := jobHistory(tc.runs...)
+		for i := range tc.faults {
+			h.Events = append(h.Events, Event{At: tc.faults[i].Start, Kind: KindFault, Fault: &tc.faults[i]})
+		}
+		if got := rules(Check(h, Options{})); got != tc.want {
+			t.Errorf("%s: violations %q, want %q", name, got, tc.want)
+		}
+	}
+	// A manual run with its request is fine.
+	h := jobHistory(append(append([]JobRun{}, good...), JobRun{RunID: "m", Trigger: "manual", State: "SUCCEEDED"})...)
+	h.Events = append(h.Events, Event{At: at(1), Kind: KindManualRun, Manual: &ManualRun{Job: "tick", Accepted: true}})
+	if r := Check(h, Options{}); len(r.Violations) != 0 {
+		t.Fatalf("requested manual run: %v", r.Violations)
+	}
+}
+
+func consulAt(s float64, addrs ...string) Event {
+	return Event{At: at(s), Kind: KindConsul, Consul: &Consul{Passing: map[string][]string{"web": addrs}}}
+}
+
+func upstreamAt(s float64, servers ...string) Event {
+	return Event{At: at(s), Kind: KindUpstream, Upstream: &Upstream{Service: "web", Servers: servers}}
+}
+
+func TestRouting(t *testing.T) {
+	base := []Event{consulAt(0, "a:1", "a:2"), upstreamAt(1, "a:1", "a:2"), consulAt(10, "a:2"), upstreamAt(12, "a:1", "a:2")}
+	cases := map[string]struct {
+		extra []Event
+		want  string
+	}{
+		"within propagation": {},
+		"stale past the bound": {extra: []Event{upstreamAt(21, "a:1", "a:2"), upstreamAt(22, "a:1", "a:2"), upstreamAt(23, "a:2")},
+			want: RuleRouted},
+		"never passing":                      {extra: []Event{upstreamAt(13, "a:2", "b:9")}, want: RuleRouted},
+		"empty":                              {extra: []Event{upstreamAt(13), upstreamAt(30), upstreamAt(31, "a:2")}, want: RuleEmpty},
+		"empty after the last instance left": {extra: []Event{consulAt(20), upstreamAt(21)}},
+		"answer from a non-passing task": {extra: []Event{
+			{At: at(0.5), Kind: KindTasks, Tasks: []Task{{ID: "t1", App: "/web", Addrs: []string{"a:1"}, Live: true}}},
+			{At: at(25), Kind: KindAnswer, Answer: &Answer{Service: "web", Task: "t1", Code: 200}}}, want: RuleRouted},
+	}
+	for name, tc := range cases {
+		h := History{Events: append(append([]Event{}, base...), tc.extra...)}
+		r := Check(h, Options{})
+		if got := rules(r); got != tc.want {
+			t.Errorf("%s: violations %v, want %q", name, r.Violations, tc.want)
+		}
+	}
+	// The window of a violation spans its samples.
+	h := History{Events: append(append([]Event{}, base...), upstreamAt(21, "a:1", "a:2"), upstreamAt(22, "a:1", "a:2"), upstreamAt(23, "a:2"))}
+	v := Check(h, Options{}).Violations[0]
+	if !v.From.Equal(at(21)) || !v.To.Equal(at(22)) {
+		t.Fatalf("window %s, want 21 s .. 22 s", v)
+	}
+}
+
+func settleHistory(obs ...Observation) History {
+	c := web("v2", 1)
+	h := History{Events: []Event{{At: at(0), Kind: KindCommit, Commit: &c}, {At: at(10), Kind: KindFaultsStopped}}}
+	for i := range obs {
+		h.Events = append(h.Events, Event{At: at(11 + float64(i)*10), Kind: KindSettle, Settle: &obs[i]})
+	}
+	return h
+}
+
+func TestSettle(t *testing.T) {
+	tk := task("1", "v2", true)
+	done := Observation{Applied: "c-v2", Head: "c-v2", Tasks: []Task{tk},
+		Containers: []Container{{ID: "x", App: "/web", Task: "1", Running: true}},
+		Consul:     Consul{Passing: map[string][]string{"web": tk.Addrs}}}
+	notYet := done
+	notYet.Applied = "c-v1"
+	r := Check(settleHistory(notYet, done), Options{})
+	if len(r.Violations) != 0 || r.Converge != 11*time.Second {
+		t.Fatalf("converge %s, violations %v; want 11 s and none", r.Converge, r.Violations)
+	}
+	if r := Check(settleHistory(notYet, done), Options{ConvergeBound: 5 * time.Second}); rules(r) != RuleConverge {
+		t.Fatalf("bound 5 s: %v", r.Violations)
+	}
+	if r := Check(settleHistory(notYet, notYet), Options{}); rules(r) != RuleConverge || r.Converge >= 0 {
+		t.Fatalf("never converged: %v, converge %s", r.Violations, r.Converge)
+	}
+	leftover := done
+	leftover.Containers = append(leftover.Containers, Container{ID: "y", App: "/gone", Task: "old", Running: true})
+	if r := Check(settleHistory(leftover), Options{}); rules(r) != RuleConverge+","+RuleLeftover {
+		t.Fatalf("leftover: %v", r.Violations)
+	}
+	wrongConsul := done
+	wrongConsul.Consul = Consul{Passing: map[string][]string{"web": {"127.0.0.2:1", "127.0.0.3:5"}}}
+	if err := Converged(web("v2", 1), wrongConsul); err == nil || !strings.Contains(err.Error(), "consul") {
+		t.Fatalf("a stale Consul registration converged: %v", err)
+	}
+}
+
+func TestWriteRead(t *testing.T) {
+	h := rollout()
+	h.Seed = 42
+	var b bytes.Buffer
+	if err := h.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Read(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Seed != 42 || len(back.Events) != len(h.Events) || len(Check(back, Options{}).Violations) != 0 {
+		t.Fatalf("history read back differs: %+v", back)
+	}
+}
+
+// FuzzReadCheck: any file read as a history is checked without panicking,
+// whatever its events hold (missing parts, times out of order).
+func FuzzReadCheck(f *testing.F) {
+	var b bytes.Buffer
+	h := rollout()
+	_ = h.Write(&b)
+	f.Add(b.String())
+	f.Add(`{"events":[{"kind":"upstream"},{"kind":"settle"},{"kind":"faults-stopped"},{"kind":"job-runs","job":"x"}]}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := Read(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		_ = Check(h, Options{})
+	})
+}
