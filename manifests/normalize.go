@@ -121,6 +121,7 @@ func normalizeApp(a *App, r reporter) {
 			hc.Path = "/"
 		}
 	}
+	normalizeResidency(a)
 	a.Dependencies = sortedSet(a.Dependencies)
 	if len(a.Args) == 0 {
 		a.Args = nil
