@@ -313,3 +313,16 @@ func TestExternalVolumeNeedsItsDriver(t *testing.T) {
 		t.Fatalf("external volume spec: %+v", v)
 	}
 }
+
+func TestResidentSingleInstanceUpgradesInPlace(t *testing.T) {
+	f := newFakeCluster("a1", "a2")
+	set := &manifests.Set{Apps: []manifests.App{residentApp(1, 100)}}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.settle(t, set, &now)
+	first := f.slotsOf()
+	set.Apps[0].Env = map[string]string{"V": "2"}
+	out := f.settle(t, set, &now)
+	if got := f.slotsOf(); !equalMaps(got, first) || !out.Converged {
+		t.Fatalf("upgrade of one instance: %v (converged %v), want kill then relaunch in %v", got, out.Converged, first)
+	}
+}
