@@ -250,9 +250,20 @@ func Decide(in Input, opts Options) Result {
 			stopOrForget(w, t)
 		}
 	}
-	if opts.Prune {
-		rs.removed(w, declared, byApp)
+	// Slots are kept for resident apps, and for undeclared apps that are
+	// only reported (Prune false); the others are released.
+	keep := map[string]bool{}
+	for i := range in.Desired.Apps {
+		if a := &in.Desired.Apps[i]; a.Resident() {
+			keep[a.ID] = true
+		}
 	}
+	for id := range rs.slots {
+		if !declared[id] && !opts.Prune {
+			keep[id] = true
+		}
+	}
+	rs.removed(w, keep, byApp)
 	releases(w, in.Tasks)
 	for _, id := range sortedKeys(in.Launches) {
 		if !declared[id] {

@@ -105,18 +105,19 @@ func releases(w *writes, tasks []cluster.Task) {
 	}
 }
 
-// removed releases the slots of apps no longer declared once none of their
-// tasks holds a volume any more.
-func (r *residency) removed(w *writes, declared map[string]bool, byApp map[string][]cluster.Task) {
+// removed releases the slots of apps no longer declared, or no longer
+// resident (their persistent volumes taken out of the manifest), once none
+// of their tasks holds a volume any more.
+func (r *residency) removed(w *writes, keep map[string]bool, byApp map[string][]cluster.Task) {
 	for _, id := range sortedKeys(r.slots) {
-		if declared[id] {
+		if keep[id] {
 			continue
 		}
-		if slices.ContainsFunc(byApp[id], func(t cluster.Task) bool { return !t.Status.State.Terminal() }) {
+		if slices.ContainsFunc(byApp[id], func(t cluster.Task) bool { return t.Slot != "" && !t.Status.State.Terminal() }) {
 			continue
 		}
 		for _, s := range slices.Clone(r.slots[id].Slots) {
-			r.release(w, id, s, "app removed")
+			r.release(w, id, s, "app removed or no longer resident")
 		}
 	}
 }

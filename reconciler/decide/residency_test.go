@@ -45,6 +45,9 @@ func (f *fakeCluster) settle(t *testing.T, set *manifests.Set, now *time.Time) R
 
 func (f *fakeCluster) checkSlots(t *testing.T, set *manifests.Set) {
 	t.Helper()
+	if len(set.Apps) > 0 && !set.Apps[0].Resident() {
+		return
+	}
 	used := map[string]string{}
 	live := 0
 	for _, tk := range f.in.Tasks {
@@ -324,5 +327,22 @@ func TestResidentSingleInstanceUpgradesInPlace(t *testing.T) {
 	out := f.settle(t, set, &now)
 	if got := f.slotsOf(); !equalMaps(got, first) || !out.Converged {
 		t.Fatalf("upgrade of one instance: %v (converged %v), want kill then relaunch in %v", got, out.Converged, first)
+	}
+}
+
+func TestSlotsReleasedWhenTheAppIsNoLongerResident(t *testing.T) {
+	f := newFakeCluster("a1")
+	set := &manifests.Set{Apps: []manifests.App{residentApp(1, 100)}}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.settle(t, set, &now)
+	plain := residentApp(1, 100)
+	plain.Container.Volumes, plain.Residency = nil, nil
+	set.Apps[0] = plain
+	f.settle(t, set, &now)
+	if len(f.in.Residences) != 0 {
+		t.Fatalf("slots kept for an app without persistent volumes: %+v", f.in.Residences)
+	}
+	if f.running("") != 1 {
+		t.Fatalf("the app should run its one instance, without a slot")
 	}
 }
