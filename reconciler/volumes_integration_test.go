@@ -68,7 +68,7 @@ const missingDriverJSON = `{"id": "/vol/nodriver", "cmd": "sleep 600", "instance
 func TestPersistentAndExternalVolumesOnRealCluster(t *testing.T) {
 	testenv.Integration(t)
 	zk := testenv.StartZooKeeper(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cli := testenv.Docker(t)
 	// Labelled first, cleaned up last: after the containers of both agents.
