@@ -20,7 +20,7 @@ func residentAssignment() cluster.Assignment {
 }
 
 func TestBuildLaunchNamedVolumes(t *testing.T) {
-	l, err := buildLaunch(testNode, residentAssignment(), launchOptions{ExtraLabels: map[string]string{"berth.test": "x"}})
+	l, err := buildLaunch(testNode, residentAssignment(), "", launchOptions{ExtraLabels: map[string]string{"berth.test": "x"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,14 +39,14 @@ func TestBuildLaunchNamedVolumeErrors(t *testing.T) {
 		"local options":   {cluster.VolumeSpec{ContainerPath: "/d", Name: "v", Driver: "local", DriverOptions: map[string]string{"device": "/etc"}}, "local volume driver"},
 		"persistent opts": {cluster.VolumeSpec{ContainerPath: "/d", Name: "v", Persistent: true, Driver: "rexray"}, "no driver"},
 	} {
-		_, err := buildLaunch(testNode, appAssignment(cluster.TaskSpec{Image: "x", Volumes: []cluster.VolumeSpec{tt.v}}), launchOptions{})
+		_, err := buildLaunch(testNode, appAssignment(cluster.TaskSpec{Image: "x", Volumes: []cluster.VolumeSpec{tt.v}}), "", launchOptions{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", name, err, tt.want)
 		}
 	}
 	twice := residentAssignment()
 	twice.Spec.Volumes[1].ContainerPath = twice.Spec.Volumes[0].ContainerPath
-	if _, err := buildLaunch(testNode, twice, launchOptions{}); err == nil || !strings.Contains(err.Error(), "mounted twice") {
+	if _, err := buildLaunch(testNode, twice, "", launchOptions{}); err == nil || !strings.Contains(err.Error(), "mounted twice") {
 		t.Errorf("one path mounted twice: %v", err)
 	}
 }
