@@ -81,6 +81,15 @@ func (a *Agent) Run(ctx context.Context) error {
 		Attributes: n.Attributes, AllowPrivileged: n.policy().Privileged, Policy: n.policy(), Version: a.cfg.Version,
 		RegisteredAt: now, LastSeen: now, Reachable: true, LogsAddress: n.LogsAddress,
 	}
+	if vr, ok := a.cfg.Runtime.(launch.Volumes); ok {
+		// External volumes are placed only where their driver is: an
+		// agent that cannot say gets none of them, and runs the rest.
+		if ds, err := vr.VolumeDrivers(ctx); err != nil {
+			a.log.Warn("list volume drivers; advertising none", "err", err)
+		} else {
+			reg.VolumeDrivers = ds
+		}
+	}
 	if err := a.cfg.Cluster.RegisterAgent(ctx, reg); err != nil {
 		return fmt.Errorf("register agent %s: %w", n.ID, err)
 	}

@@ -15,6 +15,9 @@ import (
 // its longest existing ancestor, since Docker creates the rest there.
 func checkResolvedHostPaths(p cluster.AgentPolicy, spec cluster.TaskSpec) error {
 	for i, v := range spec.Volumes {
+		if v.Name != "" || v.Persistent {
+			continue // a Docker named volume: no host path to resolve
+		}
 		resolved := resolveExisting(v.HostPath)
 		if resolved == path.Clean(v.HostPath) {
 			continue

@@ -113,6 +113,10 @@ func (t *task) supervise(ctx context.Context) (remove, stopping bool) {
 	rt := t.ag.cfg.Runtime
 	spec := t.as.Spec
 	if t.containerID == "" {
+		if t.as.Release {
+			t.release(ctx)
+			return false, false
+		}
 		if t.as.Kill {
 			t.report(ctx, cluster.TaskKilled, func(s *cluster.TaskStatus) { s.Message = "killed before launch" })
 			return false, false

@@ -11,8 +11,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -162,9 +164,17 @@ type Container struct {
 }
 
 type Volume struct {
-	ContainerPath string `json:"containerPath"`
-	HostPath      string `json:"hostPath"`
-	Mode          string `json:"mode"`
+	ContainerPath string          `json:"containerPath"`
+	HostPath      string          `json:"hostPath,omitempty"`
+	Mode          string          `json:"mode"`
+	External      *ExternalVolume `json:"external,omitempty"`
+}
+
+// ExternalVolume is Chronos's external volume, options as {key, value}.
+type ExternalVolume struct {
+	Name     string      `json:"name"`
+	Provider string      `json:"provider"`
+	Options  []Parameter `json:"options"`
 }
 
 type Parameter struct {
@@ -234,7 +244,14 @@ func job(j *manifests.Job, r record) Job {
 			out.Container.Network = "HOST"
 		}
 		for _, v := range c.Volumes {
-			out.Container.Volumes = append(out.Container.Volumes, Volume(v))
+			cv := Volume{ContainerPath: v.ContainerPath, HostPath: v.HostPath, Mode: v.Mode}
+			if e := v.External; e != nil {
+				cv.External = &ExternalVolume{Name: e.Name, Provider: e.Provider, Options: []Parameter{}}
+				for _, k := range slices.Sorted(maps.Keys(e.Options)) {
+					cv.External.Options = append(cv.External.Options, Parameter{Key: k, Value: e.Options[k]})
+				}
+			}
+			out.Container.Volumes = append(out.Container.Volumes, cv)
 		}
 		for _, p := range c.Parameters {
 			out.Container.Parameters = append(out.Container.Parameters, Parameter(p))

@@ -63,10 +63,14 @@ type Agent struct {
 	AllowPrivileged bool `json:"allowPrivileged,omitempty"`
 	// Policy is everything else the agent's operator consents to run (see
 	// package policy); the leader places a task only where it is allowed.
-	Policy       AgentPolicy `json:"policy"`
-	Version      string      `json:"version,omitempty"` // berth version of the agent
-	RegisteredAt time.Time   `json:"registeredAt"`
-	LastSeen     time.Time   `json:"lastSeen"`
+	Policy  AgentPolicy `json:"policy"`
+	Version string      `json:"version,omitempty"` // berth version of the agent
+	// VolumeDrivers are the volume drivers the agent's Docker Engine has
+	// (local and its plugins): external volumes are placed only where
+	// their driver is.
+	VolumeDrivers []string  `json:"volumeDrivers,omitempty"`
+	RegisteredAt  time.Time `json:"registeredAt"`
+	LastSeen      time.Time `json:"lastSeen"`
 	// Reachable is false once the agent's session expired; its tasks are then
 	// handled by their app's unreachableStrategy.
 	Reachable bool `json:"reachable"`
@@ -180,11 +184,20 @@ type PortSpec struct {
 	Labels        map[string]string `json:"labels,omitempty"`
 }
 
-// VolumeSpec is a host bind mount.
+// VolumeSpec is a host bind mount (HostPath), or a Docker named volume
+// (Name): a persistent volume of the task's slot, or an external volume of
+// a volume driver.
 type VolumeSpec struct {
-	HostPath      string `json:"hostPath"`
+	HostPath      string `json:"hostPath,omitempty"`
 	ContainerPath string `json:"containerPath"`
 	ReadOnly      bool   `json:"readOnly,omitempty"`
+	Name          string `json:"name,omitempty"`
+	// Persistent marks a slot's persistent volume: created by the agent
+	// with Berth's labels, kept across tasks, removed only when the slot
+	// is released (Assignment.Release).
+	Persistent    bool              `json:"persistent,omitempty"`
+	Driver        string            `json:"driver,omitempty"`
+	DriverOptions map[string]string `json:"driverOptions,omitempty"`
 }
 
 // Parameter is a raw docker option.
@@ -217,7 +230,13 @@ type Assignment struct {
 	AgentID string    `json:"agentId"`
 	Spec    TaskSpec  `json:"spec"`
 	// Kill asks the agent to stop the task gracefully and report KILLED.
-	Kill      bool      `json:"kill,omitempty"`
+	Kill bool `json:"kill,omitempty"`
+	// Slot is the resident slot whose persistent volumes the task uses
+	// (see Residence); empty for tasks without persistent volumes.
+	Slot string `json:"slot,omitempty"`
+	// Release asks the agent, once the task is stopped, to remove the
+	// persistent volumes of its spec: the slot is given up.
+	Release   bool      `json:"release,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 }
 

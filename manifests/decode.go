@@ -171,6 +171,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) {
 		}
 		v.Set(s)
 	case reflect.Map:
+		if v.Type() == reflect.TypeFor[VolumeOptions]() && n.Kind == yaml.SequenceNode {
+			d.decodeOptionList(n, v, field)
+			return
+		}
 		if n.Kind != yaml.MappingNode {
 			d.errorf(n, field, "expected an object, found %s", kindName(n))
 			return
@@ -324,6 +328,30 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, field string) {
 		}
 		d.errorf(k, child(field, name), "%s", msg)
 	}
+}
+
+// decodeOptionList reads Chronos's [{key: k, value: v}] form of volume
+// options into the map Marathon writes.
+func (d *decoder) decodeOptionList(n *yaml.Node, v reflect.Value, field string) {
+	m := VolumeOptions{}
+	for i, it := range n.Content {
+		var kv struct {
+			Key   string `json:"key"`
+			Value string `json:"value"`
+		}
+		at := fmt.Sprintf("%s[%d]", field, i)
+		d.decode(it, reflect.ValueOf(&kv).Elem(), at)
+		if kv.Key == "" {
+			d.errorf(it, at, "an option needs a key")
+			continue
+		}
+		if _, dup := m[kv.Key]; dup {
+			d.errorf(it, at, "duplicate option %q", kv.Key)
+			continue
+		}
+		m[kv.Key] = kv.Value
+	}
+	v.Set(reflect.ValueOf(m))
 }
 
 // decodeConstraintList reads Marathon's ["field", "OPERATOR", "value"] form.

@@ -59,7 +59,6 @@ func extraRules() map[reflect.Type]map[string]extraRule {
 			"secrets":               ifEmpty(whySecrets),
 			"gpus":                  ifEmpty("GPUs are not scheduled by Berth"),
 			"tty":                   ifEmpty("tty is not supported"),
-			"residency":             rejected("resident (persistent-volume) apps are not supported"),
 			"networkNames":          ifEmpty(whyIP),
 			// Resources of a custom Mesos executor: Berth runs none, the
 			// container gets cpus, mem and disk.
@@ -76,10 +75,6 @@ func extraRules() map[reflect.Type]map[string]extraRule {
 			// 1.5+ dropped it, and a non-zero hostPort of a port mapping is
 			// always used as it is, so it changes nothing.
 			"requirePorts": ignore(),
-		},
-		reflect.TypeFor[Volume](): {
-			"persistent": rejected("persistent (local) volumes are not supported: use a hostPath bind mount"),
-			"external":   rejected("external volumes are not supported: use a hostPath bind mount"),
 		},
 		reflect.TypeFor[PortMapping](): {
 			"networkNames": ifEmpty("networkNames are not supported"),

@@ -20,6 +20,11 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte("kind: App\nid: /a\ncmd: x\nconstraints: [[hostname, LIKE, '(']]\n"))
 	f.Add([]byte("a: &a [*a]\n"))
+	// Volumes: persistent (and its Docker form), external in Marathon's and
+	// Chronos's option forms, residency.
+	f.Add([]byte("kind: App\nid: /a\ncmd: x\ncontainer:\n  volumes:\n  - {containerPath: d, persistent: {size: 1}}\n  - {containerPath: /d, hostPath: d}\nresidency: {taskLostBehavior: RELAUNCH_AFTER_TIMEOUT}\n"))
+	f.Add([]byte(`{"id": "/e", "cmd": "x", "container": {"volumes": [{"containerPath": "e", "external": {"name": "n", "provider": "dvdi", "options": {"dvdi/driver": "local"}}}]}}`))
+	f.Add([]byte(`{"name": "j", "command": "x", "schedule": "R/2016-01-01T00:00:00Z/PT1M", "container": {"image": "i", "volumes": [{"containerPath": "/t", "external": {"name": "t", "provider": "p", "options": [{"key": "k", "value": "v"}]}}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, name := range []string{"m.yaml", "m.json", "templates/m.berth.yaml"} {
 			set, err := Load(fstest.MapFS{name: {Data: data}, "t.ctmpl": {Data: []byte("x")}})

@@ -122,6 +122,7 @@ func normalizeApp(a *App, r reporter) {
 		}
 	}
 	normalizeReadinessChecks(a.ReadinessChecks)
+	normalizeResidency(a)
 	a.Dependencies = sortedSet(a.Dependencies)
 	if len(a.Args) == 0 {
 		a.Args = nil

@@ -62,6 +62,10 @@ type App struct {
 	// Marathon's older form; normalisation moves it to Fetch (artifacts.go).
 	Fetch []Artifact `json:"fetch,omitempty" yaml:"fetch,omitempty"`
 	URIs  []string   `json:"uris,omitempty" yaml:"uris,omitempty"`
+	// Residency keeps the tasks of an app with persistent volumes on the
+	// agents that hold their volumes (see volumes.go); normalisation sets
+	// Marathon's default when the app has persistent volumes.
+	Residency *Residency `json:"residency,omitempty" yaml:"residency,omitempty"`
 
 	Origin Origin `json:"-" yaml:"-"`
 }
@@ -151,11 +155,14 @@ type Parameter struct {
 	Value string `json:"value" yaml:"value"`
 }
 
-// Volume is a host bind mount.
+// Volume is a host bind mount (HostPath), a local persistent volume
+// (Persistent) or an external volume (External); see volumes.go.
 type Volume struct {
-	ContainerPath string `json:"containerPath" yaml:"containerPath"`
-	HostPath      string `json:"hostPath" yaml:"hostPath"`
-	Mode          string `json:"mode" yaml:"mode"` // RO or RW
+	ContainerPath string            `json:"containerPath" yaml:"containerPath"`
+	HostPath      string            `json:"hostPath,omitempty" yaml:"hostPath,omitempty"`
+	Mode          string            `json:"mode" yaml:"mode"` // RO or RW
+	Persistent    *PersistentVolume `json:"persistent,omitempty" yaml:"persistent,omitempty"`
+	External      *ExternalVolume   `json:"external,omitempty" yaml:"external,omitempty"`
 }
 
 // HealthCheck follows Marathon's health check with its defaults:

@@ -97,6 +97,7 @@ func validateApp(a *App, r reporter) {
 	}
 	validateNetworks(a, r)
 	validateContainer(a, r)
+	validateResidency(a, r)
 	validatePorts(a, r)
 	validateHealthChecks(a, r)
 	validateMesos(a, r)
@@ -186,20 +187,12 @@ func validateContainer(a *App, r reporter) {
 			}
 		}
 	}
-	validateVolumes(c.Volumes, r, "container")
+	validateVolumes(c.Volumes, r, "container", true)
 }
 
-func validateVolumes(vs []Volume, r reporter, parent string) {
-	for i, v := range vs {
-		if !path.IsAbs(v.ContainerPath) {
-			r.at(p(parent, "volumes", i, "containerPath"), "must be an absolute path, found %q", v.ContainerPath)
-		}
-		if !path.IsAbs(v.HostPath) && !sandboxRelative(v.HostPath) {
-			r.at(p(parent, "volumes", i, "hostPath"), "must be an absolute path on the host, or a path inside the task's sandbox (relative, no ..), found %q", v.HostPath)
-		}
-		if v.Mode != "RO" && v.Mode != "RW" {
-			r.at(p(parent, "volumes", i, "mode"), "unknown mode %q: expected RO or RW", v.Mode)
-		}
+func validateVolumes(vs []Volume, r reporter, parent string, app bool) {
+	for i := range vs {
+		validateVolume(vs, i, r, parent, app)
 	}
 }
 
@@ -403,7 +396,7 @@ func validateJob(j *Job, r reporter) {
 		default:
 			r.at(p("container", "network"), "unknown network %q: expected HOST, BRIDGE or USER", c.Network)
 		}
-		validateVolumes(c.Volumes, r, "container")
+		validateVolumes(c.Volumes, r, "container", false)
 	}
 }
 

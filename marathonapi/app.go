@@ -9,38 +9,39 @@ import (
 // App is Marathon's App (app.raml, AppDefinition.json) as GET /v2/apps
 // returns it, with the AppInfo fields the embed parameters add.
 type App struct {
-	ID                         string              `json:"id"`
-	Cmd                        string              `json:"cmd,omitempty"`
-	Args                       []string            `json:"args,omitempty"`
-	User                       string              `json:"user,omitempty"`
-	Env                        map[string]string   `json:"env"`
-	Instances                  int                 `json:"instances"`
-	CPUs                       float64             `json:"cpus"`
-	Mem                        float64             `json:"mem"`
-	Disk                       float64             `json:"disk"`
-	GPUs                       int                 `json:"gpus"`
-	Executor                   string              `json:"executor"`
-	Constraints                [][]string          `json:"constraints"`
-	Fetch                      []any               `json:"fetch"`
-	Container                  *Container          `json:"container,omitempty"`
-	Networks                   []Network           `json:"networks"`
-	PortDefinitions            []PortDefinition    `json:"portDefinitions"`
-	RequirePorts               bool                `json:"requirePorts"`
-	HealthChecks               []HealthCheck       `json:"healthChecks"`
-	Check                      *manifests.Check    `json:"check,omitempty"`
-	ReadinessChecks            []any               `json:"readinessChecks"`
-	Dependencies               []string            `json:"dependencies"`
-	UpgradeStrategy            UpgradeStrategy     `json:"upgradeStrategy"`
-	UnreachableStrategy        UnreachableStrategy `json:"unreachableStrategy"`
-	KillSelection              string              `json:"killSelection"`
-	BackoffSeconds             int                 `json:"backoffSeconds"`
-	BackoffFactor              float64             `json:"backoffFactor"`
-	MaxLaunchDelaySeconds      int                 `json:"maxLaunchDelaySeconds"`
-	TaskKillGracePeriodSeconds int                 `json:"taskKillGracePeriodSeconds,omitempty"`
-	Labels                     map[string]string   `json:"labels"`
-	Secrets                    map[string]any      `json:"secrets"`
-	Version                    string              `json:"version"`
-	VersionInfo                VersionInfo         `json:"versionInfo"`
+	ID                         string               `json:"id"`
+	Cmd                        string               `json:"cmd,omitempty"`
+	Args                       []string             `json:"args,omitempty"`
+	User                       string               `json:"user,omitempty"`
+	Env                        map[string]string    `json:"env"`
+	Instances                  int                  `json:"instances"`
+	CPUs                       float64              `json:"cpus"`
+	Mem                        float64              `json:"mem"`
+	Disk                       float64              `json:"disk"`
+	GPUs                       int                  `json:"gpus"`
+	Executor                   string               `json:"executor"`
+	Constraints                [][]string           `json:"constraints"`
+	Fetch                      []any                `json:"fetch"`
+	Container                  *Container           `json:"container,omitempty"`
+	Networks                   []Network            `json:"networks"`
+	PortDefinitions            []PortDefinition     `json:"portDefinitions"`
+	RequirePorts               bool                 `json:"requirePorts"`
+	HealthChecks               []HealthCheck        `json:"healthChecks"`
+	Check                      *manifests.Check     `json:"check,omitempty"`
+	ReadinessChecks            []any                `json:"readinessChecks"`
+	Dependencies               []string             `json:"dependencies"`
+	UpgradeStrategy            UpgradeStrategy      `json:"upgradeStrategy"`
+	UnreachableStrategy        UnreachableStrategy  `json:"unreachableStrategy"`
+	Residency                  *manifests.Residency `json:"residency,omitempty"`
+	KillSelection              string               `json:"killSelection"`
+	BackoffSeconds             int                  `json:"backoffSeconds"`
+	BackoffFactor              float64              `json:"backoffFactor"`
+	MaxLaunchDelaySeconds      int                  `json:"maxLaunchDelaySeconds"`
+	TaskKillGracePeriodSeconds int                  `json:"taskKillGracePeriodSeconds,omitempty"`
+	Labels                     map[string]string    `json:"labels"`
+	Secrets                    map[string]any       `json:"secrets"`
+	Version                    string               `json:"version"`
+	VersionInfo                VersionInfo          `json:"versionInfo"`
 
 	// AppInfo: counts (always in lists, as Marathon does), deployments,
 	// tasks, readiness and the last failure on demand.
@@ -81,9 +82,11 @@ type Parameter struct {
 }
 
 type Volume struct {
-	ContainerPath string `json:"containerPath"`
-	HostPath      string `json:"hostPath"`
-	Mode          string `json:"mode"`
+	ContainerPath string                      `json:"containerPath"`
+	HostPath      string                      `json:"hostPath,omitempty"`
+	Mode          string                      `json:"mode"`
+	Persistent    *manifests.PersistentVolume `json:"persistent,omitempty"`
+	External      *manifests.ExternalVolume   `json:"external,omitempty"`
 }
 
 type PortMapping struct {
@@ -194,7 +197,7 @@ func (v *view) app(a *manifests.App, e embeds) App {
 		ID: a.ID, Cmd: a.Cmd, Args: a.Args, User: a.User, Env: orEmpty(a.Env), Instances: a.Instances,
 		CPUs: a.CPUs, Mem: a.Mem, Disk: a.Disk, Constraints: [][]string{}, Fetch: fetchOf(a.Fetch),
 		PortDefinitions: []PortDefinition{}, RequirePorts: a.RequirePorts, HealthChecks: []HealthCheck{}, ReadinessChecks: readinessChecks(a),
-		Check: a.Check, Dependencies: orEmptySlice(a.Dependencies), KillSelection: a.KillSelection, Labels: orEmpty(a.Labels), Secrets: map[string]any{},
+		Check: a.Check, Dependencies: orEmptySlice(a.Dependencies), KillSelection: a.KillSelection, Residency: a.Residency, Labels: orEmpty(a.Labels), Secrets: map[string]any{},
 		UpgradeStrategy:     UpgradeStrategy{MinimumHealthCapacity: a.UpgradeStrategy.MinimumHealthCapacity, MaximumOverCapacity: a.UpgradeStrategy.MaximumOverCapacity},
 		UnreachableStrategy: UnreachableStrategy{InactiveAfterSeconds: int(a.UnreachableStrategy.InactiveAfterSeconds), ExpungeAfterSeconds: int(a.UnreachableStrategy.ExpungeAfterSeconds)},
 		BackoffSeconds:      int(a.BackoffSeconds), BackoffFactor: a.BackoffFactor, MaxLaunchDelaySeconds: int(a.MaxLaunchDelaySeconds),
@@ -230,7 +233,8 @@ func (v *view) app(a *manifests.App, e embeds) App {
 				ServicePort: sp, Protocol: orDefault(m.Protocol, "tcp"), Name: m.Name, Labels: orEmpty(m.Labels)})
 		}
 		for _, vol := range c.Volumes {
-			out.Container.Volumes = append(out.Container.Volumes, Volume{ContainerPath: vol.ContainerPath, HostPath: vol.HostPath, Mode: orDefault(vol.Mode, "RW")})
+			out.Container.Volumes = append(out.Container.Volumes, Volume{ContainerPath: vol.ContainerPath, HostPath: vol.HostPath, Mode: orDefault(vol.Mode, "RW"),
+				Persistent: vol.Persistent, External: vol.External})
 		}
 	}
 	for i, p := range a.PortDefinitions {

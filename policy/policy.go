@@ -33,6 +33,7 @@ const (
 	RulePrivileged      = "privileged"
 	RuleTemplateRoot    = "template-root"
 	RuleTemplateCommand = "template-command"
+	RuleVolumeDriver    = "volume-driver"
 )
 
 // Refusal says which rule refused what, and which flag would allow it.
@@ -70,7 +71,11 @@ func Check(p cluster.AgentPolicy, spec cluster.TaskSpec) (Refusal, bool) {
 		return refuse(RulePrivileged, "docker.privileged is not allowed on this agent (berth agent --allow-privileged)")
 	}
 	for i, v := range spec.Volumes {
-		if SandboxPath(v.HostPath) {
+		if SandboxPath(v.HostPath) || v.Name != "" || v.Persistent {
+			// A path in the task's sandbox, or a Docker named volume
+			// (persistent or external): no host file is exposed; the local
+			// driver's host-mounting options are refused when the manifest
+			// loads.
 			continue
 		}
 		if r, ok := CheckHostPath(p, v.HostPath); !ok {
@@ -98,7 +103,22 @@ func Check(p cluster.AgentPolicy, spec cluster.TaskSpec) (Refusal, bool) {
 func CheckAgent(a cluster.Agent, spec cluster.TaskSpec) (Refusal, bool) {
 	p := a.Policy
 	p.Privileged = p.Privileged || a.AllowPrivileged
-	return Check(p, spec)
+	if r, ok := Check(p, spec); !ok {
+		return r, false
+	}
+	for i, v := range spec.Volumes {
+		if v.Driver != "" && !slices.Contains(a.VolumeDrivers, v.Driver) {
+			return refuse(RuleVolumeDriver, "volumes[%d]: volume driver %q is not installed on this agent's Docker Engine (it has %s)", i, v.Driver, driverList(a.VolumeDrivers))
+		}
+	}
+	return Refusal{}, true
+}
+
+func driverList(ds []string) string {
+	if len(ds) == 0 {
+		return "none advertised"
+	}
+	return strings.Join(ds, ", ")
 }
 
 // CheckHostPath reports whether a hostPath volume may name hostPath. The path

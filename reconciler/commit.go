@@ -42,6 +42,10 @@ func batchOf(changes []decide.Change, branch string) (*cluster.Batch, error) {
 			b.PutLaunches(c.Launches)
 		case decide.ForgetLaunches:
 			b.DeleteLaunches(c.AppID)
+		case decide.RememberResidence:
+			b.PutResidence(c.Residence)
+		case decide.ForgetResidence:
+			b.DeleteResidence(c.AppID)
 		case decide.MarkAgentLost:
 			b.PutAgentLost(c.Lost)
 		case decide.ClearAgentLost:

@@ -454,6 +454,9 @@ func ReadInput(ctx context.Context, st *cluster.State, desired *manifests.Set) (
 	if in.Lost, err = st.LostAgents(ctx); err != nil {
 		return in, fmt.Errorf("read lost agents: %w", err)
 	}
+	if in.Residences, err = st.Residences(ctx); err != nil {
+		return in, fmt.Errorf("read resident apps' slots: %w", err)
+	}
 	deps, err := st.Deployments(ctx)
 	if err != nil {
 		return in, fmt.Errorf("read deployments: %w", err)

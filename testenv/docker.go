@@ -11,6 +11,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 )
 
@@ -75,7 +76,8 @@ func DockerTestLabel(t testing.TB, cli *client.Client) string {
 	return id
 }
 
-// RemoveLabeled force-removes every container labelled TestLabel=value.
+// RemoveLabeled force-removes every container, then every volume, labelled
+// TestLabel=value.
 func RemoveLabeled(t testing.TB, cli *client.Client, value string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -93,6 +95,18 @@ func RemoveLabeled(t testing.TB, cli *client.Client, value string) {
 		// Something else (the agent under test) may be removing it right now.
 		if err != nil && !cerrdefs.IsNotFound(err) && !strings.Contains(err.Error(), "already in progress") {
 			t.Errorf("remove test container %s: %v", c.ID[:12], err)
+		}
+	}
+	// Then the volumes (persistent volumes of resident apps, a test's
+	// external volumes), now that no container holds them.
+	vols, err := cli.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", TestLabel+"="+value))})
+	if err != nil {
+		t.Errorf("list test volumes %s: %v", value, err)
+		return
+	}
+	for _, v := range vols.Volumes {
+		if err := cli.VolumeRemove(ctx, v.Name, true); err != nil && !cerrdefs.IsNotFound(err) {
+			t.Errorf("remove test volume %s: %v", v.Name, err)
 		}
 	}
 }

@@ -86,6 +86,12 @@ func buildLaunch(node launch.Node, a cluster.Assignment, sandbox string, opts la
 		return l, err
 	}
 	for i, v := range spec.Volumes {
+		if v.Name != "" || v.Persistent {
+			if err := addNamedVolume(node, a, v, host, opts); err != nil {
+				return l, fmt.Errorf("volumes[%d]: %w", i, err)
+			}
+			continue
+		}
 		hostPath, err := volumeSource(sandbox, v.HostPath)
 		if err != nil {
 			return l, fmt.Errorf("volumes[%d]: %w", i, err)

@@ -71,6 +71,13 @@ func (in *Input) Apply(changes []Change) {
 			delete(in.Deployments, c.ID)
 		case SetAppliedCommit:
 			in.Applied = c.Commit
+		case RememberResidence:
+			if in.Residences == nil {
+				in.Residences = map[string]cluster.Residence{}
+			}
+			in.Residences[c.Residence.AppID] = c.Residence
+		case ForgetResidence:
+			delete(in.Residences, c.AppID)
 		}
 	}
 }
@@ -116,6 +123,7 @@ func (in Input) Clone() Input {
 	in.Launches = cloneMap(in.Launches)
 	in.Lost = cloneMap(in.Lost)
 	in.Deployments = cloneMap(in.Deployments)
+	in.Residences = cloneMap(in.Residences)
 	return in
 }
 

@@ -2,6 +2,7 @@ package decide
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +34,9 @@ type Input struct {
 	Lost map[string]cluster.AgentLost
 	// Deployments are the rollouts in progress, by app id (durable memory).
 	Deployments map[string]cluster.Deployment
+	// Residences are the resident apps' slots, by app id (durable memory):
+	// where each instance's persistent volumes are (see residency.go).
+	Residences map[string]cluster.Residence
 	// JobStates and JobRuns are the job scheduler's records, by job name.
 	JobStates map[string]cluster.JobState
 	JobRuns   map[string][]cluster.JobRun
@@ -139,6 +143,7 @@ func Decide(in Input, opts Options) Result {
 		agents[a.ID] = a
 	}
 	lost := lostClocks(in, w)
+	rs := newResidency(in)
 	byApp := map[string][]cluster.Task{}
 	for _, t := range in.Tasks {
 		if t.Owner == cluster.OwnerApp {
@@ -218,7 +223,14 @@ func Decide(in Input, opts Options) Result {
 			out.Converged = false
 		}
 		killsAndForgets(w, byApp[a.app.ID], d)
-		if d.Start > 0 {
+		switch {
+		case d.Start > 0 && a.app.Resident():
+			ss, wait := rs.residentStarts(w, a.app, a.spec, d.Start, len(out.Apps), byApp[a.app.ID], agents, lost)
+			starts = append(starts, ss...)
+			if wait != "" {
+				status.Message = strings.TrimPrefix(status.Message+"; "+wait, "; ")
+			}
+		case d.Start > 0:
 			starts = append(starts, start{app: a.app, spec: a.spec, n: d.Start, out: len(out.Apps)})
 		}
 		out.Apps = append(out.Apps, AppOutcome{ID: a.app.ID, Version: a.version, Decision: d, Status: status})
@@ -238,6 +250,21 @@ func Decide(in Input, opts Options) Result {
 			stopOrForget(w, t)
 		}
 	}
+	// Slots are kept for resident apps, and for undeclared apps that are
+	// only reported (Prune false); the others are released.
+	keep := map[string]bool{}
+	for i := range in.Desired.Apps {
+		if a := &in.Desired.Apps[i]; a.Resident() {
+			keep[a.ID] = true
+		}
+	}
+	for id := range rs.slots {
+		if !declared[id] && !opts.Prune {
+			keep[id] = true
+		}
+	}
+	rs.removed(w, keep, byApp)
+	releases(w, in.Tasks)
 	for _, id := range sortedKeys(in.Launches) {
 		if !declared[id] {
 			w.add(ForgetLaunches{AppID: id})
@@ -252,9 +279,13 @@ func Decide(in Input, opts Options) Result {
 	out.Jobs = jp.outcomes
 	out.RequeueAt = earliest(out.RequeueAt, jp.requeue)
 
+	mark := len(w.list)
 	if len(starts) > 0 || len(jp.starts) > 0 {
-		place(in, opts, starts, jp, out.Apps, w)
+		place(in, opts, starts, jp, out.Apps, rs, w)
 	}
+	// Slots are recorded before the tasks placed in them: if a transaction
+	// limit splits the batch, no task runs in a slot nobody remembers.
+	w.list = slices.Insert(w.list, mark, rs.changes()...)
 	// Run records go before the launches they describe: if a transaction
 	// limit splits the batch, a run is never launched unrecorded.
 	jp.flush()
@@ -288,13 +319,17 @@ type start struct {
 	spec cluster.TaskSpec
 	n    int
 	out  int // index in the result's Apps
+	// slot and pin: a resident app's instance relaunched in its slot, on
+	// the slot's agent; newSlots: new instances that make new slots.
+	slot, pin string
+	newSlots  bool
 }
 
 // place asks the allocator for room for the apps' and jobs' starts, on the
 // agents whose policy allows them, and records the placements as StartTask
 // changes (and the job runs'); starts it cannot place are reported on their
 // app (or job) with the reason.
-func place(in Input, opts Options, starts []start, jp *jobPass, apps []AppOutcome, w *writes) {
+func place(in Input, opts Options, starts []start, jp *jobPass, apps []AppOutcome, rs *residency, w *writes) {
 	c := allocatorCluster(in.Agents, in.Tasks)
 	demand := make([]allocator.Group, 0, len(starts)+len(jp.starts))
 	specs := make([]cluster.TaskSpec, 0, cap(demand))
@@ -307,6 +342,7 @@ func place(in Input, opts Options, starts []start, jp *jobPass, apps []AppOutcom
 		specs = append(specs, js.spec)
 	}
 	notAllowed := restrictToPolicies(&c, in.Agents, demand, specs)
+	pinSlots(&c, demand, starts, rs.slots)
 	for i := range notAllowed {
 		demand[i].Instances = 0 // nowhere to go: reported below, not placed
 	}
@@ -366,12 +402,22 @@ func place(in Input, opts Options, starts []start, jp *jobPass, apps []AppOutcom
 					spec.Ports[j].HostPort = p.HostPorts[j]
 				}
 			}
+			id, slot := opts.NewTaskID(st.app.ID), st.slot
+			if st.newSlots {
+				slot = id // a new slot is named after its first task: unique, never reused
+			}
+			spec = withSlot(spec, slot)
+			if st.newSlots {
+				rs.add(st.app.ID, cluster.ResidentSlot{ID: slot, AgentID: p.AgentID, Disk: st.app.PersistentDisk(),
+					Created: in.Now, Volumes: slotVolumes(spec)})
+			}
 			w.add(StartTask{Assignment: cluster.Assignment{
-				TaskID:    opts.NewTaskID(st.app.ID),
+				TaskID:    id,
 				Owner:     cluster.OwnerApp,
 				OwnerID:   st.app.ID,
 				Version:   o.Version,
 				AgentID:   p.AgentID,
+				Slot:      slot,
 				Spec:      spec,
 				CreatedAt: in.Now,
 			}})

@@ -29,6 +29,7 @@ type Snapshot struct {
 	Launches     map[string]cluster.LaunchHistory `json:"launches,omitempty"`
 	Lost         map[string]cluster.AgentLost     `json:"lost,omitempty"`
 	Deployments  map[string]cluster.Deployment    `json:"deployments,omitempty"`
+	Residences   map[string]cluster.Residence     `json:"residences,omitempty"`
 	JobStates    map[string]cluster.JobState      `json:"jobStates,omitempty"`
 	// JobRuns holds only the runs that have not ended: what a decision
 	// needs to follow running jobs, without every job's whole history.
@@ -46,7 +47,7 @@ func (s *Snapshot) HasCluster() bool { return len(s.Agents) > 0 }
 func SnapshotOf(in Input, applied *manifests.Set) Snapshot {
 	s := Snapshot{Observed: ObservedOf(applied, in.Tasks), Commit: in.Commit, Agents: in.Agents, Tasks: in.Tasks,
 		ServicePorts: in.ServicePorts, Templates: in.Templates, Launches: in.Launches, Lost: in.Lost,
-		Deployments: in.Deployments, JobStates: in.JobStates, Taken: in.Now}
+		Deployments: in.Deployments, Residences: in.Residences, JobStates: in.JobStates, Taken: in.Now}
 	for name, runs := range in.JobRuns {
 		for _, r := range runs {
 			if !r.State.Ended() {
@@ -65,7 +66,7 @@ func SnapshotOf(in Input, applied *manifests.Set) Snapshot {
 func (s *Snapshot) Input(desired *manifests.Set) Input {
 	return Input{Desired: desired, Commit: s.Commit, Applied: s.Commit, Agents: s.Agents, Tasks: s.Tasks,
 		ServicePorts: s.ServicePorts, Templates: s.Templates, Launches: s.Launches, Lost: s.Lost,
-		Deployments: s.Deployments, JobStates: s.JobStates, JobRuns: s.JobRuns, Now: s.Taken}
+		Deployments: s.Deployments, Residences: s.Residences, JobStates: s.JobStates, JobRuns: s.JobRuns, Now: s.Taken}
 }
 
 // ReadSnapshot decodes a snapshot file; errors name the file, line and

@@ -49,9 +49,7 @@ func AppTaskSpec(app *manifests.App, servicePorts []int, opts SpecOptions) clust
 	var mappings []manifests.PortMapping
 	if c := app.Container; c != nil {
 		mappings = c.PortMappings
-		for _, v := range c.Volumes {
-			s.Volumes = append(s.Volumes, cluster.VolumeSpec{HostPath: v.HostPath, ContainerPath: v.ContainerPath, ReadOnly: strings.EqualFold(v.Mode, "RO")})
-		}
+		s.Volumes = volumeSpecs(c.Volumes)
 		if d := c.Docker; d != nil {
 			s.Image = d.Image
 			s.ForcePullImage = d.ForcePullImage
@@ -165,9 +163,7 @@ func JobTaskSpec(job *manifests.Job, opts SpecOptions) cluster.TaskSpec {
 		if c.NetworkName != "" {
 			s.Network, s.NetworkName = manifests.NetworkUser, c.NetworkName
 		}
-		for _, v := range c.Volumes {
-			s.Volumes = append(s.Volumes, cluster.VolumeSpec{HostPath: v.HostPath, ContainerPath: v.ContainerPath, ReadOnly: strings.EqualFold(v.Mode, "RO")})
-		}
+		s.Volumes = volumeSpecs(c.Volumes)
 		for _, p := range c.Parameters {
 			s.Parameters = append(s.Parameters, cluster.Parameter{Key: p.Key, Value: p.Value})
 		}

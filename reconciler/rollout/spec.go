@@ -31,6 +31,9 @@ type Spec struct {
 	// false when every health check has maxConsecutiveFailures 0, Marathon's
 	// "report but never kill".
 	ReplaceUnhealthy bool
+	// Resident: each instance can only be replaced where its persistent
+	// volumes are, after its old task stopped (see LimitsForResident).
+	Resident bool
 	// InactiveAfter is how long a task may stay UNREACHABLE before a
 	// replacement starts; ExpungeAfter is when its record is dropped.
 	InactiveAfter time.Duration
@@ -58,6 +61,7 @@ func SpecFromApp(app manifests.App, version string) Spec {
 		MaximumOverCapacity:   app.UpgradeStrategy.MaximumOverCapacity,
 		KillSelection:         sel,
 		ReplaceUnhealthy:      replace,
+		Resident:              app.Resident(),
 		InactiveAfter:         seconds(app.UnreachableStrategy.InactiveAfterSeconds),
 		ExpungeAfter:          seconds(app.UnreachableStrategy.ExpungeAfterSeconds),
 		Backoff: Backoff{

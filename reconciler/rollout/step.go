@@ -118,7 +118,7 @@ func Step(in Input) Decision {
 	n := max(s.Instances, 0)
 	d := Decision{
 		Launches:  in.Launches.For(s.Version),
-		Limits:    LimitsFor(n, s.MinimumHealthCapacity, s.MaximumOverCapacity),
+		Limits:    s.limits(n),
 		Instances: n,
 	}
 	var (
