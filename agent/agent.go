@@ -26,8 +26,11 @@ type Config struct {
 	// SyncInterval is how often the registry is repaired (default 5 s).
 	SyncInterval time.Duration
 	Version      string
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Secrets receives the tasks' secrets (nil: this agent cannot run a
+	// task that uses any, and publishes no recipient).
+	Secrets *Secrets
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Agent makes one container runtime run the tasks assigned to one node.
@@ -73,7 +76,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	reg := cluster.Agent{
 		ID: n.ID, Hostname: n.Hostname, Address: n.Address, Resources: n.Resources, Ports: n.Ports,
 		Attributes: n.Attributes, AllowPrivileged: n.policy().Privileged, Policy: n.policy(), Version: a.cfg.Version,
-		RegisteredAt: now, LastSeen: now, Reachable: true,
+		RegisteredAt: now, LastSeen: now, Reachable: true, SecretRecipient: a.cfg.Secrets.recipient(),
 	}
 	if err := a.cfg.Cluster.RegisterAgent(ctx, reg); err != nil {
 		return fmt.Errorf("register agent %s: %w", n.ID, err)
@@ -205,6 +208,10 @@ func (a *Agent) removeUnwanted(ctx context.Context, taskID string, c launch.Cont
 	}
 	if err := a.cfg.Runtime.Remove(ctx, c.ID); err != nil {
 		log.Warn("remove unwanted container", "err", err)
+		return
+	}
+	if err := a.cfg.Secrets.forget(c.TaskID); err != nil {
+		log.Warn("remove the task's secret files", "err", err)
 	}
 }
 

@@ -61,10 +61,15 @@ func (t *task) run(ctx context.Context) {
 		}
 	}
 	if t.containerID == "" {
+		_ = t.ag.cfg.Secrets.forget(t.as.TaskID) // a launch that failed after laying them out
 		return
 	}
 	if err := t.ag.cfg.Runtime.Remove(ctx, t.containerID); err != nil {
 		t.log.Warn("remove container", "container", shortID(t.containerID), "err", err)
+		return
+	}
+	if err := t.ag.cfg.Secrets.forget(t.as.TaskID); err != nil {
+		t.log.Warn("remove the task's secret files", "err", err)
 	}
 }
 
@@ -234,7 +239,11 @@ func (t *task) launch(ctx context.Context) error {
 	if err := checkResolvedHostPaths(n.policy(), t.as.Spec); err != nil {
 		return fmt.Errorf("task %s: %w", t.as.TaskID, err)
 	}
-	id, err := rt.Create(ctx, launch.Task{Assignment: t.as,
+	sec, err := t.ag.cfg.Secrets.layOut(t.as)
+	if err != nil {
+		return fmt.Errorf("task %s: %w", t.as.TaskID, err)
+	}
+	id, err := rt.Create(ctx, launch.Task{Assignment: t.as, Secrets: sec,
 		Node: launch.Node{ID: n.ID, Hostname: n.Hostname, Address: n.Address, Policy: n.policy()}})
 	if err != nil {
 		return err

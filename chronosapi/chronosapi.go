@@ -234,7 +234,7 @@ func job(j *manifests.Job, r record) Job {
 			out.Container.Network = "HOST"
 		}
 		for _, v := range c.Volumes {
-			out.Container.Volumes = append(out.Container.Volumes, Volume(v))
+			out.Container.Volumes = append(out.Container.Volumes, Volume{ContainerPath: v.ContainerPath, HostPath: v.HostPath, Mode: v.Mode})
 		}
 		for _, p := range c.Parameters {
 			out.Container.Parameters = append(out.Container.Parameters, Parameter(p))

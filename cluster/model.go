@@ -65,6 +65,9 @@ type Agent struct {
 	// package policy); the leader places a task only where it is allowed.
 	Policy       AgentPolicy `json:"policy"`
 	Version      string      `json:"version,omitempty"` // berth version of the agent
+	// SecretRecipient is the agent's own age public key: the leader seals
+	// the secrets of the tasks it assigns here to it (see secret.go).
+	SecretRecipient string `json:"secretRecipient,omitempty"`
 	RegisteredAt time.Time   `json:"registeredAt"`
 	LastSeen     time.Time   `json:"lastSeen"`
 	// Reachable is false once the agent's session expired; its tasks are then
@@ -142,6 +145,10 @@ type TaskSpec struct {
 	// KillGracePeriod is the time between SIGTERM and SIGKILL.
 	KillGracePeriod time.Duration `json:"killGracePeriod"`
 	User            string        `json:"user,omitempty"`
+	// Secrets are where the task's secrets go (env variables, files), by
+	// reference only; their values travel in Sealed (see secret.go).
+	Secrets []SecretSpec `json:"secrets,omitempty"`
+	Sealed  string       `json:"sealed,omitempty"`
 }
 
 // PortSpec is one port of a task. HostPort 0 means "any free port"; by the

@@ -30,10 +30,9 @@ func ifEmpty(reason string) extraRule  { return extraRule{action: extraIgnoreEmp
 func rejected(reason string) extraRule { return extraRule{action: extraReject, reason: reason} }
 
 const (
-	whyFetch   = "fetching artifacts into the sandbox is not supported: build them into the image"
-	whyRoles   = "Mesos roles have no meaning in Berth: use queue"
-	whySecrets = "secrets are not supported: mount them from the host with a volume"
-	whyIP      = "networkNames is a Mesos network list Berth does not read: use networks [{mode: container, name: ...}]"
+	whyFetch = "fetching artifacts into the sandbox is not supported: build them into the image"
+	whyRoles = "Mesos roles have no meaning in Berth: use queue"
+	whyIP    = "networkNames is a Mesos network list Berth does not read: use networks [{mode: container, name: ...}]"
 )
 
 // extraRules is built per decoder (not a package variable) so that nothing in
@@ -59,7 +58,6 @@ func extraRules() map[reflect.Type]map[string]extraRule {
 			"uris":                  ifEmpty(whyFetch),
 			"fetch":                 ifEmpty(whyFetch),
 			"executor":              ifEmpty("custom Mesos executors are not supported"),
-			"secrets":               ifEmpty(whySecrets),
 			"readinessChecks":       ifEmpty("readiness checks are not supported: use a health check"),
 			"gpus":                  ifEmpty("GPUs are not scheduled by Berth"),
 			"tty":                   ifEmpty("tty is not supported"),
@@ -114,6 +112,7 @@ func extraRules() map[reflect.Type]map[string]extraRule {
 		},
 		reflect.TypeFor[Template](): {"kind": ignore()},
 		reflect.TypeFor[Queue]():    {"kind": ignore()},
+		reflect.TypeFor[Secret]():   {"kind": ignore()},
 	}
 }
 

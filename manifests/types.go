@@ -8,6 +8,7 @@ const (
 	KindJob      Kind = "Job"
 	KindTemplate Kind = "Template"
 	KindQueue    Kind = "Queue"
+	KindSecret   Kind = "Secret"
 )
 
 // Origin records where an object was declared, so every later error (planning,
@@ -57,6 +58,11 @@ type App struct {
 	Labels                     map[string]string   `json:"labels,omitempty" yaml:"labels,omitempty"`
 	// Queue is Berth's addition: the capacity queue the app's tasks are charged to.
 	Queue string `json:"queue,omitempty" yaml:"queue,omitempty"`
+	// Secrets and EnvSecrets are Marathon's secret references (see secret.go);
+	// EnvSecrets is Marathon's env {"secret": NAME}, kept apart so Env stays
+	// plain values.
+	Secrets    map[string]SecretSource `json:"secrets,omitempty" yaml:"secrets,omitempty"`
+	EnvSecrets map[string]string       `json:"envSecrets,omitempty" yaml:"envSecrets,omitempty"`
 
 	Origin Origin `json:"-" yaml:"-"`
 }
@@ -151,6 +157,9 @@ type Volume struct {
 	ContainerPath string `json:"containerPath" yaml:"containerPath"`
 	HostPath      string `json:"hostPath" yaml:"hostPath"`
 	Mode          string `json:"mode" yaml:"mode"` // RO or RW
+	// Secret makes this a secret volume: the file at ContainerPath holds
+	// the value of the app's secret of that name (a tmpfs file, read-only).
+	Secret string `json:"secret,omitempty" yaml:"secret,omitempty"`
 }
 
 // HealthCheck follows Marathon's health check with its defaults:
@@ -276,4 +285,5 @@ type Set struct {
 	Jobs      []Job      `json:"jobs,omitempty"`
 	Templates []Template `json:"templates,omitempty"`
 	Queues    []Queue    `json:"queues,omitempty"`
+	Secrets   []Secret   `json:"secrets,omitempty"`
 }

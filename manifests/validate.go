@@ -189,6 +189,9 @@ func validateContainer(a *App, r reporter) {
 
 func validateVolumes(vs []Volume, r reporter, parent string) {
 	for i, v := range vs {
+		if v.Secret != "" {
+			continue // checked with the app's secrets (checkSecrets)
+		}
 		if !path.IsAbs(v.ContainerPath) {
 			r.at(p(parent, "volumes", i, "containerPath"), "must be an absolute path, found %q", v.ContainerPath)
 		}

@@ -41,7 +41,31 @@ type Node struct {
 type Task struct {
 	Node       Node
 	Assignment cluster.Assignment
+	// Secrets are the task's secret values as the agent laid them out on
+	// tmpfs (nil for a task without secrets); see Secrets.
+	Secrets *Secrets
 }
+
+// Secrets are a task's opened secrets, ready for a runtime: files on a tmpfs
+// of the node to mount read-only, and the environment variables. EnvFile,
+// when set, is a tmpfs file of `export NAME='value'` lines that a shell
+// command sources before it runs, so the values are not in the container's
+// configuration (which Docker keeps on disk); Env holds the variables a
+// runtime must set itself because the task has no shell command.
+type Secrets struct {
+	Files   []SecretFile
+	EnvFile string
+	Env     map[string]string
+}
+
+// SecretFile is one file to mount read-only at ContainerPath.
+type SecretFile struct {
+	HostPath      string
+	ContainerPath string
+}
+
+// SecretEnvPath is where EnvFile is mounted in the container.
+const SecretEnvPath = "/run/berth/secrets.env"
 
 // State is a container as the runtime sees it now.
 type State struct {

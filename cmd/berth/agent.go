@@ -33,6 +33,9 @@ type agentFlags struct {
 	labels map[string]string
 	// templateEnvPrefix limits what templates read with env.
 	templateEnvPrefix string
+	// stateDir keeps the agent's age identity; secretsDir (a tmpfs) its
+	// tasks' secret files.
+	stateDir, secretsDir string
 }
 
 func newAgentCmd() *cobra.Command {
@@ -76,6 +79,8 @@ Stopping the agent leaves its containers running; the next agent with the same
 	f.DurationVar(&fl.syncInterval, "registry-sync", 5*time.Second, "how often Consul registrations are checked and repaired")
 	f.DurationVar(&fl.zkSession, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout: how long a silent agent stays reachable")
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&fl.stateDir, "state-dir", "/var/lib/berth/agent", "where the agent keeps its own age identity (made at the first start), to which the leader seals its tasks' secrets")
+	f.StringVar(&fl.secretsDir, "secrets-dir", "", "tmpfs directory for the tasks' secret files (default: one under /dev/shm)")
 	f.StringVar(&fl.zkIdentity, "zk-identity", "", "file holding this agent's own ZooKeeper identity, from berth zk-identity (instead of credentials in --zk)")
 	fl.consul.register(f)
 	f.BoolVar(&fl.templates, "templates", false, "render the published templates whose constraints select this node, from --consul when set, else from Berth's catalog")
@@ -133,7 +138,7 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 	}
 	defer store.Close()
 	ag, err := newNodeAgent(ctx, logger, node, store, fl.consul, dockerrt.Options{ShellImage: fl.shellImage, ExtraLabels: fl.labels},
-		agent.Config{DefaultKillGrace: fl.killGrace, SyncInterval: fl.syncInterval})
+		agent.Config{DefaultKillGrace: fl.killGrace, SyncInterval: fl.syncInterval, Secrets: agentSecrets(fl.stateDir, secretsDirOr(fl.secretsDir, fl.stateDir), logger)})
 	if err != nil {
 		return err
 	}

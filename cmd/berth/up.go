@@ -146,7 +146,8 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	if err != nil {
 		return err
 	}
-	ag, err := newNodeAgent(ctx, logger, node, agentStore, fl.consul, dockerrt.Options{ShellImage: fl.control.shellImage, ExtraLabels: fl.extraLabels}, agent.Config{})
+	ag, err := newNodeAgent(ctx, logger, node, agentStore, fl.consul, dockerrt.Options{ShellImage: fl.control.shellImage, ExtraLabels: fl.extraLabels},
+		agent.Config{Secrets: agentSecrets(filepath.Join(fl.dataDir, "agent"), defaultSecretsDir(fl.dataDir), logger)})
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,9 @@ func AppTaskSpec(app *manifests.App, servicePorts []int, opts SpecOptions) clust
 	if c := app.Container; c != nil {
 		mappings = c.PortMappings
 		for _, v := range c.Volumes {
+			if v.Secret != "" {
+				continue // a secret file (SecretSpecs), not a bind mount
+			}
 			s.Volumes = append(s.Volumes, cluster.VolumeSpec{HostPath: v.HostPath, ContainerPath: v.ContainerPath, ReadOnly: strings.EqualFold(v.Mode, "RO")})
 		}
 		if d := c.Docker; d != nil {
@@ -169,6 +172,9 @@ func JobTaskSpec(job *manifests.Job, opts SpecOptions) cluster.TaskSpec {
 // per instance.
 func SpecVersion(s cluster.TaskSpec) string {
 	s.Labels = nil
+	// Sealed is ciphertext, different at every sealing; the secrets'
+	// versions in s.Secrets are what says their values changed.
+	s.Sealed = ""
 	ports := make([]cluster.PortSpec, len(s.Ports))
 	copy(ports, s.Ports)
 	for i := range ports {
