@@ -18,3 +18,20 @@ type SecretSpec struct {
 	Env     string `json:"env,omitempty"`
 	Path    string `json:"path,omitempty"`
 }
+
+// WithoutSealed returns tasks with their sealed secrets blanked, for
+// showing: the API says which secrets a task uses, and nothing more, not
+// even as ciphertext. tasks itself is not changed (it may be shared).
+func WithoutSealed(tasks []Task) []Task {
+	out := tasks
+	for i := range tasks {
+		if tasks[i].Spec.Sealed == "" {
+			continue
+		}
+		if &out[0] == &tasks[0] {
+			out = append([]Task(nil), tasks...)
+		}
+		out[i].Spec.Sealed = ""
+	}
+	return out
+}

@@ -226,6 +226,7 @@ func (a *api) tasks(w http.ResponseWriter, req *http.Request) {
 	if tasks == nil {
 		tasks = []cluster.Task{}
 	}
+	tasks = cluster.WithoutSealed(tasks)
 	if tasks, ok = page(w, req, tasks); ok {
 		writeJSON(w, http.StatusOK, tasks)
 	}
@@ -379,6 +380,7 @@ func (a *api) observed(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	w.Header().Set("X-Berth-Commit", snap.Commit)
+	snap.Tasks = cluster.WithoutSealed(snap.Tasks)
 	writeJSON(w, http.StatusOK, snap)
 }
 
