@@ -155,7 +155,7 @@ func writeFile(name string, data []byte, mode os.FileMode) error {
 }
 
 // shellQuote quotes s for a POSIX shell: single quotes, with each single
-// quote written as '\''.
+// quote written as '\”.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
