@@ -154,8 +154,9 @@ func writeFile(name string, data []byte, mode os.FileMode) error {
 	return os.WriteFile(name, data, mode)
 }
 
-// shellQuote quotes s for a POSIX shell: single quotes, with each single
-// quote written as '\”.
+// shellQuote quotes s for a POSIX shell: in single quotes, where nothing is
+// special, each single quote of s ends the quoting, is escaped, and
+// quoting starts again.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

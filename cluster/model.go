@@ -63,16 +63,16 @@ type Agent struct {
 	AllowPrivileged bool `json:"allowPrivileged,omitempty"`
 	// Policy is everything else the agent's operator consents to run (see
 	// package policy); the leader places a task only where it is allowed.
-	Policy  AgentPolicy `json:"policy"`
-	Version string      `json:"version,omitempty"` // berth version of the agent
-	// SecretRecipient is the agent's own age public key: the leader seals
-	// the secrets of the tasks it assigns here to it (see secret.go).
-	SecretRecipient string    `json:"secretRecipient,omitempty"`
-	RegisteredAt    time.Time `json:"registeredAt"`
-	LastSeen        time.Time `json:"lastSeen"`
+	Policy       AgentPolicy `json:"policy"`
+	Version      string      `json:"version,omitempty"` // berth version of the agent
+	RegisteredAt time.Time   `json:"registeredAt"`
+	LastSeen     time.Time   `json:"lastSeen"`
 	// Reachable is false once the agent's session expired; its tasks are then
 	// handled by their app's unreachableStrategy.
 	Reachable bool `json:"reachable"`
+	// SecretRecipient is the agent's own age public key: the leader seals
+	// the secrets of the tasks it assigns here to it (see secret.go).
+	SecretRecipient string `json:"secretRecipient,omitempty"`
 }
 
 // AgentPolicy is what an agent's operator allows a commit author to do on
