@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,11 +100,14 @@ func TestSecretsEndToEnd(t *testing.T) {
 			root.SetArgs(args)
 			done <- root.ExecuteContext(rctx)
 		}()
+		var once sync.Once
 		return func() {
-			stop()
-			if err := <-done; err != nil {
-				t.Errorf("berth %s: %v", name, err)
-			}
+			once.Do(func() {
+				stop()
+				if err := <-done; err != nil {
+					t.Errorf("berth %s: %v", name, err)
+				}
+			})
 		}
 	}
 	stopServer := run("server", &serverLog, "server", "--zk", url, "--listen", addr, "--id", "server-"+id, "--repo", repo.Dir, "--branch", "main",
@@ -199,7 +203,6 @@ func TestSecretsEndToEnd(t *testing.T) {
 	}
 	stopAgent()
 	stopServer()
-	stopAgent, stopServer = func() {}, func() {}
 	zkData := scanZooKeeper(t, zkEnv.Addrs(), chroot)
 	if !bytes.Contains(zkData, []byte(second.TaskID)) || !bytes.Contains(zkData, []byte(`"sealed"`)) {
 		t.Fatalf("the ZooKeeper scan found no task: it read nothing")
