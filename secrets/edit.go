@@ -102,7 +102,7 @@ func ReadSecretFile(name string, data []byte) (manifests.Secret, error) {
 func Edit(s manifests.Secret, id *Identity, extra []string, edit func([]byte) ([]byte, error)) (out manifests.Secret, changed bool, err error) {
 	old, err := Decrypt(s, id)
 	if err != nil {
-		return s, false, fmt.Errorf("Secret %s: %w", s.ID, err)
+		return s, false, fmt.Errorf("open Secret %s: %w", s.ID, err)
 	}
 	text, err := FormatValues(old)
 	if err != nil {

@@ -207,6 +207,13 @@ func TestSecretsEndToEnd(t *testing.T) {
 	if !bytes.Contains(zkData, []byte(second.TaskID)) || !bytes.Contains(zkData, []byte(`"sealed"`)) {
 		t.Fatalf("the ZooKeeper scan found no task: it read nothing")
 	}
+	// The container is removed here, with time to spare on a loaded
+	// Docker, rather than by the label cleanup's shorter deadline.
+	rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer rcancel()
+	if err := cli.ContainerRemove(rctx, taskContainer(ctx, t, cli, second.TaskID), container.RemoveOptions{Force: true}); err != nil {
+		t.Logf("remove the task's container: %v", err)
+	}
 	for what, b := range map[string][]byte{"the API": api.seen.Bytes(), "the server's log": []byte(serverLog.String()),
 		"the agent's log": []byte(agentLog.String()), "berth diff": diffOut.Bytes(), "ZooKeeper": zkData} {
 		for _, v := range []string{value1, value2} {
