@@ -32,6 +32,9 @@ type Config struct {
 	// Fetcher fetches artifacts into sandboxes (agent/fetch).
 	Fetcher Fetcher
 	Version string
+	// Secrets receives the tasks' secrets (nil: this agent cannot run a
+	// task that uses any, and publishes no recipient).
+	Secrets *Secrets
 	Logger  *slog.Logger
 	Now     func() time.Time
 }
@@ -80,6 +83,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		ID: n.ID, Hostname: n.Hostname, Address: n.Address, Resources: n.Resources, Ports: n.Ports,
 		Attributes: n.Attributes, AllowPrivileged: n.policy().Privileged, Policy: n.policy(), Version: a.cfg.Version,
 		RegisteredAt: now, LastSeen: now, Reachable: true, LogsAddress: n.LogsAddress,
+		SecretRecipient: a.cfg.Secrets.recipient(),
 	}
 	if vr, ok := a.cfg.Runtime.(launch.Volumes); ok {
 		// External volumes are placed only where their driver is: an
@@ -221,6 +225,10 @@ func (a *Agent) removeUnwanted(ctx context.Context, taskID string, c launch.Cont
 	}
 	if err := a.cfg.Runtime.Remove(ctx, c.ID); err != nil {
 		log.Warn("remove unwanted container", "err", err)
+		return
+	}
+	if err := a.cfg.Secrets.forget(c.TaskID); err != nil {
+		log.Warn("remove the task's secret files", "err", err)
 	}
 	a.removeSandbox(taskID)
 }

@@ -60,10 +60,16 @@ func (t *task) run(ctx context.Context) {
 		case remove = <-t.stopCh:
 		}
 	}
-	if t.containerID != "" {
-		if err := t.ag.cfg.Runtime.Remove(ctx, t.containerID); err != nil {
-			t.log.Warn("remove container", "container", shortID(t.containerID), "err", err)
-		}
+	if t.containerID == "" {
+		_ = t.ag.cfg.Secrets.forget(t.as.TaskID) // a launch that failed after laying them out
+		return
+	}
+	if err := t.ag.cfg.Runtime.Remove(ctx, t.containerID); err != nil {
+		t.log.Warn("remove container", "container", shortID(t.containerID), "err", err)
+		return
+	}
+	if err := t.ag.cfg.Secrets.forget(t.as.TaskID); err != nil {
+		t.log.Warn("remove the task's secret files", "err", err)
 	}
 	t.ag.removeSandbox(t.as.TaskID)
 }
@@ -255,7 +261,11 @@ func (t *task) launch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := rt.Create(ctx, launch.Task{Assignment: t.as, Sandbox: sandbox,
+	sec, err := t.ag.cfg.Secrets.layOut(t.as)
+	if err != nil {
+		return fmt.Errorf("task %s: %w", t.as.TaskID, err)
+	}
+	id, err := rt.Create(ctx, launch.Task{Assignment: t.as, Sandbox: sandbox, Secrets: sec,
 		Node: launch.Node{ID: n.ID, Hostname: n.Hostname, Address: n.Address, Policy: n.policy()}})
 	if err != nil {
 		return err

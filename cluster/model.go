@@ -77,6 +77,9 @@ type Agent struct {
 	// LogsAddress is host:port where the agent serves its tasks' logs to
 	// the servers (package agentlogs); empty when it does not.
 	LogsAddress string `json:"logsAddress,omitempty"`
+	// SecretRecipient is the agent's own age public key: the leader seals
+	// the secrets of the tasks it assigns here to it (see secret.go).
+	SecretRecipient string `json:"secretRecipient,omitempty"`
 }
 
 // AgentPolicy is what an agent's operator allows a commit author to do on
@@ -158,6 +161,10 @@ type TaskSpec struct {
 	// Timeout is how long a job's run may take: the agent kills it after
 	// that and reports it FAILED (0: no limit).
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// Secrets are where the task's secrets go (env variables, files), by
+	// reference only; their values travel in Sealed (see secret.go).
+	Secrets []SecretSpec `json:"secrets,omitempty"`
+	Sealed  string       `json:"sealed,omitempty"`
 }
 
 // Artifact is one URI the agent fetches into a task's sandbox, with Mesos's

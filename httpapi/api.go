@@ -375,6 +375,7 @@ func (a *api) observed(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	w.Header().Set("X-Berth-Commit", snap.Commit)
+	snap.Tasks = cluster.WithoutSealed(snap.Tasks)
 	writeJSON(w, http.StatusOK, snap)
 }
 

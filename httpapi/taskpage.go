@@ -136,7 +136,7 @@ func (a *api) tasks(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("read tasks: %v", err))
 		return
 	}
-	writeTaskPage(w, req, tasks, total, more)
+	writeTaskPage(w, req, cluster.WithoutSealed(tasks), total, more)
 }
 
 // pageTasks cuts tq's page out of tasks sorted by agent and task id.

@@ -244,7 +244,7 @@ func (d *decoder) decodeMapValue(n *yaml.Node, v reflect.Value, field string) {
 		return
 	}
 	if v.Kind() == reflect.String && n.Kind == yaml.MappingNode {
-		d.errorf(n, field, "expected a string, found an object (secret references are not supported: put the value in the manifest or the image)")
+		d.errorf(n, field, "expected a string, found an object (a secret reference is {secret: NAME}, NAME one of the app's secrets)")
 		return
 	}
 	d.decode(n, v, field)

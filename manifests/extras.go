@@ -30,9 +30,8 @@ func ifEmpty(reason string) extraRule  { return extraRule{action: extraIgnoreEmp
 func rejected(reason string) extraRule { return extraRule{action: extraReject, reason: reason} }
 
 const (
-	whyRoles   = "Mesos roles have no meaning in Berth: use queue"
-	whySecrets = "secrets are not supported: mount them from the host with a volume"
-	whyIP      = "networkNames is a Mesos network list Berth does not read: use networks [{mode: container, name: ...}]"
+	whyRoles = "Mesos roles have no meaning in Berth: use queue"
+	whyIP    = "networkNames is a Mesos network list Berth does not read: use networks [{mode: container, name: ...}]"
 )
 
 // extraRules is built per decoder (not a package variable) so that nothing in
@@ -56,7 +55,6 @@ func extraRules() map[reflect.Type]map[string]extraRule {
 			"role":                  ignore(),
 			"acceptedResourceRoles": ignore(),
 			"executor":              ifEmpty("custom Mesos executors are not supported"),
-			"secrets":               ifEmpty(whySecrets),
 			"gpus":                  ifEmpty("GPUs are not scheduled by Berth"),
 			"tty":                   ifEmpty("tty is not supported"),
 			"networkNames":          ifEmpty(whyIP),
@@ -103,6 +101,7 @@ func extraRules() map[reflect.Type]map[string]extraRule {
 		},
 		reflect.TypeFor[Template](): {"kind": ignore()},
 		reflect.TypeFor[Queue]():    {"kind": ignore()},
+		reflect.TypeFor[Secret]():   {"kind": ignore()},
 	}
 }
 

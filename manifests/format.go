@@ -137,6 +137,8 @@ func docType(n *yaml.Node) reflect.Type {
 		return reflect.TypeFor[Template]()
 	case kind == string(KindQueue):
 		return reflect.TypeFor[Queue]()
+	case kind == string(KindSecret):
+		return reflect.TypeFor[Secret]()
 	}
 	return nil
 }

@@ -184,6 +184,7 @@ type loader struct {
 	jobs      []*entry[Job]
 	templates []*entry[Template]
 	queues    []*entry[Queue]
+	secrets   []*entry[Secret]
 	// skipReferences is set by Import: its input is part of a repository.
 	skipReferences bool
 	reporters      map[Origin]reporter
@@ -296,7 +297,7 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-var kinds = []string{string(KindApp), string(KindJob), string(KindTemplate), string(KindQueue)}
+var kinds = []string{string(KindApp), string(KindJob), string(KindTemplate), string(KindQueue), string(KindSecret)}
 
 // addNode classifies one top-level object. group is the Marathon group a
 // relative app id resolves against; groupDeps are the dependencies of the
@@ -334,7 +335,9 @@ func (l *loader) addNode(d *decoder, n *yaml.Node, group string, groupDeps []str
 		l.addApp(d, n, group, groupDeps)
 	case kind == string(KindJob):
 		l.addJob(d, n)
-	case (kind == string(KindTemplate) || kind == string(KindQueue)) && !d.object(n):
+	case (kind == string(KindTemplate) || kind == string(KindQueue) || kind == string(KindSecret)) && !d.object(n):
+	case kind == string(KindSecret):
+		l.addSecret(d, n)
 	case kind == string(KindTemplate):
 		t := new(Template)
 		d.decode(n, reflect.ValueOf(t).Elem(), "")
@@ -372,7 +375,9 @@ func (l *loader) addApp(d *decoder, n *yaml.Node, group string, groupDeps []stri
 		return
 	}
 	a := new(App)
-	d.decode(n, reflect.ValueOf(a).Elem(), "")
+	decoded, envSecrets := d.splitEnvSecrets(n)
+	d.decode(decoded, reflect.ValueOf(a).Elem(), "")
+	a.EnvSecrets = envSecrets
 	a.Origin = Origin{File: d.file, Line: n.Line, Col: n.Column}
 	if a.ID != "" {
 		a.ID = resolveOwnID(a.ID, group)

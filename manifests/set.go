@@ -55,10 +55,18 @@ func (l *loader) finish() (*Set, error) {
 		validateQueue(e.v, r)
 		set.Queues = append(set.Queues, *e.v)
 	}
+	for _, e := range l.secrets {
+		r := reporter{errs: &l.errs, file: e.file, root: e.node}
+		l.reporters[e.v.Origin] = r
+		normalizeSecret(e.v)
+		validateSecret(e.v, r)
+		set.Secrets = append(set.Secrets, *e.v)
+	}
 	set.sort()
 	l.checkDuplicates(set)
 	if !l.skipReferences {
 		l.checkReferences(set)
+		l.checkSecrets(set)
 		l.checkConflicts(set)
 	}
 	if len(l.errs) > 0 {
@@ -100,6 +108,7 @@ func (s *Set) sort() {
 	slices.SortStableFunc(s.Jobs, func(a, b Job) int { return cmp.Compare(a.Name, b.Name) })
 	slices.SortStableFunc(s.Templates, func(a, b Template) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortStableFunc(s.Queues, func(a, b Queue) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortStableFunc(s.Secrets, func(a, b Secret) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 func (l *loader) errAt(o Origin, field, format string, args ...any) {
@@ -142,6 +151,11 @@ func (l *loader) checkDuplicates(s *Set) {
 	for i := 1; i < len(s.Queues); i++ {
 		if s.Queues[i].ID != "" && s.Queues[i].ID == s.Queues[i-1].ID {
 			dup("queue", s.Queues[i].ID, s.Queues[i-1].Origin, s.Queues[i].Origin)
+		}
+	}
+	for i := 1; i < len(s.Secrets); i++ {
+		if s.Secrets[i].ID != "" && s.Secrets[i].ID == s.Secrets[i-1].ID {
+			dup("Secret", s.Secrets[i].ID, s.Secrets[i-1].Origin, s.Secrets[i].Origin)
 		}
 	}
 }

@@ -8,6 +8,7 @@ const (
 	KindJob      Kind = "Job"
 	KindTemplate Kind = "Template"
 	KindQueue    Kind = "Queue"
+	KindSecret   Kind = "Secret"
 )
 
 // Origin records where an object was declared, so every later error (planning,
@@ -66,6 +67,11 @@ type App struct {
 	// agents that hold their volumes (see volumes.go); normalisation sets
 	// Marathon's default when the app has persistent volumes.
 	Residency *Residency `json:"residency,omitempty" yaml:"residency,omitempty"`
+	// Secrets and EnvSecrets are Marathon's secret references (see secret.go);
+	// EnvSecrets is Marathon's env {"secret": NAME}, kept apart so Env stays
+	// plain values.
+	Secrets    map[string]SecretSource `json:"secrets,omitempty" yaml:"secrets,omitempty"`
+	EnvSecrets map[string]string       `json:"envSecrets,omitempty" yaml:"envSecrets,omitempty"`
 
 	Origin Origin `json:"-" yaml:"-"`
 }
@@ -163,6 +169,9 @@ type Volume struct {
 	Mode          string            `json:"mode" yaml:"mode"` // RO or RW
 	Persistent    *PersistentVolume `json:"persistent,omitempty" yaml:"persistent,omitempty"`
 	External      *ExternalVolume   `json:"external,omitempty" yaml:"external,omitempty"`
+	// Secret makes this a secret volume: the file at ContainerPath holds
+	// the value of the app's secret of that name (a tmpfs file, read-only).
+	Secret string `json:"secret,omitempty" yaml:"secret,omitempty"`
 }
 
 // HealthCheck follows Marathon's health check with its defaults:
@@ -294,4 +303,5 @@ type Set struct {
 	Jobs      []Job      `json:"jobs,omitempty"`
 	Templates []Template `json:"templates,omitempty"`
 	Queues    []Queue    `json:"queues,omitempty"`
+	Secrets   []Secret   `json:"secrets,omitempty"`
 }

@@ -192,6 +192,9 @@ func validateContainer(a *App, r reporter) {
 
 func validateVolumes(vs []Volume, r reporter, parent string, app bool) {
 	for i := range vs {
+		if vs[i].Secret != "" {
+			continue // checked with the app's secrets (checkSecrets)
+		}
 		validateVolume(vs, i, r, parent, app)
 	}
 }

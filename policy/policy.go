@@ -34,6 +34,9 @@ const (
 	RuleTemplateRoot    = "template-root"
 	RuleTemplateCommand = "template-command"
 	RuleVolumeDriver    = "volume-driver"
+	// RuleSecrets is not a consent but a capability: an agent that
+	// published no age recipient cannot be given a task's secrets.
+	RuleSecrets = "secrets"
 )
 
 // Refusal says which rule refused what, and which flag would allow it.
@@ -103,6 +106,9 @@ func Check(p cluster.AgentPolicy, spec cluster.TaskSpec) (Refusal, bool) {
 func CheckAgent(a cluster.Agent, spec cluster.TaskSpec) (Refusal, bool) {
 	p := a.Policy
 	p.Privileged = p.Privileged || a.AllowPrivileged
+	if len(spec.Secrets) > 0 && a.SecretRecipient == "" {
+		return refuse(RuleSecrets, "this agent published no secret recipient, so it cannot receive the task's secrets (berth agent --state-dir, and a tmpfs --secrets-dir)")
+	}
 	if r, ok := Check(p, spec); !ok {
 		return r, false
 	}

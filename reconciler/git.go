@@ -118,6 +118,9 @@ func LoadCommit(src Trees, cache *manifests.ParseCache, commit, dir string) (*ma
 		for i := range set.Queues {
 			set.Queues[i].Origin.File = path.Join(dir, set.Queues[i].Origin.File)
 		}
+		for i := range set.Secrets {
+			set.Secrets[i].Origin.File = path.Join(dir, set.Secrets[i].Origin.File)
+		}
 	}
 	return set, err
 }

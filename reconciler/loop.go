@@ -17,6 +17,7 @@ import (
 	"github.com/berthops/berth/reconciler/rollout"
 	"github.com/berthops/berth/reconciler/wire"
 	"github.com/berthops/berth/schedule"
+	"github.com/berthops/berth/secrets"
 )
 
 // Source is the Git side of the loop: fetch, resolve the branch, read a
@@ -62,6 +63,10 @@ type Config struct {
 	// state from the store, as before the cache existed (benchmarks
 	// compare the two).
 	DirectReads bool
+	// SecretIdentity is the servers' age identity (--age-identity): it
+	// opens the Secrets a commit's apps reference. Without it, a commit
+	// whose apps use secrets is refused, saying so.
+	SecretIdentity *secrets.Identity
 }
 
 // The status documents are the API's (package wire), shared with clients.
@@ -85,6 +90,8 @@ type Reconciler struct {
 	mu      sync.Mutex
 	status  Status
 	desired *manifests.Set
+	// keys are the opened Secrets of desired: in memory only, never logged.
+	keys *secrets.Keyring
 	// schedules are desired's parsed job schedules (JobSchedules).
 	schedules map[string]schedule.Schedule
 	// jobs is the job records kept between passes while Run leads; nil
@@ -297,6 +304,10 @@ func (r *Reconciler) refresh(ctx context.Context) {
 	if err == nil {
 		set, err = r.load(head)
 	}
+	var keys *secrets.Keyring
+	if err == nil {
+		keys, err = secrets.Open(set, r.cfg.SecretIdentity)
+	}
 	var schedules map[string]schedule.Schedule
 	if err == nil {
 		schedules = decide.JobSchedules(set) // once per commit, not every pass
@@ -327,7 +338,7 @@ func (r *Reconciler) refresh(ctx context.Context) {
 	// run it.
 	r.status.Converged = false
 	r.cfg.Observer.Converged(false)
-	r.desired, r.schedules = set, schedules
+	r.desired, r.schedules, r.keys = set, schedules, keys
 	r.log.Info("commit loaded", "commit", head, "apps", len(set.Apps), "jobs", len(set.Jobs))
 }
 
@@ -350,7 +361,7 @@ func (r *Reconciler) passFailed(commit string, err error) {
 // pass reads the cluster, decides, and commits the decision fenced by lead.
 func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Time, error) {
 	r.mu.Lock()
-	desired, commit, schedules := r.desired, r.status.Desired, r.schedules
+	desired, commit, schedules, keys := r.desired, r.status.Desired, r.schedules, r.keys
 	manual := append([]string(nil), r.manual...)
 	r.mu.Unlock()
 	if desired == nil {
@@ -378,6 +389,10 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 	opts.AroundPlacement = r.cfg.Observer.Placement
 	out := decide.Decide(in, opts)
 	r.last = nil
+	if err := seal(out.Changes, in.Agents, keys); err != nil {
+		r.passFailed(commit, err)
+		return time.Time{}, err
+	}
 	if err := r.commit(ctx, lead, out.Changes); err != nil {
 		r.jobs.reset() // what was written is unknown: read it all again
 		r.cfg.Observer.StoreError()

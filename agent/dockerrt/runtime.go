@@ -89,6 +89,9 @@ func (r *Runtime) Create(ctx context.Context, t launch.Task) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("task %s: %w", t.Assignment.TaskID, err)
 	}
+	if err := withSecrets(&l, t.Secrets); err != nil {
+		return "", fmt.Errorf("task %s: %w", t.Assignment.TaskID, err)
+	}
 	if err := r.ensureImage(ctx, l.Image, t.Assignment.Spec.ForcePullImage); err != nil {
 		return "", err
 	}

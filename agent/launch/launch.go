@@ -44,7 +44,31 @@ type Task struct {
 	// Sandbox is the task's sandbox directory on the host (its fetched
 	// artifacts), mounted at SandboxPath; "" when the agent keeps none.
 	Sandbox string
+	// Secrets are the task's secret values as the agent laid them out on
+	// tmpfs (nil for a task without secrets); see Secrets.
+	Secrets *Secrets
 }
+
+// Secrets are a task's opened secrets, ready for a runtime: files on a tmpfs
+// of the node to mount read-only, and the environment variables. EnvFile,
+// when set, is a tmpfs file of `export NAME='value'` lines that a shell
+// command sources before it runs, so the values are not in the container's
+// configuration (which Docker keeps on disk); Env holds the variables a
+// runtime must set itself because the task has no shell command.
+type Secrets struct {
+	Files   []SecretFile
+	EnvFile string
+	Env     map[string]string
+}
+
+// SecretFile is one file to mount read-only at ContainerPath.
+type SecretFile struct {
+	HostPath      string
+	ContainerPath string
+}
+
+// SecretEnvPath is where EnvFile is mounted in the container.
+const SecretEnvPath = "/run/berth/secrets.env"
 
 // SandboxPath is where a task's sandbox is mounted in its container, and
 // what $MESOS_SANDBOX says: Mesos's own path, so that commands written for

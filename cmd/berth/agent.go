@@ -39,6 +39,9 @@ type agentFlags struct {
 	// templateEnvPrefix limits what templates read with env.
 	templateEnvPrefix string
 	fetch             fetchFlags
+	// stateDir keeps the agent's age identity; secretsDir (a tmpfs) its
+	// tasks' secret files.
+	stateDir, secretsDir string
 }
 
 func newAgentCmd() *cobra.Command {
@@ -84,6 +87,8 @@ Stopping the agent leaves its containers running; the next agent with the same
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&fl.logsListen, "logs-listen", "", "host:port to serve this node's tasks' logs to the servers on (berth logs, the web UI); needs --zk-identity or --logs-token-file: logs are never served without a key")
 	f.StringVar(&fl.logsTokenFile, "logs-token-file", "", "without --zk-identity: file holding the logs token the servers also have (berth server --agent-logs-token-file)")
+	f.StringVar(&fl.stateDir, "state-dir", "/var/lib/berth/agent", "where the agent keeps its own age identity (made at the first start), to which the leader seals its tasks' secrets")
+	f.StringVar(&fl.secretsDir, "secrets-dir", "", "tmpfs directory for the tasks' secret files (default: one under /dev/shm)")
 	f.StringVar(&fl.zkIdentity, "zk-identity", "", "file holding this agent's own ZooKeeper identity, from berth zk-identity (instead of credentials in --zk)")
 	fl.consul.register(f)
 	f.BoolVar(&fl.templates, "templates", false, "render the published templates whose constraints select this node, from --consul when set, else from Berth's catalog")
@@ -161,7 +166,8 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 		return err
 	}
 	defer store.Close()
-	acfg := agent.Config{DefaultKillGrace: fl.killGrace, SyncInterval: fl.syncInterval}
+	acfg := agent.Config{DefaultKillGrace: fl.killGrace, SyncInterval: fl.syncInterval,
+		Secrets: agentSecrets(fl.stateDir, secretsDirOr(fl.secretsDir, fl.stateDir), logger)}
 	if err := fl.fetch.apply(&acfg, node.ID); err != nil {
 		return err
 	}

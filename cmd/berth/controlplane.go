@@ -49,6 +49,9 @@ type controlFlags struct {
 	maxStreams int
 	// agentLogsTokenFile is berth server --agent-logs-token-file.
 	agentLogsTokenFile string
+	// ageIdentity is the servers' age identity file: it opens the
+	// repository's Secrets.
+	ageIdentity string
 }
 
 func (c *controlFlags) register(f *pflag.FlagSet, defaultPoll time.Duration) {
@@ -76,6 +79,7 @@ func (c *controlFlags) register(f *pflag.FlagSet, defaultPoll time.Duration) {
 	f.DurationVar(&c.limits.IdleTimeout, "http-idle-timeout", 120*time.Second, "API: idle keep-alive connections are closed after this")
 	f.IntVar(&c.limits.MaxConns, "http-max-conns", server.DefaultMaxConns, "API: open connections at most; past it a new one is answered 503")
 	f.IntVar(&c.maxStreams, "http-max-streams", httpapi.DefaultMaxStreams, "API: concurrent GET /v1/events streams at most; past it 503")
+	f.StringVar(&c.ageIdentity, "age-identity", "", "age identity file (age-keygen) that decrypts the repository's Secrets; its public key must be among their recipients (docs/security.md#secrets)")
 	f.StringVar(&c.tls.PeerCA, "tls-ca", "", "PEM CA certificates that sign the other replicas' certificates, for forwarding to the leader (default: the system's)")
 }
 
@@ -202,13 +206,18 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 	} else {
 		logger.Info("no --trusted-keys: every commit on the branch is applied, signed or not")
 	}
+	ageID, err := loadServerIdentity(c.ageIdentity, logger)
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	state := cluster.NewState(store)
 	index := &taskindex.Index{}
 	rec := reconciler.New(reconciler.Config{
 		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, CacheResync: c.cacheResync, Logger: logger, Observer: taskindex.Feed(index, metrics.New(reg)), Verify: verify, Signatures: signatures,
-		Pass: decide.Options{Prune: c.prune, Spec: decide.SpecOptions{ShellImage: c.shellImage}},
+		SecretIdentity: ageID,
+		Pass:           decide.Options{Prune: c.prune, Spec: decide.SpecOptions{ShellImage: c.shellImage}},
 	}, src, state)
 	if token == "" {
 		logger.Warn("no --token-file: every write endpoint (sync, job runs) is refused")

@@ -158,7 +158,7 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	if err != nil {
 		return err
 	}
-	acfg := agent.Config{}
+	acfg := agent.Config{Secrets: agentSecrets(filepath.Join(fl.dataDir, "agent"), defaultSecretsDir(fl.dataDir), logger)}
 	if err := fl.fetch.apply(&acfg, node.ID); err != nil {
 		return err
 	}

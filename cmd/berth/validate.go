@@ -31,8 +31,13 @@ It exits 0 when all directories are valid and 1 otherwise.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "berth validate: %v\n", err)
 					failed = true
 				default:
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: %d apps, %d jobs, %d templates, %d queues: valid\n",
-						dir, len(set.Apps), len(set.Jobs), len(set.Templates), len(set.Queues))
+					secretsNote := ""
+					if len(set.Secrets) > 0 {
+						// Loading checks a Secret's shape; only the servers decrypt it.
+						secretsNote = fmt.Sprintf(", %d secrets (not decrypted)", len(set.Secrets))
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %d apps, %d jobs, %d templates, %d queues%s: valid\n",
+						dir, len(set.Apps), len(set.Jobs), len(set.Templates), len(set.Queues), secretsNote)
 				}
 			}
 			if failed {

@@ -174,6 +174,7 @@ func Decide(in Input, opts Options) Result {
 			continue
 		}
 		spec := AppTaskSpec(app, ports[app.ID], opts.Spec)
+		spec.Secrets = SecretSpecs(app, in.Desired.Secrets)
 		version := SpecVersion(spec)
 		rs := rollout.SpecFromApp(*app, version)
 		group := groupByAttribute(app)

@@ -180,6 +180,9 @@ func JobTaskSpec(job *manifests.Job, opts SpecOptions) cluster.TaskSpec {
 // per instance.
 func SpecVersion(s cluster.TaskSpec) string {
 	s.Labels = nil
+	// Sealed is ciphertext, different at every sealing; the secrets'
+	// versions in s.Secrets are what says their values changed.
+	s.Sealed = ""
 	ports := make([]cluster.PortSpec, len(s.Ports))
 	copy(ports, s.Ports)
 	for i := range ports {

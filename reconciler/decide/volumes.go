@@ -20,6 +20,9 @@ const SandboxDir = "/mnt/mesos/sandbox"
 func volumeSpecs(vs []manifests.Volume) []cluster.VolumeSpec {
 	var out []cluster.VolumeSpec
 	for _, v := range vs {
+		if v.Secret != "" {
+			continue // a secret file (SecretSpecs), not a mount of the node's
+		}
 		ro := strings.EqualFold(v.Mode, "RO")
 		switch {
 		case v.Persistent != nil:

@@ -1,8 +1,10 @@
 package plan
 
 import (
+	"maps"
 	"path"
 	"reflect"
+	"slices"
 	"sort"
 
 	"github.com/berthops/berth/manifests"
@@ -29,7 +31,7 @@ type key struct {
 // charged to them, templates last because they render what apps register.
 func kindRank(k manifests.Kind) int {
 	switch k {
-	case manifests.KindQueue:
+	case manifests.KindQueue, manifests.KindSecret:
 		return 0
 	case manifests.KindApp:
 		return 1
@@ -186,7 +188,30 @@ func objects(s *manifests.Set) map[key]*object {
 		o.value = q
 		out[key{o.kind, o.id}] = o
 	}
+	for _, sec := range s.Secrets {
+		o := &object{kind: manifests.KindSecret, id: sec.ID, origin: sec.Origin, value: secretIntentOf(sec)}
+		out[key{o.kind, o.id}] = o
+	}
+	for _, a := range s.Apps {
+		for _, name := range slices.Sorted(maps.Keys(a.Secrets)) {
+			id, _ := manifests.ParseSecretSource(a.Secrets[name].Source)
+			out[key{manifests.KindApp, a.ID}].deps = append(out[key{manifests.KindApp, a.ID}].deps, key{manifests.KindSecret, id})
+		}
+	}
 	return out
+}
+
+// secretIntent is what a plan shows of a Secret: never its ciphertext, which
+// would only be noise, and of course never a value. Version (a hash of the
+// ciphertext) says that the values changed without saying anything of them.
+type secretIntent struct {
+	Recipients []string `json:"recipients"`
+	Keys       []string `json:"keys"`
+	Version    string   `json:"version"`
+}
+
+func secretIntentOf(s manifests.Secret) secretIntent {
+	return secretIntent{Recipients: s.Recipients, Keys: s.Keys, Version: s.Version()}
 }
 
 // resolveAppID resolves a Marathon dependency, which may be relative to the

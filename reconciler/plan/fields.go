@@ -171,6 +171,9 @@ func definesTask(kind manifests.Kind, field string) bool {
 			return false
 		}
 		return true
+	case manifests.KindSecret:
+		// A new version is new values: the tasks that use them restart.
+		return field == "version"
 	}
 	return false
 }
