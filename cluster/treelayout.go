@@ -15,6 +15,7 @@ type Layout struct {
 	Deployments  string // <app> = Deployment
 	Launches     string // <app> = LaunchHistory
 	Lost         string // <agent> = AgentLost
+	Residences   string // <app> = Residence
 	Commit       string // the AppliedCommit node
 }
 
@@ -22,7 +23,7 @@ type Layout struct {
 func TreeLayout() Layout {
 	return Layout{Agents: dirAgents, Live: dirLive, Assignments: dirAssignments, Statuses: dirStatuses,
 		ServicePorts: dirPorts, Templates: dirTemplates, Deployments: dirDeployments, Launches: dirLaunches,
-		Lost: dirLost, Commit: nodeCommit}
+		Lost: dirLost, Residences: dirResidences, Commit: nodeCommit}
 }
 
 // AssignmentsDir is the directory of one agent's assignments.

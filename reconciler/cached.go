@@ -37,7 +37,7 @@ func (r *Reconciler) mirrorInput(ctx context.Context, m *mirror.Mirror, desired 
 // decision only reads them.
 func InputFromSnapshot(s mirror.Snapshot, desired *manifests.Set) decide.Input {
 	return decide.Input{Desired: desired, Agents: s.Agents, Tasks: s.Tasks, ServicePorts: s.ServicePorts,
-		Templates: s.Templates, Applied: s.Applied.Commit, Launches: s.Launches, Lost: s.Lost, Deployments: s.Deployments}
+		Templates: s.Templates, Applied: s.Applied.Commit, Launches: s.Launches, Lost: s.Lost, Residences: s.Residences, Deployments: s.Deployments}
 }
 
 // commit writes a decision's changes fenced by lead and tells the cache

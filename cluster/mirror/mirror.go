@@ -146,6 +146,7 @@ func New(store cluster.Store, opts Options) *Mirror {
 		{dir: l.Deployments, depth: 1, decode: decoder[cluster.Deployment]()},
 		{dir: l.Launches, depth: 1, decode: decoder[cluster.LaunchHistory]()},
 		{dir: l.Lost, depth: 1, decode: decoder[cluster.AgentLost]()},
+		{dir: l.Residences, depth: 1, decode: decoder[cluster.Residence]()},
 		{dir: l.Commit, depth: 0, decode: decoder[cluster.AppliedCommit]()},
 	})
 }

@@ -42,6 +42,9 @@ func freshRead(ctx context.Context, st *cluster.State) (mirror.Snapshot, error) 
 	if s.Lost, err = st.LostAgents(ctx); err != nil {
 		return s, err
 	}
+	if s.Residences, err = st.Residences(ctx); err != nil {
+		return s, err
+	}
 	deps, err := st.Deployments(ctx)
 	if err != nil {
 		return s, err
@@ -186,6 +189,10 @@ func (w *world) leaderStep(ctx context.Context, t *testing.T) {
 	case 5:
 		b.PutLaunches(cluster.LaunchHistory{AppID: fmt.Sprintf("/app%d", n%5), Failures: n})
 		b.PutAgentLost(cluster.AgentLost{AgentID: w.agentID(), Since: time.Unix(int64(n), 0).UTC()})
+		b.PutResidence(cluster.Residence{AppID: fmt.Sprintf("/db%d", n%3), Slots: []cluster.ResidentSlot{{ID: fmt.Sprint(n), AgentID: w.agentID()}}})
+		if n%4 == 0 {
+			b.DeleteResidence(fmt.Sprintf("/db%d", (n+1)%3))
+		}
 	case 6:
 		c := cluster.AppliedCommit{Commit: fmt.Sprintf("c%d", n)}
 		b.SetAppliedCommit(c)

@@ -25,6 +25,7 @@ type Snapshot struct {
 	Launches     map[string]cluster.LaunchHistory
 	Lost         map[string]cluster.AgentLost
 	Deployments  map[string]cluster.Deployment
+	Residences   map[string]cluster.Residence
 }
 
 // Snapshot returns the leader's view now; ErrStale when the mirror cannot
@@ -59,6 +60,10 @@ func (m *Mirror) Snapshot() (Snapshot, error) {
 	s.Lost = map[string]cluster.AgentLost{}
 	for _, v := range values[cluster.AgentLost](m, l.Lost) {
 		s.Lost[v.AgentID] = v
+	}
+	s.Residences = map[string]cluster.Residence{}
+	for _, v := range values[cluster.Residence](m, l.Residences) {
+		s.Residences[v.AppID] = v
 	}
 	s.Deployments = map[string]cluster.Deployment{}
 	for _, v := range values[cluster.Deployment](m, l.Deployments) {
