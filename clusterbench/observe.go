@@ -89,6 +89,10 @@ func (o *observer) Pass(_ time.Duration, out decide.Result, _ []cluster.Task) {
 	o.cond.Broadcast()
 }
 
+// IdlePass is a pass that reused the last decision (nothing changed): the
+// cheapest pass a leader makes, and the one idle_pass_ms is about.
+func (o *observer) IdlePass() { o.Pass(0, decide.Result{}, nil) }
+
 // waitPass waits for the first pass that ends after since and satisfies ok
 // (nil: any), or ctx.
 func (o *observer) waitPass(ctx context.Context, since time.Time, ok func(pass) bool) (pass, error) {
@@ -129,7 +133,6 @@ func (o *observer) Leader(bool)             {}
 func (o *observer) Degraded(int)            {}
 func (o *observer) Converged(bool)          {}
 func (o *observer) CacheResync(string, int) {}
-func (o *observer) IdlePass()               {}
 
 // running counts the tasks the simulated agents recorded RUNNING, each
 // once, and when the latest first RUNNING record was written.
