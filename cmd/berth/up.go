@@ -206,7 +206,15 @@ Stop with Ctrl-C; running tasks keep running and are picked up by the next berth
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Serve(gctx, ln) })
+	g.Go(func() error {
+		// The built-in agent's session ended with the last berth up, so
+		// its tasks look lost until it registers again: a leader deciding
+		// before that would replace healthy tasks. It takes milliseconds.
+		if err := waitAgentLive(gctx, cluster.NewState(serverStore), node.ID); err != nil {
+			return err
+		}
+		return srv.Serve(gctx, ln)
+	})
 	g.Go(func() error { return ag.Run(gctx) })
 	g.Go(func() error { return renderer.Run(gctx) })
 	err = g.Wait()
@@ -245,3 +253,27 @@ func openDataDir(dir string, logger *slog.Logger) (*memstore.Tree, error) {
 }
 
 // renders is the runner's status as GET /v1/renders reports it.
+
+// waitAgentLive returns once agent id is registered and live.
+func waitAgentLive(ctx context.Context, st *cluster.State, id string) error {
+	for {
+		changed, err := st.WatchAgents(ctx)
+		if err != nil {
+			return fmt.Errorf("wait for the built-in agent %s: %w", id, err)
+		}
+		agents, err := st.Agents(ctx)
+		if err != nil {
+			return fmt.Errorf("wait for the built-in agent %s: %w", id, err)
+		}
+		for _, a := range agents {
+			if a.ID == id && a.Reachable {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+		}
+	}
+}

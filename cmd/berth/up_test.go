@@ -17,6 +17,7 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/testenv"
+	"github.com/spf13/pflag"
 )
 
 const upApp = `kind: App
@@ -115,6 +116,8 @@ func newUpEnv(t *testing.T, repoURL, ports string, poll time.Duration) *upEnv {
 		resources: "cpus:2;mem:1024;disk:1000;ports:[" + ports + "]"}
 	fl.control = controlFlags{repo: repoURL, branch: "main", cacheDir: t.TempDir(), poll: poll, resync: 200 * time.Millisecond,
 		prune: true, shellImage: "berth/shell:dev"}
+	// The fetch limits' defaults, as the command line leaves them.
+	fl.fetch.register(pflag.NewFlagSet("up", pflag.ContinueOnError), "", "")
 	return &upEnv{t: t, fl: fl}
 }
 
