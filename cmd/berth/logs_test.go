@@ -51,12 +51,21 @@ env: {WEB_PORTS: "80"}
 		return len(ts) == 1 && ts[0].Status.State == cluster.TaskRunning && len(ts[0].Status.HostPorts) == 1
 	})[0]
 	web := fmt.Sprintf("http://%s:%d", e.advertise, task.Status.HostPorts[0])
+	// RUNNING is the container started, not the server listening (the app
+	// has no health check): Docker's proxy resets connections until then.
 	for i := range 3 {
-		resp, err := http.Get(fmt.Sprintf("%s/tail-%d", web, i))
-		if err != nil {
-			t.Fatal(err)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			resp, err := http.Get(fmt.Sprintf("%s/tail-%d", web, i))
+			if err == nil {
+				resp.Body.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		resp.Body.Close()
 	}
 
 	logs := func(ctx context.Context, out *lockedBuffer, args ...string) error {
