@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,27 +21,7 @@ func ExampleFiles(t testing.TB) map[string]string {
 	if err != nil {
 		t.Fatalf("e2e: %v", err)
 	}
-	dir := filepath.Join(root, "examples")
-	files := map[string]string{}
-	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		files[filepath.ToSlash(rel)] = string(b)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("e2e: read examples: %v", err)
-	}
-	return files
+	return testenv.Files(t, filepath.Join(root, "examples"))
 }
 
 // Adapt replaces old by new in s and fails the test when s does not hold
