@@ -68,8 +68,18 @@ type Index struct {
 // changes start (STAGING until the next pass reads their status); tasks it
 // forgets drop out.
 func (x *Index) Update(tasks []cluster.Task, changes []decide.Change, now time.Time) {
+	x.UpdateParts([][]cluster.Task{tasks}, changes, now)
+}
+
+// UpdateParts is Update over tasks in parts, as a pass reads them from the
+// leader's cache (decide.Input.TaskParts).
+func (x *Index) UpdateParts(parts [][]cluster.Task, changes []decide.Change, now time.Time) {
 	forgotten := map[cluster.TaskRef]bool{}
-	entries := make([]Entry, 0, len(tasks))
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	entries := make([]Entry, 0, n)
 	for _, c := range changes {
 		switch c := c.(type) {
 		case decide.ForgetTask:
@@ -80,17 +90,20 @@ func (x *Index) Update(tasks []cluster.Task, changes []decide.Change, now time.T
 				State: cluster.TaskStaging, Resources: a.Spec.Resources})
 		}
 	}
-	for _, t := range tasks {
-		ref := cluster.TaskRef{AgentID: t.AgentID, TaskID: t.TaskID}
-		if forgotten[ref] {
-			continue
+	for _, p := range parts {
+		for i := range p {
+			t := &p[i]
+			ref := cluster.TaskRef{AgentID: t.AgentID, TaskID: t.TaskID}
+			if forgotten[ref] {
+				continue
+			}
+			st := t.Status.State
+			if st == "" {
+				st = cluster.TaskStaging
+			}
+			entries = append(entries, Entry{TaskRef: ref, Owner: t.OwnerID, State: st, Health: t.Status.Health, Kill: t.Kill,
+				Resources: t.Spec.Resources})
 		}
-		st := t.Status.State
-		if st == "" {
-			st = cluster.TaskStaging
-		}
-		entries = append(entries, Entry{TaskRef: ref, Owner: t.OwnerID, State: st, Health: t.Status.Health, Kill: t.Kill,
-			Resources: t.Spec.Resources})
 	}
 	slices.SortFunc(entries, func(a, b Entry) int { return CompareRefs(a.TaskRef, b.TaskRef) })
 	entries = slices.CompactFunc(entries, func(a, b Entry) bool { return a.TaskRef == b.TaskRef })

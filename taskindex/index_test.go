@@ -83,7 +83,7 @@ func TestFeedEmptiesTheIndexWhenLeadershipEnds(t *testing.T) {
 	var x Index
 	o := Feed(&x, nil)
 	o.Leader(true)
-	o.Pass(time.Millisecond, decide.Result{}, []cluster.Task{task("a", "web.1", "/web", cluster.TaskRunning)})
+	o.Pass(time.Millisecond, decide.Result{}, [][]cluster.Task{{task("a", "web.1", "/web", cluster.TaskRunning)}})
 	if !x.Ready() || x.Count(Filter{}) != 1 {
 		t.Fatalf("after a pass: ready %v, %d entries", x.Ready(), x.Count(Filter{}))
 	}
