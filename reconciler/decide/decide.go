@@ -159,7 +159,8 @@ func Decide(in Input, opts Options) Result {
 	lost := lostClocks(in, w)
 	rs := newResidency(in)
 	byApp := groupAppTasks(&in)
-	memo := &Memo{apps: make(map[string]appStep, len(in.Desired.Apps))}
+	memo := &Memo{apps: make(map[string]appStep, len(in.Desired.Apps)), agents: viewAgents(in.Agents, lost)}
+	sameAgents := in.Memo != nil && in.Memo.agents.equal(memo.agents)
 	out.Memo = memo
 	ports, portErrs := servicePorts(in.Desired.Apps, in.ServicePorts, opts.Prune, w)
 
@@ -187,7 +188,7 @@ func Decide(in Input, opts Options) Result {
 		spec := AppTaskSpec(app, ports[app.ID], opts.Spec)
 		spec.Secrets = SecretSpecs(app, in.Desired.Secrets)
 		version := SpecVersion(spec)
-		st := stepApp(&in, in.Memo, app, rollout.SpecFromApp(*app, version), byApp, agents, lost)
+		st := stepApp(&in, in.Memo, sameAgents, app, rollout.SpecFromApp(*app, version), byApp, agents, lost)
 		if st.keep() {
 			memo.apps[app.ID] = st
 		}
@@ -611,11 +612,18 @@ func deployments(in Input, apps []AppOutcome, w *writes) {
 // memo's step when the input is the one it was made on. The tasks are
 // compared as they are converted, so an unchanged app costs a conversion
 // and a comparison per task, with nothing allocated.
-func stepApp(in *Input, m *Memo, app *manifests.App, spec rollout.Spec, byApp *appTasks,
+func stepApp(in *Input, m *Memo, sameAgents bool, app *manifests.App, spec rollout.Spec, byApp *appTasks,
 	agents map[string]cluster.Agent, lost map[string]time.Time) appStep {
 	launches := launchesOf(in.Launches[app.ID])
 	pos := byApp.pos[app.ID]
 	prev, reuse := m.lookup(app.ID, spec, launches, len(pos), in)
+	// Tasks of the cache's parts never change once given: the very same
+	// tasks, on agents seen the same, are the same rollout tasks, without
+	// reading them.
+	shared := byApp.flat[app.ID] == 0
+	if reuse && sameAgents && shared && slices.Equal(prev.from, pos) {
+		return prev
+	}
 	group := groupByAttribute(app)
 	var tasks []rollout.Task
 	if !reuse {
@@ -632,12 +640,17 @@ func stepApp(in *Input, m *Memo, app *manifests.App, spec rollout.Spec, byApp *a
 		}
 		tasks = append(tasks, rt)
 	}
+	var from []*cluster.Task
+	if shared {
+		from = pos
+	}
 	if reuse {
+		prev.from = from
 		return prev
 	}
 	rin := rollout.Input{Spec: spec, Tasks: tasks, Launches: launches, Now: in.Now}
 	d := rollout.Step(rin)
-	return appStep{spec: spec, launches: launches, tasks: tasks, d: d, status: rollout.StatusOf(rin, d)}
+	return appStep{spec: spec, launches: launches, tasks: tasks, from: from, d: d, status: rollout.StatusOf(rin, d)}
 }
 
 // observedTask converts a cluster task for rollout, marking tasks on lost

@@ -1,7 +1,10 @@
 package decide
 
 import (
+	"maps"
+	"slices"
 	"sort"
+	"time"
 
 	"github.com/berthops/berth/allocator"
 	"github.com/berthops/berth/cluster"
@@ -15,6 +18,10 @@ import (
 // or empty Memo gives the same decisions (TestMemoDecidesAsWithout).
 type Memo struct {
 	apps map[string]appStep
+	// agents is how the decision saw the agents, as rollout sees a task's
+	// agent: a step whose tasks are the same task values is reused
+	// without converting them only if this is the same too.
+	agents agentViews
 	// parts are what each task part of Input.TaskParts holds, by the
 	// part's first element: parts are never written once given, so the
 	// same first element and length is the same part.
@@ -84,8 +91,12 @@ type appStep struct {
 	spec     rollout.Spec
 	launches rollout.Launches
 	tasks    []rollout.Task
-	d        rollout.Decision
-	status   rollout.Status
+	// from are the tasks the step was made on, when all are of the
+	// input's TaskParts (which never change): the same pointers are the
+	// same tasks.
+	from   []*cluster.Task
+	d      rollout.Decision
+	status rollout.Status
 }
 
 // keep reports whether a step can be reused by a later decision whose
@@ -98,6 +109,36 @@ func (s appStep) keep() bool {
 	d := s.d
 	return d.Start == 0 && len(d.Kill) == 0 && len(d.Forget) == 0 && len(d.Failed) == 0 &&
 		d.DelayedUntil.IsZero() && d.Launches == s.launches
+}
+
+// agentView is what a task's conversion for rollout reads of its agent.
+type agentView struct {
+	id, hostname string
+	reachable    bool
+	lastSeen     time.Time
+	lostSince    time.Time
+	attributes   map[string]string
+}
+
+type agentViews []agentView
+
+func viewAgents(agents []cluster.Agent, lost map[string]time.Time) agentViews {
+	out := make([]agentView, len(agents))
+	for i, a := range agents {
+		out[i] = agentView{id: a.ID, hostname: a.Hostname, reachable: a.Reachable, lastSeen: a.LastSeen,
+			lostSince: lost[a.ID], attributes: a.Attributes}
+	}
+	return out
+}
+
+func (v agentView) equal(o agentView) bool {
+	return v.id == o.id && v.hostname == o.hostname && v.reachable == o.reachable && v.lastSeen.Equal(o.lastSeen) &&
+		v.lostSince.Equal(o.lostSince) && maps.Equal(v.attributes, o.attributes)
+}
+
+// equal compares agent views in order: the agents come sorted by id.
+func (m agentViews) equal(o agentViews) bool {
+	return slices.EqualFunc(m, o, agentView.equal)
 }
 
 // lookup returns the step of app in m, if m has one usable at input: the
