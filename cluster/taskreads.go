@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -78,4 +79,76 @@ func (st *State) TasksByRef(ctx context.Context, refs []TaskRef) ([]Task, error)
 		}
 	}
 	return out, nil
+}
+
+// Agent reads one agent's registration, Reachable from whether its session
+// is live now, as Agents does for all of them; ErrNotFound if it never
+// registered.
+func (st *State) Agent(ctx context.Context, id string) (Agent, error) {
+	var a Agent
+	if _, err := getJSON(ctx, st.store, agentPath(id), &a); err != nil {
+		return Agent{}, fmt.Errorf("read agent %s: %w", id, err)
+	}
+	_, err := st.store.Get(ctx, livePath(id))
+	switch {
+	case err == nil:
+		a.Reachable = true
+	case errors.Is(err, ErrNotFound):
+		a.Reachable = false
+	default:
+		return Agent{}, fmt.Errorf("read whether agent %s is live: %w", id, err)
+	}
+	return a, nil
+}
+
+// FindTask finds a task by id without an index: it lists the agents that
+// hold assignments and asks each (a few at a time) whether it holds the
+// task, stopping at the first that does: one read per agent at most, where
+// reading every task would be two per task. ErrNotFound if no agent holds
+// it.
+func (st *State) FindTask(ctx context.Context, taskID string) (Task, error) {
+	agents, err := st.AgentIDs(ctx)
+	if err != nil {
+		return Task{}, fmt.Errorf("find task %s: %w", taskID, err)
+	}
+	var (
+		mu    sync.Mutex
+		found *TaskRef
+	)
+	errFound := errors.New("found")
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readParallel)
+	for _, agent := range agents {
+		if gctx.Err() != nil {
+			break // found, or failed
+		}
+		g.Go(func() error {
+			_, err := st.store.Get(gctx, assignmentPath(agent, taskID))
+			switch {
+			case err == nil:
+				mu.Lock()
+				found = &TaskRef{AgentID: agent, TaskID: taskID}
+				mu.Unlock()
+				return errFound // stops the others
+			case errors.Is(err, ErrNotFound):
+				return nil
+			default:
+				return fmt.Errorf("find task %s on agent %s: %w", taskID, agent, err)
+			}
+		})
+	}
+	if err := g.Wait(); err != nil && !errors.Is(err, errFound) {
+		return Task{}, err
+	}
+	if found == nil {
+		return Task{}, fmt.Errorf("find task %s: %w", taskID, ErrNotFound)
+	}
+	tasks, err := st.TasksByRef(ctx, []TaskRef{*found})
+	if err != nil {
+		return Task{}, err
+	}
+	if len(tasks) == 0 {
+		return Task{}, fmt.Errorf("find task %s: %w", taskID, ErrNotFound) // removed meanwhile
+	}
+	return tasks[0], nil
 }

@@ -46,3 +46,40 @@ func TestStaleCacheIsResyncedBeforeDeciding(t *testing.T) {
 		t.Fatalf("the pass decided on the stale cache: deployments %v, applied %q", in.Deployments, in.Applied)
 	}
 }
+
+// GET /v1/diff and /v1/observed plan against Reconciler.Snapshot: while the
+// replica leads it is the leader's cache, not a read of the store (here
+// the cache holds a deployment the store does not, so the snapshot shows
+// where it came from); a replica that does not lead reads the store.
+func TestSnapshotReadsTheCacheWhileLeading(t *testing.T) {
+	ctx := context.Background()
+	tree := memstore.New()
+	st := cluster.NewState(tree.Client())
+	if _, err := st.RegisterAgent(ctx, cluster.Agent{ID: "a1", Hostname: "a1"}); err != nil {
+		t.Fatal(err)
+	}
+	r := New(Config{Branch: "main"}, staticSource{}, st)
+	stop := r.startMirror(ctx)
+	var b cluster.Batch
+	b.PutDeployment(cluster.Deployment{ID: "/cached-only"})
+	m := r.Mirror()
+	if err := m.WaitFresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m.Apply(b.Ops())
+	snap, err := r.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := snap.Deployments["/cached-only"]; !ok || len(snap.Agents) != 1 || !snap.Agents[0].Reachable {
+		t.Fatalf("leading: snapshot deployments %v, agents %+v: want the cache's", snap.Deployments, snap.Agents)
+	}
+	stop()
+	snap, err = r.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := snap.Deployments["/cached-only"]; ok || len(snap.Agents) != 1 {
+		t.Fatalf("not leading: snapshot deployments %v, agents %+v: want the store's", snap.Deployments, snap.Agents)
+	}
+}
