@@ -265,3 +265,23 @@ func (x *Index) Find(taskID string) (Entry, bool) {
 	}
 	return Entry{}, false
 }
+
+// OwnersOn lists the owners (apps, jobs) of the tasks on one agent, each
+// once, in no particular order: a walk of that agent's entries only.
+func (x *Index) OwnersOn(agentID string) []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	from, _ := slices.BinarySearchFunc(x.entries, agentID, func(e Entry, id string) int { return cmp.Compare(e.AgentID, id) })
+	var out []string
+	seen := map[string]bool{}
+	for _, e := range x.entries[from:] {
+		if e.AgentID != agentID {
+			break
+		}
+		if !seen[e.Owner] {
+			seen[e.Owner] = true
+			out = append(out, e.Owner)
+		}
+	}
+	return out
+}
