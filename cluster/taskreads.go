@@ -152,3 +152,32 @@ func (st *State) FindTask(ctx context.Context, taskID string) (Task, error) {
 	}
 	return tasks[0], nil
 }
+
+// AgentLiveness lists every registered agent's id, sorted, and whether its
+// session is live, from two listings: what a count of reachable agents
+// needs, without reading each agent's record (5,000 reads at scale).
+func (st *State) AgentLiveness(ctx context.Context) (ids []string, live map[string]bool, err error) {
+	names, err := children(ctx, st.store, dirAgents)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list agents: %w", err)
+	}
+	liveNames, err := children(ctx, st.store, dirLive)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list live agents: %w", err)
+	}
+	isLive := make(map[string]bool, len(liveNames))
+	for _, n := range liveNames {
+		isLive[n] = true
+	}
+	live = make(map[string]bool, len(names))
+	for _, n := range names {
+		id, err := url.PathUnescape(n)
+		if err != nil {
+			return nil, nil, fmt.Errorf("list agents: agent node %q: %w", n, err)
+		}
+		ids = append(ids, id)
+		live[id] = isLive[n]
+	}
+	sort.Strings(ids)
+	return ids, live, nil
+}
