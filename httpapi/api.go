@@ -229,9 +229,12 @@ func (a *api) app(w http.ResponseWriter, req *http.Request) {
 }
 
 func (a *api) agents(w http.ResponseWriter, req *http.Request) {
-	agents, ok := readStore(w, req, "agents", a.state.Agents)
+	snap, ok := a.snapshot()
+	agents := snap.Agents
 	if !ok {
-		return
+		if agents, ok = readStore(w, req, "agents", a.state.Agents); !ok {
+			return
+		}
 	}
 	rows, ok := a.agentRows(w, req, agents)
 	if !ok {
@@ -325,13 +328,15 @@ func (a *api) observed(w http.ResponseWriter, req *http.Request) {
 
 // queues is every declared queue with its shares and current use.
 func (a *api) queues(w http.ResponseWriter, req *http.Request) {
-	agents, ok := readStore(w, req, "agents", a.state.Agents)
+	snap, ok := a.snapshot()
+	agents, tasks := snap.Agents, snap.Tasks
 	if !ok {
-		return
-	}
-	tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
-	if !ok {
-		return
+		if agents, ok = readStore(w, req, "agents", a.state.Agents); !ok {
+			return
+		}
+		if tasks, ok = readStore(w, req, "tasks", a.state.Tasks); !ok {
+			return
+		}
 	}
 	set, _ := a.r.Desired()
 	writeJSON(w, http.StatusOK, decide.Queues(set, agents, tasks))

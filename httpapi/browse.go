@@ -162,9 +162,12 @@ func (a *api) agentRows(w http.ResponseWriter, req *http.Request, agents []clust
 	case a.o.Forward != nil && a.o.Forward(w, req):
 		return nil, false // the leader, which has the index, answered
 	default:
-		tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
+		snap, ok := a.snapshot()
+		tasks := snap.Tasks
 		if !ok {
-			return nil, false
+			if tasks, ok = readStore(w, req, "tasks", a.state.Tasks); !ok {
+				return nil, false
+			}
 		}
 		usage = map[string]taskindex.Usage{}
 		for _, t := range tasks {

@@ -91,6 +91,19 @@ func (a *api) cache() *mirror.Mirror {
 	return nil
 }
 
+// snapshot is this replica's leader cache, when it leads with a fresh one:
+// lists of every agent or task come from it rather than from a read of the
+// store (5,000 agents, 150,000 tasks at scale). Its slices are shared with
+// the cache: read them, never modify them.
+func (a *api) snapshot() (mirror.Snapshot, bool) {
+	m := a.cache()
+	if m == nil {
+		return mirror.Snapshot{}, false
+	}
+	s, err := m.Snapshot()
+	return s, err == nil
+}
+
 // lookupTask finds a task and the agent that runs it without reading every
 // task. The leader's index says which agent holds it and its cache has
 // both (or, the cache being stale, they are read directly: a few reads). A

@@ -110,3 +110,50 @@ func TestTaskLogsLookupReadsOneTask(t *testing.T) {
 		})
 	}
 }
+
+// GET /v1/agents and /v1/queues list every agent (and task) from the
+// leader's cache while the replica leads: no store read, the same answer
+// as a replica that reads the store.
+func TestListsReadTheLeadersCache(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := taskCluster(t, 5, 4, 10, nil)
+	for i := range 5 {
+		if _, err := st.RegisterAgent(ctx, cluster.Agent{ID: fmt.Sprintf("agent-%04d", i), Address: "127.0.0.2"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := mirror.New(st.Store(), mirror.Options{})
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	if err := m.WaitFresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	counted := &countingStore{Store: st.Store()}
+	api := cluster.NewState(counted)
+	rec := reconciler.New(reconciler.Config{}, nil, api)
+	serve := func(r Reconciler, target string) (string, int64) {
+		mux := http.NewServeMux()
+		for p, h := range Routes(r, api, Options{Token: "tok"}) {
+			mux.Handle(p, h)
+		}
+		counted.reads.Store(0)
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+		if w.Code != 200 {
+			t.Fatalf("GET %s: %d %s", target, w.Code, w.Body)
+		}
+		return w.Body.String(), counted.reads.Load()
+	}
+	for _, target := range []string{"/v1/agents", "/v1/agents?usage=1", "/v1/queues"} {
+		fromStore, _ := serve(rec, target)
+		fromCache, reads := serve(leading{rec, m}, target)
+		if fromCache != fromStore {
+			t.Errorf("GET %s from the cache:\n%s\nfrom the store:\n%s", target, fromCache, fromStore)
+		}
+		if reads != 0 {
+			t.Errorf("GET %s on the leader read the store %d times", target, reads)
+		}
+	}
+}
