@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -112,8 +113,9 @@ func TestTaskLogsLookupReadsOneTask(t *testing.T) {
 }
 
 // GET /v1/agents and /v1/queues list every agent (and task) from the
-// leader's cache while the replica leads: no store read, the same answer
-// as a replica that reads the store.
+// leader's cache while the replica leads, and the tasks of an indexed page
+// of GET /v1/tasks come from it: no store read, the same answer as a
+// replica that reads the store.
 func TestListsReadTheLeadersCache(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -134,8 +136,12 @@ func TestListsReadTheLeadersCache(t *testing.T) {
 	api := cluster.NewState(counted)
 	rec := reconciler.New(reconciler.Config{}, nil, api)
 	serve := func(r Reconciler, target string) (string, int64) {
+		index := (*taskindex.Index)(nil)
+		if strings.HasPrefix(target, "/v1/tasks") {
+			index = builtIndex(t, st)
+		}
 		mux := http.NewServeMux()
-		for p, h := range Routes(r, api, Options{Token: "tok"}) {
+		for p, h := range Routes(r, api, Options{Token: "tok", Index: index}) {
 			mux.Handle(p, h)
 		}
 		counted.reads.Store(0)
@@ -146,9 +152,13 @@ func TestListsReadTheLeadersCache(t *testing.T) {
 		}
 		return w.Body.String(), counted.reads.Load()
 	}
-	for _, target := range []string{"/v1/agents", "/v1/agents?usage=1", "/v1/queues"} {
+	for _, target := range []string{"/v1/agents", "/v1/agents?usage=1", "/v1/queues", "/v1/tasks?app=/app-0002",
+		"/v1/tasks?limit=7&offset=3", "/v1/tasks?state=RUNNING"} {
 		fromStore, _ := serve(rec, target)
 		fromCache, reads := serve(leading{rec, m}, target)
+		if strings.Count(fromStore, `"id"`)+strings.Count(fromStore, `"taskId"`) == 0 && target != "/v1/queues" {
+			t.Errorf("GET %s: nothing listed: %s", target, fromStore)
+		}
 		if fromCache != fromStore {
 			t.Errorf("GET %s from the cache:\n%s\nfrom the store:\n%s", target, fromCache, fromStore)
 		}
