@@ -45,7 +45,7 @@ func freshSnapshot(ctx context.Context, m *mirror.Mirror) (mirror.Snapshot, erro
 // in the same order. The snapshot's slices are shared with the cache; a
 // decision only reads them.
 func InputFromSnapshot(s mirror.Snapshot, desired *manifests.Set) decide.Input {
-	return decide.Input{Desired: desired, Agents: s.Agents, Tasks: s.Tasks, ServicePorts: s.ServicePorts,
+	return decide.Input{Desired: desired, Agents: s.Agents, TaskParts: s.TaskParts, ServicePorts: s.ServicePorts,
 		Templates: s.Templates, Applied: s.Applied.Commit, Launches: s.Launches, Lost: s.Lost, Residences: s.Residences, Deployments: s.Deployments}
 }
 
