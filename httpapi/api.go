@@ -329,7 +329,7 @@ func (a *api) observed(w http.ResponseWriter, req *http.Request) {
 // queues is every declared queue with its shares and current use.
 func (a *api) queues(w http.ResponseWriter, req *http.Request) {
 	snap, ok := a.snapshot()
-	agents, tasks := snap.Agents, snap.Tasks
+	agents, tasks := snap.Agents, snap.AllTasks()
 	if !ok {
 		if agents, ok = readStore(w, req, "agents", a.state.Agents); !ok {
 			return
