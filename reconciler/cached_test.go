@@ -58,6 +58,11 @@ func TestSnapshotReadsTheCacheWhileLeading(t *testing.T) {
 	if _, err := st.RegisterAgent(ctx, cluster.Agent{ID: "a1", Hostname: "a1"}); err != nil {
 		t.Fatal(err)
 	}
+	var task cluster.Batch
+	task.PutAssignment(cluster.Assignment{TaskID: "web.1", AgentID: "a1", OwnerID: "/web"})
+	if err := st.Store().Multi(ctx, task.Ops()...); err != nil {
+		t.Fatal(err)
+	}
 	r := New(Config{Branch: "main"}, staticSource{}, st)
 	stop := r.startMirror(ctx)
 	var b cluster.Batch
@@ -71,15 +76,16 @@ func TestSnapshotReadsTheCacheWhileLeading(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := snap.Deployments["/cached-only"]; !ok || len(snap.Agents) != 1 || !snap.Agents[0].Reachable {
-		t.Fatalf("leading: snapshot deployments %v, agents %+v: want the cache's", snap.Deployments, snap.Agents)
+	if _, ok := snap.Deployments["/cached-only"]; !ok || len(snap.Agents) != 1 || !snap.Agents[0].Reachable ||
+		len(snap.Tasks) != 1 || snap.Tasks[0].TaskID != "web.1" {
+		t.Fatalf("leading: snapshot deployments %v, agents %+v, tasks %+v: want the cache's", snap.Deployments, snap.Agents, snap.Tasks)
 	}
 	stop()
 	snap, err = r.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := snap.Deployments["/cached-only"]; ok || len(snap.Agents) != 1 {
-		t.Fatalf("not leading: snapshot deployments %v, agents %+v: want the store's", snap.Deployments, snap.Agents)
+	if _, ok := snap.Deployments["/cached-only"]; ok || len(snap.Agents) != 1 || len(snap.Tasks) != 1 {
+		t.Fatalf("not leading: snapshot deployments %v, agents %+v, tasks %+v: want the store's", snap.Deployments, snap.Agents, snap.Tasks)
 	}
 }
