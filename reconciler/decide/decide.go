@@ -289,7 +289,7 @@ func Decide(in Input, opts Options) Result {
 	if len(starts) > 0 || len(jp.starts) > 0 {
 		place(in, opts, starts, jp, out.Apps, rs, w, byApp, memo)
 	} else {
-		memo.keepParts(in.Memo, in.TaskParts)
+		memo.keepParts(in.Memo, in.TaskParts, queueOwners(in.Desired))
 	}
 	// Slots are recorded before the tasks placed in them: if a transaction
 	// limit splits the batch, no task runs in a slot nobody remembers.
@@ -819,11 +819,13 @@ func allocatorCluster(agents []cluster.Agent, in *Input, byApp *appTasks, demand
 		}
 		c.Agents = append(c.Agents, ag)
 	}
-	held := heldBy(in.Tasks)
+	queues := queueOwners(in.Desired)
+	next.queues = queues
+	held := heldBy(in.Tasks, queues)
 	uses := make([]partUse, len(in.TaskParts))
 	n := len(held)
 	for i, p := range in.TaskParts {
-		uses[i] = prev.partUse(p)
+		uses[i] = prev.partUse(p, queues)
 		next.rememberPart(p, uses[i])
 		n += len(uses[i].running)
 	}
@@ -853,14 +855,16 @@ func allocatorCluster(agents []cluster.Agent, in *Input, byApp *appTasks, demand
 
 // heldBy is what tasks hold, as the allocator counts it: every task not
 // yet ended holds its resources and host ports.
-func heldBy(tasks []cluster.Task) []allocator.Running {
+// Each is charged to the queue its app or job names now: a queue's running
+// tasks count against its shares as much as those being placed.
+func heldBy(tasks []cluster.Task, queues map[string]string) []allocator.Running {
 	var out []allocator.Running
 	for i := range tasks {
 		t := &tasks[i]
 		if t.Status.State.Terminal() {
 			continue
 		}
-		r := allocator.Running{AgentID: t.AgentID, Group: t.OwnerID,
+		r := allocator.Running{AgentID: t.AgentID, Group: t.OwnerID, Queue: queues[string(t.Owner)+t.OwnerID],
 			Resources: allocator.Resources{CPUs: t.Spec.Resources.CPUs, Mem: t.Spec.Resources.Mem, Disk: t.Spec.Resources.Disk}}
 		for _, p := range t.Spec.Ports {
 			if p.HostPort != 0 {

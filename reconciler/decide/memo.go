@@ -8,6 +8,7 @@ import (
 
 	"github.com/berthops/berth/allocator"
 	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/rollout"
 )
 
@@ -26,10 +27,33 @@ type Memo struct {
 	// part's first element: parts are never written once given, so the
 	// same first element and length is the same part.
 	parts map[*cluster.Task]partUse
+	// queues is the queue of each owner the parts' sums were made with
+	// (queueOwners): sums are per queue, so new queues make new sums.
+	queues map[string]string
+}
+
+// queueOwners is the queue each app and job names, by owner kind and id;
+// nil when no queue is declared (everything is charged to the root).
+func queueOwners(set *manifests.Set) map[string]string {
+	if set == nil || len(set.Queues) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(set.Apps)+len(set.Jobs))
+	for i := range set.Apps {
+		if q := set.Apps[i].Queue; q != "" {
+			out[string(cluster.OwnerApp)+set.Apps[i].ID] = q
+		}
+	}
+	for i := range set.Jobs {
+		if q := set.Jobs[i].Queue; q != "" {
+			out[string(cluster.OwnerJob)+set.Jobs[i].Name] = q
+		}
+	}
+	return out
 }
 
 // partUse is what one task part holds, as the allocator counts it: one
-// Running per agent with the sum of its tasks, without a group (the
+// Running per agent and queue with the sum of its tasks, without a group (the
 // allocator learns the groups it places from allocatorCluster's markers);
 // a task whose amounts the allocator refuses stays a Running of its own,
 // so the allocator names it as before.
@@ -38,25 +62,27 @@ type partUse struct {
 	running []allocator.Running
 }
 
-// partUse returns what p holds, from m when m saw p.
-func (m *Memo) partUse(p []cluster.Task) partUse {
-	if m != nil {
+// partUse returns what p holds, from m when m saw p with the same queues.
+func (m *Memo) partUse(p []cluster.Task, queues map[string]string) partUse {
+	if m != nil && maps.Equal(m.queues, queues) {
 		if u, ok := m.parts[&p[0]]; ok && u.n == len(p) {
 			return u
 		}
 	}
 	u := partUse{n: len(p)}
-	sums := map[string]int{} // agent -> index in u.running
-	for _, r := range heldBy(p) {
+	type key struct{ agent, queue string }
+	sums := map[key]int{} // index in u.running
+	for _, r := range heldBy(p, queues) {
 		if !r.Resources.Valid() {
 			u.running = append(u.running, r)
 			continue
 		}
-		i, ok := sums[r.AgentID]
+		k := key{r.AgentID, r.Queue}
+		i, ok := sums[k]
 		if !ok {
 			i = len(u.running)
-			sums[r.AgentID] = i
-			u.running = append(u.running, allocator.Running{AgentID: r.AgentID})
+			sums[k] = i
+			u.running = append(u.running, allocator.Running{AgentID: r.AgentID, Queue: r.Queue})
 		}
 		s := &u.running[i]
 		s.Resources = allocator.Add(s.Resources, r.Resources)
@@ -75,10 +101,11 @@ func (m *Memo) rememberPart(p []cluster.Task, u partUse) {
 // keepParts carries prev's part entries of the parts still given over to
 // m, when a decision placed nothing (and so did not look at them): a part
 // no longer given is dropped, not to keep its tasks alive.
-func (m *Memo) keepParts(prev *Memo, parts [][]cluster.Task) {
-	if prev == nil || len(prev.parts) == 0 {
+func (m *Memo) keepParts(prev *Memo, parts [][]cluster.Task, queues map[string]string) {
+	if prev == nil || len(prev.parts) == 0 || !maps.Equal(prev.queues, queues) {
 		return
 	}
+	m.queues = queues
 	for _, p := range parts {
 		if u, ok := prev.parts[&p[0]]; ok && u.n == len(p) {
 			m.rememberPart(p, u)

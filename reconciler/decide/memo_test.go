@@ -33,7 +33,8 @@ func TestMemoDecidesAsWithout(t *testing.T) {
 		apps := decidebench.Apps(6)
 		apps[0].Constraints = []manifests.Constraint{{Field: "rack", Operator: manifests.OpGroupBy}}
 		apps[1].UpgradeStrategy = manifests.UpgradeStrategy{MinimumHealthCapacity: 0.5, MaximumOverCapacity: 0}
-		set := &manifests.Set{Apps: apps}
+		apps[2].Queue, apps[3].Queue = "/gold", "/gold"
+		set := &manifests.Set{Apps: apps, Queues: []manifests.Queue{{ID: "/gold", Capacity: 30, MaxCapacity: 60}, {ID: "/rest", Capacity: 70}}}
 		agents := decidebench.BigAgents(4)
 		for i := range agents {
 			agents[i].LastSeen = decidebench.Now
