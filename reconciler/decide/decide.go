@@ -280,7 +280,7 @@ func Decide(in Input, opts Options) Result {
 
 	publishTemplates(in.Desired.Templates, in.Templates, w)
 
-	jp := &jobPass{s: in, opts: opts, w: w}
+	jp := &jobPass{s: in, opts: opts, w: w, tasks: byApp.jobs}
 	jp.run()
 	out.Jobs = jp.outcomes
 	out.RequeueAt = earliest(out.RequeueAt, jp.requeue)

@@ -70,7 +70,10 @@ type jobStart struct {
 type jobPass struct {
 	s    Input
 	opts Options
-	w    *writes
+	// tasks are the input's job tasks (appTasks gathers them while it
+	// groups the apps' tasks: one walk of every task per decision).
+	tasks []*cluster.Task
+	w     *writes
 
 	runs      map[string]cluster.JobRun // changed runs by job/runID
 	states    map[string]cluster.JobState
@@ -126,11 +129,9 @@ func (p *jobPass) run() {
 	}
 	tasks := map[string]cluster.Task{}
 	byJob := map[string][]cluster.Task{}
-	for t := range p.s.allTasks() {
-		if t.Owner == cluster.OwnerJob {
-			tasks[t.TaskID] = *t
-			byJob[t.OwnerID] = append(byJob[t.OwnerID], *t)
-		}
+	for _, t := range p.tasks {
+		tasks[t.TaskID] = *t
+		byJob[t.OwnerID] = append(byJob[t.OwnerID], *t)
 	}
 	declared := map[string]bool{}
 	manual := map[string]int{}

@@ -195,13 +195,18 @@ type appTasks struct {
 	// Input.Tasks rather than of its parts.
 	flat  map[string]int
 	cache map[string][]cluster.Task
+	// jobs are the job runs' tasks, gathered in the same walk.
+	jobs []*cluster.Task
 }
 
 func groupAppTasks(in *Input) *appTasks {
 	g := &appTasks{pos: map[string][]*cluster.Task{}, flat: map[string]int{}, cache: map[string][]cluster.Task{}}
 	for t := range in.allTasks() { // Tasks first
-		if t.Owner == cluster.OwnerApp {
+		switch t.Owner {
+		case cluster.OwnerApp:
 			g.pos[t.OwnerID] = append(g.pos[t.OwnerID], t)
+		case cluster.OwnerJob:
+			g.jobs = append(g.jobs, t)
 		}
 	}
 	for i := range in.Tasks {
