@@ -329,17 +329,19 @@ func (a *api) observed(w http.ResponseWriter, req *http.Request) {
 // queues is every declared queue with its shares and current use.
 func (a *api) queues(w http.ResponseWriter, req *http.Request) {
 	snap, ok := a.snapshot()
-	agents, tasks := snap.Agents, snap.AllTasks()
+	agents, parts := snap.Agents, snap.TaskParts
 	if !ok {
 		if agents, ok = readStore(w, req, "agents", a.state.Agents); !ok {
 			return
 		}
-		if tasks, ok = readStore(w, req, "tasks", a.state.Tasks); !ok {
+		tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
+		if !ok {
 			return
 		}
+		parts = [][]cluster.Task{tasks}
 	}
 	set, _ := a.r.Desired()
-	writeJSON(w, http.StatusOK, decide.Queues(set, agents, tasks))
+	writeJSON(w, http.StatusOK, decide.QueuesOfParts(set, agents, parts))
 }
 
 // Deployment is an app whose rollout is in progress, in Marathon's terms.

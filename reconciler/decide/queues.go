@@ -29,6 +29,12 @@ type QueueUsage struct {
 // Queues reports every declared queue's shares and use. Tasks are charged
 // to the queue their app or job names in the desired set.
 func Queues(set *manifests.Set, agents []cluster.Agent, tasks []cluster.Task) []QueueUsage {
+	return QueuesOfParts(set, agents, [][]cluster.Task{tasks})
+}
+
+// QueuesOfParts is Queues over tasks in parts, as the leader's cache keeps
+// them (mirror.Snapshot.TaskParts): no copy of every task per request.
+func QueuesOfParts(set *manifests.Set, agents []cluster.Agent, parts [][]cluster.Task) []QueueUsage {
 	if set == nil {
 		return []QueueUsage{}
 	}
@@ -65,15 +71,18 @@ func Queues(set *manifests.Set, agents []cluster.Agent, tasks []cluster.Task) []
 		out = append(out, QueueUsage{ID: q.ID, Capacity: q.Capacity, MaxCapacity: maxCap(q),
 			Guaranteed: fromAllocator(sh.Guaranteed), Max: fromAllocator(sh.Max)})
 	}
-	for _, t := range tasks {
-		if t.Kill || t.Status.State.Terminal() {
-			continue
-		}
-		q := queueOf[string(t.Owner)+t.OwnerID]
-		for id := q; id != "" && id != "/"; id = parentQueue(id) {
-			if i, ok := index[id]; ok {
-				out[i].Used = addRes(out[i].Used, t.Spec.Resources)
-				out[i].Tasks++
+	for _, part := range parts {
+		for k := range part {
+			t := &part[k]
+			if t.Kill || t.Status.State.Terminal() {
+				continue
+			}
+			q := queueOf[string(t.Owner)+t.OwnerID]
+			for id := q; id != "" && id != "/"; id = parentQueue(id) {
+				if i, ok := index[id]; ok {
+					out[i].Used = addRes(out[i].Used, t.Spec.Resources)
+					out[i].Tasks++
+				}
 			}
 		}
 	}
