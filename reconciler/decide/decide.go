@@ -629,8 +629,8 @@ func stepApp(in *Input, m *Memo, sameAgents bool, app *manifests.App, spec rollo
 	if !reuse {
 		tasks = make([]rollout.Task, 0, len(pos))
 	}
-	for k, i := range pos {
-		rt := observedTask(i, agents, lost, group)
+	for k, t := range pos {
+		rt := observedTask(t, agents, lost, group)
 		if reuse {
 			if prev.tasks[k] == rt {
 				continue
