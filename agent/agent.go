@@ -46,6 +46,8 @@ type Agent struct {
 
 	mu   sync.Mutex
 	live map[string]bool // tasks with a supervisor, for the registry's Sync
+
+	statuses *statusBatcher // the tasks' status reports, batched
 }
 
 // New checks the configuration and returns an agent ready to Run.
@@ -70,7 +72,9 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Agent{cfg: cfg, log: cfg.Logger.With("agent", cfg.Node.ID), live: map[string]bool{}}, nil
+	a := &Agent{cfg: cfg, log: cfg.Logger.With("agent", cfg.Node.ID), live: map[string]bool{}}
+	a.statuses = newStatusBatcher(cfg.Cluster.ReportStatuses, a.log)
+	return a, nil
 }
 
 // Run registers the node, then keeps Docker equal to the node's assignments

@@ -81,7 +81,14 @@ type Result struct {
 	AgentsRSSMiB        int64
 	LeaderTxnPer1k      float64
 	AgentStatusTxnPer1k float64
-	Load                string // the load average at the end
+	// Goroutines of the process once idle after the cold start, and after
+	// both leaders were stopped (the agents' own): the leaders' cache keeps
+	// watches per node, and this is how many goroutines that costs.
+	IdleGoroutines, AgentGoroutines int
+	// IdleHeapMiB is the Go heap in use once idle after the cold start
+	// (leaders and agents).
+	IdleHeapMiB int64
+	Load        string // the load average at the end
 }
 
 // Print writes the figures one per line, `name: value`.
@@ -98,6 +105,9 @@ func (r Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "agents_rss_mib: %d\n", r.AgentsRSSMiB)
 	fmt.Fprintf(w, "zk_txn_per_1k_placements: %.1f\n", r.LeaderTxnPer1k)
 	fmt.Fprintf(w, "agent_status_txn_per_1k_placements: %.1f\n", r.AgentStatusTxnPer1k)
+	fmt.Fprintf(w, "leader_goroutines: %d\n", max(r.IdleGoroutines-r.AgentGoroutines, 0))
+	fmt.Fprintf(w, "process_goroutines_idle: %d\n", r.IdleGoroutines)
+	fmt.Fprintf(w, "process_heap_idle_mib: %d\n", r.IdleHeapMiB)
 	fmt.Fprintf(w, "load_average: %s\n", r.Load)
 }
 
@@ -263,6 +273,11 @@ func (b *bench) measure(ctx context.Context) (Result, error) {
 		since = p.end
 	}
 	res.IdlePassCPU, res.IdlePassWall = median(cpu), median(wall)
+	res.IdleGoroutines = runtime.NumGoroutine()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.IdleHeapMiB = int64(ms.HeapInuse >> 20)
+	b.log.Info("idle", "goroutines", res.IdleGoroutines, "heap_mib", res.IdleHeapMiB, "rss_mib", currentRSSMiB())
 
 	// One app scaled 100 -> 110: from the fetch of its commit to the
 	// commit of its new assignments.
@@ -328,6 +343,7 @@ func (b *bench) measure(ctx context.Context) (Result, error) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	res.AgentsRSSMiB = currentRSSMiB()
+	res.AgentGoroutines = runtime.NumGoroutine()
 	res.Load = loadAverage()
 	return res, nil
 }

@@ -14,6 +14,8 @@ tasks=${2:-15000}
 shift 2 || true
 berth=${BERTH:-bin/berth}
 heap=${ZK_HEAP:-4g}
+# ZK_LOG_KEEP=FILE keeps a copy of ZooKeeper's log after the run.
+zk_log_level=${ZK_LOG_LEVEL:-WARN}
 
 [ -f /usr/share/java/zookeeper.jar ] || { echo "ZooKeeper is not installed: run make deps" >&2; exit 1; }
 command -v java >/dev/null || { echo "java not found: run make deps" >&2; exit 1; }
@@ -24,6 +26,9 @@ cleanup() {
 	if [ -n "$zk_pid" ]; then
 		kill "$zk_pid" 2>/dev/null || true
 		wait "$zk_pid" 2>/dev/null || true
+	fi
+	if [ -n "${ZK_LOG_KEEP:-}" ] && [ -f "$dir/zookeeper.log" ]; then
+		cp "$dir/zookeeper.log" "$ZK_LOG_KEEP" || true
 	fi
 	rm -rf "$dir"
 }
@@ -54,9 +59,14 @@ forceSync=no
 autopurge.purgeInterval=0
 CFG
 
+# ZooKeeper's jar names its dependencies but no logging backend: with
+# /usr/share/java/* on the class path SLF4J picks slf4j-nop first and the
+# server logs nothing at all, which hid why sessions were dropped. Name the
+# log4j binding that /etc/zookeeper/conf/log4j.properties configures.
+classpath=/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar
 java -Xms"$heap" -Xmx"$heap" \
-	-Dzookeeper.root.logger=WARN,CONSOLE -Dzookeeper.log.dir="$dir" \
-	-cp "/etc/zookeeper/conf:/usr/share/java/*" \
+	-Dzookeeper.root.logger="$zk_log_level",CONSOLE -Dzookeeper.log.dir="$dir" \
+	-cp "$classpath" \
 	org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/zookeeper.log" 2>&1 &
 zk_pid=$!
 
