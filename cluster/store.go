@@ -122,6 +122,16 @@ type Event struct {
 	Err  error
 }
 
+// FuncWatcher is a Store that can call a function when a watch fires
+// instead of filling a channel, so a cache watching hundreds of thousands
+// of nodes needs no goroutine per node to wait on each (zkstore implements
+// it). fn runs once, on the store's own event goroutine, and must return
+// quickly without calling the store; it is never called once ctx has
+// ended. The Event and the guarantees are Watch's.
+type FuncWatcher interface {
+	WatchFunc(ctx context.Context, path string, fn func(Event)) error
+}
+
 // Store is the storage contract Berth's servers and agents share. Paths are
 // absolute, slash-separated and relative to the store's root (a zkstore adds
 // its chroot). Every method blocks at most until ctx is done or the store's

@@ -15,7 +15,9 @@ import (
 // watches, so a status that changes in place fires only a watch on its own
 // node: every mirrored node has one (zkstore shares it per path). The watch
 // lives until it fires or the mirror stops; when it fires its path is queued
-// to be read again.
+// to be read again. Over a store that can call a function when a watch
+// fires (cluster.FuncWatcher: zkstore), no goroutine waits on each watch:
+// at 150,000 tasks the leader watches some 300,000 nodes.
 func (m *Mirror) ensureWatch(p string) (bool, error) {
 	m.mu.Lock()
 	if m.watching[p] {
@@ -24,28 +26,41 @@ func (m *Mirror) ensureWatch(p string) (bool, error) {
 	}
 	m.watching[p] = true
 	m.mu.Unlock()
-	ch, err := m.store.Watch(m.runCtx, p)
+	var err error
+	if fw, ok := m.store.(cluster.FuncWatcher); ok {
+		err = fw.WatchFunc(m.runCtx, p, func(ev cluster.Event) { m.fired(p, ev, true) })
+	} else {
+		var ch <-chan cluster.Event
+		if ch, err = m.store.Watch(m.runCtx, p); err == nil {
+			go func() {
+				ev, ok := <-ch
+				m.fired(p, ev, ok)
+			}()
+		}
+	}
 	if err != nil {
 		m.mu.Lock()
 		delete(m.watching, p)
 		m.mu.Unlock()
 		return false, fmt.Errorf("watch %s: %w", p, err)
 	}
-	go func() {
-		ev, ok := <-ch
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		delete(m.watching, p)
-		switch {
-		case !ok:
-			// The mirror stopped.
-		case ev.Kind == cluster.EventSessionLost:
-			m.lostLocked()
-		default:
-			m.enqueueLocked(p, false)
-		}
-	}()
 	return true, nil
+}
+
+// fired handles p's watch firing; ok false means the watch was abandoned
+// because the mirror stopped.
+func (m *Mirror) fired(p string, ev cluster.Event, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.watching, p)
+	switch {
+	case !ok:
+		// The mirror stopped.
+	case ev.Kind == cluster.EventSessionLost:
+		m.lostLocked()
+	default:
+		m.enqueueLocked(p, false)
+	}
 }
 
 // enqueueLocked queues p to be read again. watchFirst says p is known to

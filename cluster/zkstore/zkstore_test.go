@@ -225,3 +225,76 @@ func TestWatchesAreShared(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchFuncNeedsNoGoroutinePerNode: a cache watching many nodes (the
+// leader's mirror watches every assignment and status) costs no goroutine
+// per watch, each change reaches its own node's function once, and
+// closing the store tells the rest their watches are gone.
+func TestWatchFuncNeedsNoGoroutinePerNode(t *testing.T) {
+	testenv.Integration(t)
+	zk := testenv.StartZooKeeper(t, 1)
+	ctx := context.Background()
+	s := open(t, zk.Addrs(), "/funcs", "", "")
+	const n = 500
+	ops := make([]cluster.Op, n)
+	for i := range ops {
+		ops[i] = cluster.Create(fmt.Sprintf("/n%03d", i), nil)
+	}
+	if err := s.Multi(ctx, ops...); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	got := map[string][]cluster.Event{}
+	fired := make(chan struct{}, 2*n)
+	before := runtime.NumGoroutine()
+	for i := range n {
+		p := fmt.Sprintf("/n%03d", i)
+		if err := s.WatchFunc(ctx, p, func(ev cluster.Event) {
+			mu.Lock()
+			got[p] = append(got[p], ev)
+			mu.Unlock()
+			fired <- struct{}{}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if grown := runtime.NumGoroutine() - before; grown > 10 {
+		t.Fatalf("%d watches started %d goroutines", n, grown)
+	}
+	// Change the first half: each of their functions runs once.
+	for i := range n / 2 {
+		if err := s.Multi(ctx, cluster.Set(fmt.Sprintf("/n%03d", i), []byte("x"), cluster.AnyVersion)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n / 2 {
+		select {
+		case <-fired:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a change was not told")
+		}
+	}
+	// The rest hear that their watches are gone when the store closes.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range n - n/2 {
+		select {
+		case <-fired:
+		case <-time.After(10 * time.Second):
+			t.Fatal("closing the store did not end every watch")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range n {
+		p := fmt.Sprintf("/n%03d", i)
+		want := cluster.EventChanged
+		if i >= n/2 {
+			want = cluster.EventSessionLost
+		}
+		if len(got[p]) != 1 || got[p][0].Kind != want || got[p][0].Path != p {
+			t.Errorf("%s: events %+v, want one of kind %d", p, got[p], want)
+		}
+	}
+}
