@@ -396,6 +396,9 @@ func (b *bench) startAgents(ctx context.Context) error {
 		return fmt.Errorf("open the agents' ZooKeeper sessions (%d of %d open): %w", len(b.agents), b.cfg.Agents, err)
 	}
 	registered := make(chan struct{}, b.cfg.Agents)
+	// An agent that stops before registering would leave the wait below
+	// waiting for ever.
+	stopped := make(chan error, b.cfg.Agents)
 	actx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	b.stopAgents = stop
 	for i, s := range stores {
@@ -416,12 +419,15 @@ func (b *bench) startAgents(ctx context.Context) error {
 		go func() {
 			if err := ag.Run(actx); err != nil && actx.Err() == nil {
 				b.log.Warn("simulated agent stopped", "agent", id, "err", err)
+				stopped <- fmt.Errorf("simulated agent %s stopped: %w", id, err)
 			}
 		}()
 	}
 	for range b.cfg.Agents {
 		select {
 		case <-registered:
+		case err := <-stopped:
+			return err
 		case <-ctx.Done():
 			return ctx.Err()
 		}

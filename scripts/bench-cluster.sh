@@ -29,6 +29,7 @@ cleanup() {
 	fi
 	if [ -n "${ZK_LOG_KEEP:-}" ] && [ -f "$dir/zookeeper.log" ]; then
 		cp "$dir/zookeeper.log" "$ZK_LOG_KEEP" || true
+		cp "$dir/gc.log" "$ZK_LOG_KEEP.gc" 2>/dev/null || true
 	fi
 	rm -rf "$dir"
 }
@@ -64,7 +65,18 @@ CFG
 # server logs nothing at all, which hid why sessions were dropped. Name the
 # log4j binding that /etc/zookeeper/conf/log4j.properties configures.
 classpath=/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar
-java -Xms"$heap" -Xmx"$heap" \
+# Every simulated agent's session is one socket in this shell's benchmark
+# process and one in ZooKeeper's JVM (both raise their soft limit to the
+# hard one): the hard limit must exceed the sessions with room for files.
+need_fds=$((agents + 2048))
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need_fds" ]; then
+	echo "bench-cluster: $agents sessions need $need_fds open files; the hard limit is $(ulimit -Hn) (raise it: ulimit -Hn, LimitNOFILE=)" >&2
+	exit 1
+fi
+ulimit -n "$(ulimit -Hn)"
+# The GC log tells a ZooKeeper pause (every session expiring at once because
+# the server stopped) from clients that stopped pinging.
+java -Xms"$heap" -Xmx"$heap" -Xlog:gc:file="$dir/gc.log":time,uptime \
 	-Dzookeeper.root.logger="$zk_log_level",CONSOLE -Dzookeeper.log.dir="$dir" \
 	-cp "$classpath" \
 	org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/zookeeper.log" 2>&1 &

@@ -298,3 +298,53 @@ func TestWatchFuncNeedsNoGoroutinePerNode(t *testing.T) {
 		}
 	}
 }
+
+// TestPutBesideManySiblings: a put into a directory of thousands (an agent
+// registering among 5,000, its first status beside 5,000 agents' status
+// directories) reads no listing of that directory. The benchmark's agents
+// use 4 KiB-class buffers here: a listing over the buffer makes the client
+// close its connection, which dropped agents at about 4,850 of 5,000.
+func TestPutBesideManySiblings(t *testing.T) {
+	testenv.Integration(t)
+	zk := testenv.StartZooKeeper(t, 1)
+	ctx := context.Background()
+	big := open(t, zk.Addrs(), "/siblings", "", "")
+	defer big.Close()
+	for start := 0; start < 2000; start += 500 {
+		ops := make([]cluster.Op, 0, 500)
+		for i := start; i < start+500; i++ {
+			ops = append(ops, cluster.Create(fmt.Sprintf("/agents/agent-%05d", i), []byte("x")),
+				cluster.Create(fmt.Sprintf("/statuses/agent-%05d/t", i), []byte("x")))
+		}
+		if err := big.Multi(ctx, ops...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	octx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	// 2,000 names of 11 bytes list to about 30 KB: over this buffer.
+	small, err := zkstore.Open(octx, zkstore.Config{Servers: zk.Addrs(), Chroot: "/siblings"},
+		zkstore.Options{SessionTimeout: testSession, BufferSize: 8 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	for _, op := range []cluster.Op{
+		cluster.Put("/agents/agent-02000", []byte("new")),           // a new node beside 2,000
+		cluster.Put("/agents/agent-00007", []byte("again")),         // an existing one
+		cluster.Put("/statuses/agent-02000/t1", []byte("first")),    // under a missing directory
+		cluster.Put("/statuses/agent-02001/sub/t1", []byte("deep")), // two missing levels
+	} {
+		before := small.Stats().Transactions
+		if err := small.Multi(ctx, op); err != nil {
+			t.Fatalf("put %s: %v", op.Path, err)
+		}
+		if n := small.Stats().Transactions - before; n != 1 {
+			t.Errorf("put %s: %d transactions, want 1", op.Path, n)
+		}
+		n, err := small.Get(ctx, op.Path)
+		if err != nil || string(n.Data) != string(op.Data) {
+			t.Fatalf("get %s: %q, %v", op.Path, n.Data, err)
+		}
+	}
+}
