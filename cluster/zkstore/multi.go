@@ -222,8 +222,15 @@ func (s *Store) existing(ctx context.Context, ops []cluster.Op) (map[string]bool
 		s.mu.Lock()
 		known := s.knownDirs[dir]
 		s.mu.Unlock()
-		if op.Kind == cluster.OpCreate && known {
-			continue // the server checks the node itself; its parent is there
+		if op.Kind == cluster.OpCreate {
+			if known {
+				continue // the server checks the node itself; its parent is there
+			}
+			// Only whether the parent exists matters: ask, don't list.
+			if err := up(dir); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if op.Kind == cluster.OpPut && puts[dir] <= probeMax && !listed[dir] {
 			if err := probe(s.full(op.Path)); err != nil {

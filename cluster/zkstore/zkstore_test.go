@@ -1,6 +1,7 @@
 package zkstore_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"runtime"
@@ -334,6 +335,7 @@ func TestPutBesideManySiblings(t *testing.T) {
 		cluster.Put("/agents/agent-00007", []byte("again")),         // an existing one
 		cluster.Put("/statuses/agent-02000/t1", []byte("first")),    // under a missing directory
 		cluster.Put("/statuses/agent-02001/sub/t1", []byte("deep")), // two missing levels
+		cluster.Create("/statuses/agent-02002", nil),                // a create beside 2,000
 	} {
 		before := small.Stats().Transactions
 		if err := small.Multi(ctx, op); err != nil {
@@ -343,7 +345,7 @@ func TestPutBesideManySiblings(t *testing.T) {
 			t.Errorf("put %s: %d transactions, want 1", op.Path, n)
 		}
 		n, err := small.Get(ctx, op.Path)
-		if err != nil || string(n.Data) != string(op.Data) {
+		if err != nil || !bytes.Equal(n.Data, op.Data) {
 			t.Fatalf("get %s: %q, %v", op.Path, n.Data, err)
 		}
 	}
