@@ -127,9 +127,11 @@ type Event struct {
 // of nodes needs no goroutine per node to wait on each (zkstore implements
 // it). fn runs once, on the store's own event goroutine, and must return
 // quickly without calling the store; it is never called once ctx has
-// ended. The Event and the guarantees are Watch's.
+// ended. The Event and the guarantees are Watch's, except that with
+// children false a change of the node's children need not fire it: a leaf
+// (a status, an assignment) then costs ZooKeeper one watch, not two.
 type FuncWatcher interface {
-	WatchFunc(ctx context.Context, path string, fn func(Event)) error
+	WatchFunc(ctx context.Context, path string, children bool, fn func(Event)) error
 }
 
 // Store is the storage contract Berth's servers and agents share. Paths are

@@ -28,7 +28,9 @@ func (m *Mirror) ensureWatch(p string) (bool, error) {
 	m.mu.Unlock()
 	var err error
 	if fw, ok := m.store.(cluster.FuncWatcher); ok {
-		err = fw.WatchFunc(m.runCtx, p, func(ev cluster.Event) { m.fired(p, ev, true) })
+		// A leaf's children never matter: its data and existence only.
+		_, isLeaf, _ := m.classify(p)
+		err = fw.WatchFunc(m.runCtx, p, !isLeaf, func(ev cluster.Event) { m.fired(p, ev, true) })
 	} else {
 		var ch <-chan cluster.Event
 		if ch, err = m.store.Watch(m.runCtx, p); err == nil {

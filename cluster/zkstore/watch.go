@@ -50,7 +50,7 @@ func (s *Store) Watch(ctx context.Context, p string) (<-chan cluster.Event, erro
 		close(out)
 	}}
 	// Abandoned: the channel is closed, as the interface promises.
-	if err := s.watch(ctx, p, sub, func() { close(out) }); err != nil {
+	if err := s.watch(ctx, p, true, sub, func() { close(out) }); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -59,15 +59,16 @@ func (s *Store) Watch(ctx context.Context, p string) (<-chan cluster.Event, erro
 // WatchFunc implements cluster.FuncWatcher: fn is called once, from the
 // ZooKeeper client's receive goroutine (it must not block), when the node
 // changes or the session is lost; never once ctx has ended.
-func (s *Store) WatchFunc(ctx context.Context, p string, fn func(cluster.Event)) error {
-	return s.watch(ctx, p, &watchSub{fn: fn}, nil)
+func (s *Store) WatchFunc(ctx context.Context, p string, children bool, fn func(cluster.Event)) error {
+	return s.watch(ctx, p, children, &watchSub{fn: fn}, nil)
 }
 
-// watch subscribes sub to p's next firing, arming what is missing. The
+// watch subscribes sub to p's next firing, arming what is missing (the
+// children watch only if children is set). The
 // subscription comes first: a firing while the arm is in flight reaches
 // it (and is at worst spurious), so no change after watch returns is
 // missed. abandoned runs if ctx ends before a firing.
-func (s *Store) watch(ctx context.Context, p string, sub *watchSub, abandoned func()) error {
+func (s *Store) watch(ctx context.Context, p string, children bool, sub *watchSub, abandoned func()) error {
 	if s.isClosed() {
 		return cluster.ErrClosed
 	}
@@ -78,8 +79,8 @@ func (s *Store) watch(ctx context.Context, p string, sub *watchSub, abandoned fu
 		pw = &pathWatch{subs: map[*watchSub]struct{}{}}
 		s.watches[full] = pw
 	}
-	needExists, needChildren := !pw.exists, !pw.children
-	pw.exists, pw.children = true, true
+	needExists, needChildren := !pw.exists, children && !pw.children
+	pw.exists, pw.children = true, pw.children || children
 	fired := pw.fired
 	pw.subs[sub] = struct{}{}
 	sub.stop = context.AfterFunc(ctx, func() {

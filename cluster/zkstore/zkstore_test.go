@@ -250,7 +250,7 @@ func TestWatchFuncNeedsNoGoroutinePerNode(t *testing.T) {
 	before := runtime.NumGoroutine()
 	for i := range n {
 		p := fmt.Sprintf("/n%03d", i)
-		if err := s.WatchFunc(ctx, p, func(ev cluster.Event) {
+		if err := s.WatchFunc(ctx, p, false, func(ev cluster.Event) {
 			mu.Lock()
 			got[p] = append(got[p], ev)
 			mu.Unlock()
