@@ -178,8 +178,7 @@ func (s *Store) existing(ctx context.Context, ops []cluster.Op) (map[string]bool
 			puts[path.Dir(s.full(op.Path))]++
 		}
 	}
-	var list func(dir string) error
-	list = func(dir string) error {
+	list := func(dir string) error {
 		if listed[dir] || dir == "/" {
 			return nil
 		}
