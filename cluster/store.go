@@ -132,6 +132,11 @@ type Event struct {
 // (a status, an assignment) then costs ZooKeeper one watch, not two.
 type FuncWatcher interface {
 	WatchFunc(ctx context.Context, path string, children bool, fn func(Event)) error
+	// GetWatchFunc reads a node and watches its data and existence in one
+	// request (a leaf's WatchFunc and Get, at half the round trips: a new
+	// leader reads 300,000 of them at 150,000 tasks). A node that does not
+	// exist is ErrNotFound, and then fn is not armed.
+	GetWatchFunc(ctx context.Context, path string, fn func(Event)) (Node, error)
 }
 
 // Store is the storage contract Berth's servers and agents share. Paths are

@@ -49,6 +49,39 @@ func (m *Mirror) ensureWatch(p string) (bool, error) {
 	return true, nil
 }
 
+// watchAndGet arms p's watch unless one is armed and reads p: in one
+// request over a cluster.FuncWatcher, which is most of what a new leader's
+// first full read costs.
+// It is for a node just listed in its parent: a missing node gets no
+// watch, its parent's children watch tells its creation.
+func (m *Mirror) watchAndGet(ctx context.Context, p string) (cluster.Node, error) {
+	fw, ok := m.store.(cluster.FuncWatcher)
+	if !ok {
+		if _, err := m.ensureWatch(p); err != nil {
+			return cluster.Node{}, err
+		}
+		return m.store.Get(ctx, p)
+	}
+	m.mu.Lock()
+	if m.watching[p] {
+		m.mu.Unlock()
+		return m.store.Get(ctx, p)
+	}
+	m.watching[p] = true
+	m.mu.Unlock()
+	n, err := fw.GetWatchFunc(m.runCtx, p, func(ev cluster.Event) { m.fired(p, ev, true) })
+	if err != nil {
+		m.mu.Lock()
+		delete(m.watching, p)
+		m.mu.Unlock()
+		if !errors.Is(err, cluster.ErrNotFound) {
+			err = fmt.Errorf("watch %s: %w", p, err)
+		}
+		return cluster.Node{}, err
+	}
+	return n, nil
+}
+
 // fired handles p's watch firing; ok false means the watch was abandoned
 // because the mirror stopped.
 func (m *Mirror) fired(p string, ev cluster.Event, ok bool) {

@@ -63,6 +63,60 @@ func (s *Store) WatchFunc(ctx context.Context, p string, children bool, fn func(
 	return s.watch(ctx, p, children, &watchSub{fn: fn}, nil)
 }
 
+// GetWatchFunc implements cluster.FuncWatcher: one getData with a watch,
+// which ZooKeeper fires on the same events as the exists watch a leaf's
+// WatchFunc arms.
+func (s *Store) GetWatchFunc(ctx context.Context, p string, fn func(cluster.Event)) (cluster.Node, error) {
+	if s.isClosed() {
+		return cluster.Node{}, cluster.ErrClosed
+	}
+	full := s.full(p)
+	sub := &watchSub{fn: fn}
+	s.wmu.Lock()
+	pw := s.watches[full]
+	if pw == nil {
+		pw = &pathWatch{subs: map[*watchSub]struct{}{}}
+		s.watches[full] = pw
+	}
+	needExists := !pw.exists
+	pw.exists = true
+	fired := pw.fired
+	pw.subs[sub] = struct{}{}
+	sub.stop = context.AfterFunc(ctx, func() {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		delete(pw.subs, sub)
+	})
+	s.wmu.Unlock()
+
+	s.reads.Add(1)
+	type got struct {
+		data []byte
+		stat *zk.Stat
+	}
+	g, err := call(ctx, func() (got, error) {
+		if !needExists {
+			d, st, err := s.conn.Get(full)
+			return got{d, st}, err
+		}
+		d, st, _, err := s.conn.GetW(full)
+		return got{d, st}, err
+	})
+	if err != nil {
+		// No node, no data watch: ZooKeeper arms none on a missing node.
+		s.wmu.Lock()
+		delete(pw.subs, sub)
+		sub.stop()
+		if pw.fired == fired && needExists {
+			pw.exists = false
+		}
+		s.dropIdleLocked(full, pw)
+		s.wmu.Unlock()
+		return cluster.Node{}, fmt.Errorf("get %s: %w", p, mapErr(err))
+	}
+	return cluster.Node{Path: p, Data: g.data, Version: g.stat.Version}, nil
+}
+
 // watch subscribes sub to p's next firing, arming what is missing (the
 // children watch only if children is set). The
 // subscription comes first: a firing while the arm is in flight reaches

@@ -3,6 +3,7 @@ package zkstore_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -348,5 +349,54 @@ func TestPutBesideManySiblings(t *testing.T) {
 		if err != nil || !bytes.Equal(n.Data, op.Data) {
 			t.Fatalf("get %s: %q, %v", op.Path, n.Data, err)
 		}
+	}
+}
+
+// TestGetWatchFunc: one request reads a node and watches it; a change
+// calls the function once; a missing node is ErrNotFound with nothing armed.
+func TestGetWatchFunc(t *testing.T) {
+	testenv.Integration(t)
+	zk := testenv.StartZooKeeper(t, 1)
+	ctx := context.Background()
+	s := open(t, zk.Addrs(), "/getw", "", "")
+	defer s.Close()
+	if err := s.Multi(ctx, cluster.Create("/n", []byte("v1"))); err != nil {
+		t.Fatal(err)
+	}
+	fired := make(chan cluster.Event, 4)
+	n, err := s.GetWatchFunc(ctx, "/n", func(ev cluster.Event) { fired <- ev })
+	if err != nil || string(n.Data) != "v1" {
+		t.Fatalf("GetWatchFunc /n: %q, %v", n.Data, err)
+	}
+	if err := s.Multi(ctx, cluster.Set("/n", []byte("v2"), cluster.AnyVersion)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-fired:
+		if ev.Kind != cluster.EventChanged || ev.Path != "/n" {
+			t.Fatalf("event %+v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the change was not told")
+	}
+	if _, err := s.GetWatchFunc(ctx, "/missing", func(ev cluster.Event) { fired <- ev }); !errors.Is(err, cluster.ErrNotFound) {
+		t.Fatalf("GetWatchFunc /missing: %v, want ErrNotFound", err)
+	}
+	// Neither the second change of /n (its watch fired already) nor the
+	// creation of /missing calls anything; a fresh watch on /n sees the
+	// last change, which proves the others were delivered by then.
+	if err := s.Multi(ctx, cluster.Create("/missing", nil), cluster.Set("/n", []byte("v3"), cluster.AnyVersion)); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Watch(ctx, "/n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Multi(ctx, cluster.Set("/n", []byte("v4"), cluster.AnyVersion)); err != nil {
+		t.Fatal(err)
+	}
+	<-w
+	if len(fired) != 0 {
+		t.Fatalf("%d more calls, want none", len(fired))
 	}
 }
