@@ -84,35 +84,9 @@ func runCheck(ctx context.Context, c cluster.CheckSpec, addr string, hostPorts [
 // checkLoop runs the task's check after its delay and then every interval,
 // sending each result.
 func (t *task) checkLoop(ctx context.Context, c cluster.CheckSpec, ports []int, out chan<- cluster.CheckResult) {
-	interval := c.Interval
-	if interval <= 0 {
-		interval = time.Minute
-	}
-	if c.Delay > 0 {
-		select {
-		case <-time.After(c.Delay):
-		case <-ctx.Done():
-			return
-		}
-	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		r := runCheck(ctx, c, t.ag.cfg.Node.Address, ports, t.exec)
-		if ctx.Err() != nil {
-			return
-		}
-		select {
-		case out <- r:
-		case <-ctx.Done():
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return
-		}
-	}
+	repeat(ctx, c.Delay, orDefault(c.Interval, time.Minute), func(ctx context.Context) cluster.CheckResult {
+		return runCheck(ctx, c, t.ag.cfg.Node.Address, ports, t.exec)
+	}, out, nil)
 }
 
 // sameCheckResult says whether a new result changes what is reported, so a

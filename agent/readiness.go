@@ -75,32 +75,11 @@ func probeReadiness(ctx context.Context, rc cluster.ReadinessCheckSpec, addr str
 // readinessLoop probes one readiness check now and then every interval until
 // it passes once: from then on the task is ready for good, as in Marathon.
 func (t *task) readinessLoop(ctx context.Context, i int, rc cluster.ReadinessCheckSpec, ports []int, out chan<- readinessOutcome) {
-	interval := rc.Interval
-	if interval <= 0 {
-		interval = 30 * time.Second
-	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
+	repeat(ctx, 0, orDefault(rc.Interval, 30*time.Second), func(ctx context.Context) readinessOutcome {
 		r := probeReadiness(ctx, rc, t.ag.cfg.Node.Address, ports)
-		if ctx.Err() != nil {
-			return
-		}
 		r.index = i
-		select {
-		case out <- r:
-		case <-ctx.Done():
-			return
-		}
-		if r.ready {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return
-		}
-	}
+		return r
+	}, out, func(r readinessOutcome) bool { return r.ready })
 }
 
 // initialReadiness is a running task's readiness before any probe: not

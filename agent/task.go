@@ -361,28 +361,9 @@ type probeResult struct {
 
 // probeLoop probes one health check now and then every interval.
 func (t *task) probeLoop(ctx context.Context, i int, hc cluster.HealthCheckSpec, ports []int, out chan<- probeResult) {
-	interval := hc.Interval
-	if interval <= 0 {
-		interval = time.Minute
-	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		err := probe(ctx, hc, t.ag.cfg.Node.Address, ports, t.exec)
-		if ctx.Err() != nil {
-			return
-		}
-		select {
-		case out <- probeResult{index: i, err: err}:
-		case <-ctx.Done():
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return
-		}
-	}
+	repeat(ctx, 0, orDefault(hc.Interval, time.Minute), func(ctx context.Context) probeResult {
+		return probeResult{index: i, err: probe(ctx, hc, t.ag.cfg.Node.Address, ports, t.exec)}
+	}, out, nil)
 }
 
 // exec runs a COMMAND health check inside the container through its shell.

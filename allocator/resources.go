@@ -39,6 +39,22 @@ func toMilli(f float64) int64 { return int64(math.Round(f * 1000)) }
 
 func fromMilli(m int64) float64 { return float64(m) / 1000 }
 
+// Add adds two amounts as the allocator counts them, in rounded
+// thousandths, so that one Running holding a sum holds exactly what the
+// Runnings it sums would: a caller may hand the allocator one entry per
+// agent for the tasks no group being placed counts. Only valid amounts
+// (Valid) add exactly.
+func Add(a, b Resources) Resources {
+	return Resources{CPUs: fromMilli(toMilli(a.CPUs) + toMilli(b.CPUs)), Mem: fromMilli(toMilli(a.Mem) + toMilli(b.Mem)),
+		Disk: fromMilli(toMilli(a.Disk) + toMilli(b.Disk))}
+}
+
+// Valid reports whether every amount of r is one the allocator takes.
+func (r Resources) Valid() bool {
+	_, err := toVec(r)
+	return err == nil
+}
+
 // fmtMilli prints an amount the way the user wrote it (512, 0.5).
 func fmtMilli(m int64) string { return strconv.FormatFloat(fromMilli(m), 'f', -1, 64) }
 

@@ -93,8 +93,20 @@ func (c *Client) Healthz(ctx context.Context) error {
 // answers 503 with what it could read; Status then returns that partial
 // status together with an error saying what failed.
 func (c *Client) Status(ctx context.Context) (server.Status, error) {
+	return c.status(ctx, "/v1/status")
+}
+
+// StatusCounts is GET /v1/status?agents=count: the replica's status with
+// the agents counted (AgentCounts) rather than listed, which costs the
+// server two listings instead of a read per agent. A server older than
+// AgentCounts lists them all and sends no counts.
+func (c *Client) StatusCounts(ctx context.Context) (server.Status, error) {
+	return c.status(ctx, "/v1/status?agents=count")
+}
+
+func (c *Client) status(ctx context.Context, path string) (server.Status, error) {
 	var st server.Status
-	resp, err := c.do(ctx, http.MethodGet, "/v1/status", nil)
+	resp, err := c.do(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return st, err
 	}

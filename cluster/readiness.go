@@ -40,7 +40,7 @@ const MaxReadinessBody = 4096
 
 // Ready reports whether the task has passed every readiness check its spec
 // declares; a task without readiness checks is always ready.
-func (t Task) Ready() bool {
+func (t *Task) Ready() bool {
 	for _, rc := range t.Spec.ReadinessChecks {
 		ok := false
 		for _, r := range t.Status.Readiness {

@@ -114,6 +114,10 @@ func (st *State) Assignments(ctx context.Context, agentID string) ([]Versioned[A
 // skipped if the reader is slow, never reordered: the agent always sees the
 // latest. Errors reading are reported on errs and retried after the next
 // change or a second, whichever is first.
+//
+// Each change re-reads every assignment of the agent, which is fine for the
+// simulated agents of tests; the real agent follows its assignments
+// incrementally with mirror.ForAgent (agent.StateCluster).
 func (st *State) WatchAssignments(ctx context.Context, agentID string, errs func(error)) <-chan []Assignment {
 	out := make(chan []Assignment, 1)
 	dir := assignmentsDir(agentID)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -78,4 +79,105 @@ func (st *State) TasksByRef(ctx context.Context, refs []TaskRef) ([]Task, error)
 		}
 	}
 	return out, nil
+}
+
+// Agent reads one agent's registration, Reachable from whether its session
+// is live now, as Agents does for all of them; ErrNotFound if it never
+// registered.
+func (st *State) Agent(ctx context.Context, id string) (Agent, error) {
+	var a Agent
+	if _, err := getJSON(ctx, st.store, agentPath(id), &a); err != nil {
+		return Agent{}, fmt.Errorf("read agent %s: %w", id, err)
+	}
+	_, err := st.store.Get(ctx, livePath(id))
+	switch {
+	case err == nil:
+		a.Reachable = true
+	case errors.Is(err, ErrNotFound):
+		a.Reachable = false
+	default:
+		return Agent{}, fmt.Errorf("read whether agent %s is live: %w", id, err)
+	}
+	return a, nil
+}
+
+// FindTask finds a task by id without an index: it lists the agents that
+// hold assignments and asks each (a few at a time) whether it holds the
+// task, stopping at the first that does: one read per agent at most, where
+// reading every task would be two per task. ErrNotFound if no agent holds
+// it.
+func (st *State) FindTask(ctx context.Context, taskID string) (Task, error) {
+	agents, err := st.AgentIDs(ctx)
+	if err != nil {
+		return Task{}, fmt.Errorf("find task %s: %w", taskID, err)
+	}
+	var (
+		mu    sync.Mutex
+		found *TaskRef
+	)
+	errFound := errors.New("found")
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readParallel)
+	for _, agent := range agents {
+		if gctx.Err() != nil {
+			break // found, or failed
+		}
+		g.Go(func() error {
+			_, err := st.store.Get(gctx, assignmentPath(agent, taskID))
+			switch {
+			case err == nil:
+				mu.Lock()
+				found = &TaskRef{AgentID: agent, TaskID: taskID}
+				mu.Unlock()
+				return errFound // stops the others
+			case errors.Is(err, ErrNotFound):
+				return nil
+			default:
+				return fmt.Errorf("find task %s on agent %s: %w", taskID, agent, err)
+			}
+		})
+	}
+	if err := g.Wait(); err != nil && !errors.Is(err, errFound) {
+		return Task{}, err
+	}
+	if found == nil {
+		return Task{}, fmt.Errorf("find task %s: %w", taskID, ErrNotFound)
+	}
+	tasks, err := st.TasksByRef(ctx, []TaskRef{*found})
+	if err != nil {
+		return Task{}, err
+	}
+	if len(tasks) == 0 {
+		return Task{}, fmt.Errorf("find task %s: %w", taskID, ErrNotFound) // removed meanwhile
+	}
+	return tasks[0], nil
+}
+
+// AgentLiveness lists every registered agent's id, sorted, and whether its
+// session is live, from two listings: what a count of reachable agents
+// needs, without reading each agent's record (5,000 reads at scale).
+func (st *State) AgentLiveness(ctx context.Context) (ids []string, live map[string]bool, err error) {
+	names, err := children(ctx, st.store, dirAgents)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list agents: %w", err)
+	}
+	liveNames, err := children(ctx, st.store, dirLive)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list live agents: %w", err)
+	}
+	isLive := make(map[string]bool, len(liveNames))
+	for _, n := range liveNames {
+		isLive[n] = true
+	}
+	live = make(map[string]bool, len(names))
+	for _, n := range names {
+		id, err := url.PathUnescape(n)
+		if err != nil {
+			return nil, nil, fmt.Errorf("list agents: agent node %q: %w", n, err)
+		}
+		ids = append(ids, id)
+		live[id] = isLive[n]
+	}
+	sort.Strings(ids)
+	return ids, live, nil
 }

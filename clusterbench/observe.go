@@ -71,7 +71,7 @@ func (o *observer) HeadFetched(commit string) {
 	o.cond.Broadcast()
 }
 
-func (o *observer) Pass(_ time.Duration, out decide.Result, _ []cluster.Task) {
+func (o *observer) Pass(_ time.Duration, out decide.Result, _ [][]cluster.Task) {
 	cpu := processCPU()
 	p := pass{end: time.Now(), changes: len(out.Changes), starts: map[string]int{}}
 	for _, c := range out.Changes {

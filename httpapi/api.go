@@ -126,6 +126,7 @@ type api struct {
 	streams    chan struct{} // one token per open event stream
 	deliveries *deliveries
 	diffs      *diffGate
+	encoded    sharedEncoding // the event streams' last status
 }
 
 // authorized checks the bearer token. The scheme name is case-insensitive
@@ -228,9 +229,12 @@ func (a *api) app(w http.ResponseWriter, req *http.Request) {
 }
 
 func (a *api) agents(w http.ResponseWriter, req *http.Request) {
-	agents, ok := readStore(w, req, "agents", a.state.Agents)
+	snap, ok := a.snapshot()
+	agents := snap.Agents
 	if !ok {
-		return
+		if agents, ok = readStore(w, req, "agents", a.state.Agents); !ok {
+			return
+		}
 	}
 	rows, ok := a.agentRows(w, req, agents)
 	if !ok {
@@ -238,63 +242,6 @@ func (a *api) agents(w http.ResponseWriter, req *http.Request) {
 	}
 	if rows, ok = page(w, req, rows); ok {
 		writeJSON(w, http.StatusOK, rows)
-	}
-}
-
-// events streams the reconciler's status as Server-Sent Events, one
-// `status` event after every pass that changed it.
-func (a *api) events(w http.ResponseWriter, req *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		writeError(w, http.StatusInternalServerError, "streaming unsupported")
-		return
-	}
-	select {
-	case a.streams <- struct{}{}:
-		defer func() { <-a.streams }()
-	default:
-		writeError(w, http.StatusServiceUnavailable, "too many event streams open; try again later")
-		return
-	}
-	// The server's write timeout is for ordinary answers; a stream lives
-	// as long as its client reads it, and each write gets its own deadline
-	// so a client that stops reading does not hold the stream forever.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	extend := func() { _ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)) }
-	extend()
-	ch := make(chan reconciler.Status, 16)
-	cancel := a.r.Subscribe(ch)
-	defer cancel()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	var last []byte
-	send := func(st reconciler.Status) {
-		st.LastSync = time.Time{} // only changes of substance are events
-		b, _ := json.Marshal(summarize(req, st))
-		if string(b) == string(last) {
-			return
-		}
-		last = b
-		extend()
-		fmt.Fprintf(w, "event: status\ndata: %s\n\n", b)
-		fl.Flush()
-	}
-	send(a.r.Status())
-	keepalive := time.NewTicker(15 * time.Second)
-	defer keepalive.Stop()
-	for {
-		select {
-		case <-req.Context().Done():
-			return
-		case st := <-ch:
-			send(st)
-		case <-keepalive.C:
-			extend()
-			fmt.Fprint(w, ": keepalive\n\n")
-			fl.Flush()
-		}
 	}
 }
 
@@ -381,13 +328,15 @@ func (a *api) observed(w http.ResponseWriter, req *http.Request) {
 
 // queues is every declared queue with its shares and current use.
 func (a *api) queues(w http.ResponseWriter, req *http.Request) {
-	agents, ok := readStore(w, req, "agents", a.state.Agents)
+	snap, ok := a.snapshot()
+	agents, tasks := snap.Agents, snap.AllTasks()
 	if !ok {
-		return
-	}
-	tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
-	if !ok {
-		return
+		if agents, ok = readStore(w, req, "agents", a.state.Agents); !ok {
+			return
+		}
+		if tasks, ok = readStore(w, req, "tasks", a.state.Tasks); !ok {
+			return
+		}
 	}
 	set, _ := a.r.Desired()
 	writeJSON(w, http.StatusOK, decide.Queues(set, agents, tasks))

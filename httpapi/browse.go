@@ -162,19 +162,27 @@ func (a *api) agentRows(w http.ResponseWriter, req *http.Request, agents []clust
 	case a.o.Forward != nil && a.o.Forward(w, req):
 		return nil, false // the leader, which has the index, answered
 	default:
-		tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
+		snap, ok := a.snapshot()
+		parts := snap.TaskParts // the cache's, read in place
 		if !ok {
-			return nil, false
+			tasks, ok := readStore(w, req, "tasks", a.state.Tasks)
+			if !ok {
+				return nil, false
+			}
+			parts = [][]cluster.Task{tasks}
 		}
 		usage = map[string]taskindex.Usage{}
-		for _, t := range tasks {
-			if t.Kill || t.Status.State.Terminal() {
-				continue
+		for _, part := range parts {
+			for i := range part {
+				t := &part[i]
+				if t.Kill || t.Status.State.Terminal() {
+					continue
+				}
+				u, r := usage[t.AgentID], t.Spec.Resources
+				u.Used = cluster.Resources{CPUs: u.Used.CPUs + r.CPUs, Mem: u.Used.Mem + r.Mem, Disk: u.Used.Disk + r.Disk}
+				u.Tasks++
+				usage[t.AgentID] = u
 			}
-			u, r := usage[t.AgentID], t.Spec.Resources
-			u.Used = cluster.Resources{CPUs: u.Used.CPUs + r.CPUs, Mem: u.Used.Mem + r.Mem, Disk: u.Used.Disk + r.Disk}
-			u.Tasks++
-			usage[t.AgentID] = u
 		}
 	}
 	for i := range rows {

@@ -186,7 +186,7 @@ func (a *api) agentTaskPage(ctx context.Context, tq taskQuery) ([]cluster.Task, 
 }
 
 // indexedTaskPage selects the page's candidates from the index (one app's
-// entries only, when filtered by app) and reads them from the store, so the
+// entries only, when filtered by app) and reads them (tasksByRef), so the
 // page shows the tasks as they are now; the state and health filters are
 // checked again on what was read. The total is the index's (as of the
 // latest pass).
@@ -216,7 +216,7 @@ func (a *api) indexedTaskPage(ctx context.Context, tq taskQuery) ([]cluster.Task
 			refs[i] = e.TaskRef
 		}
 		after = refs[len(refs)-1]
-		read, err := a.state.TasksByRef(ctx, refs)
+		read, err := a.tasksByRef(ctx, refs)
 		if err != nil {
 			return nil, 0, false, err
 		}
@@ -280,4 +280,28 @@ func setNext(w http.ResponseWriter, req *http.Request, cursor string) {
 	q.Set("cursor", cursor)
 	w.Header().Set("X-Next-Cursor", cursor)
 	w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, req.URL.Path, q.Encode()))
+}
+
+// tasksByRef reads the tasks refs name, in that order, leaving out those
+// whose assignment is gone: from the leader's cache when this replica leads
+// with a fresh one (no store read), otherwise from the store.
+func (a *api) tasksByRef(ctx context.Context, refs []cluster.TaskRef) ([]cluster.Task, error) {
+	if m := a.cache(); m != nil {
+		out := make([]cluster.Task, 0, len(refs))
+		stale := false
+		for _, r := range refs {
+			t, ok, err := m.Task(r.AgentID, r.TaskID)
+			if err != nil {
+				stale = true // its watches were lost: read the store
+				break
+			}
+			if ok {
+				out = append(out, t)
+			}
+		}
+		if !stale {
+			return out, nil
+		}
+	}
+	return a.state.TasksByRef(ctx, refs)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
+	"github.com/berthops/berth/cluster/mirror"
 	"github.com/berthops/berth/reconciler"
 	"github.com/berthops/berth/taskindex"
 )
@@ -235,18 +236,43 @@ func FuzzOffsetCursor(f *testing.F) {
 func BenchmarkTasksFiltered150k(b *testing.B) {
 	st := taskCluster(b, 5000, 1500, 100, map[string]string{"LOG_LEVEL": "info"})
 	index := builtIndex(b, st)
+	var cached *http.ServeMux // the leader's API, with its cache (filled on first use)
+	leaderMux := func() *http.ServeMux {
+		if cached == nil {
+			ctx, cancel := context.WithCancel(context.Background())
+			m := mirror.New(st.Store(), mirror.Options{})
+			done := make(chan error, 1)
+			go func() { done <- m.Run(ctx) }()
+			b.Cleanup(func() { cancel(); <-done })
+			if err := m.WaitFresh(ctx); err != nil {
+				b.Fatal(err)
+			}
+			cached = http.NewServeMux()
+			for p, h := range Routes(leading{reconciler.New(reconciler.Config{}, nil, st), m}, st, Options{Token: "tok", Index: index}) {
+				cached.Handle(p, h)
+			}
+		}
+		return cached
+	}
+	page := "limit=500&cursor=" + encodeTaskCursor(cluster.TaskRef{AgentID: "agent-2500", TaskID: "a"})
 	for _, c := range []struct {
-		name  string
-		index *taskindex.Index
-		query string
+		name   string
+		index  *taskindex.Index
+		query  string
+		leader bool // with the leader's cache
 	}{
-		{"app/indexed", index, "app=/app-0742"},
-		{"app/walk", nil, "app=/app-0742"},
-		{"agent", index, "agent=agent-0042"},
-		{"page/indexed", index, "limit=500&cursor=" + encodeTaskCursor(cluster.TaskRef{AgentID: "agent-2500", TaskID: "a"})},
-		{"offset/indexed", index, "limit=50&offset=100000"},
+		{"app/indexed", index, "app=/app-0742", false},
+		{"app/cached", index, "app=/app-0742", true},
+		{"app/walk", nil, "app=/app-0742", false},
+		{"agent", index, "agent=agent-0042", false},
+		{"page/indexed", index, page, false},
+		{"page/cached", index, page, true},
+		{"offset/indexed", index, "limit=50&offset=100000", false},
 	} {
 		mux := taskMux(b, st, c.index)
+		if c.leader {
+			mux = leaderMux()
+		}
 		b.Run(c.name, func(b *testing.B) {
 			failed := 0
 			for b.Loop() {

@@ -62,19 +62,21 @@ func New(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) Pass(d time.Duration, out decide.Result, tasks []cluster.Task) {
+func (m *Metrics) Pass(d time.Duration, out decide.Result, tasks [][]cluster.Task) {
 	if m == nil {
 		return
 	}
 	m.syncSeconds.Observe(d.Seconds())
 	m.planSize.Set(float64(len(out.Changes)))
 	counts := map[cluster.TaskState]int{}
-	for _, t := range tasks {
-		s := t.Status.State
-		if s == "" {
-			s = cluster.TaskStaging
+	for _, part := range tasks {
+		for i := range part {
+			s := part[i].Status.State
+			if s == "" {
+				s = cluster.TaskStaging
+			}
+			counts[s]++
 		}
-		counts[s]++
 	}
 	for _, s := range []cluster.TaskState{cluster.TaskStaging, cluster.TaskStarting, cluster.TaskRunning, cluster.TaskFinished,
 		cluster.TaskFailed, cluster.TaskKilling, cluster.TaskKilled, cluster.TaskLost, cluster.TaskUnreachable} {

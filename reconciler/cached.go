@@ -16,27 +16,36 @@ import (
 // were lost (a session expired) or that a failed commit left unsure is
 // re-read in full first: deciding on it could undo what it missed.
 func (r *Reconciler) mirrorInput(ctx context.Context, m *mirror.Mirror, desired *manifests.Set) (decide.Input, error) {
+	snap, err := freshSnapshot(ctx, m)
+	if err != nil {
+		return decide.Input{}, err
+	}
+	r.inputEpoch = snap.Epoch
+	return InputFromSnapshot(snap, desired), nil
+}
+
+// freshSnapshot is the cache's snapshot, waiting for a stale cache's
+// resync: the mirror's own Run resyncs it, and waiting for that is
+// cheaper than reading everything a second time.
+func freshSnapshot(ctx context.Context, m *mirror.Mirror) (mirror.Snapshot, error) {
 	snap, err := m.Snapshot()
 	if errors.Is(err, mirror.ErrStale) {
-		// The mirror's own Run resyncs it; a pass waits for that rather
-		// than reading everything a second time.
 		if err := m.WaitFresh(ctx); err != nil {
-			return decide.Input{}, fmt.Errorf("read the cluster: %w", err)
+			return mirror.Snapshot{}, fmt.Errorf("read the cluster: %w", err)
 		}
 		snap, err = m.Snapshot()
 	}
 	if err != nil {
-		return decide.Input{}, fmt.Errorf("read the cluster: %w", err)
+		return mirror.Snapshot{}, fmt.Errorf("read the cluster: %w", err)
 	}
-	r.inputEpoch = snap.Epoch
-	return InputFromSnapshot(snap, desired), nil
+	return snap, nil
 }
 
 // InputFromSnapshot is ReadInput over a cache snapshot: the same fields,
 // in the same order. The snapshot's slices are shared with the cache; a
 // decision only reads them.
 func InputFromSnapshot(s mirror.Snapshot, desired *manifests.Set) decide.Input {
-	return decide.Input{Desired: desired, Agents: s.Agents, Tasks: s.Tasks, ServicePorts: s.ServicePorts,
+	return decide.Input{Desired: desired, Agents: s.Agents, TaskParts: s.TaskParts, ServicePorts: s.ServicePorts,
 		Templates: s.Templates, Applied: s.Applied.Commit, Launches: s.Launches, Lost: s.Lost, Residences: s.Residences, Deployments: s.Deployments}
 }
 

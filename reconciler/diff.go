@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/berthops/berth/manifests"
 	"github.com/berthops/berth/reconciler/decide"
@@ -61,18 +62,38 @@ func (r *Reconciler) Diff(ctx context.Context, ref string) (*plan.Plan, plan.Hea
 	return p, h, nil
 }
 
+// directReadTimeout bounds a snapshot read from the store by a replica
+// that does not lead (no cache): a read of every task, which at 150,000
+// must fail rather than hold a request and the store for long.
+const directReadTimeout = 30 * time.Second
+
 // Snapshot reads the live cluster as a decision sees it, with the planner's
-// view of it: what GET /v1/observed returns.
+// view of it: what GET /v1/observed returns and GET /v1/diff plans against.
+// While this replica leads it is the leader's cache (no read of the
+// cluster's tasks, agents or records, only of the job records); otherwise
+// one direct read of the store, bounded by directReadTimeout.
 func (r *Reconciler) Snapshot(ctx context.Context) (decide.Snapshot, error) {
 	applied, commit := r.Desired()
 	set := applied
 	if set == nil {
 		set = &manifests.Set{}
 	}
-	in, err := ReadInput(ctx, r.state, set)
-	if err != nil {
-		return decide.Snapshot{}, err
+	var in decide.Input
+	if m := r.Mirror(); m != nil {
+		snap, err := freshSnapshot(ctx, m)
+		if err != nil {
+			return decide.Snapshot{}, err
+		}
+		in = InputFromSnapshot(snap, set)
+	} else {
+		rctx, cancel := context.WithTimeout(ctx, directReadTimeout)
+		defer cancel()
+		var err error
+		if in, err = ReadInput(rctx, r.state, set); err != nil {
+			return decide.Snapshot{}, err
+		}
 	}
+	var err error
 	if in.JobStates, in.JobRuns, err = readJobRecords(ctx, r.state, set); err != nil {
 		return decide.Snapshot{}, err
 	}

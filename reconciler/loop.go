@@ -100,6 +100,8 @@ type Reconciler struct {
 	jobs *jobRecords
 	// nextDue is the last pass's Result.NextDue (Run's goroutine only).
 	nextDue decide.NextDue
+	// memo is the last pass's Result.Memo (Run's goroutine only).
+	memo *decide.Memo
 	// last is the last complete decision of this term, for idle passes
 	// (Run's goroutine only).
 	last *lastPass
@@ -219,8 +221,8 @@ func (r *Reconciler) Run(ctx context.Context, lead cluster.Leadership) error {
 	// A new term starts from the store: the records kept by an earlier
 	// term may predate another leader's writes.
 	r.jobs = &jobRecords{}
-	r.nextDue, r.last = nil, nil
-	defer func() { r.jobs, r.nextDue, r.last = nil, nil, nil }()
+	r.nextDue, r.last, r.memo = nil, nil, nil
+	defer func() { r.jobs, r.nextDue, r.last, r.memo = nil, nil, nil, nil }()
 	if !r.cfg.DirectReads {
 		// Each term fills a cache of its own with a full read: another
 		// leader may have written anything meanwhile, and a follower
@@ -384,11 +386,11 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 		r.passFailed(commit, err)
 		return time.Time{}, err
 	}
-	in.ManualRuns, in.Schedules, in.NextDue = manual, schedules, r.nextDue
+	in.ManualRuns, in.Schedules, in.NextDue, in.Memo = manual, schedules, r.nextDue, r.memo
 	opts := r.cfg.Pass
 	opts.AroundPlacement = r.cfg.Observer.Placement
 	out := decide.Decide(in, opts)
-	r.last = nil
+	r.last, r.memo = nil, out.Memo
 	if err := seal(out.Changes, in.Agents, keys); err != nil {
 		r.passFailed(commit, err)
 		return time.Time{}, err
@@ -402,7 +404,7 @@ func (r *Reconciler) pass(ctx context.Context, lead cluster.Leadership) (time.Ti
 	r.remember(in, desired, commit, out)
 	r.jobs.wrote(out.JobsWritten)
 	r.nextDue = out.NextDue
-	r.cfg.Observer.Pass(time.Since(start), out, in.Tasks)
+	r.cfg.Observer.Pass(time.Since(start), out, append([][]cluster.Task{in.Tasks}, in.TaskParts...))
 	if len(manual) > 0 {
 		r.mu.Lock()
 		r.manual = r.manual[len(manual):]

@@ -12,7 +12,7 @@ import (
 type Observer interface {
 	// Pass is a completed pass: its duration, its result and the tasks it
 	// read.
-	Pass(d time.Duration, out decide.Result, tasks []cluster.Task)
+	Pass(d time.Duration, out decide.Result, tasks [][]cluster.Task)
 	// Placement runs the allocator's work (timing it).
 	Placement(place func())
 	StoreError()
@@ -46,14 +46,14 @@ type PassObserver interface {
 // noObserver is the loop's Observer when none is configured.
 type noObserver struct{}
 
-func (noObserver) Pass(time.Duration, decide.Result, []cluster.Task) {}
-func (noObserver) Placement(place func())                            { place() }
-func (noObserver) StoreError()                                       {}
-func (noObserver) GitError()                                         {}
-func (noObserver) PassError()                                        {}
-func (noObserver) Rejected(bool)                                     {}
-func (noObserver) Leader(bool)                                       {}
-func (noObserver) Degraded(int)                                      {}
-func (noObserver) Converged(bool)                                    {}
-func (noObserver) CacheResync(string, int)                           {}
-func (noObserver) IdlePass()                                         {}
+func (noObserver) Pass(time.Duration, decide.Result, [][]cluster.Task) {}
+func (noObserver) Placement(place func())                              { place() }
+func (noObserver) StoreError()                                         {}
+func (noObserver) GitError()                                           {}
+func (noObserver) PassError()                                          {}
+func (noObserver) Rejected(bool)                                       {}
+func (noObserver) Leader(bool)                                         {}
+func (noObserver) Degraded(int)                                        {}
+func (noObserver) Converged(bool)                                      {}
+func (noObserver) CacheResync(string, int)                             {}
+func (noObserver) IdlePass()                                           {}

@@ -24,8 +24,8 @@ type feed struct {
 	x *Index
 }
 
-func (f feed) Pass(d time.Duration, out decide.Result, tasks []cluster.Task) {
-	f.x.Update(tasks, out.Changes, time.Now())
+func (f feed) Pass(d time.Duration, out decide.Result, tasks [][]cluster.Task) {
+	f.x.UpdateParts(tasks, out.Changes, time.Now())
 	f.Observer.Pass(d, out, tasks)
 }
 
@@ -38,14 +38,14 @@ func (f feed) Leader(leading bool) {
 
 type nop struct{}
 
-func (nop) Pass(time.Duration, decide.Result, []cluster.Task) {}
-func (nop) Placement(place func())                            { place() }
-func (nop) StoreError()                                       {}
-func (nop) GitError()                                         {}
-func (nop) PassError()                                        {}
-func (nop) Rejected(bool)                                     {}
-func (nop) Leader(bool)                                       {}
-func (nop) Degraded(int)                                      {}
-func (nop) Converged(bool)                                    {}
-func (nop) CacheResync(string, int)                           {}
-func (nop) IdlePass()                                         {}
+func (nop) Pass(time.Duration, decide.Result, [][]cluster.Task) {}
+func (nop) Placement(place func())                              { place() }
+func (nop) StoreError()                                         {}
+func (nop) GitError()                                           {}
+func (nop) PassError()                                          {}
+func (nop) Rejected(bool)                                       {}
+func (nop) Leader(bool)                                         {}
+func (nop) Degraded(int)                                        {}
+func (nop) Converged(bool)                                      {}
+func (nop) CacheResync(string, int)                             {}
+func (nop) IdlePass()                                           {}

@@ -83,12 +83,57 @@ func TestFeedEmptiesTheIndexWhenLeadershipEnds(t *testing.T) {
 	var x Index
 	o := Feed(&x, nil)
 	o.Leader(true)
-	o.Pass(time.Millisecond, decide.Result{}, []cluster.Task{task("a", "web.1", "/web", cluster.TaskRunning)})
+	o.Pass(time.Millisecond, decide.Result{}, [][]cluster.Task{{task("a", "web.1", "/web", cluster.TaskRunning)}})
 	if !x.Ready() || x.Count(Filter{}) != 1 {
 		t.Fatalf("after a pass: ready %v, %d entries", x.Ready(), x.Count(Filter{}))
 	}
 	o.Leader(false)
 	if x.Ready() || x.Count(Filter{}) != 0 {
 		t.Fatalf("after leadership ended: ready %v, %d entries; want an empty index", x.Ready(), x.Count(Filter{}))
+	}
+}
+
+// An index fed the cache's parts, some shared with the pass before and some
+// new, holds what one fed the same tasks in one list holds.
+func TestUpdatePartsEqualsUpdate(t *testing.T) {
+	a := []cluster.Task{task("a", "db.1", "/db", cluster.TaskStarting), task("a", "web.1", "/web", cluster.TaskRunning)}
+	b := []cluster.Task{task("b", "web.2", "/web", cluster.TaskRunning)}
+	c := []cluster.Task{task("c", "web.3", "/web", cluster.TaskFinished)}
+	passes := []struct {
+		parts   [][]cluster.Task
+		changes []decide.Change
+	}{
+		{parts: [][]cluster.Task{a, b, c}},
+		{parts: [][]cluster.Task{a, b, c}, changes: []decide.Change{
+			decide.StartTask{Assignment: cluster.Assignment{TaskID: "web.0", AgentID: "b", OwnerID: "/web"}},
+			decide.StartTask{Assignment: cluster.Assignment{TaskID: "web.9", AgentID: "a", OwnerID: "/web"}},
+			decide.ForgetTask{AgentID: "c", TaskID: "web.3"}}},
+		// b's part changed (a new slice, as the cache makes one), a's is shared.
+		{parts: [][]cluster.Task{a, {task("b", "web.0", "/web", cluster.TaskRunning), task("b", "web.2", "/web", cluster.TaskKilled)}}},
+		{parts: [][]cluster.Task{a}, changes: []decide.Change{decide.ForgetTask{AgentID: "a", TaskID: "db.1"}}},
+	}
+	var parts, flat Index
+	for i, p := range passes {
+		var all []cluster.Task
+		for _, part := range p.parts {
+			all = append(all, part...)
+		}
+		parts.UpdateParts(p.parts, p.changes, time.Now())
+		flat.Update(all, p.changes, time.Now())
+		got := parts.Select(Filter{}, cluster.TaskRef{}, 100)
+		want := flat.Select(Filter{}, cluster.TaskRef{}, 100)
+		if len(got) == 0 || len(got) != len(want) {
+			t.Fatalf("pass %d: %d entries from parts, %d from the list", i, len(got), len(want))
+		}
+		for k := range got {
+			if got[k] != want[k] {
+				t.Fatalf("pass %d entry %d: %+v from parts, %+v from the list", i, k, got[k], want[k])
+			}
+		}
+		for _, owner := range []string{"/web", "/db"} {
+			if parts.Count(Filter{Owner: owner}) != flat.Count(Filter{Owner: owner}) {
+				t.Fatalf("pass %d: %s counts %d from parts, %d from the list", i, owner, parts.Count(Filter{Owner: owner}), flat.Count(Filter{Owner: owner}))
+			}
+		}
 	}
 }

@@ -128,7 +128,7 @@ type Mirror struct {
 
 	agentsCache []cluster.Agent
 	tasksCache  map[string][]cluster.Task // by agent node name
-	allTasks    []cluster.Task
+	allTasks    [][]cluster.Task          // the parts of every agent's tasks
 }
 
 // New returns the leader's mirror: agents, live agents, every assignment and

@@ -24,9 +24,11 @@ func freshRead(ctx context.Context, st *cluster.State) (mirror.Snapshot, error) 
 	if s.Agents, err = st.Agents(ctx); err != nil {
 		return s, err
 	}
-	if s.Tasks, err = st.Tasks(ctx); err != nil {
+	tasks, err := st.Tasks(ctx)
+	if err != nil {
 		return s, err
 	}
+	s.TaskParts = [][]cluster.Task{tasks}
 	if s.ServicePorts, err = st.ServicePorts(ctx); err != nil {
 		return s, err
 	}
@@ -56,7 +58,9 @@ func freshRead(ctx context.Context, st *cluster.State) (mirror.Snapshot, error) 
 	return s, nil
 }
 
+// Parts are compared joined: how the tasks are split is the mirror's own.
 var snapshotCmp = []cmp.Option{cmpopts.EquateEmpty(), cmpopts.IgnoreFields(mirror.Snapshot{}, "Epoch"),
+	cmp.Transformer("joined", func(parts [][]cluster.Task) []cluster.Task { return mirror.Snapshot{TaskParts: parts}.AllTasks() }),
 	cmpopts.IgnoreUnexported(manifests.Template{})}
 
 // waitEqual waits until the mirror equals a fresh read of the store; the
@@ -152,7 +156,7 @@ func (w *world) leaderStep(ctx context.Context, t *testing.T) {
 			b.DeleteAssignment(old, task, cluster.AnyVersion)
 			delete(w.tasks, task)
 			check = func(s mirror.Snapshot) bool {
-				for _, tk := range s.Tasks {
+				for _, tk := range s.AllTasks() {
 					if tk.TaskID == task {
 						return false
 					}
@@ -166,7 +170,7 @@ func (w *world) leaderStep(ctx context.Context, t *testing.T) {
 		b.PutAssignment(a)
 		w.tasks[task] = agent
 		check = func(s mirror.Snapshot) bool {
-			for _, tk := range s.Tasks {
+			for _, tk := range s.AllTasks() {
 				if tk.TaskID == task {
 					return tk.Version == a.Version
 				}

@@ -16,9 +16,12 @@ type Snapshot struct {
 	// Agents are every registered agent, Reachable from its live node,
 	// sorted by id (as State.Agents).
 	Agents []cluster.Agent
-	// Tasks join each assignment with its status, by agent then task (as
-	// State.Tasks).
-	Tasks        []cluster.Task
+	// TaskParts join each assignment with its status, one part per agent,
+	// by agent then task (AllTasks is State.Tasks). A part is shared by
+	// every snapshot until a task of its agent changes, so a change costs a
+	// copy of one agent's tasks, not of 150,000; and readers can tell an
+	// unchanged part by its identity (decide.Memo does).
+	TaskParts    [][]cluster.Task
 	ServicePorts []cluster.ServicePort
 	Templates    []cluster.PublishedTemplate
 	Applied      cluster.AppliedCommit
@@ -37,7 +40,7 @@ func (m *Mirror) Snapshot() (Snapshot, error) {
 		return Snapshot{}, ErrStale
 	}
 	l := m.layout
-	s := Snapshot{Epoch: m.epoch, Agents: m.agentsLocked(), Tasks: m.tasksLocked()}
+	s := Snapshot{Epoch: m.epoch, Agents: m.agentsLocked(), TaskParts: m.tasksLocked()}
 	s.ServicePorts = values[cluster.ServicePort](m, l.ServicePorts)
 	slices.SortStableFunc(s.ServicePorts, func(a, b cluster.ServicePort) int { return a.Port - b.Port })
 	s.Templates = values[cluster.PublishedTemplate](m, l.Templates)
@@ -112,26 +115,36 @@ func (m *Mirror) agentsLocked() []cluster.Agent {
 	return out
 }
 
-func (m *Mirror) tasksLocked() []cluster.Task {
+// AllTasks is every task in one slice, as State.Tasks reads them: a copy,
+// for readers that want one list rather than the parts.
+func (s Snapshot) AllTasks() []cluster.Task {
+	n := 0
+	for _, p := range s.TaskParts {
+		n += len(p)
+	}
+	out := make([]cluster.Task, 0, n)
+	for _, p := range s.TaskParts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func (m *Mirror) tasksLocked() [][]cluster.Task {
 	if m.allTasks != nil {
 		return m.allTasks
 	}
 	l := m.layout
 	top := m.dirs[l.Assignments]
 	if top == nil {
-		m.allTasks = []cluster.Task{}
+		m.allTasks = [][]cluster.Task{}
 		return m.allTasks
 	}
-	n := 0
 	subs := top.names()
-	per := make([][]cluster.Task, len(subs))
-	for i, sub := range subs {
-		per[i] = m.agentTasksLocked(sub)
-		n += len(per[i])
-	}
-	out := make([]cluster.Task, 0, n)
-	for _, ts := range per {
-		out = append(out, ts...)
+	out := make([][]cluster.Task, 0, len(subs))
+	for _, sub := range subs {
+		if ts := m.agentTasksLocked(sub); len(ts) > 0 {
+			out = append(out, ts)
+		}
 	}
 	m.allTasks = out
 	return out

@@ -9,7 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -201,6 +201,9 @@ type statusDoc struct {
 	// Apps shadows the embedded list so that it is [] rather than absent.
 	Apps   []reconciler.AppStatus `json:"apps"`
 	Agents []server.Agent         `json:"agents"`
+	// AgentCounts counts the agents (reachable, and which are not); the
+	// text output shows only these, so it asks the server for them alone.
+	AgentCounts *server.AgentCounts `json:"agentCounts,omitempty"`
 	// Errors are the parts of the status that could not be read.
 	Errors []string `json:"errors,omitempty"`
 	// Warnings are the server's own (a state restored from backup).
@@ -209,7 +212,20 @@ type statusDoc struct {
 
 func mergeStatus(srv server.Status, sync reconciler.Status) statusDoc {
 	d := statusDoc{Server: srv.ID, Role: srv.Role, Leader: srv.Leader, LeaderAddress: srv.LeaderAddress, Term: srv.Term,
-		LeaderSince: srv.LeaderSince, Commit: sync.Desired, Status: sync, Apps: sync.Apps, Agents: srv.Agents, Warnings: srv.Warnings}
+		LeaderSince: srv.LeaderSince, Commit: sync.Desired, Status: sync, Apps: sync.Apps, Agents: srv.Agents, Warnings: srv.Warnings,
+		AgentCounts: srv.AgentCounts}
+	if d.AgentCounts == nil {
+		// A server from before the counts: count its list.
+		c := server.AgentCounts{Registered: len(srv.Agents), Unreachable: []string{}}
+		for _, a := range srv.Agents {
+			if a.Reachable {
+				c.Reachable++
+			} else {
+				c.Unreachable = append(c.Unreachable, a.ID)
+			}
+		}
+		d.AgentCounts = &c
+	}
 	if d.Apps == nil {
 		d.Apps = []reconciler.AppStatus{}
 	}
@@ -241,7 +257,14 @@ See docs/api.md.`,
 			ctx, cancel := f.request(cmd.Context())
 			defer cancel()
 			var errs []error
-			srv, err := c.Status(ctx)
+			// The text shows agents as counts: the server counts them from
+			// two listings instead of reading every agent (5,000 at scale).
+			// -o json keeps the list.
+			status := c.StatusCounts
+			if f.output == "json" {
+				status = c.Status
+			}
+			srv, err := status(ctx)
 			if err != nil {
 				if srv.ID == "" {
 					return f.hint(err)
@@ -324,19 +347,18 @@ func renderStatus(w io.Writer, d statusDoc, now time.Time) {
 	if d.LastError != "" {
 		fmt.Fprintf(kv, "Last error:\t%s\n", d.LastError)
 	}
-	reachable := 0
-	var lost []string
-	for _, a := range d.Agents {
-		if a.Reachable {
-			reachable++
-		} else {
-			lost = append(lost, a.ID)
-		}
+	var counts server.AgentCounts
+	if d.AgentCounts != nil {
+		counts = *d.AgentCounts
 	}
-	agents := fmt.Sprintf("%d reachable", reachable)
-	if len(lost) > 0 {
-		sort.Strings(lost)
-		agents += fmt.Sprintf(", %d unreachable (%s)", len(lost), strings.Join(lost, ", "))
+	agents := fmt.Sprintf("%d reachable", counts.Reachable)
+	if lost := slices.Sorted(slices.Values(counts.Unreachable)); len(lost) > 0 {
+		const shown = 20 // thousands of names would bury the rest
+		more := ""
+		if len(lost) > shown {
+			lost, more = lost[:shown], fmt.Sprintf(", and %d more", len(lost)-shown)
+		}
+		agents += fmt.Sprintf(", %d unreachable (%s%s)", counts.Registered-counts.Reachable, strings.Join(lost, ", "), more)
 	}
 	fmt.Fprintf(kv, "Agents:\t%s\n", agents)
 	if len(d.Orphans) > 0 {

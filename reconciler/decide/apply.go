@@ -13,6 +13,7 @@ import (
 // (Simulate, `berth diff`'s fit verdict) and tests use in place of a store.
 // Task statuses are the agents' to change: see PlayAgents.
 func (in *Input) Apply(changes []Change) {
+	in.flatten()
 	for _, c := range changes {
 		switch c := c.(type) {
 		case StartTask:
@@ -97,6 +98,7 @@ func (in *Input) putTask(a cluster.Assignment) {
 // yet runs and is healthy, a task asked to stop is KILLED. A simulation
 // assumes this; the real agents say what really happened.
 func (in *Input) PlayAgents(now time.Time) {
+	in.flatten()
 	for i := range in.Tasks {
 		t := &in.Tasks[i]
 		switch {
@@ -115,6 +117,7 @@ func (in *Input) PlayAgents(now time.Time) {
 // Clone copies the parts of in that Apply and PlayAgents change, so a
 // simulation never writes into its caller's slices and maps.
 func (in Input) Clone() Input {
+	in.flatten()
 	in.Tasks = slices.Clone(in.Tasks)
 	in.ServicePorts = slices.Clone(in.ServicePorts)
 	in.Templates = slices.Clone(in.Templates)

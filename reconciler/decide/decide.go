@@ -2,6 +2,7 @@ package decide
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"strconv"
@@ -23,9 +24,16 @@ type Input struct {
 	Commit  string
 	// Applied is the commit the cluster state records as applied; a
 	// converged decision records Commit when it differs.
-	Applied      string
-	Agents       []cluster.Agent
-	Tasks        []cluster.Task
+	Applied string
+	Agents  []cluster.Agent
+	// Tasks are the observed tasks (assignments joined with statuses).
+	Tasks []cluster.Task
+	// TaskParts are more observed tasks, in parts a cache shares between
+	// inputs (mirror.Snapshot.TaskParts, one per agent): a decision treats
+	// Tasks and TaskParts as one list and never writes them, and Memo
+	// recognises a part it saw before by its identity, so parts must never
+	// change once given (what changes them, Apply, joins them first).
+	TaskParts    [][]cluster.Task
 	ServicePorts []cluster.ServicePort
 	// Launches is each app's launch-failure history (durable memory).
 	Launches map[string]cluster.LaunchHistory
@@ -49,6 +57,10 @@ type Input struct {
 	// not compute it again. It is an optimisation of one term, not memory:
 	// an empty one gives the same decisions.
 	NextDue NextDue
+	// Memo is the previous decision's Result.Memo: each app's last rollout
+	// step, reused while its input is the same. Like NextDue, an
+	// optimisation of one term: a nil Memo gives the same decisions.
+	Memo *Memo
 	// Templates are the templates published to agents now.
 	Templates []cluster.PublishedTemplate
 	// ManualRuns are jobs someone asked to run now (`berth jobs run`).
@@ -101,6 +113,8 @@ type Result struct {
 	JobsWritten []string
 	// NextDue is what the next decision's Input.NextDue should be.
 	NextDue NextDue
+	// Memo is what the next decision's Input.Memo should be.
+	Memo *Memo
 	// Orphans are apps with tasks that no manifest declares (pruned, or only
 	// reported when Prune is false).
 	Orphans []string
@@ -135,7 +149,7 @@ func Decide(in Input, opts Options) Result {
 		in.Desired = &manifests.Set{}
 	}
 	if opts.NewTaskID == nil {
-		opts.NewTaskID = sequentialIDs(in.Tasks)
+		opts.NewTaskID = sequentialIDs(in.allTasks())
 	}
 	w := &writes{}
 	agents := map[string]cluster.Agent{}
@@ -144,12 +158,10 @@ func Decide(in Input, opts Options) Result {
 	}
 	lost := lostClocks(in, w)
 	rs := newResidency(in)
-	byApp := map[string][]cluster.Task{}
-	for _, t := range in.Tasks {
-		if t.Owner == cluster.OwnerApp {
-			byApp[t.OwnerID] = append(byApp[t.OwnerID], t)
-		}
-	}
+	byApp := groupAppTasks(&in)
+	memo := &Memo{apps: make(map[string]appStep, len(in.Desired.Apps)), agents: viewAgents(in.Agents, lost)}
+	sameAgents := in.Memo != nil && in.Memo.agents.equal(memo.agents)
+	out.Memo = memo
 	ports, portErrs := servicePorts(in.Desired.Apps, in.ServicePorts, opts.Prune, w)
 
 	var starts []start
@@ -176,29 +188,20 @@ func Decide(in Input, opts Options) Result {
 		spec := AppTaskSpec(app, ports[app.ID], opts.Spec)
 		spec.Secrets = SecretSpecs(app, in.Desired.Secrets)
 		version := SpecVersion(spec)
-		rs := rollout.SpecFromApp(*app, version)
-		group := groupByAttribute(app)
-		var tasks []rollout.Task
-		for _, t := range byApp[app.ID] {
-			tasks = append(tasks, observedTask(t, agents, lost, group))
+		st := stepApp(&in, in.Memo, sameAgents, app, rollout.SpecFromApp(*app, version), byApp, agents, lost)
+		if st.keep() {
+			memo.apps[app.ID] = st
 		}
-		rin := rollout.Input{Spec: rs, Tasks: tasks, Launches: launchesOf(in.Launches[app.ID]), Now: in.Now}
-		d := rollout.Step(rin)
-		deployed[app.ID] = d.Deployed()
-		apps = append(apps, decided{app: app, spec: spec, version: version, d: d, status: rollout.AppStatus(rin)})
+		deployed[app.ID] = st.d.Deployed()
+		apps = append(apps, decided{app: app, spec: spec, version: version, d: st.d, status: st.status})
 	}
 	// Marathon stops removed apps before it starts new ones, so a renamed app
 	// never runs twice over its resources and ports.
 	stopping := false
 	if opts.Prune {
-		for id, tasks := range byApp {
-			if declared[id] {
-				continue
-			}
-			for _, t := range tasks {
-				if !t.Status.State.Terminal() {
-					stopping = true
-				}
+		for id := range byApp.pos {
+			if !declared[id] && byApp.anyLive(id) {
+				stopping = true
 			}
 		}
 	}
@@ -214,7 +217,7 @@ func Decide(in Input, opts Options) Result {
 		// depends on (or every app of a group it depends on) have finished
 		// theirs (healing never waits).
 		d, status := rollout.Gate(a.d, a.status, rollout.Waiting(manifests.DependencyApps(a.app, appIDs), deployed))
-		if stopping && len(byApp[a.app.ID]) == 0 && d.Start > 0 {
+		if stopping && byApp.count(a.app.ID) == 0 && d.Start > 0 {
 			d.Start = 0
 			status.Message = "waiting for removed apps to stop"
 		}
@@ -223,10 +226,12 @@ func Decide(in Input, opts Options) Result {
 		if !d.Done {
 			out.Converged = false
 		}
-		killsAndForgets(w, byApp[a.app.ID], d)
+		if len(d.Kill) > 0 || len(d.Forget) > 0 {
+			killsAndForgets(w, byApp.of(a.app.ID), d)
+		}
 		switch {
 		case d.Start > 0 && a.app.Resident():
-			ss, wait := rs.residentStarts(w, a.app, a.spec, d.Start, len(out.Apps), byApp[a.app.ID], agents, lost)
+			ss, wait := rs.residentStarts(w, a.app, a.spec, d.Start, len(out.Apps), byApp.of(a.app.ID), agents, lost)
 			starts = append(starts, ss...)
 			if wait != "" {
 				status.Message = strings.TrimPrefix(status.Message+"; "+wait, "; ")
@@ -238,7 +243,7 @@ func Decide(in Input, opts Options) Result {
 	}
 	// Map keys in order, here and below: the same input gives the same
 	// changes in the same order.
-	for _, id := range sortedKeys(byApp) {
+	for _, id := range byApp.ids() {
 		if declared[id] {
 			continue
 		}
@@ -247,7 +252,7 @@ func Decide(in Input, opts Options) Result {
 			continue
 		}
 		out.Converged = false
-		for _, t := range byApp[id] {
+		for _, t := range byApp.of(id) {
 			stopOrForget(w, t)
 		}
 	}
@@ -265,7 +270,7 @@ func Decide(in Input, opts Options) Result {
 		}
 	}
 	rs.removed(w, keep, byApp)
-	releases(w, in.Tasks)
+	releases(w, in.allTasks())
 	for _, id := range sortedKeys(in.Launches) {
 		if !declared[id] {
 			w.add(ForgetLaunches{AppID: id})
@@ -282,7 +287,9 @@ func Decide(in Input, opts Options) Result {
 
 	mark := len(w.list)
 	if len(starts) > 0 || len(jp.starts) > 0 {
-		place(in, opts, starts, jp, out.Apps, rs, w)
+		place(in, opts, starts, jp, out.Apps, rs, w, byApp, memo)
+	} else {
+		memo.keepParts(in.Memo, in.TaskParts)
 	}
 	// Slots are recorded before the tasks placed in them: if a transaction
 	// limit splits the batch, no task runs in a slot nobody remembers.
@@ -300,8 +307,8 @@ func Decide(in Input, opts Options) Result {
 
 // tasksStopping reports whether any task holding resources is on its way out:
 // asked to stop earlier, or by this decision.
-func tasksStopping(tasks []cluster.Task, changes []Change) bool {
-	for _, t := range tasks {
+func tasksStopping(tasks iter.Seq[*cluster.Task], changes []Change) bool {
+	for t := range tasks {
 		if t.Kill && !t.Status.State.Terminal() {
 			return true
 		}
@@ -330,8 +337,7 @@ type start struct {
 // agents whose policy allows them, and records the placements as StartTask
 // changes (and the job runs'); starts it cannot place are reported on their
 // app (or job) with the reason.
-func place(in Input, opts Options, starts []start, jp *jobPass, apps []AppOutcome, rs *residency, w *writes) {
-	c := allocatorCluster(in.Agents, in.Tasks)
+func place(in Input, opts Options, starts []start, jp *jobPass, apps []AppOutcome, rs *residency, w *writes, byApp *appTasks, next *Memo) {
 	demand := make([]allocator.Group, 0, len(starts)+len(jp.starts))
 	specs := make([]cluster.TaskSpec, 0, cap(demand))
 	for _, st := range starts {
@@ -342,6 +348,7 @@ func place(in Input, opts Options, starts []start, jp *jobPass, apps []AppOutcom
 		demand = append(demand, jobGroup(js))
 		specs = append(specs, js.spec)
 	}
+	c := allocatorCluster(in.Agents, &in, byApp, demand, in.Memo, next)
 	notAllowed := restrictToPolicies(&c, in.Agents, demand, specs)
 	pinSlots(&c, demand, starts, rs.slots)
 	for i := range notAllowed {
@@ -355,7 +362,7 @@ func place(in Input, opts Options, starts []start, jp *jobPass, apps []AppOutcom
 		seed = uint64(in.Now.UnixNano())
 	}
 	aopts := allocator.Options{Strategy: opts.Strategy, Seed: seed, RandomPorts: true, Queues: in.Desired.Queues}
-	freeing := tasksStopping(in.Tasks, w.list)
+	freeing := tasksStopping(in.allTasks(), w.list)
 	var groups []allocator.GroupResult
 	var refused map[int]error
 	allocate := func() { groups, refused = allocateEach(c, demand, aopts) }
@@ -601,9 +608,54 @@ func deployments(in Input, apps []AppOutcome, w *writes) {
 	}
 }
 
+// stepApp decides app's rollout: Step over its observed tasks, or the
+// memo's step when the input is the one it was made on. The tasks are
+// compared as they are converted, so an unchanged app costs a conversion
+// and a comparison per task, with nothing allocated.
+func stepApp(in *Input, m *Memo, sameAgents bool, app *manifests.App, spec rollout.Spec, byApp *appTasks,
+	agents map[string]cluster.Agent, lost map[string]time.Time) appStep {
+	launches := launchesOf(in.Launches[app.ID])
+	pos := byApp.pos[app.ID]
+	prev, reuse := m.lookup(app.ID, spec, launches, len(pos), in)
+	// Tasks of the cache's parts never change once given: the very same
+	// tasks, on agents seen the same, are the same rollout tasks, without
+	// reading them.
+	shared := byApp.flat[app.ID] == 0
+	if reuse && sameAgents && shared && slices.Equal(prev.from, pos) {
+		return prev
+	}
+	group := groupByAttribute(app)
+	var tasks []rollout.Task
+	if !reuse {
+		tasks = make([]rollout.Task, 0, len(pos))
+	}
+	for k, i := range pos {
+		rt := observedTask(i, agents, lost, group)
+		if reuse {
+			if prev.tasks[k] == rt {
+				continue
+			}
+			reuse = false
+			tasks = append(make([]rollout.Task, 0, len(pos)), prev.tasks[:k]...)
+		}
+		tasks = append(tasks, rt)
+	}
+	var from []*cluster.Task
+	if shared {
+		from = pos
+	}
+	if reuse {
+		prev.from = from
+		return prev
+	}
+	rin := rollout.Input{Spec: spec, Tasks: tasks, Launches: launches, Now: in.Now}
+	d := rollout.Step(rin)
+	return appStep{spec: spec, launches: launches, tasks: tasks, from: from, d: d, status: rollout.StatusOf(rin, d)}
+}
+
 // observedTask converts a cluster task for rollout, marking tasks on lost
 // agents UNREACHABLE since the agent was lost.
-func observedTask(t cluster.Task, agents map[string]cluster.Agent, lostAt map[string]time.Time, groupAttr string) rollout.Task {
+func observedTask(t *cluster.Task, agents map[string]cluster.Agent, lostAt map[string]time.Time, groupAttr string) rollout.Task {
 	group := ""
 	a, known := agents[t.AgentID]
 	if groupAttr != "" && known {
@@ -737,8 +789,14 @@ func restrictToPolicies(c *allocator.Cluster, agents []cluster.Agent, demand []a
 }
 
 // allocatorCluster is the allocator's view: reachable agents, and every task
-// that still holds resources.
-func allocatorCluster(agents []cluster.Agent, tasks []cluster.Task) allocator.Cluster {
+// that still holds resources. A task of Input.Tasks is one Running; a part
+// of Input.TaskParts (one agent's tasks, as the leader's cache gives them)
+// is one Running with their sum, taken from the previous decision's memo
+// when the part is the same (next remembers it), plus, for the groups of
+// demand only, one Running holding nothing per task, which the allocator
+// counts for the group's constraints. So placing 10 tasks into 150,000 costs
+// the agents and the apps being placed, not every task.
+func allocatorCluster(agents []cluster.Agent, in *Input, byApp *appTasks, demand []allocator.Group, prev, next *Memo) allocator.Cluster {
 	var c allocator.Cluster
 	live := map[string]bool{}
 	for _, a := range agents {
@@ -761,8 +819,45 @@ func allocatorCluster(agents []cluster.Agent, tasks []cluster.Task) allocator.Cl
 		}
 		c.Agents = append(c.Agents, ag)
 	}
-	for _, t := range tasks {
-		if !live[t.AgentID] || t.Status.State.Terminal() {
+	held := heldBy(in.Tasks)
+	uses := make([]partUse, len(in.TaskParts))
+	n := len(held)
+	for i, p := range in.TaskParts {
+		uses[i] = prev.partUse(p)
+		next.rememberPart(p, uses[i])
+		n += len(uses[i].running)
+	}
+	c.Running = make([]allocator.Running, 0, n)
+	for _, r := range held {
+		if live[r.AgentID] {
+			c.Running = append(c.Running, r)
+		}
+	}
+	for _, u := range uses {
+		for _, r := range u.running {
+			if live[r.AgentID] {
+				c.Running = append(c.Running, r)
+			}
+		}
+	}
+	for _, g := range demand {
+		ts := byApp.pos[g.ID]
+		for _, t := range ts[byApp.flat[g.ID]:] { // the flat ones are in held, with their group
+			if live[t.AgentID] && !t.Status.State.Terminal() {
+				c.Running = append(c.Running, allocator.Running{AgentID: t.AgentID, Group: g.ID})
+			}
+		}
+	}
+	return c
+}
+
+// heldBy is what tasks hold, as the allocator counts it: every task not
+// yet ended holds its resources and host ports.
+func heldBy(tasks []cluster.Task) []allocator.Running {
+	var out []allocator.Running
+	for i := range tasks {
+		t := &tasks[i]
+		if t.Status.State.Terminal() {
 			continue
 		}
 		r := allocator.Running{AgentID: t.AgentID, Group: t.OwnerID,
@@ -772,17 +867,17 @@ func allocatorCluster(agents []cluster.Agent, tasks []cluster.Task) allocator.Cl
 				r.HostPorts = append(r.HostPorts, p.HostPort)
 			}
 		}
-		c.Running = append(c.Running, r)
+		out = append(out, r)
 	}
-	return c
+	return out
 }
 
 // sequentialIDs is the task-id maker of a decision made without one (a
 // simulation): app prefix and a counter, deterministic, never one of the
 // ids the cluster already has.
-func sequentialIDs(taken []cluster.Task) func(string) string {
-	used := make(map[string]bool, len(taken))
-	for _, t := range taken {
+func sequentialIDs(taken iter.Seq[*cluster.Task]) func(string) string {
+	used := map[string]bool{}
+	for t := range taken {
 		used[t.TaskID] = true
 	}
 	n := 0

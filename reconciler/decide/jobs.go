@@ -126,10 +126,10 @@ func (p *jobPass) run() {
 	}
 	tasks := map[string]cluster.Task{}
 	byJob := map[string][]cluster.Task{}
-	for _, t := range p.s.Tasks {
+	for t := range p.s.allTasks() {
 		if t.Owner == cluster.OwnerJob {
-			tasks[t.TaskID] = t
-			byJob[t.OwnerID] = append(byJob[t.OwnerID], t)
+			tasks[t.TaskID] = *t
+			byJob[t.OwnerID] = append(byJob[t.OwnerID], *t)
 		}
 	}
 	declared := map[string]bool{}

@@ -2,6 +2,7 @@ package decide
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,8 +98,8 @@ func (r *residency) add(app string, s cluster.ResidentSlot) {
 }
 
 // releases forgets the release assignments whose agent has done them.
-func releases(w *writes, tasks []cluster.Task) {
-	for _, t := range tasks {
+func releases(w *writes, tasks iter.Seq[*cluster.Task]) {
+	for t := range tasks {
 		if t.Owner == OwnerRelease && t.Status.State.Terminal() {
 			w.add(ForgetTask{AgentID: t.AgentID, TaskID: t.TaskID})
 		}
@@ -108,12 +109,12 @@ func releases(w *writes, tasks []cluster.Task) {
 // removed releases the slots of apps no longer declared, or no longer
 // resident (their persistent volumes taken out of the manifest), once none
 // of their tasks holds a volume any more.
-func (r *residency) removed(w *writes, keep map[string]bool, byApp map[string][]cluster.Task) {
+func (r *residency) removed(w *writes, keep map[string]bool, byApp *appTasks) {
 	for _, id := range sortedKeys(r.slots) {
 		if keep[id] {
 			continue
 		}
-		if slices.ContainsFunc(byApp[id], func(t cluster.Task) bool { return t.Slot != "" && !t.Status.State.Terminal() }) {
+		if slices.ContainsFunc(byApp.of(id), func(t cluster.Task) bool { return t.Slot != "" && !t.Status.State.Terminal() }) {
 			continue
 		}
 		for _, s := range slices.Clone(r.slots[id].Slots) {

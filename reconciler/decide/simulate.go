@@ -57,10 +57,10 @@ func Simulate(in Input, opts Options, maxSteps int) Verdict {
 	if maxSteps <= 0 {
 		maxSteps = DefaultSimulationSteps
 	}
-	if opts.NewTaskID == nil {
-		opts.NewTaskID = sequentialIDs(in.Tasks)
-	}
 	in = in.Clone()
+	if opts.NewTaskID == nil {
+		opts.NewTaskID = sequentialIDs(in.allTasks())
+	}
 	v := Verdict{Free: freeResources(in.Agents, in.Tasks)}
 	br, initialHealthy := newBlast(in), healthyByApp(in)
 	now := in.Now

@@ -45,6 +45,7 @@ func (s *Snapshot) HasCluster() bool { return len(s.Agents) > 0 }
 // SnapshotOf builds the snapshot of in (the cluster a decision reads), with
 // the planner's view of it.
 func SnapshotOf(in Input, applied *manifests.Set) Snapshot {
+	in.flatten()
 	s := Snapshot{Observed: ObservedOf(applied, in.Tasks), Commit: in.Commit, Agents: in.Agents, Tasks: in.Tasks,
 		ServicePorts: in.ServicePorts, Templates: in.Templates, Launches: in.Launches, Lost: in.Lost,
 		Deployments: in.Deployments, Residences: in.Residences, JobStates: in.JobStates, Taken: in.Now}

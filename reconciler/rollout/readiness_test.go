@@ -72,20 +72,20 @@ func TestTaskFromClusterReadiness(t *testing.T) {
 	rc := []cluster.ReadinessCheckSpec{{Name: "ready", Protocol: "HTTP", Path: "/", Interval: time.Second, Timeout: time.Second, StatusCodes: []int{200}}}
 	ct := cluster.Task{Assignment: cluster.Assignment{TaskID: "t", Version: "v", Spec: cluster.TaskSpec{ReadinessChecks: rc}},
 		Status: cluster.TaskStatus{State: cluster.TaskRunning, Health: cluster.HealthHealthy}}
-	if !TaskFromCluster(ct, "").Unready {
+	if !TaskFromCluster(&ct, "").Unready {
 		t.Error("no result yet: want unready")
 	}
 	ct.Status.Readiness = []cluster.ReadinessResult{{Name: "ready", Ready: false}}
-	if !TaskFromCluster(ct, "").Unready {
+	if !TaskFromCluster(&ct, "").Unready {
 		t.Error("failing: want unready")
 	}
 	ct.Status.Readiness = []cluster.ReadinessResult{{Name: "ready", Ready: true}}
-	if TaskFromCluster(ct, "").Unready {
+	if TaskFromCluster(&ct, "").Unready {
 		t.Error("passed: want ready")
 	}
 	ct.Spec.ReadinessChecks = nil
 	ct.Status.Readiness = nil
-	if TaskFromCluster(ct, "").Unready {
+	if TaskFromCluster(&ct, "").Unready {
 		t.Error("no readiness checks: want ready")
 	}
 }

@@ -97,9 +97,10 @@ type Task struct {
 	Unready bool
 }
 
-// TaskFromCluster converts a cluster task. group is the task's agent's value
+// TaskFromCluster converts a cluster task (by pointer: a cluster.Task is
+// hundreds of bytes, and a pass converts every task). group is the task's agent's value
 // of the app's GROUP_BY attribute, or "" when the app has none.
-func TaskFromCluster(t cluster.Task, group string) Task {
+func TaskFromCluster(t *cluster.Task, group string) Task {
 	state := t.Status.State
 	if state == "" {
 		// An assignment the agent has not reported on yet.

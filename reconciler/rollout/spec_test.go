@@ -53,11 +53,11 @@ func TestTaskFromCluster(t *testing.T) {
 	}
 	want := Task{ID: "web.1", Version: "abc", State: cluster.TaskRunning, Health: cluster.HealthHealthy,
 		StartedAt: at(1), Agent: "agent-1", Group: "rack-1", Killing: true, Since: at(2)}
-	if diff := cmp.Diff(want, TaskFromCluster(ct, "rack-1")); diff != "" {
+	if diff := cmp.Diff(want, TaskFromCluster(&ct, "rack-1")); diff != "" {
 		t.Errorf("TaskFromCluster mismatch (-want +got):\n%s", diff)
 	}
 	// An assignment with no status yet is staging.
-	if got := TaskFromCluster(cluster.Task{Assignment: ct.Assignment}, ""); got.State != cluster.TaskStaging {
+	if got := TaskFromCluster(&cluster.Task{Assignment: ct.Assignment}, ""); got.State != cluster.TaskStaging {
 		t.Errorf("state without status = %q, want STAGING", got.State)
 	}
 }

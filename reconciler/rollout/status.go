@@ -52,7 +52,12 @@ func SyncOf(desired, applied string) Sync {
 // finds nothing to do; Degraded when launches are held back by the backoff,
 // tasks fail their health checks or an agent is lost; otherwise Progressing.
 func AppStatus(in Input) Status {
-	d := Step(in)
+	return StatusOf(in, Step(in))
+}
+
+// StatusOf is AppStatus for a decision already made: d must be Step(in).
+// The decision engine steps each app once and derives both from it.
+func StatusOf(in Input, d Decision) Status {
 	c := d.Counts
 	n := max(in.Spec.Instances, 0)
 	st := Status{Sync: Synced, Health: Progressing}
