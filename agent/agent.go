@@ -81,6 +81,9 @@ func New(cfg Config) (*Agent, error) {
 // until ctx ends. Stopping the agent leaves running containers alone: the
 // next agent on this node re-attaches to them.
 func (a *Agent) Run(ctx context.Context) error {
+	// Last, once every task has stopped: the status writes still pending
+	// (one bounded attempt once ctx is done) end before Run returns.
+	defer a.statuses.wait()
 	n := a.cfg.Node
 	now := a.cfg.Now()
 	reg := cluster.Agent{
