@@ -14,7 +14,8 @@ tasks=${2:-15000}
 shift 2 || true
 berth=${BERTH:-bin/berth}
 heap=${ZK_HEAP:-4g}
-# ZK_LOG_KEEP=FILE keeps a copy of ZooKeeper's log after the run.
+# ZK_LOG_KEEP=FILE keeps a copy of ZooKeeper's log (and FILE.gc, its GC log)
+# after the run; ZK_LOG_LEVEL (WARN) is ZooKeeper's log level.
 zk_log_level=${ZK_LOG_LEVEL:-WARN}
 
 [ -f /usr/share/java/zookeeper.jar ] || { echo "ZooKeeper is not installed: run make deps" >&2; exit 1; }
@@ -73,7 +74,7 @@ if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need_fds" ]; then
 	echo "bench-cluster: $agents sessions need $need_fds open files; the hard limit is $(ulimit -Hn) (raise it: ulimit -Hn, LimitNOFILE=)" >&2
 	exit 1
 fi
-ulimit -n "$(ulimit -Hn)"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # The GC log tells a ZooKeeper pause (every session expiring at once because
 # the server stopped) from clients that stopped pinging.
 java -Xms"$heap" -Xmx"$heap" -Xlog:gc:file="$dir/gc.log":time,uptime \
