@@ -46,6 +46,8 @@ type Agent struct {
 
 	mu   sync.Mutex
 	live map[string]bool // tasks with a supervisor, for the registry's Sync
+
+	statuses *statusBatcher // the tasks' status reports, batched
 }
 
 // New checks the configuration and returns an agent ready to Run.
@@ -70,13 +72,18 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Agent{cfg: cfg, log: cfg.Logger.With("agent", cfg.Node.ID), live: map[string]bool{}}, nil
+	a := &Agent{cfg: cfg, log: cfg.Logger.With("agent", cfg.Node.ID), live: map[string]bool{}}
+	a.statuses = newStatusBatcher(cfg.Cluster.ReportStatuses, a.log)
+	return a, nil
 }
 
 // Run registers the node, then keeps Docker equal to the node's assignments
 // until ctx ends. Stopping the agent leaves running containers alone: the
 // next agent on this node re-attaches to them.
 func (a *Agent) Run(ctx context.Context) error {
+	// Last, once every task has stopped: the status writes still pending
+	// (one bounded attempt once ctx is done) end before Run returns.
+	defer a.statuses.wait()
 	n := a.cfg.Node
 	now := a.cfg.Now()
 	reg := cluster.Agent{

@@ -99,10 +99,10 @@ func (f *fakeCluster) remove(agentID, taskID string) {
 	f.notifyLocked(agentID)
 }
 
-func (f *fakeCluster) ReportStatus(_ context.Context, st cluster.TaskStatus) error {
+func (f *fakeCluster) ReportStatuses(_ context.Context, sts []cluster.TaskStatus) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.statuses = append(f.statuses, st)
+	f.statuses = append(f.statuses, sts...)
 	return nil
 }
 

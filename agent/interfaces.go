@@ -15,8 +15,10 @@ type Cluster interface {
 	// again after every change, until ctx ends. Full sets, not deltas, so a
 	// missed notification is healed by the next one.
 	WatchAssignments(ctx context.Context, agentID string) (<-chan []cluster.Assignment, error)
-	// ReportStatus records a task's latest status.
-	ReportStatus(ctx context.Context, st cluster.TaskStatus) error
+	// ReportStatuses records the latest status of each task given (one
+	// status per task), in one store transaction where they fit: the agent
+	// batches its reports (statusbatch.go).
+	ReportStatuses(ctx context.Context, sts []cluster.TaskStatus) error
 }
 
 // Registry publishes running tasks as services (Consul, in production).

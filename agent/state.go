@@ -96,9 +96,9 @@ func (s *StateCluster) WatchAssignments(ctx context.Context, agentID string) (<-
 	return out, nil
 }
 
-// ReportStatus implements Cluster.
-func (s *StateCluster) ReportStatus(ctx context.Context, st cluster.TaskStatus) error {
-	return s.State.PutStatuses(ctx, st)
+// ReportStatuses implements Cluster.
+func (s *StateCluster) ReportStatuses(ctx context.Context, sts []cluster.TaskStatus) error {
+	return s.State.PutStatuses(ctx, sts...)
 }
 
 // ReportRenders records how agentID renders its templates (a

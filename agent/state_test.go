@@ -48,7 +48,7 @@ func TestStateCluster(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no assignment set after the leader's write")
 	}
-	if err := sc.ReportStatus(ctx, cluster.TaskStatus{TaskID: "web.1", AgentID: "node-2", State: cluster.TaskRunning}); err != nil {
+	if err := sc.ReportStatuses(ctx, []cluster.TaskStatus{{TaskID: "web.1", AgentID: "node-2", State: cluster.TaskRunning}}); err != nil {
 		t.Fatal(err)
 	}
 	sts, err := leader.Statuses(ctx, "node-2")

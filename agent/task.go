@@ -74,7 +74,7 @@ func (t *task) run(ctx context.Context) {
 	t.ag.removeSandbox(t.as.TaskID)
 }
 
-// report sends the task's status with the given state; the edit fills the
+// report queues the task's status with the given state; the edit fills the
 // fields that state carries.
 func (t *task) report(ctx context.Context, state cluster.TaskState, edit func(*cluster.TaskStatus)) {
 	st := t.status
@@ -85,29 +85,10 @@ func (t *task) report(ctx context.Context, state cluster.TaskState, edit func(*c
 	st.UpdatedAt = t.ag.cfg.Now()
 	t.status = st
 	t.log.Info("task state", "state", state, "health", st.Health, "message", st.Message)
-	// A lost report could leave the server believing a dead task runs, so a
-	// failed write is retried a few times before it is given up on (the next
-	// state change reports again).
-	delay := 200 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := t.ag.cfg.Cluster.ReportStatus(ctx, st)
-		if err == nil {
-			return
-		}
-		if attempt == reportAttempts || ctx.Err() != nil {
-			t.log.Warn("report task status", "state", state, "attempts", attempt, "err", err)
-			return
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(delay):
-		}
-		delay *= 3
-	}
+	// Written within statusWindow together with the agent's other reports,
+	// and retried until written; a newer report of this task replaces it.
+	t.ag.statuses.add(ctx, st)
 }
-
-// reportAttempts bounds the retries of one status report (about 5 s in all).
-const reportAttempts = 4
 
 func (t *task) fail(ctx context.Context, msg string) {
 	t.report(ctx, cluster.TaskFailed, func(s *cluster.TaskStatus) { s.Message = msg })

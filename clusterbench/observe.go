@@ -176,11 +176,13 @@ type countingCluster struct {
 	running *running
 }
 
-func (c countingCluster) ReportStatus(ctx context.Context, st cluster.TaskStatus) error {
-	if err := c.Cluster.ReportStatus(ctx, st); err != nil {
+func (c countingCluster) ReportStatuses(ctx context.Context, sts []cluster.TaskStatus) error {
+	if err := c.Cluster.ReportStatuses(ctx, sts); err != nil {
 		return err
 	}
-	c.running.record(st)
+	for _, st := range sts {
+		c.running.record(st)
+	}
 	return nil
 }
 

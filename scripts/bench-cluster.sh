@@ -14,6 +14,9 @@ tasks=${2:-15000}
 shift 2 || true
 berth=${BERTH:-bin/berth}
 heap=${ZK_HEAP:-4g}
+# ZK_LOG_KEEP=FILE keeps a copy of ZooKeeper's log (and FILE.gc, its GC log)
+# after the run; ZK_LOG_LEVEL (WARN) is ZooKeeper's log level.
+zk_log_level=${ZK_LOG_LEVEL:-WARN}
 
 [ -f /usr/share/java/zookeeper.jar ] || { echo "ZooKeeper is not installed: run make deps" >&2; exit 1; }
 command -v java >/dev/null || { echo "java not found: run make deps" >&2; exit 1; }
@@ -24,6 +27,10 @@ cleanup() {
 	if [ -n "$zk_pid" ]; then
 		kill "$zk_pid" 2>/dev/null || true
 		wait "$zk_pid" 2>/dev/null || true
+	fi
+	if [ -n "${ZK_LOG_KEEP:-}" ] && [ -f "$dir/zookeeper.log" ]; then
+		cp "$dir/zookeeper.log" "$ZK_LOG_KEEP" || true
+		cp "$dir/gc.log" "$ZK_LOG_KEEP.gc" 2>/dev/null || true
 	fi
 	rm -rf "$dir"
 }
@@ -54,9 +61,25 @@ forceSync=no
 autopurge.purgeInterval=0
 CFG
 
-java -Xms"$heap" -Xmx"$heap" \
-	-Dzookeeper.root.logger=WARN,CONSOLE -Dzookeeper.log.dir="$dir" \
-	-cp "/etc/zookeeper/conf:/usr/share/java/*" \
+# ZooKeeper's jar names its dependencies but no logging backend: with
+# /usr/share/java/* on the class path SLF4J picks slf4j-nop first and the
+# server logs nothing at all, which hid why sessions were dropped. Name the
+# log4j binding that /etc/zookeeper/conf/log4j.properties configures.
+classpath=/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar
+# Every simulated agent's session is one socket in this shell's benchmark
+# process and one in ZooKeeper's JVM (both raise their soft limit to the
+# hard one): the hard limit must exceed the sessions with room for files.
+need_fds=$((agents + 2048))
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need_fds" ]; then
+	echo "bench-cluster: $agents sessions need $need_fds open files; the hard limit is $(ulimit -Hn) (raise it: ulimit -Hn, LimitNOFILE=)" >&2
+	exit 1
+fi
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# The GC log tells a ZooKeeper pause (every session expiring at once because
+# the server stopped) from clients that stopped pinging.
+java -Xms"$heap" -Xmx"$heap" -Xlog:gc:file="$dir/gc.log":time,uptime \
+	-Dzookeeper.root.logger="$zk_log_level",CONSOLE -Dzookeeper.log.dir="$dir" \
+	-cp "$classpath" \
 	org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/zookeeper.log" 2>&1 &
 zk_pid=$!
 

@@ -86,10 +86,19 @@ func (m *Mirror) readAll(ctx context.Context) (*read, error) {
 	g.SetLimit(readParallel)
 	getLeaf := func(t *table, p string) {
 		g.Go(func() error {
-			if _, err := m.ensureWatch(p); err != nil {
-				return err
+			var n cluster.Node
+			var err error
+			if t.depth == 0 {
+				// A single node may not exist yet: only an exists watch
+				// tells its creation (a data watch is not armed on a
+				// missing node, and it has no parent in the mirror).
+				if _, err = m.ensureWatch(p); err == nil {
+					n, err = m.store.Get(gctx, p)
+				}
+			} else {
+				// Just listed: the parent's children watch tells if it goes.
+				n, err = m.watchAndGet(gctx, p)
 			}
-			n, err := m.store.Get(gctx, p)
 			if errors.Is(err, cluster.ErrNotFound) {
 				return nil // deleted while listing
 			}

@@ -12,7 +12,8 @@ import (
 )
 
 // Multi implements cluster.Store. Puts are resolved to creates or sets by
-// listing their parents (reads, not transactions), and missing parents of
+// asking for the nodes or listing their parents (reads, not transactions;
+// see existing), and missing parents of
 // creates are created inside the same transaction, so a batch of placements
 // is exactly one ZooKeeper transaction.
 func (s *Store) Multi(ctx context.Context, ops ...cluster.Op) error {
@@ -123,13 +124,61 @@ func (s *Store) multiOnce(ctx context.Context, ops []cluster.Op) error {
 	return fmt.Errorf("multi of %d ops: %w", len(ops), mapErr(err))
 }
 
+// probeMax is the most puts into one directory that are resolved by
+// asking for each node instead of listing the directory. A single put (an
+// agent registering under /agents, beside thousands of others) must not read
+// a listing that grows with the cluster: at 5,000 agents that listing is
+// 65 KB per registration, and over the 64 KiB buffer of the benchmark's
+// agents' connections, which the client then closes.
+const probeMax = 4
+
 // existing finds which nodes touched by puts and creates exist, and which of
-// their ancestors do, listing each parent once.
+// their ancestors do: a few puts into a directory ask for each node (probe),
+// more list the directory once. A directory found missing is not answered
+// by listing its parent (as large as the cluster for /statuses/<agent>):
+// its ancestors are asked for one by one up to one that exists.
 func (s *Store) existing(ctx context.Context, ops []cluster.Op) (map[string]bool, error) {
 	exists := map[string]bool{"/": true}
 	listed := map[string]bool{}
-	var list func(dir string) error
-	list = func(dir string) error {
+	// up marks the nearest existing ancestor of a missing dir.
+	up := func(dir string) error {
+		for ; dir != "/" && dir != "." && !exists[dir]; dir = path.Dir(dir) {
+			s.mu.Lock()
+			known := s.knownDirs[dir]
+			s.mu.Unlock()
+			ok := known
+			if !known {
+				var err error
+				if ok, err = s.exists(ctx, dir); err != nil {
+					return err
+				}
+			}
+			if ok {
+				exists[dir] = true
+				return nil
+			}
+		}
+		return nil
+	}
+	probe := func(full string) error {
+		ok, err := s.exists(ctx, full)
+		if err != nil {
+			return err
+		}
+		if ok {
+			exists[full] = true
+			exists[path.Dir(full)] = true
+			return nil
+		}
+		return up(path.Dir(full))
+	}
+	puts := map[string]int{}
+	for _, op := range ops {
+		if op.Kind == cluster.OpPut {
+			puts[path.Dir(s.full(op.Path))]++
+		}
+	}
+	list := func(dir string) error {
 		if listed[dir] || dir == "/" {
 			return nil
 		}
@@ -146,8 +195,7 @@ func (s *Store) existing(ctx context.Context, ops []cluster.Op) (map[string]bool
 			if known {
 				s.forgetDirs()
 			}
-			// Its parent tells whether dir itself exists: it does not.
-			return list(path.Dir(dir))
+			return up(path.Dir(dir))
 		}
 		if err != nil {
 			return fmt.Errorf("multi: list %s: %w", s.rel(dir), mapErr(err))
@@ -173,14 +221,40 @@ func (s *Store) existing(ctx context.Context, ops []cluster.Op) (map[string]bool
 		s.mu.Lock()
 		known := s.knownDirs[dir]
 		s.mu.Unlock()
-		if op.Kind == cluster.OpCreate && known {
-			continue // the server checks the node itself; its parent is there
+		if op.Kind == cluster.OpCreate {
+			if known {
+				continue // the server checks the node itself; its parent is there
+			}
+			// Only whether the parent exists matters: ask, don't list.
+			if err := up(dir); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if op.Kind == cluster.OpPut && puts[dir] <= probeMax && !listed[dir] {
+			if err := probe(s.full(op.Path)); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if err := list(dir); err != nil {
 			return nil, err
 		}
 	}
 	return exists, nil
+}
+
+// exists asks whether one node exists (a read, not a transaction).
+func (s *Store) exists(ctx context.Context, full string) (bool, error) {
+	s.reads.Add(1)
+	ok, err := call(ctx, func() (bool, error) {
+		ok, _, err := s.conn.Exists(full)
+		return ok, err
+	})
+	if err != nil {
+		return false, fmt.Errorf("multi: look up %s: %w", s.rel(full), mapErr(err))
+	}
+	return ok, nil
 }
 
 // missingParents lists, root first, the ancestors of full that neither

@@ -163,6 +163,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 // call the connection.
 func (s *Store) onEvent(ev zk.Event, connected chan struct{}) {
 	if ev.Type != zk.EventSession {
+		s.onWatchEvent(ev)
 		return
 	}
 	switch ev.State {

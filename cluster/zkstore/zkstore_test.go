@@ -1,7 +1,9 @@
 package zkstore_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -223,5 +225,178 @@ func TestWatchesAreShared(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("watcher %d not told of the change", i)
 		}
+	}
+}
+
+// TestWatchFuncNeedsNoGoroutinePerNode: a cache watching many nodes (the
+// leader's mirror watches every assignment and status) costs no goroutine
+// per watch, each change reaches its own node's function once, and
+// closing the store tells the rest their watches are gone.
+func TestWatchFuncNeedsNoGoroutinePerNode(t *testing.T) {
+	testenv.Integration(t)
+	zk := testenv.StartZooKeeper(t, 1)
+	ctx := context.Background()
+	s := open(t, zk.Addrs(), "/funcs", "", "")
+	const n = 500
+	ops := make([]cluster.Op, n)
+	for i := range ops {
+		ops[i] = cluster.Create(fmt.Sprintf("/n%03d", i), nil)
+	}
+	if err := s.Multi(ctx, ops...); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	got := map[string][]cluster.Event{}
+	fired := make(chan struct{}, 2*n)
+	before := runtime.NumGoroutine()
+	for i := range n {
+		p := fmt.Sprintf("/n%03d", i)
+		if err := s.WatchFunc(ctx, p, false, func(ev cluster.Event) {
+			mu.Lock()
+			got[p] = append(got[p], ev)
+			mu.Unlock()
+			fired <- struct{}{}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if grown := runtime.NumGoroutine() - before; grown > 10 {
+		t.Fatalf("%d watches started %d goroutines", n, grown)
+	}
+	// Change the first half: each of their functions runs once.
+	for i := range n / 2 {
+		if err := s.Multi(ctx, cluster.Set(fmt.Sprintf("/n%03d", i), []byte("x"), cluster.AnyVersion)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n / 2 {
+		select {
+		case <-fired:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a change was not told")
+		}
+	}
+	// The rest hear that their watches are gone when the store closes.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range n - n/2 {
+		select {
+		case <-fired:
+		case <-time.After(10 * time.Second):
+			t.Fatal("closing the store did not end every watch")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range n {
+		p := fmt.Sprintf("/n%03d", i)
+		want := cluster.EventChanged
+		if i >= n/2 {
+			want = cluster.EventSessionLost
+		}
+		if len(got[p]) != 1 || got[p][0].Kind != want || got[p][0].Path != p {
+			t.Errorf("%s: events %+v, want one of kind %d", p, got[p], want)
+		}
+	}
+}
+
+// TestPutBesideManySiblings: a put into a directory of thousands (an agent
+// registering among 5,000, its first status beside 5,000 agents' status
+// directories) reads no listing of that directory. The benchmark's agents
+// use 4 KiB-class buffers here: a listing over the buffer makes the client
+// close its connection, which dropped agents at about 4,850 of 5,000.
+func TestPutBesideManySiblings(t *testing.T) {
+	testenv.Integration(t)
+	zk := testenv.StartZooKeeper(t, 1)
+	ctx := context.Background()
+	big := open(t, zk.Addrs(), "/siblings", "", "")
+	defer big.Close()
+	for start := 0; start < 2000; start += 500 {
+		ops := make([]cluster.Op, 0, 500)
+		for i := start; i < start+500; i++ {
+			ops = append(ops, cluster.Create(fmt.Sprintf("/agents/agent-%05d", i), []byte("x")),
+				cluster.Create(fmt.Sprintf("/statuses/agent-%05d/t", i), []byte("x")))
+		}
+		if err := big.Multi(ctx, ops...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	octx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	// 2,000 names of 11 bytes list to about 30 KB: over this buffer.
+	small, err := zkstore.Open(octx, zkstore.Config{Servers: zk.Addrs(), Chroot: "/siblings"},
+		zkstore.Options{SessionTimeout: testSession, BufferSize: 8 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	for _, op := range []cluster.Op{
+		cluster.Put("/agents/agent-02000", []byte("new")),           // a new node beside 2,000
+		cluster.Put("/agents/agent-00007", []byte("again")),         // an existing one
+		cluster.Put("/statuses/agent-02000/t1", []byte("first")),    // under a missing directory
+		cluster.Put("/statuses/agent-02001/sub/t1", []byte("deep")), // two missing levels
+		cluster.Create("/statuses/agent-02002", nil),                // a create beside 2,000
+	} {
+		before := small.Stats().Transactions
+		if err := small.Multi(ctx, op); err != nil {
+			t.Fatalf("put %s: %v", op.Path, err)
+		}
+		if n := small.Stats().Transactions - before; n != 1 {
+			t.Errorf("put %s: %d transactions, want 1", op.Path, n)
+		}
+		n, err := small.Get(ctx, op.Path)
+		if err != nil || !bytes.Equal(n.Data, op.Data) {
+			t.Fatalf("get %s: %q, %v", op.Path, n.Data, err)
+		}
+	}
+}
+
+// TestGetWatchFunc: one request reads a node and watches it; a change
+// calls the function once; a missing node is ErrNotFound with nothing armed.
+func TestGetWatchFunc(t *testing.T) {
+	testenv.Integration(t)
+	zk := testenv.StartZooKeeper(t, 1)
+	ctx := context.Background()
+	s := open(t, zk.Addrs(), "/getw", "", "")
+	defer s.Close()
+	if err := s.Multi(ctx, cluster.Create("/n", []byte("v1"))); err != nil {
+		t.Fatal(err)
+	}
+	fired := make(chan cluster.Event, 4)
+	n, err := s.GetWatchFunc(ctx, "/n", func(ev cluster.Event) { fired <- ev })
+	if err != nil || string(n.Data) != "v1" {
+		t.Fatalf("GetWatchFunc /n: %q, %v", n.Data, err)
+	}
+	if err := s.Multi(ctx, cluster.Set("/n", []byte("v2"), cluster.AnyVersion)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-fired:
+		if ev.Kind != cluster.EventChanged || ev.Path != "/n" {
+			t.Fatalf("event %+v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the change was not told")
+	}
+	if _, err := s.GetWatchFunc(ctx, "/missing", func(ev cluster.Event) { fired <- ev }); !errors.Is(err, cluster.ErrNotFound) {
+		t.Fatalf("GetWatchFunc /missing: %v, want ErrNotFound", err)
+	}
+	// Neither the second change of /n (its watch fired already) nor the
+	// creation of /missing calls anything; a fresh watch on /n sees the
+	// last change, which proves the others were delivered by then.
+	if err := s.Multi(ctx, cluster.Create("/missing", nil), cluster.Set("/n", []byte("v3"), cluster.AnyVersion)); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Watch(ctx, "/n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Multi(ctx, cluster.Set("/n", []byte("v4"), cluster.AnyVersion)); err != nil {
+		t.Fatal(err)
+	}
+	<-w
+	if len(fired) != 0 {
+		t.Fatalf("%d more calls, want none", len(fired))
 	}
 }

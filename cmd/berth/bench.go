@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"syscall"
 	"time"
@@ -99,6 +102,7 @@ func newBenchClusterCmd() *cobra.Command {
 		idle                int
 		session, agentSess  time.Duration
 		timeout             time.Duration
+		pprofAddr           string
 	)
 	cmd := &cobra.Command{
 		Use:   "cluster",
@@ -136,6 +140,13 @@ sessions come from one address: the ZooKeeper needs maxClientCnxns=0.`,
 				return fmt.Errorf("bench cluster: --zk: %w", err)
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			if pprofAddr != "" {
+				stop, err := servePprof(pprofAddr, logger)
+				if err != nil {
+					return fmt.Errorf("bench cluster: --pprof: %w", err)
+				}
+				defer stop()
+			}
 			res, err := clusterbench.Run(cmd.Context(), clusterbench.Config{ZK: cfg, Agents: agents, Tasks: tasks, Instances: inst,
 				SessionTimeout: session, AgentSessionTimeout: agentSess, IdlePasses: idle, Timeout: timeout, Version: version, Log: logger})
 			if err != nil {
@@ -154,5 +165,23 @@ sessions come from one address: the ZooKeeper needs maxClientCnxns=0.`,
 	f.DurationVar(&session, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout of the leader replicas")
 	f.DurationVar(&agentSess, "agent-session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout of the simulated agents (longer on a machine too loaded to keep thousands of sessions alive)")
 	f.DurationVar(&timeout, "timeout", 30*time.Minute, "longest each phase may take")
+	f.StringVar(&pprofAddr, "pprof", "", "serve Go's profiles (/debug/pprof/) on this address while running, e.g. 127.0.0.1:6060")
 	return cmd
+}
+
+// servePprof serves net/http/pprof's handlers on addr until stop: the
+// benchmark's heap and goroutines at 150,000 tasks are what it is for.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("serving profiles", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { _ = srv.Close() }, nil
 }
