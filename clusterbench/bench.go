@@ -475,7 +475,7 @@ func (b *bench) startReplica(ctx context.Context, id string) (*replica, error) {
 		Pass: decide.Options{Prune: true, Spec: decide.SpecOptions{ShellImage: decide.DefaultShellImage}},
 	}, src, cluster.NewState(s))
 	r.srv = server.New(server.Config{ID: id, Version: b.cfg.Version, Store: s, Logger: log,
-		Lead: []server.LeadFunc{r.rec.Run}})
+		Lead: []server.LeadFunc{r.rec.Run}, Standby: []func(context.Context){r.rec.Standby}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		_ = s.Close()

@@ -114,11 +114,19 @@ func (c *jobsCluster) goRun(what string, f func() error) {
 // reconcile while leading, and campaign again when leadership is lost.
 func (c *jobsCluster) serve(id string, store *zkstore.Store, repoURL string) {
 	c.t.Helper()
+	c.serveObserved(id, store, repoURL, nil)
+}
+
+// serveObserved is serve with an observer of the replica's loop. Like berth
+// server, the replica keeps its standby cache filled while it follows.
+func (c *jobsCluster) serveObserved(id string, store *zkstore.Store, repoURL string, obs reconciler.Observer) {
+	c.t.Helper()
 	src, err := reconciler.OpenGit(c.ctx, gitsource.Options{URL: repoURL, CacheDir: c.t.TempDir()})
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	r := reconciler.New(reconciler.Config{Branch: "main", Poll: time.Hour, Resync: 100 * time.Millisecond}, src, cluster.NewState(store))
+	r := reconciler.New(reconciler.Config{Branch: "main", Poll: time.Hour, Resync: 100 * time.Millisecond, Observer: obs}, src, cluster.NewState(store))
+	c.goRun("standby "+id, func() error { r.Standby(c.ctx); return nil })
 	c.goRun("reconciler "+id, func() error {
 		for c.ctx.Err() == nil {
 			lead, err := cluster.Campaign(c.ctx, store, cluster.DirLeader, id)

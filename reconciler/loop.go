@@ -63,6 +63,11 @@ type Config struct {
 	// state from the store, as before the cache existed (benchmarks
 	// compare the two).
 	DirectReads bool
+	// ColdStandby keeps no cache while following: each term fills its own
+	// with a full read, which at 150,000 tasks takes most of a failover.
+	// By default (Standby running) a follower keeps the cache filled, at
+	// the cost of a copy of the cluster state in every replica's memory.
+	ColdStandby bool
 	// SecretIdentity is the servers' age identity (--age-identity): it
 	// opens the Secrets a commit's apps reference. Without it, a commit
 	// whose apps use secrets is refused, saying so.
@@ -110,7 +115,10 @@ type Reconciler struct {
 	// mirror is this term's cache of the cluster state (under mu; nil
 	// when not leading or with DirectReads).
 	mirror *mirror.Mirror
-	subs   map[chan<- Status]struct{}
+	// standby is the cache Standby keeps filled while following (under
+	// mu); Run takes it over for its term.
+	standby *mirror.Mirror
+	subs    map[chan<- Status]struct{}
 	// manual are `berth jobs run` requests not yet committed as runs.
 	manual []string
 }
@@ -223,10 +231,28 @@ func (r *Reconciler) Run(ctx context.Context, lead cluster.Leadership) error {
 	r.jobs = &jobRecords{}
 	r.nextDue, r.last, r.memo = nil, nil, nil
 	defer func() { r.jobs, r.nextDue, r.last, r.memo = nil, nil, nil, nil }()
-	if !r.cfg.DirectReads {
-		// Each term fills a cache of its own with a full read: another
-		// leader may have written anything meanwhile, and a follower
-		// holds no copy of 150,000 tasks it does not use.
+	switch m := r.standbyMirror(); {
+	case r.cfg.DirectReads:
+	case m != nil:
+		// The standby's cache followed every write while this replica
+		// followed; once it has read what the watches that fired before
+		// this election told of, it holds what a full read would, and a
+		// full read runs in the background to count any drift.
+		if err := m.Settle(ctx); err != nil {
+			return fmt.Errorf("reconcile: settle the standby cache: %w", err)
+		}
+		m.RequestResync()
+		r.mu.Lock()
+		r.mirror = m
+		r.mu.Unlock()
+		defer func() {
+			r.mu.Lock()
+			r.mirror = nil
+			r.mu.Unlock()
+		}()
+	default:
+		// Without a standby cache, each term fills one of its own with a
+		// full read: another leader may have written anything meanwhile.
 		stop := r.startMirror(ctx)
 		defer stop()
 	}

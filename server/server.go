@@ -39,6 +39,9 @@ type Config struct {
 	Heartbeat time.Duration
 	// Lead are the leader duties beyond the heartbeat (the reconcile loop).
 	Lead []LeadFunc
+	// Standby run for as long as the replica serves, leading or not (the
+	// reconciler's standby cache, which a Lead duty takes over).
+	Standby []func(ctx context.Context)
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 	// Advertise is the host:port other replicas and clients reach this
@@ -137,6 +140,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		defer cancel()
 		return hs.Shutdown(sctx)
 	})
+	for _, f := range s.cfg.Standby {
+		g.Go(func() error { f(gctx); return nil })
+	}
 	g.Go(func() error { return s.campaign(gctx) })
 	return g.Wait()
 }

@@ -99,6 +99,9 @@ type Mirror struct {
 	started chan struct{}
 	runCtx  context.Context
 	lostCh  chan struct{}
+	// askCh asks Run for a resync that the mirror does not need to be
+	// trusted (RequestResync): it stays fresh meanwhile.
+	askCh chan struct{}
 
 	resyncMu sync.Mutex
 
@@ -170,7 +173,7 @@ func newMirror(store cluster.Store, opts Options, l cluster.Layout, tables []*ta
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Mirror{store: store, opts: opts, log: opts.Logger, tables: tables, layout: l,
-		started: make(chan struct{}), lostCh: make(chan struct{}, 1), changed: make(chan struct{}, 1),
+		started: make(chan struct{}), lostCh: make(chan struct{}, 1), askCh: make(chan struct{}, 1), changed: make(chan struct{}, 1),
 		leaves: map[string]*leaf{}, dirs: map[string]*dirNode{}, gone: map[string]uint64{},
 		watching: map[string]bool{}, pending: map[string]bool{}, busy: map[string]bool{}, deferred: map[string]bool{},
 		tasksCache: map[string][]cluster.Task{}, resynced: make(chan struct{})}
@@ -208,6 +211,8 @@ func (m *Mirror) Run(ctx context.Context) error {
 		case <-timer.C:
 		case <-m.lostCh:
 			reason = "watches lost"
+		case <-m.askCh:
+			reason = "asked"
 		}
 		wait := m.opts.ResyncEvery
 		if _, err := m.Resync(ctx, reason); err != nil {
@@ -282,6 +287,41 @@ func (m *Mirror) Invalidate() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.lostLocked()
+}
+
+// RequestResync asks for a full re-read in the background, counted as a
+// resync with reason "asked"; the mirror answers meanwhile. A leader that
+// takes over a standby's mirror asks for one, as each term of a leader that
+// fills its own begins with one.
+func (m *Mirror) RequestResync() {
+	select {
+	case m.askCh <- struct{}{}:
+	default:
+	}
+}
+
+// Settle waits until the mirror is fresh and has read again every node
+// whose watch fired before Settle was called. Watches fire in the order of
+// the store's writes, so a follower that learns it leads and then settles
+// holds every write made before its election (the former leader's last
+// ones included): what a full read at that moment would give, without it.
+func (m *Mirror) Settle(ctx context.Context) error {
+	for {
+		if err := m.WaitFresh(ctx); err != nil {
+			return err
+		}
+		m.mu.Lock()
+		idle := m.freshLocked() && len(m.pending) == 0 && len(m.deferred) == 0 && m.inflight == 0
+		m.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
 }
 
 func (m *Mirror) lostLocked() {

@@ -36,6 +36,7 @@ type controlFlags struct {
 	repo, branch, path, cacheDir string
 	poll, resync                 time.Duration
 	cacheResync                  time.Duration
+	coldStandby                  bool
 	prune, protectReads          bool
 	tokenFile, webhookSecretFile string
 	sshKey, knownHosts           string
@@ -62,6 +63,7 @@ func (c *controlFlags) register(f *pflag.FlagSet, defaultPoll time.Duration) {
 	f.DurationVar(&c.poll, "poll", defaultPoll, "how often the branch is fetched (webhooks sync at once)")
 	f.DurationVar(&c.resync, "resync", time.Second, "how often the cluster is re-read and repaired without any change")
 	f.DurationVar(&c.cacheResync, "cache-resync", 5*time.Minute, "how often the leader re-reads the whole cluster state into its watch-driven cache and counts what the watches missed (berth_cache_drift_total)")
+	f.BoolVar(&c.coldStandby, "cold-standby", false, "keep no cache of the cluster state while following: less memory per standby replica, but a new leader reads the whole cluster before its first pass (docs/production.md#failover)")
 	f.BoolVar(&c.prune, "prune", true, "stop apps removed from the repository (false: only report them)")
 	f.StringVar(&c.tokenFile, "token-file", "", "file holding the bearer token write endpoints require")
 	f.BoolVar(&c.protectReads, "protect-reads", false, "require the token for reads too")
@@ -215,7 +217,7 @@ func newControlPlane(ctx context.Context, logger *slog.Logger, store cluster.Sto
 	state := cluster.NewState(store)
 	index := &taskindex.Index{}
 	rec := reconciler.New(reconciler.Config{
-		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, CacheResync: c.cacheResync, Logger: logger, Observer: taskindex.Feed(index, metrics.New(reg)), Verify: verify, Signatures: signatures,
+		Branch: c.branch, Path: c.path, Poll: c.poll, Resync: c.resync, CacheResync: c.cacheResync, ColdStandby: c.coldStandby, Logger: logger, Observer: taskindex.Feed(index, metrics.New(reg)), Verify: verify, Signatures: signatures,
 		SecretIdentity: ageID,
 		Pass:           decide.Options{Prune: c.prune, Spec: decide.SpecOptions{ShellImage: c.shellImage}},
 	}, src, state)

@@ -137,6 +137,7 @@ func runServer(ctx context.Context, logger *slog.Logger, cfg zkstore.Config, lis
 			return err
 		}
 		scfg.Lead = append(scfg.Lead, cp.rec.Run)
+		scfg.Standby = append(scfg.Standby, cp.rec.Standby)
 	} else {
 		logger.Warn("no --repo: this replica elects and serves status but reconciles nothing")
 	}

@@ -136,7 +136,7 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 		warnings = append(warnings, msg)
 	}
 	srv := server.New(server.Config{ID: "up", Version: version, Store: serverStore, Logger: logger,
-		Lead: []server.LeadFunc{cp.rec.Run}, TLS: serveTLS, Warnings: warnings, Limits: fl.control.limits})
+		Lead: []server.LeadFunc{cp.rec.Run}, Standby: []func(context.Context){cp.rec.Standby}, TLS: serveTLS, Warnings: warnings, Limits: fl.control.limits})
 	logs := &localLogs{}
 	cp.api.Logs = logs
 	cp.mount(srv, peers)
