@@ -171,6 +171,24 @@ func (m *Mirror) readAll(ctx context.Context) (*read, error) {
 	return got, nil
 }
 
+// queuedLocked reports whether a watch on p, or on the directories above it,
+// fired and its read is still to come: the mirror was about to learn of
+// the change, so a resync that finds it first has not found drift. (A
+// resync that runs while agents write, as a new leader's does, would
+// otherwise count every status in flight.)
+func (m *Mirror) queuedLocked(p string) bool {
+	for range 3 {
+		if _, ok := m.pending[p]; ok || m.busy[p] {
+			return true
+		}
+		if _, ok := m.deferred[p]; ok {
+			return true
+		}
+		p = path.Dir(p)
+	}
+	return false
+}
+
 // mergeLocked corrects the mirror with what a resync that started at epoch
 // start read, and counts the corrections.
 func (m *Mirror) mergeLocked(got *read, start uint64) int {
@@ -186,7 +204,9 @@ func (m *Mirror) mergeLocked(got *read, start uint64) int {
 		if cur := m.leaves[p]; cur == nil || !reflect.DeepEqual(cur.val, v) {
 			t, _, _ := m.classify(p)
 			m.setLocked(t, p, v)
-			drift++
+			if !m.queuedLocked(p) {
+				drift++
+			}
 		}
 	}
 	for p, l := range m.leaves {
@@ -195,7 +215,9 @@ func (m *Mirror) mergeLocked(got *read, start uint64) int {
 		}
 		t, _, _ := m.classify(p)
 		m.deleteLocked(t, p)
-		drift++
+		if !m.queuedLocked(p) {
+			drift++
+		}
 	}
 	for dir, names := range got.live {
 		d := m.dir(dir)
@@ -207,14 +229,16 @@ func (m *Mirror) mergeLocked(got *read, start uint64) int {
 			continue
 		}
 		t, _, _ := m.classify(dir)
-		for n := range names {
-			if _, ok := d.kids[n]; !ok {
-				drift++
+		if !m.queuedLocked(dir) {
+			for n := range names {
+				if _, ok := d.kids[n]; !ok {
+					drift++
+				}
 			}
-		}
-		for n := range d.kids {
-			if _, ok := names[n]; !ok {
-				drift++
+			for n := range d.kids {
+				if _, ok := names[n]; !ok {
+					drift++
+				}
 			}
 		}
 		m.bumpLocked(t, dir)
