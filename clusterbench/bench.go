@@ -60,6 +60,10 @@ type Config struct {
 	SessionTimeout, AgentSessionTimeout time.Duration
 	// IdlePasses is how many idle passes are timed (5 if zero).
 	IdlePasses int
+	// ColdStandby runs the replicas as berth server --cold-standby: the
+	// follower keeps no cache, so the process's memory beyond the agents'
+	// is the leader's alone, and a failover fills the new leader's cache.
+	ColdStandby bool
 	// Timeout bounds each phase (30 min if zero).
 	Timeout time.Duration
 	// Version is the leaders' and agents' version string.
@@ -89,6 +93,9 @@ type Result struct {
 	// (leaders and agents).
 	IdleHeapMiB int64
 	Load        string // the load average at the end
+	// ColdStandby is Config.ColdStandby: whether leader_rss_mib holds the
+	// leader alone or the leader and the standby's cache.
+	ColdStandby bool
 }
 
 // Print writes the figures one per line, `name: value`.
@@ -100,6 +107,13 @@ func (r Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "change_to_commit_ms: %.0f\n", ms(r.ChangeToCommit))
 	fmt.Fprintf(w, "failover_first_pass_s: %.1f\n", r.FailoverFirstPass.Seconds())
 	fmt.Fprintf(w, "failover_restarts: %d\n", r.FailoverRestarts)
+	// Both replicas are in this process: with standby caches, the figure
+	// is the leader's memory and the follower's cache together.
+	standby := "warm (leader_rss_mib holds the leader and the follower's cache)"
+	if r.ColdStandby {
+		standby = "cold (leader_rss_mib holds the leader alone)"
+	}
+	fmt.Fprintf(w, "standby: %s\n", standby)
 	fmt.Fprintf(w, "leader_rss_mib: %d\n", max(r.ProcessPeakRSSMiB-r.AgentsRSSMiB, 0))
 	fmt.Fprintf(w, "process_peak_rss_mib: %d\n", r.ProcessPeakRSSMiB)
 	fmt.Fprintf(w, "agents_rss_mib: %d\n", r.AgentsRSSMiB)
@@ -205,7 +219,7 @@ func (m mutable) WithAttrs(as []slog.Attr) slog.Handler {
 func (m mutable) WithGroup(g string) slog.Handler { return mutable{m.Handler.WithGroup(g), m.muted} }
 
 func (b *bench) measure(ctx context.Context) (Result, error) {
-	res := Result{Agents: b.cfg.Agents, Tasks: b.cfg.Tasks, Apps: b.apps}
+	res := Result{Agents: b.cfg.Agents, Tasks: b.cfg.Tasks, Apps: b.apps, ColdStandby: b.cfg.ColdStandby}
 	var err error
 	if b.repo, err = newRepo(filepath.Join(b.dir, "repo.git")); err != nil {
 		return res, err
@@ -471,7 +485,7 @@ func (b *bench) startReplica(ctx context.Context, id string) (*replica, error) {
 	// the benchmark asked for: they are dropped.
 	log := slog.New(mutable{b.quiet.Handler(), &r.cut.muted}).With("server", id)
 	r.rec = reconciler.New(reconciler.Config{
-		Branch: branch, Poll: time.Hour, Resync: time.Second, Logger: log, Observer: r.obs,
+		Branch: branch, Poll: time.Hour, Resync: time.Second, Logger: log, Observer: r.obs, ColdStandby: b.cfg.ColdStandby,
 		Pass: decide.Options{Prune: true, Spec: decide.SpecOptions{ShellImage: decide.DefaultShellImage}},
 	}, src, cluster.NewState(s))
 	r.srv = server.New(server.Config{ID: id, Version: b.cfg.Version, Store: s, Logger: log,

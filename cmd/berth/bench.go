@@ -103,6 +103,7 @@ func newBenchClusterCmd() *cobra.Command {
 		session, agentSess  time.Duration
 		timeout             time.Duration
 		pprofAddr           string
+		cold                bool
 	)
 	cmd := &cobra.Command{
 		Use:   "cluster",
@@ -148,7 +149,7 @@ sessions come from one address: the ZooKeeper needs maxClientCnxns=0.`,
 				defer stop()
 			}
 			res, err := clusterbench.Run(cmd.Context(), clusterbench.Config{ZK: cfg, Agents: agents, Tasks: tasks, Instances: inst,
-				SessionTimeout: session, AgentSessionTimeout: agentSess, IdlePasses: idle, Timeout: timeout, Version: version, Log: logger})
+				SessionTimeout: session, AgentSessionTimeout: agentSess, IdlePasses: idle, ColdStandby: cold, Timeout: timeout, Version: version, Log: logger})
 			if err != nil {
 				return err
 			}
@@ -165,6 +166,7 @@ sessions come from one address: the ZooKeeper needs maxClientCnxns=0.`,
 	f.DurationVar(&session, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout of the leader replicas")
 	f.DurationVar(&agentSess, "agent-session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout of the simulated agents (longer on a machine too loaded to keep thousands of sessions alive)")
 	f.DurationVar(&timeout, "timeout", 30*time.Minute, "longest each phase may take")
+	f.BoolVar(&cold, "cold-standby", false, "run the replicas with --cold-standby: leader_rss_mib is then the leader's alone, and the failover fills the new leader's cache")
 	f.StringVar(&pprofAddr, "pprof", "", "serve Go's profiles (/debug/pprof/) on this address while running, e.g. 127.0.0.1:6060")
 	return cmd
 }
