@@ -619,18 +619,28 @@ func stepApp(in *Input, m *Memo, sameAgents bool, app *manifests.App, spec rollo
 	prev, reuse := m.lookup(app.ID, spec, launches, len(pos), in)
 	// Tasks of the cache's parts never change once given: the very same
 	// tasks, on agents seen the same, are the same rollout tasks, without
-	// reading them.
+	// reading them. Only the tasks of parts that changed (the agents that
+	// got or reported something) are converted and compared.
 	shared := byApp.flat[app.ID] == 0
-	if reuse && sameAgents && shared && slices.Equal(prev.from, pos) {
+	group := groupByAttribute(app)
+	same := reuse && sameAgents && shared && prev.group == group && len(prev.from) == len(pos)
+	if same && slices.Equal(prev.from, pos) {
 		return prev
 	}
-	group := groupByAttribute(app)
 	var tasks []rollout.Task
 	if !reuse {
 		tasks = make([]rollout.Task, 0, len(pos))
 	}
 	for k, t := range pos {
-		rt := observedTask(t, agents, lost, group)
+		if reuse && same && prev.from[k] == t {
+			continue
+		}
+		var rt rollout.Task
+		if !reuse && same && prev.from[k] == t {
+			rt = prev.tasks[k]
+		} else {
+			rt = observedTask(t, agents, lost, group)
+		}
 		if reuse {
 			if prev.tasks[k] == rt {
 				continue
@@ -650,7 +660,7 @@ func stepApp(in *Input, m *Memo, sameAgents bool, app *manifests.App, spec rollo
 	}
 	rin := rollout.Input{Spec: spec, Tasks: tasks, Launches: launches, Now: in.Now}
 	d := rollout.Step(rin)
-	return appStep{spec: spec, launches: launches, tasks: tasks, from: from, d: d, status: rollout.StatusOf(rin, d)}
+	return appStep{spec: spec, launches: launches, group: group, tasks: tasks, from: from, d: d, status: rollout.StatusOf(rin, d)}
 }
 
 // observedTask converts a cluster task for rollout, marking tasks on lost

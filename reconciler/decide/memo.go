@@ -117,7 +117,10 @@ func (m *Memo) keepParts(prev *Memo, parts [][]cluster.Task, queues map[string]s
 type appStep struct {
 	spec     rollout.Spec
 	launches rollout.Launches
-	tasks    []rollout.Task
+	// group is the GROUP_BY attribute the tasks were converted with (a
+	// placement constraint, not part of the spec's version).
+	group string
+	tasks []rollout.Task
 	// from are the tasks the step was made on, when all are of the
 	// input's TaskParts (which never change): the same pointers are the
 	// same tasks.

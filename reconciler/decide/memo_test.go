@@ -38,7 +38,7 @@ func TestMemoDecidesAsWithout(t *testing.T) {
 		agents := decidebench.BigAgents(4)
 		for i := range agents {
 			agents[i].LastSeen = decidebench.Now
-			agents[i].Attributes = map[string]string{"rack": fmt.Sprintf("r%d", i%2)}
+			agents[i].Attributes = map[string]string{"rack": fmt.Sprintf("r%d", i%2), "zone": fmt.Sprintf("z%d", i%3)}
 		}
 		in := decide.Input{Desired: set, Commit: "c1", Agents: agents, Now: decidebench.Now}
 		n := 0
@@ -79,10 +79,17 @@ func TestMemoDecidesAsWithout(t *testing.T) {
 				next := *in.Desired
 				next.Apps = append([]manifests.App(nil), next.Apps...)
 				a := &next.Apps[rng.IntN(len(next.Apps))]
-				if rng.IntN(2) == 0 {
+				switch rng.IntN(3) {
+				case 0:
 					a.Instances = 1 + rng.IntN(5)
-				} else {
+				case 1:
 					a.Env = map[string]string{"REV": fmt.Sprint(step)}
+				default: // spread over another attribute: a placement change, not a new version
+					field := "zone"
+					if len(a.Constraints) > 0 && a.Constraints[0].Field == "zone" {
+						field = "rack"
+					}
+					a.Constraints = []manifests.Constraint{{Field: field, Operator: manifests.OpGroupBy}}
 				}
 				in.Desired = &next
 				in.Commit = fmt.Sprintf("c%d", step)
