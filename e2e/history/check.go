@@ -340,6 +340,7 @@ func (c *checker) jobs() {
 	runs := map[string]map[string]JobRun{}
 	lastRead := map[string]time.Time{}
 	requests := map[string]int{}
+	maybe := map[string]int{}
 	for _, e := range c.h.Events {
 		switch e.Kind {
 		case KindJobRuns:
@@ -351,8 +352,11 @@ func (c *checker) jobs() {
 			}
 			lastRead[e.Job] = e.At
 		case KindManualRun:
-			if e.Manual.Accepted {
+			switch {
+			case e.Manual.Accepted:
 				requests[e.Manual.Job]++
+			case e.Manual.Maybe:
+				maybe[e.Manual.Job]++
 			}
 		}
 	}
@@ -377,8 +381,10 @@ func (c *checker) jobs() {
 				scheduled = append(scheduled, r)
 			}
 		}
-		if manual > requests[name] {
-			c.violate(RuleJobManual, added[name], lastRead[name], "job %s: %d manual runs for %d accepted requests", name, manual, requests[name])
+		// A request whose answer was lost may or may not have been
+		// recorded: it may account for a run, it does not demand one.
+		if manual > requests[name]+maybe[name] {
+			c.violate(RuleJobManual, added[name], lastRead[name], "job %s: %d manual runs for %d accepted requests and %d whose answer was lost", name, manual, requests[name], maybe[name])
 		}
 		judgeUntil := lastRead[name].Add(-spec.Epsilon - c.o.JobSlack)
 		// Occurrences before the job was pushed are not the soak's: the
@@ -402,8 +408,9 @@ func (c *checker) jobs() {
 				c.violate(RuleJobMissing, o, judgeUntil, "job %s: occurrence %s has no run and no SKIPPED record", name, o.UTC().Format(time.RFC3339))
 			case len(recs) > 1:
 				c.violate(RuleJobTwice, o, o, "job %s: occurrence %s recorded %d times: %s", name, o.UTC().Format(time.RFC3339), len(recs), describeRuns(recs))
-			case recs[0].State == "SKIPPED" && !c.skipCaused(spec, o, all):
-				c.violate(RuleJobSkipped, o, o.Add(spec.Epsilon), "job %s: occurrence %s SKIPPED though no fault kept the leader from it within epsilon %s and no run of it was still running", name, o.UTC().Format(time.RFC3339), spec.Epsilon)
+			case recs[0].State == "SKIPPED" && !c.skipCaused(spec, recs[0], all):
+				c.violate(RuleJobSkipped, o, o.Add(spec.Epsilon), "job %s: occurrence %s SKIPPED (%q, recorded %s after it) though no fault kept the leader from it within epsilon %s and no other run of it was unfinished",
+					name, o.UTC().Format(time.RFC3339), recs[0].Message, lateness(o, recs[0].FinishedAt), spec.Epsilon)
 			}
 		}
 		for _, r := range scheduled {
@@ -414,6 +421,14 @@ func (c *checker) jobs() {
 	}
 }
 
+// lateness is how long after the occurrence o its record was made.
+func lateness(o, recorded time.Time) string {
+	if recorded.IsZero() {
+		return "an unknown time"
+	}
+	return recorded.Sub(o).Round(100 * time.Millisecond).String()
+}
+
 func describeRuns(runs []JobRun) string {
 	parts := make([]string, 0, len(runs))
 	for _, r := range runs {
@@ -422,11 +437,25 @@ func describeRuns(runs []JobRun) string {
 	return "[" + strings.Join(parts, " ") + "]"
 }
 
-// skipCaused is the catch-up rule seen from outside: Berth skips an
-// occurrence only when the first pass after it comes more than epsilon
-// late, which a healthy control plane never does; or, for a job that is
-// not concurrent, when a previous run (scheduled or manual) still runs.
-func (c *checker) skipCaused(spec Job, o time.Time, runs []JobRun) bool {
+// skipCaused is the catch-up rule seen from outside. Berth records an
+// occurrence SKIPPED in the pass that handles it (the record's FinishedAt is
+// that pass's time) for one of two reasons:
+//   - the pass came more than epsilon after the occurrence, which a healthy
+//     control plane never lets happen: a control-plane fault (leader killed
+//     or paused, quorum lost, Git stalled) must overlap [occurrence,
+//     occurrence + epsilon];
+//   - the job is not concurrent and another run of it had not ended when
+//     the pass looked: a run recorded before that pass (a scheduled or
+//     manual run is recorded when it is asked for, and holds the job from
+//     then on, while it waits for a place or a slow container start too) and
+//     still unfinished at the occurrence.
+//
+// A run's StartedAt is when its container started, which on a loaded
+// machine can be tens of seconds after Berth recorded the run: judging the
+// overlap by it, as the checker first did, called legitimate skips
+// uncaused.
+func (c *checker) skipCaused(spec Job, skip JobRun, runs []JobRun) bool {
+	o := skip.ScheduledAt
 	for _, f := range c.faults {
 		if f.ControlPlane && !f.Start.After(o.Add(spec.Epsilon)) && !f.End.Add(c.o.FaultGrace).Before(o) {
 			return true
@@ -435,8 +464,12 @@ func (c *checker) skipCaused(spec Job, o time.Time, runs []JobRun) bool {
 	if spec.Concurrent {
 		return false
 	}
+	pass := skip.FinishedAt
+	if pass.IsZero() {
+		pass = o.Add(spec.Epsilon)
+	}
 	for _, r := range runs {
-		if r.State == "SKIPPED" || r.StartedAt.IsZero() || r.StartedAt.After(o) {
+		if r.RunID == skip.RunID || r.State == "SKIPPED" || r.ScheduledAt.After(pass) {
 			continue
 		}
 		if r.FinishedAt.IsZero() || r.FinishedAt.After(o) {

@@ -117,6 +117,7 @@ func TestJobs(t *testing.T) {
 	cases := map[string]struct {
 		runs   []JobRun
 		faults []Fault
+		manual int // accepted manual-run requests
 		want   string
 	}{
 		"missing":          {runs: good[:3], want: RuleJobMissing},
@@ -125,6 +126,19 @@ func TestJobs(t *testing.T) {
 		"skipped-by-fault": {runs: []JobRun{good[0], runOf("r1", 10, "SKIPPED"), good[2], good[3]}, faults: []Fault{{Name: "kill-leader", ControlPlane: true, Start: at(8), End: at(9)}}},
 		"skipped-overlap": {runs: []JobRun{{RunID: "r0", Trigger: "schedule", State: "SUCCEEDED", ScheduledAt: at(0), StartedAt: at(0.5), FinishedAt: at(12)},
 			{RunID: "r1", Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(10)}, good[2], good[3]}},
+		// The previous run was recorded before the occurrence but its
+		// container started only after it (a slow Docker): Berth skips
+		// the occurrence, rightly, though the run had not "started".
+		"skipped-behind-slow-start": {runs: []JobRun{{RunID: "r0", Trigger: "schedule", State: "SUCCEEDED", ScheduledAt: at(0), StartedAt: at(11), FinishedAt: at(13)},
+			{RunID: "r1", Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(10), FinishedAt: at(10.2)}, good[2], good[3]}},
+		// A manual run asked for before the pass holds the job too.
+		"skipped-behind-manual": {runs: []JobRun{good[0], {RunID: "m", Trigger: "manual", State: "SUCCEEDED", ScheduledAt: at(9.5), StartedAt: at(10.5), FinishedAt: at(12)},
+			{RunID: "r1", Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(10), FinishedAt: at(10.2)}, good[2], good[3]},
+			manual: 1},
+		// One asked for after the pass does not.
+		"skipped-before-manual": {runs: []JobRun{good[0], {RunID: "m", Trigger: "manual", State: "SUCCEEDED", ScheduledAt: at(10.5), StartedAt: at(11), FinishedAt: at(12)},
+			{RunID: "r1", Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(10), FinishedAt: at(10.2)}, good[2], good[3]},
+			manual: 1, want: RuleJobSkipped},
 		"foreign": {runs: append(append([]JobRun{}, good...), runOf("rx", 15, "SUCCEEDED")), want: RuleJobForeign},
 		"manual":  {runs: append(append([]JobRun{}, good...), JobRun{RunID: "m", Trigger: "manual", State: "SUCCEEDED"}), want: RuleJobManual},
 	}
@@ -132,6 +146,9 @@ func TestJobs(t *testing.T) {
 		h := jobHistory(tc.runs...)
 		for i := range tc.faults {
 			h.Events = append(h.Events, Event{At: tc.faults[i].Start, Kind: KindFault, Fault: &tc.faults[i]})
+		}
+		for range tc.manual {
+			h.Events = append(h.Events, Event{At: at(9), Kind: KindManualRun, Manual: &ManualRun{Job: "tick", Accepted: true}})
 		}
 		if got := rules(Check(h, Options{})); got != tc.want {
 			t.Errorf("%s: violations %q, want %q", name, got, tc.want)
@@ -142,6 +159,21 @@ func TestJobs(t *testing.T) {
 	h.Events = append(h.Events, Event{At: at(1), Kind: KindManualRun, Manual: &ManualRun{Job: "tick", Accepted: true}})
 	if r := Check(h, Options{}); len(r.Violations) != 0 {
 		t.Fatalf("requested manual run: %v", r.Violations)
+	}
+	// A request that timed out may have been recorded before its answer
+	// was lost: it accounts for a run. A 4xx refusal does not.
+	for _, tc := range []struct {
+		req  ManualRun
+		want string
+	}{
+		{ManualRun{Job: "tick", Maybe: true, Error: "context deadline exceeded"}, ""},
+		{ManualRun{Job: "tick", Error: "POST /v1/jobs/tick/run: 404"}, RuleJobManual},
+	} {
+		h := jobHistory(append(append([]JobRun{}, good...), JobRun{RunID: "m", Trigger: "manual", State: "SUCCEEDED"})...)
+		h.Events = append(h.Events, Event{At: at(1), Kind: KindManualRun, Manual: &tc.req})
+		if got := rules(Check(h, Options{})); got != tc.want {
+			t.Errorf("manual run after %+v: violations %q, want %q", tc.req, got, tc.want)
+		}
 	}
 }
 
