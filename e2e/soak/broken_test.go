@@ -73,10 +73,20 @@ func TestBrokenCapacityBuildIsCaught(t *testing.T) {
 	if err := os.Rename(broken, bin); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Servers[0].Restart(); err != nil {
-		t.Fatalf("restart the server on the broken build: %v", err)
-	}
-	c.WaitLeader(time.Minute)
+	// Stopped gracefully, so its ZooKeeper session (and registration)
+	// ends with it; started again until it stays up, in case the session
+	// outlived the process.
+	srv := c.Servers[0]
+	srv.Proc.Stop(10 * time.Second)
+	c.Wait("the server on the broken build leads", 2*time.Minute, func(ctx context.Context) error {
+		if !srv.Proc.Running() {
+			if err := srv.Proc.Start(); err != nil {
+				return err
+			}
+		}
+		_, err := c.Leader(ctx)
+		return err
+	})
 	bad := upgrade(t, c, push, testenv.WebImage)
 	if countRule(bad, history.RuleCapacity) == 0 {
 		t.Fatalf("the broken build: the checker reported no %s: %v", history.RuleCapacity, bad.Violations)
