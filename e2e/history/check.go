@@ -494,6 +494,11 @@ func (c *checker) consulIn(from, to time.Time) []*Consul {
 	return out
 }
 
+// consulSince reports whether some Consul sample was taken at or before t.
+func (c *checker) consulSince(t time.Time) bool {
+	return len(c.consul) > 0 && !c.consul[0].At.After(t)
+}
+
 // routing: every server in nginx's upstream, and every task that answered
 // through nginx, was passing in Consul at some time within Propagation
 // before; the upstream is never empty while Consul listed a passing
@@ -533,7 +538,10 @@ func (c *checker) routing() {
 					routed.good(subject)
 				}
 			}
-			always := true
+			// Only a window the Consul samples cover from its start can
+			// show instances passing "throughout": right after the
+			// recorder started, one sample is not 10 s of them.
+			always := c.consulSince(e.At.Add(-c.o.Propagation))
 			for _, st := range states {
 				if len(st.Passing[u.Service]) == 0 {
 					always = false

@@ -197,6 +197,9 @@ func TestRouting(t *testing.T) {
 		"never passing":                      {extra: []Event{upstreamAt(13, "a:2", "b:9")}, want: RuleRouted},
 		"empty":                              {extra: []Event{upstreamAt(13), upstreamAt(30), upstreamAt(31, "a:2")}, want: RuleEmpty},
 		"empty after the last instance left": {extra: []Event{consulAt(20), upstreamAt(21)}},
+		// Right after the recorder started (the soak's first render), one
+		// Consul sample is not the whole bound of passing instances.
+		"empty before the samples cover the bound": {extra: []Event{upstreamAt(0.5)}},
 		"answer from a non-passing task": {extra: []Event{
 			{At: at(0.5), Kind: KindTasks, Tasks: []Task{{ID: "t1", App: "/web", Addrs: []string{"a:1"}, Live: true}}},
 			{At: at(25), Kind: KindAnswer, Answer: &Answer{Service: "web", Task: "t1", Code: 200}}}, want: RuleRouted},
