@@ -56,7 +56,9 @@ func TestBrokenCapacityBuildIsCaught(t *testing.T) {
 
 	const mhc = 0.6
 	push := func(img string) *history.Commit {
-		manifest := e2e.WebApp("/web", img, 3, fmt.Sprintf("upgradeStrategy:\n  minimumHealthCapacity: %g\n  maximumOverCapacity: 1\n", mhc))
+		// The soak's own manifest: its health checks allow for a loaded
+		// machine's slow answers.
+		manifest := (&desired{images: []string{img}}).appManifest("/web", &appState{instances: 3, mhc: mhc})
 		spec := &history.Commit{Message: "/web runs " + img, Apps: map[string]history.App{"/web": {Instances: 3, Image: img, MinimumHealthCapacity: mhc, Service: "web"}}}
 		spec.Hash = c.Repo.Push(t, spec.Message, map[string]string{"apps/web.yaml": manifest})
 		c.Webhook(nil)
