@@ -289,3 +289,38 @@ func FuzzReadCheck(f *testing.F) {
 		_ = Check(h, Options{})
 	})
 }
+
+// TestReimagedTwiceWithinSeconds: a one-instance app (minimumHealthCapacity
+// 0.5) re-imaged v1 -> v2 -> v3 before v2's task was healthy. As in
+// Marathon, the v2 task (old now, and not healthy) is the one stopped, the
+// v1 task keeps serving until v3's is healthy: no violation. Killing the v1
+// task instead would leave nothing serving and is one.
+func TestReimagedTwiceWithinSeconds(t *testing.T) {
+	commit := func(image string) *Commit {
+		return &Commit{Hash: "c-" + image, Apps: map[string]App{"/web": {Instances: 1, Image: image, MinimumHealthCapacity: 0.5, Service: "web"}}}
+	}
+	killing := func(tk Task) Task { tk.Kill, tk.Healthy = true, false; return tk }
+	staging := func(id, image string) Task {
+		return Task{ID: id, App: "/web", Agent: "a1", Image: image, State: "TASK_STAGING", Live: true}
+	}
+	base := []Event{
+		{At: at(0), Kind: KindCommit, Commit: commit("v1")},
+		{At: at(1), Kind: KindTasks, Tasks: []Task{task("1", "v1", true)}},
+		{At: at(2), Kind: KindCommit, Commit: commit("v2")},
+		{At: at(3), Kind: KindTasks, Tasks: []Task{task("1", "v1", true), staging("2", "v2")}},
+		{At: at(4), Kind: KindCommit, Commit: commit("v3")},
+	}
+	good := append(append([]Event{}, base...),
+		Event{At: at(5), Kind: KindTasks, Tasks: []Task{task("1", "v1", true), killing(staging("2", "v2"))}},
+		Event{At: at(6), Kind: KindTasks, Tasks: []Task{task("1", "v1", true), staging("3", "v3")}},
+		Event{At: at(7), Kind: KindTasks, Tasks: []Task{task("1", "v1", true), task("3", "v3", true)}},
+		Event{At: at(8), Kind: KindTasks, Tasks: []Task{task("3", "v3", true)}})
+	if r := Check(History{Events: good}, Options{}); len(r.Violations) != 0 {
+		t.Fatalf("Marathon's order: violations %v", r.Violations)
+	}
+	bad := append(append([]Event{}, base...),
+		Event{At: at(5), Kind: KindTasks, Tasks: []Task{killing(task("1", "v1", true)), staging("2", "v2")}})
+	if got := rules(Check(History{Events: bad}, Options{})); got != RuleCapacity {
+		t.Fatalf("the serving v1 task killed first: violations %q, want %s", got, RuleCapacity)
+	}
+}
