@@ -409,7 +409,7 @@ func (c *checker) jobs() {
 			case len(recs) > 1:
 				c.violate(RuleJobTwice, o, o, "job %s: occurrence %s recorded %d times: %s", name, o.UTC().Format(time.RFC3339), len(recs), describeRuns(recs))
 			case recs[0].State == "SKIPPED" && !c.skipCaused(spec, recs[0], all):
-				c.violate(RuleJobSkipped, o, o.Add(spec.Epsilon), "job %s: occurrence %s SKIPPED (%q, recorded %s after it) though no fault kept the leader from it within epsilon %s and no other run of it was unfinished",
+				c.violate(RuleJobSkipped, o, o.Add(spec.Epsilon), "job %s: occurrence %s SKIPPED (%q, recorded %s after it) though control-plane faults do not cover the delay past its epsilon %s and no other run of it was unfinished",
 					name, o.UTC().Format(time.RFC3339), recs[0].Message, lateness(o, recs[0].FinishedAt), spec.Epsilon)
 			}
 		}
@@ -454,19 +454,31 @@ func describeRuns(runs []JobRun) string {
 // machine can be tens of seconds after Berth recorded the run: judging the
 // overlap by it, as the checker first did, called legitimate skips
 // uncaused.
+//
+// A late pass is excused only for as long as faults last: the control-plane
+// faults (with their grace) must cover every moment from occurrence +
+// epsilon to the pass that recorded the skip. A fault overlapping the
+// occurrence does not excuse a pass that came 20 minutes later (the 06:00
+// soak, whose servers had all stopped for good).
 func (c *checker) skipCaused(spec Job, skip JobRun, runs []JobRun) bool {
 	o := skip.ScheduledAt
-	for _, f := range c.faults {
-		if f.ControlPlane && !f.Start.After(o.Add(spec.Epsilon)) && !f.End.Add(c.o.FaultGrace).Before(o) {
-			return true
-		}
-	}
-	if spec.Concurrent {
-		return false
-	}
 	pass := skip.FinishedAt
 	if pass.IsZero() {
+		// A record without its pass's time: any control-plane fault
+		// overlapping [occurrence, occurrence + epsilon] excuses it.
 		pass = o.Add(spec.Epsilon)
+		for _, f := range c.faults {
+			if f.ControlPlane && !f.Start.After(pass) && !f.End.Add(c.o.FaultGrace).Before(o) {
+				return true
+			}
+		}
+	} else if pass.After(o.Add(spec.Epsilon)) && c.controlPlaneDown(o.Add(spec.Epsilon), pass) {
+		return true
+	}
+	// Berth says which reason it skipped for; a record without one may
+	// have either.
+	if spec.Concurrent || strings.HasPrefix(skip.Message, "missed by more than epsilon") {
+		return false
 	}
 	for _, r := range runs {
 		if r.RunID == skip.RunID || r.State == "SKIPPED" || r.ScheduledAt.After(pass) {
@@ -477,6 +489,27 @@ func (c *checker) skipCaused(spec Job, skip JobRun, runs []JobRun) bool {
 		}
 	}
 	return false
+}
+
+// controlPlaneDown reports whether control-plane faults, each with its
+// grace, cover all of [from, to] without a gap.
+func (c *checker) controlPlaneDown(from, to time.Time) bool {
+	t := from
+	for {
+		reach := t
+		for _, f := range c.faults {
+			if f.ControlPlane && !f.Start.After(t) && f.End.Add(c.o.FaultGrace).After(reach) {
+				reach = f.End.Add(c.o.FaultGrace)
+			}
+		}
+		if !reach.Before(to) {
+			return true
+		}
+		if !reach.After(t) {
+			return false
+		}
+		t = reach
+	}
 }
 
 // consulIn returns the Consul answers that describe [from, to]: the last

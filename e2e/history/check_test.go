@@ -109,6 +109,11 @@ func runOf(id string, o float64, state string) JobRun {
 	return JobRun{RunID: id, Trigger: "schedule", State: state, ScheduledAt: at(o), StartedAt: at(o + 0.5), FinishedAt: at(o + 1)}
 }
 
+// lateSkip is occurrence o recorded SKIPPED by a pass at the given time.
+func lateSkip(id string, o, pass float64) JobRun {
+	return JobRun{RunID: id, Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(o), FinishedAt: at(pass), Message: "missed by more than epsilon PT5S"}
+}
+
 func TestJobs(t *testing.T) {
 	good := []JobRun{runOf("r0", 0, "SUCCEEDED"), runOf("r1", 10, "SUCCEEDED"), runOf("r2", 20, "SUCCEEDED"), runOf("r3", 30, "SUCCEEDED")}
 	if r := Check(jobHistory(good...), Options{}); len(r.Violations) != 0 || r.Judged[RuleJobMissing] != 4 {
@@ -123,7 +128,14 @@ func TestJobs(t *testing.T) {
 		"missing":          {runs: good[:3], want: RuleJobMissing},
 		"twice":            {runs: append(append([]JobRun{}, good...), runOf("r1b", 10, "SUCCEEDED")), want: RuleJobTwice},
 		"skipped":          {runs: []JobRun{good[0], runOf("r1", 10, "SKIPPED"), good[2], good[3]}, want: RuleJobSkipped},
-		"skipped-by-fault": {runs: []JobRun{good[0], runOf("r1", 10, "SKIPPED"), good[2], good[3]}, faults: []Fault{{Name: "kill-leader", ControlPlane: true, Start: at(8), End: at(9)}}},
+		"skipped-by-fault": {runs: []JobRun{good[0], lateSkip("r1", 10, 16), good[2], good[3]}, faults: []Fault{{Name: "kill-leader", ControlPlane: true, Start: at(8), End: at(9)}}},
+		// The pass came long after the fault and its grace ended: the
+		// fault does not explain it (every server down for good does).
+		"skipped-long-after-fault": {runs: []JobRun{good[0], lateSkip("r1", 10, 200), good[2], good[3]}, faults: []Fault{{Name: "kill-leader", ControlPlane: true, Start: at(8), End: at(9)}},
+			want: RuleJobSkipped},
+		// Faults one after another cover the whole delay.
+		"skipped-behind-faults": {runs: []JobRun{good[0], lateSkip("r1", 10, 100), good[2], good[3]}, faults: []Fault{
+			{Name: "kill-leader", ControlPlane: true, Start: at(8), End: at(9)}, {Name: "zk-quorum", ControlPlane: true, Start: at(50), End: at(60)}}},
 		"skipped-overlap": {runs: []JobRun{{RunID: "r0", Trigger: "schedule", State: "SUCCEEDED", ScheduledAt: at(0), StartedAt: at(0.5), FinishedAt: at(12)},
 			{RunID: "r1", Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(10)}, good[2], good[3]}},
 		// The previous run was recorded before the occurrence but its
