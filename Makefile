@@ -8,7 +8,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 export BERTH_TOOLS_BIN := $(TOOLS_BIN)
 
-.PHONY: all build run run-deps test unit e2e soak bench bench-cluster fuzz lint deps tools clean
+.PHONY: all build run run-deps test unit e2e soak soak-broken bench bench-cluster fuzz lint deps tools clean
 
 all: build
 
@@ -58,6 +58,14 @@ SOAK ?= 10m
 SEED ?=
 soak: deps
 	./scripts/soak.sh $(SOAK) $(SEED)
+
+# soak-broken shows the soak's checker failing on a real broken build: one
+# rolling upgrade decided by berth built with -tags berth_broken_capacity
+# (rollouts kill every old task at once) must be reported as
+# rollout-below-minimum-health-capacity, and one decided by the real build
+# must not. It also runs in `make test`.
+soak-broken: deps
+	$(GO) test -count=1 -timeout 10m -run '^TestBrokenCapacityBuildIsCaught$$' -v ./e2e/soak/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -7,12 +7,15 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/client"
 
 	"github.com/berthops/berth/agent/dockerrt"
 	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/testenv"
 )
 
 // gatedWriter records every batch written; while gated, a write tells
@@ -177,4 +180,54 @@ func TestReportRetries(t *testing.T) {
 			t.Errorf("%d failures: states stored %v, want one RUNNING", failures, got)
 		}
 	}
+}
+
+// outageCluster refuses every status write while down, as ZooKeeper does
+// without quorum, and counts the RUNNING reports it refused.
+type outageCluster struct {
+	*fakeCluster
+	down           atomic.Bool
+	refusedRunning atomic.Int32
+}
+
+func (o *outageCluster) ReportStatuses(ctx context.Context, sts []cluster.TaskStatus) error {
+	if o.down.Load() {
+		for _, st := range sts {
+			if st.State == cluster.TaskRunning {
+				o.refusedRunning.Add(1)
+			}
+		}
+		return errors.New("not connected")
+	}
+	return o.fakeCluster.ReportStatuses(ctx, sts)
+}
+
+// TestStatusLostInAnOutageIsWrittenLater: a task that starts while the
+// cluster refuses every write, and whose state does not change again (no
+// health checks), still reaches RUNNING on the server once the cluster is
+// back, through a real container. The agent used to give up after four
+// attempts (about 5 s), and the server saw such a task STARTING for ever:
+// the first 30-minute soak's stuck /api task.
+func TestStatusLostInAnOutageIsWrittenLater(t *testing.T) {
+	h := newHarness(t)
+	oc := &outageCluster{fakeCluster: h.fc}
+	oc.down.Store(true)
+	h.configure = func(c *Config) { c.Cluster = oc }
+	node := h.node("127.0.0.2")
+	h.start(node, nil)
+	h.fc.put(webTask(node, "quiet.1", testenv.FreePort(t, "127.0.0.2")))
+	// RUNNING refused several times: past the four attempts the agent
+	// used to make.
+	deadline := time.Now().Add(time.Minute)
+	for oc.refusedRunning.Load() < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("RUNNING refused only %d times in a minute", oc.refusedRunning.Load())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := h.fc.states("quiet.1"); len(got) != 0 {
+		t.Fatalf("states %v stored while the cluster was down", got)
+	}
+	oc.down.Store(false)
+	h.fc.waitState(t, "quiet.1", cluster.TaskRunning)
 }

@@ -5,20 +5,48 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // RegisterServer announces a berth server for as long as its session lives.
+//
+// A server restarted right after a crash finds its previous announcement
+// still there until the old session expires (the session timeout): it waits
+// for it to go, up to registerWait, instead of exiting. Exiting there left a
+// cluster whose servers were all restarted within their session timeouts
+// with no server at all (the soak of 06:00, 23 minutes without a leader). A
+// second live server with the same id keeps its node, and the wait ends
+// with ErrExists.
 func (st *State) RegisterServer(ctx context.Context, s ServerInfo) (Registration, error) {
 	data, err := json.Marshal(s)
 	if err != nil {
 		return nil, fmt.Errorf("register server %s: %w", s.ID, err)
 	}
-	reg, err := st.store.Register(ctx, serverPath(s.ID), data)
-	if err != nil {
-		return nil, fmt.Errorf("register server %s: %w", s.ID, err)
+	ctx, cancel := context.WithTimeout(ctx, registerWait)
+	defer cancel()
+	for {
+		reg, err := st.store.Register(ctx, serverPath(s.ID), data)
+		if err == nil {
+			return reg, nil
+		}
+		if !errors.Is(err, ErrExists) {
+			return nil, fmt.Errorf("register server %s: %w", s.ID, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("register server %s: the node of a previous run (or of another server with this id) did not go within %s: %w", s.ID, registerWait, err)
+		case <-time.After(registerRetry):
+		}
 	}
-	return reg, nil
 }
+
+// registerWait bounds how long a server waits for its previous session's
+// announcement to expire: ZooKeeper's largest session timeout by default
+// (20 ticks of 2 s) and then some.
+const registerWait = time.Minute
+
+// registerRetry is how often the announcement is tried again meanwhile.
+const registerRetry = 250 * time.Millisecond
 
 // Server reads one live server's announcement.
 func (st *State) Server(ctx context.Context, id string) (ServerInfo, error) {

@@ -40,9 +40,11 @@ type RunnerOptions struct {
 	// RetryMin and RetryMax bound the back-off after a source error
 	// (defaults 250ms and 10s).
 	RetryMin, RetryMax time.Duration
-	// RecoveryHold is how long an instance, node or service list that
-	// shrank in the first answer after a source failure is held back before
-	// it is fetched again and believed (default 15s).
+	// RecoveryHold is how long, at most, an instance, node or service list
+	// that shrank in the first answer after a source failure is held back
+	// before it is believed (default 15s). Meanwhile it is fetched again
+	// every RetryMin, and used as soon as it lists as many entries as the
+	// last good answer.
 	RecoveryHold time.Duration
 
 	envCheck func(name string) error // set by NewRunner from EnvPrefix

@@ -254,6 +254,45 @@ func TestRunnerKeepsLastGoodFileWhenSourceFails(t *testing.T) {
 	}
 }
 
+// TestRunnerHoldEndsOnceTheAnswerRecovers: Consul restarts empty while a
+// rollout replaces the only instance; its agent re-registers the new one a
+// moment later. The hold that protects the file from the empty answer ends
+// as soon as the answer lists as many instances as before, so the upstream
+// follows the rollout at once instead of keeping the replaced instance for
+// the whole hold (an hour here: without the early end the file never
+// changes).
+func TestRunnerHoldEndsOnceTheAnswerRecovers(t *testing.T) {
+	dir := t.TempDir()
+	cat := &MemoryCatalog{}
+	cat.Register(webInstance("web-1", 31001))
+	src := &flakySource{Source: CatalogSource{Catalog: cat}}
+	dest := filepath.Join(dir, "upstream.conf")
+	r, err := NewRunner([]manifests.Template{{ID: "web", Contents: upstreamTmpl, Destination: dest}},
+		RunnerOptions{Source: src, RetryMin: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond, RecoveryHold: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startRunner(t, r)
+	eventually(t, "first render", fileIs(dest, "upstream web {\n  server 127.0.0.2:31001;\n}\n"))
+
+	src.down.Store(true)
+	cat.Deregister("web-1")
+	eventually(t, "source error in status", func() bool {
+		return strings.Contains(statusOf(r, "web").SourceErr, "connection refused")
+	})
+	src.down.Store(false)
+	eventually(t, "hold in status", func() bool {
+		return strings.Contains(statusOf(r, "web").SourceErr, "holding the last good data")
+	})
+	if b, _ := os.ReadFile(dest); !strings.Contains(string(b), "31001") {
+		t.Fatalf("file changed while the answer was held: %q", b)
+	}
+	cat.Register(webInstance("web-2", 31002))
+	eventually(t, "the replacement rendered", fileIs(dest, "upstream web {\n  server 127.0.0.2:31002;\n}\n"))
+	// The file is written before the status is published.
+	eventually(t, "status clear", func() bool { return statusOf(r, "web").SourceErr == "" })
+}
+
 func TestRunOnceDryAndMissingKey(t *testing.T) {
 	cat := &MemoryCatalog{}
 	cat.Register(webInstance("web-1", 31001))

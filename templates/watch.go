@@ -18,10 +18,12 @@ type watchUpdate struct {
 // watchConfig tunes how watches retry and when they distrust an answer.
 type watchConfig struct {
 	retryMin, retryMax time.Duration
-	// recoveryHold is how long a list of instances, nodes or services that
-	// shrank is held back when it arrives right after the source failed: a
-	// Consul that restarted or lost its leader answers "no instances" before
-	// agents re-register, and rendering that would empty an upstream.
+	// recoveryHold is how long, at most, a list of instances, nodes or
+	// services that shrank is held back when it arrives right after the
+	// source failed: a Consul that restarted or lost its leader answers "no
+	// instances" before agents re-register, and rendering that would empty
+	// an upstream. The hold ends early once the answer lists as many
+	// entries as the last good one.
 	recoveryHold time.Duration
 	now          func() time.Time
 }
@@ -34,6 +36,9 @@ func watch(ctx context.Context, src Source, q Query, cfg watchConfig, out chan<-
 	var last any
 	haveLast := false
 	failing := false
+	// holdUntil is when a shrunken answer after a failure is used anyway;
+	// zero while nothing is held.
+	var holdUntil time.Time
 	backoff := cfg.retryMin
 	send := func(u watchUpdate) bool {
 		u.key, u.at = key, cfg.now()
@@ -79,14 +84,30 @@ func watch(ctx context.Context, src Source, q Query, cfg watchConfig, out chan<-
 			next = 0
 		}
 		if failing && haveLast && shrank(last, value) {
-			log.Warn("holding a shrunken answer that arrived right after a source failure", "query", key, "hold", cfg.recoveryHold)
-			if !send(watchUpdate{held: "fewer entries arrived right after the data source recovered; holding the last good data for " + cfg.recoveryHold.String() + " to confirm"}) || !sleep(cfg.recoveryHold) {
-				return
+			now := cfg.now()
+			if holdUntil.IsZero() {
+				holdUntil = now.Add(cfg.recoveryHold)
+				log.Warn("holding a shrunken answer that arrived right after a source failure", "query", key, "hold", cfg.recoveryHold)
+				if !send(watchUpdate{held: "fewer entries arrived right after the data source recovered; holding the last good data for up to " + cfg.recoveryHold.String() + " to confirm"}) {
+					return
+				}
 			}
-			failing = false
-			index = 0
-			continue
+			if now.Before(holdUntil) {
+				// Ask again soon, without blocking: as agents re-register
+				// the answer grows back, and it is used as soon as it lists
+				// as many entries as the last good one. Sleeping through
+				// the whole hold kept an upstream on a task that was
+				// replaced meanwhile for all of it (the soak's stale
+				// upstreams after a Consul restart).
+				index = 0
+				if !sleep(min(cfg.retryMin, holdUntil.Sub(now))) {
+					return
+				}
+				continue
+			}
+			// Held long enough: the source really lists fewer now.
 		}
+		holdUntil = time.Time{}
 		recovered := failing
 		failing = false
 		if haveLast && next == index && next != 0 && !recovered {

@@ -340,6 +340,7 @@ func (c *checker) jobs() {
 	runs := map[string]map[string]JobRun{}
 	lastRead := map[string]time.Time{}
 	requests := map[string]int{}
+	maybe := map[string]int{}
 	for _, e := range c.h.Events {
 		switch e.Kind {
 		case KindJobRuns:
@@ -351,8 +352,11 @@ func (c *checker) jobs() {
 			}
 			lastRead[e.Job] = e.At
 		case KindManualRun:
-			if e.Manual.Accepted {
+			switch {
+			case e.Manual.Accepted:
 				requests[e.Manual.Job]++
+			case e.Manual.Maybe:
+				maybe[e.Manual.Job]++
 			}
 		}
 	}
@@ -377,8 +381,10 @@ func (c *checker) jobs() {
 				scheduled = append(scheduled, r)
 			}
 		}
-		if manual > requests[name] {
-			c.violate(RuleJobManual, added[name], lastRead[name], "job %s: %d manual runs for %d accepted requests", name, manual, requests[name])
+		// A request whose answer was lost may or may not have been
+		// recorded: it may account for a run, it does not demand one.
+		if manual > requests[name]+maybe[name] {
+			c.violate(RuleJobManual, added[name], lastRead[name], "job %s: %d manual runs for %d accepted requests and %d whose answer was lost", name, manual, requests[name], maybe[name])
 		}
 		judgeUntil := lastRead[name].Add(-spec.Epsilon - c.o.JobSlack)
 		// Occurrences before the job was pushed are not the soak's: the
@@ -402,8 +408,9 @@ func (c *checker) jobs() {
 				c.violate(RuleJobMissing, o, judgeUntil, "job %s: occurrence %s has no run and no SKIPPED record", name, o.UTC().Format(time.RFC3339))
 			case len(recs) > 1:
 				c.violate(RuleJobTwice, o, o, "job %s: occurrence %s recorded %d times: %s", name, o.UTC().Format(time.RFC3339), len(recs), describeRuns(recs))
-			case recs[0].State == "SKIPPED" && !c.skipCaused(spec, o, all):
-				c.violate(RuleJobSkipped, o, o.Add(spec.Epsilon), "job %s: occurrence %s SKIPPED though no fault kept the leader from it within epsilon %s and no run of it was still running", name, o.UTC().Format(time.RFC3339), spec.Epsilon)
+			case recs[0].State == "SKIPPED" && !c.skipCaused(spec, recs[0], all):
+				c.violate(RuleJobSkipped, o, o.Add(spec.Epsilon), "job %s: occurrence %s SKIPPED (%q, recorded %s after it) though control-plane faults do not cover the delay past its epsilon %s and no other run of it was unfinished",
+					name, o.UTC().Format(time.RFC3339), recs[0].Message, lateness(o, recs[0].FinishedAt), spec.Epsilon)
 			}
 		}
 		for _, r := range scheduled {
@@ -414,6 +421,14 @@ func (c *checker) jobs() {
 	}
 }
 
+// lateness is how long after the occurrence o its record was made.
+func lateness(o, recorded time.Time) string {
+	if recorded.IsZero() {
+		return "an unknown time"
+	}
+	return recorded.Sub(o).Round(100 * time.Millisecond).String()
+}
+
 func describeRuns(runs []JobRun) string {
 	parts := make([]string, 0, len(runs))
 	for _, r := range runs {
@@ -422,21 +437,51 @@ func describeRuns(runs []JobRun) string {
 	return "[" + strings.Join(parts, " ") + "]"
 }
 
-// skipCaused is the catch-up rule seen from outside: Berth skips an
-// occurrence only when the first pass after it comes more than epsilon
-// late, which a healthy control plane never does; or, for a job that is
-// not concurrent, when a previous run (scheduled or manual) still runs.
-func (c *checker) skipCaused(spec Job, o time.Time, runs []JobRun) bool {
-	for _, f := range c.faults {
-		if f.ControlPlane && !f.Start.After(o.Add(spec.Epsilon)) && !f.End.Add(c.o.FaultGrace).Before(o) {
-			return true
+// skipCaused is the catch-up rule seen from outside. Berth records an
+// occurrence SKIPPED in the pass that handles it (the record's FinishedAt is
+// that pass's time) for one of two reasons:
+//   - the pass came more than epsilon after the occurrence, which a healthy
+//     control plane never lets happen: a control-plane fault (leader killed
+//     or paused, quorum lost, Git stalled) must overlap [occurrence,
+//     occurrence + epsilon];
+//   - the job is not concurrent and another run of it had not ended when
+//     the pass looked: a run recorded before that pass (a scheduled or
+//     manual run is recorded when it is asked for, and holds the job from
+//     then on, while it waits for a place or a slow container start too) and
+//     still unfinished at the occurrence.
+//
+// A run's StartedAt is when its container started, which on a loaded
+// machine can be tens of seconds after Berth recorded the run: judging the
+// overlap by it, as the checker first did, called legitimate skips
+// uncaused.
+//
+// A late pass is excused only for as long as faults last: the control-plane
+// faults (with their grace) must cover every moment from occurrence +
+// epsilon to the pass that recorded the skip. A fault overlapping the
+// occurrence does not excuse a pass that came 20 minutes later (the 06:00
+// soak, whose servers had all stopped for good).
+func (c *checker) skipCaused(spec Job, skip JobRun, runs []JobRun) bool {
+	o := skip.ScheduledAt
+	pass := skip.FinishedAt
+	if pass.IsZero() {
+		// A record without its pass's time: any control-plane fault
+		// overlapping [occurrence, occurrence + epsilon] excuses it.
+		pass = o.Add(spec.Epsilon)
+		for _, f := range c.faults {
+			if f.ControlPlane && !f.Start.After(pass) && !f.End.Add(c.o.FaultGrace).Before(o) {
+				return true
+			}
 		}
+	} else if pass.After(o.Add(spec.Epsilon)) && c.controlPlaneDown(o.Add(spec.Epsilon), pass) {
+		return true
 	}
-	if spec.Concurrent {
+	// Berth says which reason it skipped for; a record without one may
+	// have either.
+	if spec.Concurrent || strings.HasPrefix(skip.Message, "missed by more than epsilon") {
 		return false
 	}
 	for _, r := range runs {
-		if r.State == "SKIPPED" || r.StartedAt.IsZero() || r.StartedAt.After(o) {
+		if r.RunID == skip.RunID || r.State == "SKIPPED" || r.ScheduledAt.After(pass) {
 			continue
 		}
 		if r.FinishedAt.IsZero() || r.FinishedAt.After(o) {
@@ -444,6 +489,27 @@ func (c *checker) skipCaused(spec Job, o time.Time, runs []JobRun) bool {
 		}
 	}
 	return false
+}
+
+// controlPlaneDown reports whether control-plane faults, each with its
+// grace, cover all of [from, to] without a gap.
+func (c *checker) controlPlaneDown(from, to time.Time) bool {
+	t := from
+	for {
+		reach := t
+		for _, f := range c.faults {
+			if f.ControlPlane && !f.Start.After(t) && f.End.Add(c.o.FaultGrace).After(reach) {
+				reach = f.End.Add(c.o.FaultGrace)
+			}
+		}
+		if !reach.Before(to) {
+			return true
+		}
+		if !reach.After(t) {
+			return false
+		}
+		t = reach
+	}
 }
 
 // consulIn returns the Consul answers that describe [from, to]: the last
@@ -459,6 +525,11 @@ func (c *checker) consulIn(from, to time.Time) []*Consul {
 		out = append(out, c.consul[i].Consul)
 	}
 	return out
+}
+
+// consulSince reports whether some Consul sample was taken at or before t.
+func (c *checker) consulSince(t time.Time) bool {
+	return len(c.consul) > 0 && !c.consul[0].At.After(t)
 }
 
 // routing: every server in nginx's upstream, and every task that answered
@@ -500,7 +571,10 @@ func (c *checker) routing() {
 					routed.good(subject)
 				}
 			}
-			always := true
+			// Only a window the Consul samples cover from its start can
+			// show instances passing "throughout": right after the
+			// recorder started, one sample is not 10 s of them.
+			always := c.consulSince(e.At.Add(-c.o.Propagation))
 			for _, st := range states {
 				if len(st.Passing[u.Service]) == 0 {
 					always = false

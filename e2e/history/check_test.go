@@ -109,6 +109,11 @@ func runOf(id string, o float64, state string) JobRun {
 	return JobRun{RunID: id, Trigger: "schedule", State: state, ScheduledAt: at(o), StartedAt: at(o + 0.5), FinishedAt: at(o + 1)}
 }
 
+// lateSkip is occurrence o recorded SKIPPED by a pass at the given time.
+func lateSkip(id string, o, pass float64) JobRun {
+	return JobRun{RunID: id, Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(o), FinishedAt: at(pass), Message: "missed by more than epsilon PT5S"}
+}
+
 func TestJobs(t *testing.T) {
 	good := []JobRun{runOf("r0", 0, "SUCCEEDED"), runOf("r1", 10, "SUCCEEDED"), runOf("r2", 20, "SUCCEEDED"), runOf("r3", 30, "SUCCEEDED")}
 	if r := Check(jobHistory(good...), Options{}); len(r.Violations) != 0 || r.Judged[RuleJobMissing] != 4 {
@@ -117,14 +122,35 @@ func TestJobs(t *testing.T) {
 	cases := map[string]struct {
 		runs   []JobRun
 		faults []Fault
+		manual int // accepted manual-run requests
 		want   string
 	}{
 		"missing":          {runs: good[:3], want: RuleJobMissing},
 		"twice":            {runs: append(append([]JobRun{}, good...), runOf("r1b", 10, "SUCCEEDED")), want: RuleJobTwice},
 		"skipped":          {runs: []JobRun{good[0], runOf("r1", 10, "SKIPPED"), good[2], good[3]}, want: RuleJobSkipped},
-		"skipped-by-fault": {runs: []JobRun{good[0], runOf("r1", 10, "SKIPPED"), good[2], good[3]}, faults: []Fault{{Name: "kill-leader", ControlPlane: true, Start: at(8), End: at(9)}}},
+		"skipped-by-fault": {runs: []JobRun{good[0], lateSkip("r1", 10, 16), good[2], good[3]}, faults: []Fault{{Name: "kill-leader", ControlPlane: true, Start: at(8), End: at(9)}}},
+		// The pass came long after the fault and its grace ended: the
+		// fault does not explain it (every server down for good does).
+		"skipped-long-after-fault": {runs: []JobRun{good[0], lateSkip("r1", 10, 200), good[2], good[3]}, faults: []Fault{{Name: "kill-leader", ControlPlane: true, Start: at(8), End: at(9)}},
+			want: RuleJobSkipped},
+		// Faults one after another cover the whole delay.
+		"skipped-behind-faults": {runs: []JobRun{good[0], lateSkip("r1", 10, 100), good[2], good[3]}, faults: []Fault{
+			{Name: "kill-leader", ControlPlane: true, Start: at(8), End: at(9)}, {Name: "zk-quorum", ControlPlane: true, Start: at(50), End: at(60)}}},
 		"skipped-overlap": {runs: []JobRun{{RunID: "r0", Trigger: "schedule", State: "SUCCEEDED", ScheduledAt: at(0), StartedAt: at(0.5), FinishedAt: at(12)},
 			{RunID: "r1", Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(10)}, good[2], good[3]}},
+		// The previous run was recorded before the occurrence but its
+		// container started only after it (a slow Docker): Berth skips
+		// the occurrence, rightly, though the run had not "started".
+		"skipped-behind-slow-start": {runs: []JobRun{{RunID: "r0", Trigger: "schedule", State: "SUCCEEDED", ScheduledAt: at(0), StartedAt: at(11), FinishedAt: at(13)},
+			{RunID: "r1", Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(10), FinishedAt: at(10.2)}, good[2], good[3]}},
+		// A manual run asked for before the pass holds the job too.
+		"skipped-behind-manual": {runs: []JobRun{good[0], {RunID: "m", Trigger: "manual", State: "SUCCEEDED", ScheduledAt: at(9.5), StartedAt: at(10.5), FinishedAt: at(12)},
+			{RunID: "r1", Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(10), FinishedAt: at(10.2)}, good[2], good[3]},
+			manual: 1},
+		// One asked for after the pass does not.
+		"skipped-before-manual": {runs: []JobRun{good[0], {RunID: "m", Trigger: "manual", State: "SUCCEEDED", ScheduledAt: at(10.5), StartedAt: at(11), FinishedAt: at(12)},
+			{RunID: "r1", Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(10), FinishedAt: at(10.2)}, good[2], good[3]},
+			manual: 1, want: RuleJobSkipped},
 		"foreign": {runs: append(append([]JobRun{}, good...), runOf("rx", 15, "SUCCEEDED")), want: RuleJobForeign},
 		"manual":  {runs: append(append([]JobRun{}, good...), JobRun{RunID: "m", Trigger: "manual", State: "SUCCEEDED"}), want: RuleJobManual},
 	}
@@ -132,6 +158,9 @@ func TestJobs(t *testing.T) {
 		h := jobHistory(tc.runs...)
 		for i := range tc.faults {
 			h.Events = append(h.Events, Event{At: tc.faults[i].Start, Kind: KindFault, Fault: &tc.faults[i]})
+		}
+		for range tc.manual {
+			h.Events = append(h.Events, Event{At: at(9), Kind: KindManualRun, Manual: &ManualRun{Job: "tick", Accepted: true}})
 		}
 		if got := rules(Check(h, Options{})); got != tc.want {
 			t.Errorf("%s: violations %q, want %q", name, got, tc.want)
@@ -142,6 +171,21 @@ func TestJobs(t *testing.T) {
 	h.Events = append(h.Events, Event{At: at(1), Kind: KindManualRun, Manual: &ManualRun{Job: "tick", Accepted: true}})
 	if r := Check(h, Options{}); len(r.Violations) != 0 {
 		t.Fatalf("requested manual run: %v", r.Violations)
+	}
+	// A request that timed out may have been recorded before its answer
+	// was lost: it accounts for a run. A 4xx refusal does not.
+	for _, tc := range []struct {
+		req  ManualRun
+		want string
+	}{
+		{ManualRun{Job: "tick", Maybe: true, Error: "context deadline exceeded"}, ""},
+		{ManualRun{Job: "tick", Error: "POST /v1/jobs/tick/run: 404"}, RuleJobManual},
+	} {
+		h := jobHistory(append(append([]JobRun{}, good...), JobRun{RunID: "m", Trigger: "manual", State: "SUCCEEDED"})...)
+		h.Events = append(h.Events, Event{At: at(1), Kind: KindManualRun, Manual: &tc.req})
+		if got := rules(Check(h, Options{})); got != tc.want {
+			t.Errorf("manual run after %+v: violations %q, want %q", tc.req, got, tc.want)
+		}
 	}
 }
 
@@ -165,6 +209,9 @@ func TestRouting(t *testing.T) {
 		"never passing":                      {extra: []Event{upstreamAt(13, "a:2", "b:9")}, want: RuleRouted},
 		"empty":                              {extra: []Event{upstreamAt(13), upstreamAt(30), upstreamAt(31, "a:2")}, want: RuleEmpty},
 		"empty after the last instance left": {extra: []Event{consulAt(20), upstreamAt(21)}},
+		// Right after the recorder started (the soak's first render), one
+		// Consul sample is not the whole bound of passing instances.
+		"empty before the samples cover the bound": {extra: []Event{upstreamAt(0.5)}},
 		"answer from a non-passing task": {extra: []Event{
 			{At: at(0.5), Kind: KindTasks, Tasks: []Task{{ID: "t1", App: "/web", Addrs: []string{"a:1"}, Live: true}}},
 			{At: at(25), Kind: KindAnswer, Answer: &Answer{Service: "web", Task: "t1", Code: 200}}}, want: RuleRouted},
@@ -253,4 +300,39 @@ func FuzzReadCheck(f *testing.F) {
 		}
 		_ = Check(h, Options{})
 	})
+}
+
+// TestReimagedTwiceWithinSeconds: a one-instance app (minimumHealthCapacity
+// 0.5) re-imaged v1 -> v2 -> v3 before v2's task was healthy. As in
+// Marathon, the v2 task (old now, and not healthy) is the one stopped, the
+// v1 task keeps serving until v3's is healthy: no violation. Killing the v1
+// task instead would leave nothing serving and is one.
+func TestReimagedTwiceWithinSeconds(t *testing.T) {
+	commit := func(image string) *Commit {
+		return &Commit{Hash: "c-" + image, Apps: map[string]App{"/web": {Instances: 1, Image: image, MinimumHealthCapacity: 0.5, Service: "web"}}}
+	}
+	killing := func(tk Task) Task { tk.Kill, tk.Healthy = true, false; return tk }
+	staging := func(id, image string) Task {
+		return Task{ID: id, App: "/web", Agent: "a1", Image: image, State: "TASK_STAGING", Live: true}
+	}
+	base := []Event{
+		{At: at(0), Kind: KindCommit, Commit: commit("v1")},
+		{At: at(1), Kind: KindTasks, Tasks: []Task{task("1", "v1", true)}},
+		{At: at(2), Kind: KindCommit, Commit: commit("v2")},
+		{At: at(3), Kind: KindTasks, Tasks: []Task{task("1", "v1", true), staging("2", "v2")}},
+		{At: at(4), Kind: KindCommit, Commit: commit("v3")},
+	}
+	good := append(append([]Event{}, base...),
+		Event{At: at(5), Kind: KindTasks, Tasks: []Task{task("1", "v1", true), killing(staging("2", "v2"))}},
+		Event{At: at(6), Kind: KindTasks, Tasks: []Task{task("1", "v1", true), staging("3", "v3")}},
+		Event{At: at(7), Kind: KindTasks, Tasks: []Task{task("1", "v1", true), task("3", "v3", true)}},
+		Event{At: at(8), Kind: KindTasks, Tasks: []Task{task("3", "v3", true)}})
+	if r := Check(History{Events: good}, Options{}); len(r.Violations) != 0 {
+		t.Fatalf("Marathon's order: violations %v", r.Violations)
+	}
+	bad := append(append([]Event{}, base...),
+		Event{At: at(5), Kind: KindTasks, Tasks: []Task{killing(task("1", "v1", true)), staging("2", "v2")}})
+	if got := rules(Check(History{Events: bad}, Options{})); got != RuleCapacity {
+		t.Fatalf("the serving v1 task killed first: violations %q, want %s", got, RuleCapacity)
+	}
 }

@@ -174,13 +174,20 @@ type JobRun struct {
 	StartedAt   time.Time `json:"startedAt,omitzero"`
 	FinishedAt  time.Time `json:"finishedAt,omitzero"`
 	TaskID      string    `json:"taskId,omitempty"`
+	// Message is Berth's reason for the state (for a SKIPPED run: missed
+	// by more than epsilon, or the previous run was still running).
+	Message string `json:"message,omitempty"`
 }
 
 // ManualRun is the generator's request for a manual run of Job.
 type ManualRun struct {
 	Job      string `json:"job"`
 	Accepted bool   `json:"accepted"`
-	Error    string `json:"error,omitempty"`
+	// Maybe is set on a request that got no answer (a timeout, a broken
+	// connection) or a server error: the leader may have recorded the run
+	// before the answer was lost. Only a 4xx answer is a refusal.
+	Maybe bool   `json:"maybe,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // DockerEvent is a container event of the cluster's containers.

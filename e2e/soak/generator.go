@@ -2,6 +2,7 @@ package soak
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthops/berth/client"
 	"github.com/berthops/berth/e2e"
 	"github.com/berthops/berth/e2e/history"
 	"github.com/berthops/berth/testenv"
@@ -244,6 +246,10 @@ func (g *generator) manual(ctx context.Context) string {
 	m := &history.ManualRun{Job: name, Accepted: err == nil}
 	if err != nil {
 		m.Error = err.Error()
+		// Only a 4xx answer says the run was not recorded: a timeout or a
+		// server error may come after the leader recorded it.
+		var apiErr *client.APIError
+		m.Maybe = !errors.As(err, &apiErr) || apiErr.Code >= 500
 	}
 	g.s.rec.add(history.Event{At: time.Now(), Kind: history.KindManualRun, Manual: m})
 	return "manual run of " + name

@@ -92,7 +92,7 @@ func (s *soak) record(ctx context.Context, wg *sync.WaitGroup) {
 			ev := history.Event{At: time.Now(), Kind: history.KindJobRuns, Job: job}
 			for _, r := range runs {
 				ev.Runs = append(ev.Runs, history.JobRun{RunID: r.RunID, State: string(r.State), Trigger: r.Trigger,
-					ScheduledAt: r.ScheduledAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, TaskID: r.TaskID})
+					ScheduledAt: r.ScheduledAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, TaskID: r.TaskID, Message: r.Message})
 			}
 			s.rec.add(ev)
 		}

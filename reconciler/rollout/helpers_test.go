@@ -32,6 +32,13 @@ func unhealthyT(id, version string, sec int) Task {
 	return t
 }
 
+// unhealthyEndedT is a task its agent killed for failing its health checks.
+func unhealthyEndedT(id, version string, sec int) Task {
+	t := endedT(id, version, cluster.TaskKilled, sec)
+	t.Health = cluster.HealthUnhealthy
+	return t
+}
+
 func stagingT(id, version string) Task {
 	return Task{ID: id, Version: version, State: cluster.TaskStaging, Agent: "agent-1"}
 }

@@ -27,9 +27,10 @@ type Spec struct {
 	MinimumHealthCapacity float64
 	MaximumOverCapacity   float64
 	KillSelection         KillSelection
-	// ReplaceUnhealthy kills and replaces tasks reported unhealthy. It is
-	// false when every health check has maxConsecutiveFailures 0, Marathon's
-	// "report but never kill".
+	// ReplaceUnhealthy: the agent kills a task past maxConsecutiveFailures,
+	// and Step counts that kill as a failed launch. It is false when every
+	// health check has maxConsecutiveFailures 0, Marathon's "report but
+	// never kill".
 	ReplaceUnhealthy bool
 	// Resident: each instance can only be replaced where its persistent
 	// volumes are, after its old task stopped (see LimitsForResident).

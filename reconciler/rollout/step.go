@@ -28,6 +28,8 @@ const (
 	// ReasonScaleDown: the app has more instances than it declares.
 	ReasonScaleDown Reason = "scale-down"
 	// ReasonUnhealthy: the task fails its health checks and is replaced.
+	// Step no longer gives it (the agent kills such a task); it stays so
+	// that recorded kills keep their meaning.
 	ReasonUnhealthy Reason = "unhealthy"
 	// ReasonUnreachable: the task's agent has been lost longer than
 	// inactiveAfterSeconds; it is replaced now, and stopped if the agent
@@ -55,7 +57,8 @@ type Counts struct {
 	Killing int
 	// Unreachable counts tasks on lost agents not replaced yet.
 	Unreachable int
-	// Unhealthy counts tasks failing their health checks that Step kills.
+	// Unhealthy counts running tasks failing their health checks; their
+	// agent kills them after maxConsecutiveFailures.
 	Unhealthy int
 	// CurrentUnready counts running, healthy tasks of the desired version
 	// whose readiness checks have not passed yet; they are not in
@@ -131,7 +134,7 @@ func Step(in Input) Decision {
 		switch {
 		case t.State.Terminal():
 			d.Forget = append(d.Forget, t.ID)
-			if isCurrent && !t.Killing && (t.State == cluster.TaskFailed || t.State == cluster.TaskFinished) {
+			if isCurrent && !t.Killing && (t.State == cluster.TaskFailed || t.State == cluster.TaskFinished || killedUnhealthy(s, t)) {
 				d.Launches = d.Launches.Failed(s.Version, orNow(t.Since, in.Now))
 				d.Failed = append(d.Failed, t.ID)
 			}
@@ -163,22 +166,15 @@ func Step(in Input) Decision {
 				killingOld++
 			}
 			continue
-		case s.ReplaceUnhealthy && t.State == cluster.TaskRunning && t.Health == cluster.HealthUnhealthy:
-			// Whatever its version: Marathon's health checker kills a task
-			// past maxConsecutiveFailures, and an old version failing its
-			// checks must not hold up the rollout that replaces it.
+		case t.State == cluster.TaskRunning && t.Health == cluster.HealthUnhealthy:
+			// Failing its checks, but not killed here: as in Marathon, the
+			// health checker (the agent) kills a task only after
+			// maxConsecutiveFailures failures in a row, and an agent
+			// reports the task unhealthy from the first one. Killing it on
+			// that report took healthy capacity away on every slow answer
+			// (the soak's capacity dips). It counts as not healthy, and a
+			// rollout kills old tasks that are not healthy first.
 			d.Counts.Unhealthy++
-			d.kill(t, ReasonUnhealthy)
-			occupying++
-			if isCurrent {
-				// A version whose tasks keep failing their checks is a
-				// crash loop like any other: it backs off. The task ends as
-				// KILLED by request, so this is the one chance to count it.
-				d.Launches = d.Launches.Failed(s.Version, in.Now)
-			} else {
-				killingOld++
-			}
-			continue
 		}
 		occupying++
 		if isCurrent {
@@ -229,6 +225,9 @@ func Step(in Input) Decision {
 		if extra := curHealthy + len(old) - n; extra > budget {
 			budget = min(extra, len(old))
 		}
+		if brokenCapacity {
+			budget = len(old)
+		}
 		for _, t := range sortedForUpgrade(old)[:budget] {
 			d.kill(t, ReasonUpgrade)
 		}
@@ -260,6 +259,13 @@ func (d *Decision) requeue(at time.Time) {
 	if d.RequeueAt.IsZero() || at.Before(d.RequeueAt) {
 		d.RequeueAt = at
 	}
+}
+
+// killedUnhealthy reports a task its agent killed for failing its health
+// checks maxConsecutiveFailures times in a row: a crash loop like any
+// other, so it counts as a failed launch and the version backs off.
+func killedUnhealthy(s Spec, t *Task) bool {
+	return s.ReplaceUnhealthy && t.State == cluster.TaskKilled && t.Health == cluster.HealthUnhealthy
 }
 
 func healthy(t *Task) bool {

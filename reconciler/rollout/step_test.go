@@ -118,9 +118,12 @@ func TestStep(t *testing.T) {
 			// minHealthy 2, healthy 3: one goes, the one not healthy yet;
 			// then the left-over rule (4 old for 3 instances) allows one more.
 			want: outcome{Kill: kills(ReasonUpgrade, "b"), Rolling: true}},
-		{name: "unhealthy old is replaced at once even when minHealthy is not met", spec: strategy(spec("v2", 3), 1, 0),
+		{name: "unhealthy old tasks are left to their health checker", spec: strategy(spec("v2", 3), 1, 0),
 			tasks: []Task{unhealthyT("a", "v1", 0), unhealthyT("b", "v1", 1), unhealthyT("c", "v1", 2), healthyT("n1", "v2", 5)},
-			want:  outcome{Kill: kills(ReasonUnhealthy, "a", "b", "c"), Rolling: true}},
+			// Only the left-over rule (3 old and 1 new healthy for 3
+			// instances) kills one; the agent kills the others if they
+			// fail maxConsecutiveFailures checks in a row.
+			want: outcome{Kill: kills(ReasonUpgrade, "a"), Rolling: true}},
 		{name: "left-over old instances beyond the count go at once", spec: strategy(spec("v2", 2), 1, 0),
 			tasks: join(healthyN("a", "v1", 3, 0), []Task{healthyT("n1", "v2", 5), healthyT("n2", "v2", 6)}),
 			want:  outcome{Kill: kills(ReasonUpgrade, "a-00", "a-01", "a-02"), Rolling: true}},
@@ -161,11 +164,18 @@ func TestStep(t *testing.T) {
 		{name: "killed and lost tasks are not launch failures", spec: spec("v1", 2),
 			tasks: []Task{endedT("a", "v1", cluster.TaskKilled, 0), endedT("b", "v1", cluster.TaskLost, 0)},
 			want:  outcome{Start: 2, Forget: []string{"a", "b"}}},
-		{name: "unhealthy task is killed and replaced", spec: spec("v1", 2),
+		{name: "a task that failed a health check is not killed for it", spec: spec("v1", 2),
 			tasks: []Task{healthyT("a", "v1", 0), unhealthyT("b", "v1", 1)},
-			// The kill counts as a failed launch: the replacement waits
-			// backoffSeconds.
-			want: outcome{Kill: kills(ReasonUnhealthy, "b"), DelayedUntil: at(1), RequeueAt: at(1)}},
+			// An agent reports a task unhealthy from its first failed check
+			// and kills it itself after maxConsecutiveFailures: killing it
+			// here would make one slow answer cost an instance.
+			want: outcome{}},
+		{name: "a task its agent killed for failing its checks is a failed launch", spec: spec("v1", 2),
+			tasks: []Task{healthyT("a", "v1", 0), unhealthyEndedT("b", "v1", -10)},
+			want:  outcome{Start: 1, Forget: []string{"b"}, Failed: []string{"b"}}},
+		{name: "a task the server killed is no failed launch, even unhealthy", spec: spec("v1", 2),
+			tasks: []Task{healthyT("a", "v1", 0), killed(unhealthyEndedT("b", "v1", -10))},
+			want:  outcome{Start: 1, Forget: []string{"b"}}},
 		{name: "unhealthy task replaced once the backoff passed", spec: spec("v1", 2),
 			tasks:    []Task{healthyT("a", "v1", 0), killed(unhealthyT("b", "v1", -5))},
 			launches: Launches{Version: "v1", Failures: 1, LastFailure: at(-1)},

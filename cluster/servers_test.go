@@ -1,0 +1,59 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/berthops/berth/cluster"
+	"github.com/berthops/berth/cluster/memstore"
+)
+
+// existsSignal tells when a Register found the node already there.
+type existsSignal struct {
+	*memstore.Client
+	once  sync.Once
+	found chan struct{}
+}
+
+func (s *existsSignal) Register(ctx context.Context, p string, data []byte) (cluster.Registration, error) {
+	r, err := s.Client.Register(ctx, p, data)
+	if errors.Is(err, cluster.ErrExists) {
+		s.once.Do(func() { close(s.found) })
+	}
+	return r, err
+}
+
+// TestRegisterServerWaitsForItsPreviousSession: a server restarted before
+// its previous session expired finds its old announcement, and registers
+// once that session ends instead of failing (which made `berth server`
+// exit, and left the 06:00 soak with no server at all).
+func TestRegisterServerWaitsForItsPreviousSession(t *testing.T) {
+	tree := memstore.New()
+	ctx := context.Background()
+	crashed := tree.Client()
+	if _, err := cluster.NewState(crashed).RegisterServer(ctx, cluster.ServerInfo{ID: "server-1"}); err != nil {
+		t.Fatal(err)
+	}
+	store := &existsSignal{Client: tree.Client(), found: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		_, err := cluster.NewState(store).RegisterServer(ctx, cluster.ServerInfo{ID: "server-1", Address: "again"})
+		done <- err
+	}()
+	select {
+	case <-store.found:
+	case err := <-done:
+		t.Fatalf("registered while the old session lived: %v", err)
+	}
+	// The crashed process's session ends (it expires in ZooKeeper).
+	crashed.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("after the old session expired: %v", err)
+	}
+	got, err := cluster.NewState(store).Server(ctx, "server-1")
+	if err != nil || got.Address != "again" {
+		t.Fatalf("announcement %+v, %v; want the restarted server's", got, err)
+	}
+}
