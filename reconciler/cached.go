@@ -138,14 +138,8 @@ func (r *Reconciler) Standby(ctx context.Context) {
 		return
 	}
 	m := r.newMirror()
-	r.mu.Lock()
-	r.standby = m
-	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		r.standby = nil
-		r.mu.Unlock()
-	}()
+	r.setMirror(&r.standby, m)
+	defer r.setMirror(&r.standby, nil)
 	if err := m.Run(ctx); err != nil && ctx.Err() == nil {
 		r.log.Warn("standby cluster cache stopped", "err", err)
 	}
@@ -173,14 +167,17 @@ func (r *Reconciler) startMirror(ctx context.Context) (stop func()) {
 		defer close(done)
 		_ = m.Run(mctx)
 	}()
-	r.mu.Lock()
-	r.mirror = m
-	r.mu.Unlock()
+	r.setMirror(&r.mirror, m)
 	return func() {
-		r.mu.Lock()
-		r.mirror = nil
-		r.mu.Unlock()
+		r.setMirror(&r.mirror, nil)
 		cancel()
 		<-done
 	}
+}
+
+// setMirror sets the term's or the standby's cache (field), under mu.
+func (r *Reconciler) setMirror(field **mirror.Mirror, m *mirror.Mirror) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	*field = m
 }

@@ -242,14 +242,8 @@ func (r *Reconciler) Run(ctx context.Context, lead cluster.Leadership) error {
 			return fmt.Errorf("reconcile: settle the standby cache: %w", err)
 		}
 		m.RequestResync()
-		r.mu.Lock()
-		r.mirror = m
-		r.mu.Unlock()
-		defer func() {
-			r.mu.Lock()
-			r.mirror = nil
-			r.mu.Unlock()
-		}()
+		r.setMirror(&r.mirror, m)
+		defer r.setMirror(&r.mirror, nil)
 	default:
 		// Without a standby cache, each term fills one of its own with a
 		// full read: another leader may have written anything meanwhile.
