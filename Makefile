@@ -8,7 +8,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 export BERTH_TOOLS_BIN := $(TOOLS_BIN)
 
-.PHONY: all build run run-deps test unit e2e soak soak-broken bench bench-cluster fuzz lint deps tools clean
+.PHONY: all build run run-deps test unit e2e soak soak-check soak-broken bench bench-cluster fuzz lint deps tools clean
 
 all: build
 
@@ -58,6 +58,12 @@ SOAK ?= 10m
 SEED ?=
 soak: deps
 	./scripts/soak.sh $(SOAK) $(SEED)
+
+# soak-check judges a history a soak wrote (HISTORY=soak-out/berth-soak-...json)
+# again with today's checker and prints the same report.
+HISTORY ?=
+soak-check:
+	BERTH_SOAK_CHECK=$(abspath $(HISTORY)) $(GO) test -count=1 -run '^TestCheckHistoryFile$$' -v ./e2e/soak/
 
 # soak-broken shows the soak's checker failing on a real broken build: one
 # rolling upgrade decided by berth built with -tags berth_broken_capacity

@@ -24,6 +24,8 @@ const (
 	RuleEmpty      = "nginx-empty-while-instances-passed"
 	RuleLeftover   = "unwanted-container-survived"
 	RuleConverge   = "no-convergence-within-bound"
+	RuleNoLeader   = "no-leader-beyond-bound"
+	RuleDown       = "process-down-without-fault"
 )
 
 // Options are the checker's bounds. Zero values take the defaults.
@@ -43,6 +45,16 @@ type Options struct {
 	// ConvergeBound is how long after the faults stop the cluster has to
 	// reach the head commit (default 3 min).
 	ConvergeBound time.Duration
+	// LeaderBound is the longest time no server may say it leads, not
+	// counting a loss of ZooKeeper's quorum and LeaderBound after it
+	// (default 30 s: a 4 s session timeout, the election, the new
+	// leader's settle, and a paused leader's status calls timing out, on a
+	// loaded machine).
+	LeaderBound time.Duration
+	// RestartGrace is how long after a fault that took a process ends the
+	// process may still be down (default 10 s: the nemesis retries a start
+	// for 5 s while the killed process is reaped).
+	RestartGrace time.Duration
 }
 
 func (o *Options) defaults() {
@@ -57,6 +69,12 @@ func (o *Options) defaults() {
 	}
 	if o.ConvergeBound == 0 {
 		o.ConvergeBound = 3 * time.Minute
+	}
+	if o.LeaderBound == 0 {
+		o.LeaderBound = 30 * time.Second
+	}
+	if o.RestartGrace == 0 {
+		o.RestartGrace = 10 * time.Second
 	}
 }
 
@@ -122,6 +140,8 @@ func Check(h History, o Options) Result {
 	c.jobs()
 	c.routing()
 	c.settle()
+	c.leaders()
+	c.processes()
 	sort.SliceStable(c.res.Violations, func(i, j int) bool { return c.res.Violations[i].From.Before(c.res.Violations[j].From) })
 	return c.res
 }
@@ -145,6 +165,8 @@ func complete(e Event) bool {
 		return e.Docker != nil
 	case KindSettle:
 		return e.Settle != nil
+	case KindMembers:
+		return e.Members != nil
 	}
 	return true
 }
@@ -774,4 +796,106 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// leaders: some server says it leads, except for runs of samples without a
+// leader no longer than LeaderBound. Time while ZooKeeper's quorum is lost
+// (a Global fault), and LeaderBound after it, does not count: no election
+// can end then. A server that stays down, or a leader that never settles,
+// shows here even when the rest of the history looks quiet (nothing is
+// decided, so nothing breaks).
+func (c *checker) leaders() {
+	var from, last time.Time
+	open := false
+	for _, e := range c.h.Events {
+		if e.Kind != KindMembers {
+			continue
+		}
+		c.res.Judged[RuleNoLeader]++
+		if e.Members.Leader == "" {
+			if !open {
+				open, from = true, e.At
+			}
+			last = e.At
+			continue
+		}
+		if open {
+			c.leaderGap(from, e.At)
+			open = false
+		}
+	}
+	if open {
+		c.leaderGap(from, last)
+	}
+}
+
+// leaderGap judges [from, to] without a leader: its longest stretch not
+// covered by a quorum loss (and LeaderBound after it) must not exceed
+// LeaderBound.
+func (c *checker) leaderGap(from, to time.Time) {
+	type span struct{ from, to time.Time }
+	var excused []span
+	for _, f := range c.faults {
+		end := f.End.Add(c.o.LeaderBound)
+		if f.Global && f.Start.Before(to) && end.After(from) {
+			excused = append(excused, span{f.Start, end})
+		}
+	}
+	sort.Slice(excused, func(i, j int) bool { return excused[i].from.Before(excused[j].from) })
+	longest, t := time.Duration(0), from
+	for _, x := range excused {
+		if x.from.After(t) {
+			longest = max(longest, x.from.Sub(t))
+		}
+		if x.to.After(t) {
+			t = x.to
+		}
+	}
+	if to.After(t) {
+		longest = max(longest, to.Sub(t))
+	}
+	if longest > c.o.LeaderBound {
+		c.violate(RuleNoLeader, from, to, "no server said it leads for %s (%s of it not explained by a loss of ZooKeeper's quorum; bound %s)",
+			to.Sub(from).Round(100*time.Millisecond), longest.Round(100*time.Millisecond), c.o.LeaderBound)
+	}
+}
+
+// processes: every server and agent process runs, except from the start
+// of a fault that took it to RestartGrace after the fault ended. A process
+// that exits on its own, or does not stay up after its restart, is a
+// finding even when the cluster carries on without it.
+func (c *checker) processes() {
+	w := c.windows(RuleDown)
+	for _, e := range c.h.Events {
+		if e.Kind != KindMembers {
+			continue
+		}
+		c.res.Judged[RuleDown]++
+		down := map[string]bool{}
+		for _, p := range e.Members.Down {
+			down[p] = true
+			if c.tookDown(p, e.At) {
+				w.good(p)
+				continue
+			}
+			w.bad(p, e.At, fmt.Sprintf("%s is not running, and no fault took it", p))
+		}
+		for _, p := range sortedKeys(w.open) {
+			if !down[p] {
+				w.good(p)
+			}
+		}
+	}
+	w.close()
+}
+
+// tookDown reports whether a fault on process p explains it being down
+// at t.
+func (c *checker) tookDown(p string, t time.Time) bool {
+	for _, f := range c.faults {
+		if (f.Target == p || f.Agent == p) && !t.Before(f.Start) && !t.After(f.End.Add(c.o.RestartGrace)) {
+			return true
+		}
+	}
+	return false
 }

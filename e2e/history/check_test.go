@@ -2,6 +2,7 @@ package history
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -334,5 +335,90 @@ func TestReimagedTwiceWithinSeconds(t *testing.T) {
 		Event{At: at(5), Kind: KindTasks, Tasks: []Task{killing(task("1", "v1", true)), staging("2", "v2")}})
 	if got := rules(Check(History{Events: bad}, Options{})); got != RuleCapacity {
 		t.Fatalf("the serving v1 task killed first: violations %q, want %s", got, RuleCapacity)
+	}
+}
+
+func membersAt(s float64, leader string, down ...string) Event {
+	return Event{At: at(s), Kind: KindMembers, Members: &Members{Leader: leader, Down: down}}
+}
+
+func faultEvent(f Fault, from, to float64) Event {
+	f.Start, f.End = at(from), at(to)
+	return Event{At: f.Start, Kind: KindFault, Fault: &f}
+}
+
+func TestLeaders(t *testing.T) {
+	// samples without a leader from 10 s to 10+gap s, a leader before and
+	// after.
+	gap := func(gap float64, extra ...Event) History {
+		h := History{Events: []Event{membersAt(0, "server-1")}}
+		for s := 10.0; s < 10+gap; s++ {
+			h.Events = append(h.Events, membersAt(s, ""))
+		}
+		h.Events = append(h.Events, membersAt(10+gap, "server-2"))
+		h.Events = append(h.Events, extra...)
+		return h
+	}
+	quorum := Fault{Name: "zk-quorum", Global: true, ControlPlane: true}
+	for _, c := range []struct {
+		name string
+		h    History
+		want string
+	}{
+		{"a failover within the bound", gap(20), ""},
+		{"no leader for 40 s", gap(40), RuleNoLeader},
+		{"no leader while the quorum was lost, and the bound after", gap(60, faultEvent(quorum, 12, 35)), ""},
+		{"no leader long after the quorum came back", gap(120, faultEvent(quorum, 12, 35)), RuleNoLeader},
+		{"no leader long before the quorum was lost", gap(100, faultEvent(quorum, 70, 80)), RuleNoLeader},
+		{"a leader killed is no excuse", gap(45, faultEvent(Fault{Name: "kill-leader", Target: "server-1", ControlPlane: true}, 9, 14)), RuleNoLeader},
+		{"no leader until the history ends", History{Events: []Event{membersAt(0, "server-1"), membersAt(1, ""), membersAt(40, "")}}, RuleNoLeader},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := Check(c.h, Options{})
+			if rules(r) != c.want {
+				t.Fatalf("violations %v, want %q", r.Violations, c.want)
+			}
+			if c.want != "" && !r.Violations[0].From.Equal(at(10)) && !r.Violations[0].From.Equal(at(1)) {
+				t.Fatalf("violation window %s", r.Violations[0])
+			}
+		})
+	}
+}
+
+func TestProcesses(t *testing.T) {
+	kill := Fault{Name: "kill-follower", Target: "server-2"}
+	agent := Fault{Name: "kill-agent", Target: "agent-1", Agent: "agent-1"}
+	for _, c := range []struct {
+		name string
+		h    History
+		want []string // "rule@from..to"
+	}{
+		{"killed and started again", History{Events: []Event{
+			membersAt(0, "server-1"), membersAt(5, "server-1", "server-2"), membersAt(14, "server-1", "server-2"), membersAt(15, "server-1"),
+			faultEvent(kill, 4, 8),
+		}}, nil},
+		{"killed and never started again", History{Events: []Event{
+			membersAt(0, "server-1"), membersAt(5, "server-1", "server-2"), membersAt(20, "server-1", "server-2"), membersAt(30, "server-1", "server-2"), membersAt(31, "server-1"),
+			faultEvent(kill, 4, 8),
+		}}, []string{RuleDown + "@20..30"}},
+		{"exited with no fault", History{Events: []Event{
+			membersAt(0, "server-1"), membersAt(5, "server-1", "agent-2"), membersAt(6, "server-1", "agent-2"),
+			faultEvent(agent, 4, 8),
+		}}, []string{RuleDown + "@5..6"}},
+		{"exited after its fault, and again later", History{Events: []Event{
+			membersAt(0, "server-1"), membersAt(5, "server-1", "agent-1"), membersAt(9, "server-1"), membersAt(40, "server-1", "agent-1"),
+			faultEvent(agent, 4, 8),
+		}}, []string{RuleDown + "@40..40"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := Check(c.h, Options{})
+			var got []string
+			for _, v := range r.Violations {
+				got = append(got, fmt.Sprintf("%s@%g..%g", v.Rule, v.From.Sub(t0).Seconds(), v.To.Sub(t0).Seconds()))
+			}
+			if strings.Join(got, " ") != strings.Join(c.want, " ") {
+				t.Fatalf("violations %v, want %v", r.Violations, c.want)
+			}
+		})
 	}
 }

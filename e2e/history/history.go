@@ -4,11 +4,12 @@
 // A History is a list of timestamped Events: commits pushed (with the apps
 // and jobs they ask for), faults injected (with their start and end), task
 // lists read from the API, Consul's passing instances, the nginx upstream
-// file and nginx's answers, job runs, Docker events, and the observations
-// made after the faults stopped. Check is pure: a History in, Violations
-// out, each with the time window it covers. It reads no clock and does no
-// I/O, so a history written by a soak can be checked again, and the
-// checker's tests are hand-made histories.
+// file and nginx's answers, job runs, Docker events, which processes run
+// and which server leads, and the observations made after the faults
+// stopped. Check is pure: a History in, Violations out, each with the time
+// window it covers. It reads no clock and does no I/O, so a history written
+// by a soak can be checked again, and the checker's tests are hand-made
+// histories.
 //
 // The soak that records histories against a real cluster is e2e/soak.
 package history
@@ -49,6 +50,9 @@ const (
 	// KindSettle: an observation of the whole cluster after the faults
 	// stopped (the convergence check).
 	KindSettle Kind = "settle"
+	// KindMembers: which server and agent processes run, and which
+	// server says it leads.
+	KindMembers Kind = "members"
 	// KindNote: anything else worth reading in the history (errors of the
 	// recorder itself, a leader change); never judged.
 	KindNote Kind = "note"
@@ -69,6 +73,7 @@ type Event struct {
 	Manual   *ManualRun   `json:"manual,omitempty"`
 	Docker   *DockerEvent `json:"docker,omitempty"`
 	Settle   *Observation `json:"settle,omitempty"`
+	Members  *Members     `json:"members,omitempty"`
 	Note     string       `json:"note,omitempty"`
 }
 
@@ -204,6 +209,14 @@ type Container struct {
 	App     string `json:"app"`
 	Task    string `json:"task"`
 	Running bool   `json:"running"`
+}
+
+// Members is the cluster's processes at one time.
+type Members struct {
+	// Leader is the server that says it leads ("" when none answered so).
+	Leader string `json:"leader"`
+	// Down are the servers and agents whose process is not running.
+	Down []string `json:"down,omitempty"`
 }
 
 // Observation is the whole cluster at one time, after the faults stopped.

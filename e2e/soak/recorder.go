@@ -120,6 +120,45 @@ func (s *soak) record(ctx context.Context, wg *sync.WaitGroup) {
 		}
 		s.rec.add(history.Event{At: time.Now(), Kind: history.KindAnswer, Answer: a})
 	})
+	// Which processes run and who leads: a server that exits, or a
+	// cluster that stops electing, would otherwise pass unnoticed (nothing
+	// is decided, so no other rule is broken). The leader is asked with a
+	// longer deadline than the other samples: a paused server costs one
+	// second of it.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			at := time.Now()
+			m := &history.Members{}
+			for _, sv := range s.c.Servers {
+				if !sv.Proc.Running() {
+					m.Down = append(m.Down, sv.ID)
+				}
+			}
+			for _, a := range s.c.Agents {
+				if !a.Proc.Running() {
+					m.Down = append(m.Down, a.ID)
+				}
+			}
+			lctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+			if l, err := s.c.Leader(lctx); err == nil {
+				m.Leader = l.ID
+			}
+			cancel()
+			if ctx.Err() != nil {
+				return
+			}
+			s.rec.add(history.Event{At: at, Kind: history.KindMembers, Members: m})
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -159,6 +159,18 @@ func catchesInjected(t *testing.T, h history.History) {
 			h.Events = append(h.Events, history.Event{At: late, Kind: history.KindUpstream, Upstream: &history.Upstream{Service: "web", Servers: []string{"127.0.0.99:1"}}})
 			return true
 		},
+		// No server said it leads for a minute, with no fault to explain it.
+		history.RuleNoLeader: func(h *history.History) bool {
+			for s := 0; s <= 60; s += 5 {
+				h.Events = append(h.Events, history.Event{At: late.Add(time.Duration(s) * time.Second), Kind: history.KindMembers, Members: &history.Members{}})
+			}
+			return true
+		},
+		// An agent whose process exited with no fault to explain it.
+		history.RuleDown: func(h *history.History) bool {
+			h.Events = append(h.Events, history.Event{At: late, Kind: history.KindMembers, Members: &history.Members{Leader: "server-1", Down: []string{"agent-2"}}})
+			return true
+		},
 		// A container of a removed app still running at the end.
 		history.RuleLeftover: func(h *history.History) bool {
 			for i := len(h.Events) - 1; i >= 0; i-- {
@@ -192,4 +204,29 @@ func catchesInjected(t *testing.T, h history.History) {
 		rules = append(rules, r)
 	}
 	t.Logf("the checker caught each injected violation: %s", strings.Join(rules, ", "))
+}
+
+// TestCheckHistoryFile is `make soak-check HISTORY=FILE`: it judges a
+// history a soak wrote with today's checker and prints the same report, so
+// a checker's new rule or corrected bound can be tried on old runs without
+// running them again.
+func TestCheckHistoryFile(t *testing.T) {
+	path := os.Getenv("BERTH_SOAK_CHECK")
+	if path == "" {
+		t.Skip("set BERTH_SOAK_CHECK to a history file (make soak-check HISTORY=FILE)")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("open history: %v", err)
+	}
+	defer f.Close()
+	h, err := history.Read(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	rep := Report{Seed: h.Seed, HistoryFile: path, History: h, Result: history.Check(h, history.Options{})}
+	PrintReport(os.Stdout, rep)
+	if n := len(rep.Result.Violations); n > 0 {
+		t.Errorf("%d violations", n)
+	}
 }
