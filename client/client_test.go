@@ -109,6 +109,27 @@ func TestClientAgainstServer(t *testing.T) {
 	if seen[0].Desired != commit {
 		t.Errorf("first event desired %s, want the current commit %s", seen[0].Desired, commit)
 	}
+
+	// A filtered stream: only the apps asked for, the commit fields kept.
+	for _, c2 := range []struct {
+		f    client.EventFilter
+		apps int
+	}{
+		{client.EventFilter{Apps: []string{"/web"}}, 1},
+		{client.EventFilter{Apps: []string{"/other", "/group/"}}, 0},
+		{client.EventFilter{Agent: "no-such-agent"}, 0},
+	} {
+		var first reconciler.Status
+		if err := c.EventsOf(ctx, c2.f, func(s reconciler.Status) error { first = s; return client.ErrStop }); err != nil {
+			t.Fatalf("events of %+v: %v", c2.f, err)
+		}
+		if len(first.Apps) != c2.apps || first.Desired != next {
+			t.Errorf("events of %+v: first status has %d apps (want %d), desired %s (want %s)", c2.f, len(first.Apps), c2.apps, first.Desired, next)
+		}
+	}
+	if err := c.EventsOf(ctx, client.EventFilter{Apps: []string{"web"}}, func(reconciler.Status) error { return client.ErrStop }); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Errorf("events of app \"web\" (no leading /): %v, want the server's 400", err)
+	}
 }
 
 func TestClientErrors(t *testing.T) {

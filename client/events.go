@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/berthops/berth/reconciler/wire"
@@ -96,7 +97,36 @@ func ReadEvents(r io.Reader, fn func(Event) error) error {
 // when ctx ends (with ctx's error), the server closes the stream (with an
 // error saying so), or fn returns an error (nil for ErrStop).
 func (c *Client) Events(ctx context.Context, fn func(wire.Status) error) error {
-	resp, err := c.do(ctx, http.MethodGet, "/v1/events", nil)
+	return c.EventsOf(ctx, EventFilter{}, fn)
+}
+
+// EventFilter narrows an event stream, as GET /v1/events?app=&agent= does:
+// a status then holds only those apps (an id, or a group ending in "/"
+// that takes every app under it) and, with Agent, only the apps and jobs
+// with tasks on that agent. The zero filter takes everything.
+type EventFilter struct {
+	Apps  []string
+	Agent string
+}
+
+func (f EventFilter) query() string {
+	q := url.Values{}
+	for _, a := range f.Apps {
+		q.Add("app", a)
+	}
+	if f.Agent != "" {
+		q.Set("agent", f.Agent)
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+// EventsOf is Events narrowed by f: on a cluster of thousands of apps, a
+// client that follows a few of them is sent only their changes.
+func (c *Client) EventsOf(ctx context.Context, f EventFilter, fn func(wire.Status) error) error {
+	resp, err := c.do(ctx, http.MethodGet, "/v1/events"+f.query(), nil)
 	if err != nil {
 		return err
 	}
