@@ -257,6 +257,13 @@ func (a *Agent) setLive(taskID string, live bool) {
 	}
 }
 
+// Supervised is how many tasks the agent supervises now.
+func (a *Agent) Supervised() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.live)
+}
+
 func (a *Agent) isLive(taskID string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -1,6 +1,8 @@
-// Package metrics exports the control plane's Prometheus metrics: it is the
-// reconcile loop's Observer (reconciler.Observer), so the loop itself knows
-// nothing of Prometheus. Every method is safe on a nil *Metrics.
+// Package metrics exports Berth's Prometheus metrics. Metrics are the
+// control plane's: it is the reconcile loop's Observer
+// (reconciler.Observer), so the loop itself knows nothing of Prometheus.
+// Agent are a node agent's, fed by the agent's hooks. Every method is safe
+// on a nil receiver; serving the registry is the command's job.
 package metrics
 
 import (

@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
@@ -19,6 +22,7 @@ import (
 	"github.com/berthops/berth/agentlogs"
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/zkstore"
+	"github.com/berthops/berth/metrics"
 	"github.com/berthops/berth/policy"
 	"github.com/berthops/berth/templates"
 )
@@ -30,6 +34,7 @@ type agentFlags struct {
 	shellImage, dockerRoot, logLevel string
 	zkIdentity                       string
 	logsListen, logsTokenFile        string
+	metricsListen                    string
 	allowPrivileged, templates       bool
 	// policy is what commit authors may do on this machine (package policy).
 	policy                             cluster.AgentPolicy
@@ -86,6 +91,7 @@ Stopping the agent leaves its containers running; the next agent with the same
 	f.DurationVar(&fl.zkSession, "session-timeout", zkstore.DefaultSessionTimeout, "ZooKeeper session timeout: how long a silent agent stays reachable")
 	f.StringVar(&fl.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&fl.logsListen, "logs-listen", "", "host:port to serve this node's tasks' logs to the servers on (berth logs, the web UI); needs --zk-identity or --logs-token-file: logs are never served without a key")
+	f.StringVar(&fl.metricsListen, "metrics-listen", "", "host:port to serve this agent's Prometheus metrics on (GET /metrics: its assignments cache's resyncs and drift, tasks supervised, Go runtime and process); empty: none")
 	f.StringVar(&fl.logsTokenFile, "logs-token-file", "", "without --zk-identity: file holding the logs token the servers also have (berth server --agent-logs-token-file)")
 	f.StringVar(&fl.stateDir, "state-dir", "/var/lib/berth/agent", "where the agent keeps its own age identity (made at the first start), to which the leader seals its tasks' secrets")
 	f.StringVar(&fl.secretsDir, "secrets-dir", "", "tmpfs directory for the tasks' secret files (default: one under /dev/shm)")
@@ -159,6 +165,22 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 		defer logsLn.Close()
 		node.LogsAddress = logsAddress(logsLn.Addr(), node.Address)
 	}
+	// The metrics listener opens before anything starts, so a taken port
+	// fails the start, not a scrape hours later.
+	var (
+		metricsLn  net.Listener
+		metricsReg *prometheus.Registry
+		am         *metrics.Agent
+	)
+	if fl.metricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", fl.metricsListen); err != nil {
+			return fmt.Errorf("--metrics-listen %s: %w", fl.metricsListen, err)
+		}
+		defer metricsLn.Close()
+		metricsReg = prometheus.NewRegistry()
+		metricsReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		am = metrics.NewAgent(metricsReg)
+	}
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	store, err := zkstore.Open(octx, zcfg, opts)
 	cancel()
@@ -171,11 +193,20 @@ func runAgent(ctx context.Context, logger *slog.Logger, fl agentFlags) error {
 	if err := fl.fetch.apply(&acfg, node.ID); err != nil {
 		return err
 	}
-	ag, err := newNodeAgent(ctx, logger, node, store, fl.consul, dockerrt.Options{ShellImage: fl.shellImage, ExtraLabels: fl.labels}, acfg)
+	ag, err := newNodeAgent(ctx, logger, node, store, fl.consul, dockerrt.Options{ShellImage: fl.shellImage, ExtraLabels: fl.labels}, acfg, am.CacheResync)
 	if err != nil {
 		return err
 	}
 	defer ag.close()
+	if metricsLn != nil {
+		am.Supervised(ag.Supervised)
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(metricsReg, promhttp.HandlerOpts{}))
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		go func() { _ = msrv.Serve(metricsLn) }()
+		defer msrv.Close()
+		logger.Info("serving metrics", "address", metricsLn.Addr().String())
+	}
 	logger.Info("berth agent starting", "id", node.ID, "advertise", node.Address, "resources", node.Resources, "ports", node.Ports, "consul", fl.consul.addr, "policy", node.Policy)
 	if logsLn != nil {
 		lsrv := &http.Server{Handler: agentlogs.Handler(ag.logs, agentlogs.Key(logsBase, node.ID)), ReadHeaderTimeout: 10 * time.Second,

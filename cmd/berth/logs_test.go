@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -51,6 +52,21 @@ env: {WEB_PORTS: "80"}
 		return len(ts) == 1 && ts[0].Status.State == cluster.TaskRunning && len(ts[0].Status.HostPorts) == 1
 	})[0]
 	web := fmt.Sprintf("http://%s:%d", e.advertise, task.Status.HostPorts[0])
+	// The agent's own metrics, on the same running agent: its one task,
+	// the first full read of its assignments, Go's runtime.
+	t.Run("agent metrics", func(t *testing.T) {
+		resp, err := http.Get(e.agentMetrics)
+		if err != nil {
+			t.Fatalf("GET %s: %v", e.agentMetrics, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		for _, want := range []string{"\nberth_agent_tasks 1\n", "\nberth_agent_cache_drift_total ", "\nberth_agent_cache_resyncs_total{reason=", "\ngo_goroutines "} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("GET %s: %d, no %q in:\n%s", e.agentMetrics, resp.StatusCode, want, body)
+			}
+		}
+	})
 	// RUNNING is the container started, not the server listening (the app
 	// has no health check): Docker's proxy resets connections until then.
 	for i := range 3 {

@@ -99,7 +99,9 @@ type nodeAgent struct {
 // over store: the settings in cfg plus the Docker runtime (shaped by rt),
 // the cluster state, the Consul registry (when consul.addr is set) and
 // Berth's version and logger. Call close when done.
-func newNodeAgent(ctx context.Context, logger *slog.Logger, node agent.Node, store cluster.Store, consul consulFlags, rt dockerrt.Options, cfg agent.Config) (*nodeAgent, error) {
+// onResync, if set, is told about each full re-read of the agent's
+// assignments (the agent's metrics).
+func newNodeAgent(ctx context.Context, logger *slog.Logger, node agent.Node, store cluster.Store, consul consulFlags, rt dockerrt.Options, cfg agent.Config, onResync func(reason string, drift int)) (*nodeAgent, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	docker, err := dockerrt.Dial(dctx)
 	cancel()
@@ -114,7 +116,7 @@ func newNodeAgent(ctx context.Context, logger *slog.Logger, node agent.Node, sto
 	}
 	rt.Logger = logger
 	cfg.Node, cfg.Runtime, cfg.Registry = node, dockerrt.New(docker, rt), registry
-	cfg.Cluster = &agent.StateCluster{State: state, Log: logger}
+	cfg.Cluster = &agent.StateCluster{State: state, Log: logger, OnResync: onResync}
 	cfg.Version, cfg.Logger = version, logger
 	ag, err := agent.New(cfg)
 	if err != nil {

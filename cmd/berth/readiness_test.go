@@ -26,8 +26,10 @@ type clusterEnv struct {
 	repo      *testenv.GitRepo
 	label     string
 	logsToken string // the file agent and server share
-	serverLog *agentLogBuffer
-	agentLog  *agentLogBuffer
+	// agentMetrics is the agent's GET /metrics (--metrics-listen).
+	agentMetrics string
+	serverLog    *agentLogBuffer
+	agentLog     *agentLogBuffer
 }
 
 // startCluster starts the server and the agent; both stop with the test.
@@ -59,6 +61,8 @@ func startCluster(t *testing.T, files map[string]string, extraServer ...string) 
 	if err := os.WriteFile(e.logsToken, []byte("logs-token-"+id+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	metricsAddr := fmt.Sprintf("%s:%d", e.advertise, testenv.FreePort(t, e.advertise))
+	e.agentMetrics = "http://" + metricsAddr + "/metrics"
 	ctx, cancel := context.WithCancel(context.Background())
 	var dones []chan error
 	run := func(log *agentLogBuffer, args ...string) {
@@ -74,7 +78,7 @@ func startCluster(t *testing.T, files map[string]string, extraServer ...string) 
 		"--repo", e.repo.FileURL(), "--branch", "main", "--cache-dir", t.TempDir(), "--poll", "500ms", "--resync", "200ms", "--agent-logs-token-file", e.logsToken}, extraServer...)...)
 	run(e.agentLog, "agent", "--zk", url, "--id", "a-"+id, "--hostname", "a-"+id, "--advertise", e.advertise,
 		"--resources", "cpus:2;mem:1024;disk:100;ports:[31000-31020]", "--consul", "",
-		"--logs-listen", e.advertise+":0", "--logs-token-file", e.logsToken,
+		"--logs-listen", e.advertise+":0", "--logs-token-file", e.logsToken, "--metrics-listen", metricsAddr,
 		"--label", testenv.TestLabel+"="+label)
 	t.Cleanup(func() {
 		cancel()

@@ -19,6 +19,7 @@ import (
 	"github.com/berthops/berth/cluster"
 	"github.com/berthops/berth/cluster/memstore"
 	"github.com/berthops/berth/manifests"
+	"github.com/berthops/berth/metrics"
 	"github.com/berthops/berth/server"
 	"github.com/berthops/berth/templates"
 )
@@ -162,11 +163,14 @@ func runUp(ctx context.Context, stdout io.Writer, logger *slog.Logger, fl upFlag
 	if err := fl.fetch.apply(&acfg, node.ID); err != nil {
 		return err
 	}
-	ag, err := newNodeAgent(ctx, logger, node, agentStore, fl.consul, dockerrt.Options{ShellImage: fl.control.shellImage, ExtraLabels: fl.extraLabels}, acfg)
+	// The built-in agent's metrics are served with the server's, on /metrics.
+	am := metrics.NewAgent(cp.metrics)
+	ag, err := newNodeAgent(ctx, logger, node, agentStore, fl.consul, dockerrt.Options{ShellImage: fl.control.shellImage, ExtraLabels: fl.extraLabels}, acfg, am.CacheResync)
 	if err != nil {
 		return err
 	}
 	defer ag.close()
+	am.Supervised(ag.Supervised)
 	logs.agentID, logs.src = node.ID, ag.logs
 	// Templates render through the same code as on an agent with
 	// --templates: the published set, this node's constraints and policy,

@@ -83,6 +83,10 @@ func TestUpRunsAppsRendersTemplatesAndResumes(t *testing.T) {
 	if body := get(t, "http://"+listen+"/v1/renders"); !strings.Contains(body, `"template": "/web-upstream"`) || !strings.Contains(body, `"rendered": true`) || !strings.Contains(body, rendered) {
 		t.Errorf("GET /v1/renders = %s, want /web-upstream rendered to %s", body, rendered)
 	}
+	// One /metrics for the server and the built-in agent.
+	if body := get(t, "http://"+listen+"/metrics"); !strings.Contains(body, "\nberth_agent_tasks 2\n") || !strings.Contains(body, "\nberth_leader 1\n") {
+		t.Errorf("GET /metrics has no berth_agent_tasks 2 or berth_leader 1:\n%s", body)
+	}
 	stop()
 
 	// A second berth up on the same data directory resumes: same tasks, same
