@@ -20,6 +20,12 @@ import (
 const (
 	zkJars    = "/usr/share/java/zookeeper.jar"
 	zkConfDir = "/etc/zookeeper/conf"
+	// zkClassPath names the log4j binding that zkConfDir's
+	// log4j.properties configures: the jar's manifest brings its other
+	// dependencies but no logging backend, and with /usr/share/java/* SLF4J
+	// picks slf4j-nop and the servers log nothing, not even why they
+	// dropped a session (Output was empty on every failure).
+	zkClassPath = zkConfDir + ":" + zkJars + ":/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar"
 )
 
 // ZooKeeper is a real ZooKeeper ensemble (1 or 3 servers) on loopback ports,
@@ -89,7 +95,7 @@ func StartZooKeeper(t testing.TB, n int) *ZooKeeper {
 		s.proc = StartProcess(t, dir, java,
 			"-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
 			"-Dzookeeper.root.logger=WARN,CONSOLE", "-Dzookeeper.log.dir="+dir,
-			"-cp", zkConfDir+":/usr/share/java/*",
+			"-cp", zkClassPath,
 			"org.apache.zookeeper.server.quorum.QuorumPeerMain", cfgFile)
 		z.Servers = append(z.Servers, s)
 	}
