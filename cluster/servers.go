@@ -12,29 +12,39 @@ import (
 //
 // A server restarted right after a crash finds its previous announcement
 // still there until the old session expires (the session timeout): it waits
-// for it to go, up to registerWait, instead of exiting. Exiting there left a
+// for it to go (registerLive) instead of exiting. Exiting there left a
 // cluster whose servers were all restarted within their session timeouts
-// with no server at all (the soak of 06:00, 23 minutes without a leader). A
-// second live server with the same id keeps its node, and the wait ends
-// with ErrExists.
+// with no server at all (the soak of 06:00, 23 minutes without a leader).
 func (st *State) RegisterServer(ctx context.Context, s ServerInfo) (Registration, error) {
 	data, err := json.Marshal(s)
 	if err != nil {
 		return nil, fmt.Errorf("register server %s: %w", s.ID, err)
 	}
+	reg, err := st.registerLive(ctx, serverPath(s.ID), data)
+	if err != nil {
+		return nil, fmt.Errorf("register server %s: %w", s.ID, err)
+	}
+	return reg, nil
+}
+
+// registerLive creates the ephemeral node p, waiting up to registerWait for
+// a node a previous run left there to go with its session. A second live
+// process with the same id keeps its node, and the wait ends with
+// ErrExists.
+func (st *State) registerLive(ctx context.Context, p string, data []byte) (Registration, error) {
 	ctx, cancel := context.WithTimeout(ctx, registerWait)
 	defer cancel()
 	for {
-		reg, err := st.store.Register(ctx, serverPath(s.ID), data)
+		reg, err := st.store.Register(ctx, p, data)
 		if err == nil {
 			return reg, nil
 		}
 		if !errors.Is(err, ErrExists) {
-			return nil, fmt.Errorf("register server %s: %w", s.ID, err)
+			return nil, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("register server %s: the node of a previous run (or of another server with this id) did not go within %s: %w", s.ID, registerWait, err)
+			return nil, fmt.Errorf("the node of a previous run (or of another process with this id) did not go within %s: %w", registerWait, err)
 		case <-time.After(registerRetry):
 		}
 	}

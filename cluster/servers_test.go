@@ -57,3 +57,36 @@ func TestRegisterServerWaitsForItsPreviousSession(t *testing.T) {
 		t.Fatalf("announcement %+v, %v; want the restarted server's", got, err)
 	}
 }
+
+// TestRegisterAgentWaitsForItsPreviousSession: the same for an agent killed
+// and started again within its session timeout. It exited on the old live
+// node, and stayed down until someone started it again; its tasks were
+// replaced elsewhere meanwhile, so only a check that processes stay up
+// (the soak's process-down-without-fault) could see it.
+func TestRegisterAgentWaitsForItsPreviousSession(t *testing.T) {
+	tree := memstore.New()
+	ctx := context.Background()
+	crashed := tree.Client()
+	if _, err := cluster.NewState(crashed).RegisterAgent(ctx, cluster.Agent{ID: "agent-1", Address: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	store := &existsSignal{Client: tree.Client(), found: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		_, err := cluster.NewState(store).RegisterAgent(ctx, cluster.Agent{ID: "agent-1", Address: "again"})
+		done <- err
+	}()
+	select {
+	case <-store.found:
+	case err := <-done:
+		t.Fatalf("registered while the old session lived: %v", err)
+	}
+	crashed.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("after the old session expired: %v", err)
+	}
+	agents, err := cluster.NewState(store).Agents(ctx)
+	if err != nil || len(agents) != 1 || !agents[0].Reachable || agents[0].Address != "again" {
+		t.Fatalf("agents %+v, %v; want agent-1 reachable at its new address", agents, err)
+	}
+}

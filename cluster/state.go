@@ -34,6 +34,8 @@ type Versioned[T any] struct {
 // node that disappears when the agent's session expires, which is how the
 // leader learns an agent was lost. The store re-creates the live node after a
 // new session, so an agent that comes back is live again by itself.
+// A registration that finds the live node of the agent's previous run waits
+// for that run's session to expire (registerLive).
 func (st *State) RegisterAgent(ctx context.Context, a Agent) (Registration, error) {
 	data, err := json.Marshal(a)
 	if err != nil {
@@ -48,7 +50,9 @@ func (st *State) RegisterAgent(ctx context.Context, a Agent) (Registration, erro
 			return nil, fmt.Errorf("register agent %s: %w", a.ID, err)
 		}
 	}
-	reg, err := st.store.Register(ctx, livePath(a.ID), data)
+	// An agent started again within its session timeout finds the live
+	// node of its previous run: it waits for it to go, as a server does.
+	reg, err := st.registerLive(ctx, livePath(a.ID), data)
 	if err != nil {
 		return nil, fmt.Errorf("register agent %s: live node: %w", a.ID, err)
 	}
