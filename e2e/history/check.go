@@ -51,6 +51,19 @@ type Options struct {
 	// leader's settle, and a paused leader's status calls timing out, on a
 	// loaded machine).
 	LeaderBound time.Duration
+	// ReportSlack is how long after a run's container ended the leader may
+	// still hold the run as running (default 2 s: the agent batches its
+	// status reports for 100 ms, then the ZooKeeper write, the leader's
+	// watch and its next pass). A non-concurrent job's occurrence skipped
+	// in that time was skipped for a run Berth had every reason to think
+	// still ran.
+	ReportSlack time.Duration
+	// SampleGap is the longest time between two Consul samples that still
+	// counts as seeing everything Consul said (default 400 ms: the recorder
+	// asks every 250 ms, so longer means a read failed). It keeps no sample
+	// of a failed read, so a Consul restart leaves a gap in which an
+	// instance may have passed unseen (0.51 s in the 12:09 soak).
+	SampleGap time.Duration
 	// RestartGrace is how long after a fault that took a process ends the
 	// process may still be down (default 10 s: the nemesis retries a start
 	// for 5 s while the killed process is reaped).
@@ -72,6 +85,12 @@ func (o *Options) defaults() {
 	}
 	if o.LeaderBound == 0 {
 		o.LeaderBound = 30 * time.Second
+	}
+	if o.ReportSlack == 0 {
+		o.ReportSlack = 2 * time.Second
+	}
+	if o.SampleGap == 0 {
+		o.SampleGap = 400 * time.Millisecond
 	}
 	if o.RestartGrace == 0 {
 		o.RestartGrace = 10 * time.Second
@@ -470,7 +489,8 @@ func describeRuns(runs []JobRun) string {
 //     the pass looked: a run recorded before that pass (a scheduled or
 //     manual run is recorded when it is asked for, and holds the job from
 //     then on, while it waits for a place or a slow container start too) and
-//     still unfinished at the occurrence.
+//     still unfinished at the occurrence, or whose end the leader could
+//     not know of yet (it ended less than ReportSlack before the pass).
 //
 // A run's StartedAt is when its container started, which on a loaded
 // machine can be tens of seconds after Berth recorded the run: judging the
@@ -506,7 +526,9 @@ func (c *checker) skipCaused(spec Job, skip JobRun, runs []JobRun) bool {
 		if r.RunID == skip.RunID || r.State == "SKIPPED" || r.ScheduledAt.After(pass) {
 			continue
 		}
-		if r.FinishedAt.IsZero() || r.FinishedAt.After(o) {
+		// Unfinished at the occurrence, or ended so shortly before the pass
+		// that its end had not reached the leader yet.
+		if r.FinishedAt.IsZero() || r.FinishedAt.After(o) || r.FinishedAt.After(pass.Add(-c.o.ReportSlack)) {
 			return true
 		}
 	}
@@ -582,7 +604,7 @@ func (c *checker) routing() {
 			c.res.Judged[RuleRouted]++
 			for _, s := range u.Servers {
 				subject := u.Service + " " + s
-				if passedIn(states, u.Service, s) {
+				if passedIn(states, u.Service, s) || c.unsampledPassing(u.Service, s, e.At) {
 					routed.good(subject)
 				} else {
 					routed.bad(subject, e.At, fmt.Sprintf("the %s upstream sent traffic to %s, which Consul did not list as passing in the %s before", u.Service, s, c.o.Propagation))
@@ -622,7 +644,7 @@ func (c *checker) routing() {
 			c.res.Judged[RuleRouted]++
 			ok := false
 			for _, ad := range addrs[a.Task] {
-				ok = ok || passedIn(states, a.Service, ad)
+				ok = ok || passedIn(states, a.Service, ad) || c.unsampledPassing(a.Service, ad, e.At)
 			}
 			subject := a.Service + " answer " + a.Task
 			if ok {
@@ -634,6 +656,29 @@ func (c *checker) routing() {
 	}
 	routed.close()
 	empty.close()
+}
+
+// unsampledPassing reports whether Consul went unsampled for longer than
+// SampleGap in the Propagation before t, and listed addr passing within
+// Propagation after t. What Consul said in the gap is unknown (the
+// recorder keeps no sample of a failed read, as while Consul restarts),
+// and the instance's listing right after says it may have passed in it:
+// the 12:20 finding of the 12:09 soak was a new task whose check passed
+// 150 ms before Consul was killed, in the one sample that failed.
+func (c *checker) unsampledPassing(service, addr string, t time.Time) bool {
+	from := t.Add(-c.o.Propagation)
+	// The last sample at or before from, then every one up to the first
+	// after t: the spans between them cover the window.
+	// (Before the first sample is the recorder's start, not a gap.)
+	i := sort.Search(len(c.consul), func(i int) bool { return c.consul[i].At.After(from) })
+	gap := false
+	for j := max(i-1, 0); j+1 < len(c.consul) && !c.consul[j].At.After(t); j++ {
+		if c.consul[j+1].At.Sub(c.consul[j].At) > c.o.SampleGap {
+			gap = true
+			break
+		}
+	}
+	return gap && passedIn(c.consulIn(t, t.Add(c.o.Propagation)), service, addr)
 }
 
 // lbDown reports whether what renders the upstream was taken away at t

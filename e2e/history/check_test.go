@@ -152,6 +152,16 @@ func TestJobs(t *testing.T) {
 		"skipped-before-manual": {runs: []JobRun{good[0], {RunID: "m", Trigger: "manual", State: "SUCCEEDED", ScheduledAt: at(10.5), StartedAt: at(11), FinishedAt: at(12)},
 			{RunID: "r1", Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(10), FinishedAt: at(10.2)}, good[2], good[3]},
 			manual: 1, want: RuleJobSkipped},
+		// The previous run's container ended 6 ms before the occurrence,
+		// and the pass at the occurrence had not heard of it yet (the
+		// 12:35:46 finding of the 12:09 soak): Berth skips rightly.
+		"skipped-behind-unreported-end": {runs: []JobRun{good[0], {RunID: "m", Trigger: "manual", State: "SUCCEEDED", ScheduledAt: at(7), StartedAt: at(7.5), FinishedAt: at(9.994)},
+			{RunID: "r1", Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(10), FinishedAt: at(10), Message: "the previous run was still running (concurrent: false)"}, good[2], good[3]},
+			manual: 1},
+		// One that ended 3 s before the pass was known to have ended.
+		"skipped-long-after-end": {runs: []JobRun{good[0], {RunID: "m", Trigger: "manual", State: "SUCCEEDED", ScheduledAt: at(5), StartedAt: at(5.5), FinishedAt: at(7)},
+			{RunID: "r1", Trigger: "schedule", State: "SKIPPED", ScheduledAt: at(10), FinishedAt: at(10), Message: "the previous run was still running (concurrent: false)"}, good[2], good[3]},
+			manual: 1, want: RuleJobSkipped},
 		"foreign": {runs: append(append([]JobRun{}, good...), runOf("rx", 15, "SUCCEEDED")), want: RuleJobForeign},
 		"manual":  {runs: append(append([]JobRun{}, good...), JobRun{RunID: "m", Trigger: "manual", State: "SUCCEEDED"}), want: RuleJobManual},
 	}
@@ -229,6 +239,36 @@ func TestRouting(t *testing.T) {
 	v := Check(h, Options{}).Violations[0]
 	if !v.From.Equal(at(21)) || !v.To.Equal(at(22)) {
 		t.Fatalf("window %s, want 21 s .. 22 s", v)
+	}
+}
+
+// TestRoutingAcrossAConsulGap: the recorder keeps no sample of a failed
+// read, so while Consul restarts nothing says what it listed. An instance
+// in the upstream that Consul lists right after the gap may have passed
+// in it (the 12:20 finding of the 12:09 soak: its check passed 150 ms
+// before Consul was killed); one it never lists did not, and one added
+// with no gap to hide it is judged as before.
+func TestRoutingAcrossAConsulGap(t *testing.T) {
+	samples := func(from, to float64, addrs ...string) []Event {
+		var out []Event
+		for s := from; s <= to; s += 0.25 {
+			out = append(out, consulAt(s, addrs...))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		events []Event
+		want   string
+	}{
+		{"listed after the gap", append(append(samples(0, 5, "a:1"), samples(6, 8, "a:1")...), append(samples(8.5, 12, "a:1", "a:3"), upstreamAt(5.8, "a:1", "a:3"))...), ""},
+		{"never listed", append(append(samples(0, 5, "a:1"), samples(6, 12, "a:1")...), upstreamAt(5.8, "a:1", "a:3")), RuleRouted},
+		{"no gap to hide it", append(append(samples(0, 8, "a:1"), samples(8.5, 12, "a:1", "a:3")...), upstreamAt(5.8, "a:1", "a:3")), RuleRouted},
+	} {
+		r := Check(History{Events: tc.events}, Options{})
+		if got := rules(r); got != tc.want {
+			t.Errorf("%s: violations %v, want %q", tc.name, r.Violations, tc.want)
+		}
 	}
 }
 
