@@ -51,12 +51,12 @@ type Options struct {
 	// leader's settle, and a paused leader's status calls timing out, on a
 	// loaded machine).
 	LeaderBound time.Duration
-	// ReportSlack is how long after a run's container ended the leader may
-	// still hold the run as running (default 2 s: the agent batches its
-	// status reports for 100 ms, then the ZooKeeper write, the leader's
-	// watch and its next pass). A non-concurrent job's occurrence skipped
-	// in that time was skipped for a run Berth had every reason to think
-	// still ran.
+	// ReportSlack is how long after a run's container ended its end may
+	// take to reach Berth's records with no fault in the way (default 2 s:
+	// the agent batches its status reports for 100 ms, then the ZooKeeper
+	// write, the leader's watch and its next pass). A non-concurrent job's
+	// occurrence skipped before then was skipped for a run Berth had every
+	// reason to think still ran.
 	ReportSlack time.Duration
 	// SampleGap is the longest time between two Consul samples that still
 	// counts as seeing everything Consul said (default 400 ms: the recorder
@@ -64,6 +64,13 @@ type Options struct {
 	// of a failed read, so a Consul restart leaves a gap in which an
 	// instance may have passed unseen (0.51 s in the 12:09 soak).
 	SampleGap time.Duration
+	// SourceHold is how long after a Consul restart the rendered upstream
+	// may still hold instances Consul listed before it (default 20 s: the
+	// templates' RecoveryHold of 15 s keeps a list that came back shorter,
+	// docs/templates.md, plus the retry, the wait and the reload). A real
+	// scale-down or replacement that coincides with the restart is
+	// rendered that late, by design.
+	SourceHold time.Duration
 	// RestartGrace is how long after a fault that took a process ends the
 	// process may still be down (default 10 s: the nemesis retries a start
 	// for 5 s while the killed process is reaped).
@@ -91,6 +98,9 @@ func (o *Options) defaults() {
 	}
 	if o.SampleGap == 0 {
 		o.SampleGap = 400 * time.Millisecond
+	}
+	if o.SourceHold == 0 {
+		o.SourceHold = 20 * time.Second
 	}
 	if o.RestartGrace == 0 {
 		o.RestartGrace = 10 * time.Second
@@ -266,13 +276,20 @@ func (w *windows) close() {
 
 // excused reports whether a fault explains app missing capacity at t: a
 // global fault, a fault on one of its tasks, or the loss of an agent that
-// held one of them, from the fault's start to FaultGrace after its end.
-func (c *checker) excused(app string, agents map[string]bool, t time.Time) bool {
+// held one of them when the fault began or since (held: when each agent
+// was last seen holding one), from the fault's start to FaultGrace after
+// its end. The lost task itself may be gone from the samples by then:
+// replaced and killed, as in the 12:47 soak's 13:03:09 dip.
+func (c *checker) excused(app string, held map[string]time.Time, t time.Time) bool {
 	for _, f := range c.faults {
 		if t.Before(f.Start) || t.After(f.End.Add(c.o.FaultGrace)) {
 			continue
 		}
-		if f.Global || (f.App != "" && f.App == app) || (f.Agent != "" && agents[f.Agent]) {
+		if f.Global || (f.App != "" && f.App == app) {
+			return true
+		}
+		// A second of slack: the sample before the fault may be that old.
+		if last, ok := held[f.Agent]; f.Agent != "" && ok && !last.Before(f.Start.Add(-time.Second)) {
 			return true
 		}
 	}
@@ -287,25 +304,31 @@ func (c *checker) capacity() {
 	w := c.windows(RuleCapacity)
 	type roll struct{ minN int }
 	rolling := map[string]*roll{}
+	// held is when each agent was last seen holding a task of each app: a
+	// task lost with its agent leaves the samples once replaced, while the
+	// rollout it weakened goes on.
+	held := map[string]map[string]time.Time{}
 	for _, e := range c.h.Events {
 		if e.Kind != KindTasks {
-			continue
-		}
-		commit := c.commitAt(e.At)
-		if commit == nil {
 			continue
 		}
 		byApp := map[string][]Task{}
 		for _, t := range e.Tasks {
 			byApp[t.App] = append(byApp[t.App], t)
+			if held[t.App] == nil {
+				held[t.App] = map[string]time.Time{}
+			}
+			held[t.App][t.Agent] = e.At
+		}
+		commit := c.commitAt(e.At)
+		if commit == nil {
+			continue
 		}
 		for _, app := range sortedKeys(commit.Apps) {
 			spec := commit.Apps[app]
 			images := map[string]bool{}
-			agents := map[string]bool{}
 			serving := 0
 			for _, t := range byApp[app] {
-				agents[t.Agent] = true
 				if t.Live {
 					images[t.Image] = true
 				}
@@ -331,7 +354,7 @@ func (c *checker) capacity() {
 			r.minN = min(r.minN, spec.Instances)
 			need := int(math.Ceil(spec.MinimumHealthCapacity*float64(r.minN) - 1e-9))
 			c.res.Judged[RuleCapacity]++
-			if serving >= need || c.excused(app, agents, e.At) {
+			if serving >= need || c.excused(app, held[app], e.At) {
 				w.good(app)
 				continue
 			}
@@ -379,6 +402,9 @@ func (c *checker) jobs() {
 		}
 	}
 	runs := map[string]map[string]JobRun{}
+	// recordedEnd is the first read that showed a run ended: when its end
+	// had reached Berth's records, as opposed to when its container ended.
+	recordedEnd := map[string]time.Time{}
 	lastRead := map[string]time.Time{}
 	requests := map[string]int{}
 	maybe := map[string]int{}
@@ -390,6 +416,9 @@ func (c *checker) jobs() {
 			}
 			for _, r := range e.Runs {
 				runs[e.Job][r.RunID] = r
+				if _, ok := recordedEnd[e.Job+" "+r.RunID]; !ok && !r.FinishedAt.IsZero() {
+					recordedEnd[e.Job+" "+r.RunID] = e.At
+				}
 			}
 			lastRead[e.Job] = e.At
 		case KindManualRun:
@@ -449,7 +478,7 @@ func (c *checker) jobs() {
 				c.violate(RuleJobMissing, o, judgeUntil, "job %s: occurrence %s has no run and no SKIPPED record", name, o.UTC().Format(time.RFC3339))
 			case len(recs) > 1:
 				c.violate(RuleJobTwice, o, o, "job %s: occurrence %s recorded %d times: %s", name, o.UTC().Format(time.RFC3339), len(recs), describeRuns(recs))
-			case recs[0].State == "SKIPPED" && !c.skipCaused(spec, recs[0], all):
+			case recs[0].State == "SKIPPED" && !c.skipCaused(spec, recs[0], all, func(r JobRun) time.Time { return recordedEnd[name+" "+r.RunID] }):
 				c.violate(RuleJobSkipped, o, o.Add(spec.Epsilon), "job %s: occurrence %s SKIPPED (%q, recorded %s after it) though control-plane faults do not cover the delay past its epsilon %s and no other run of it was unfinished",
 					name, o.UTC().Format(time.RFC3339), recs[0].Message, lateness(o, recs[0].FinishedAt), spec.Epsilon)
 			}
@@ -489,8 +518,11 @@ func describeRuns(runs []JobRun) string {
 //     the pass looked: a run recorded before that pass (a scheduled or
 //     manual run is recorded when it is asked for, and holds the job from
 //     then on, while it waits for a place or a slow container start too) and
-//     still unfinished at the occurrence, or whose end the leader could
-//     not know of yet (it ended less than ReportSlack before the pass).
+//     still unfinished at the occurrence, or whose end had not reached
+//     Berth's records by the pass (the first read showing it ended came
+//     after the pass), provided the end took no longer to reach them than
+//     ReportSlack, or a fault between the end and that read delayed it (a
+//     lost quorum holds every status report until it returns).
 //
 // A run's StartedAt is when its container started, which on a loaded
 // machine can be tens of seconds after Berth recorded the run: judging the
@@ -502,7 +534,7 @@ func describeRuns(runs []JobRun) string {
 // epsilon to the pass that recorded the skip. A fault overlapping the
 // occurrence does not excuse a pass that came 20 minutes later (the 06:00
 // soak, whose servers had all stopped for good).
-func (c *checker) skipCaused(spec Job, skip JobRun, runs []JobRun) bool {
+func (c *checker) skipCaused(spec Job, skip JobRun, runs []JobRun, recordedEnd func(JobRun) time.Time) bool {
 	o := skip.ScheduledAt
 	pass := skip.FinishedAt
 	if pass.IsZero() {
@@ -526,9 +558,27 @@ func (c *checker) skipCaused(spec Job, skip JobRun, runs []JobRun) bool {
 		if r.RunID == skip.RunID || r.State == "SKIPPED" || r.ScheduledAt.After(pass) {
 			continue
 		}
-		// Unfinished at the occurrence, or ended so shortly before the pass
-		// that its end had not reached the leader yet.
-		if r.FinishedAt.IsZero() || r.FinishedAt.After(o) || r.FinishedAt.After(pass.Add(-c.o.ReportSlack)) {
+		if r.FinishedAt.IsZero() || r.FinishedAt.After(o) {
+			return true
+		}
+		// Ended before the occurrence, but the leader had not heard yet.
+		if known := recordedEnd(r); known.After(pass) && c.reportDelayExcused(r.FinishedAt, known) {
+			return true
+		}
+	}
+	return false
+}
+
+// reportDelayExcused reports whether a run's end, at ended, may
+// legitimately have reached Berth's records only at known: within
+// ReportSlack (and the recorder's one-second reads), or with a fault in
+// between to hold the report back.
+func (c *checker) reportDelayExcused(ended, known time.Time) bool {
+	if known.Sub(ended) <= c.o.ReportSlack+time.Second {
+		return true
+	}
+	for _, f := range c.faults {
+		if f.Start.Before(known) && f.End.After(ended) {
 			return true
 		}
 	}
@@ -597,7 +647,7 @@ func (c *checker) routing() {
 			if c.lbDown(e.At) {
 				continue
 			}
-			states := c.consulIn(e.At.Add(-c.o.Propagation), e.At)
+			states := c.consulIn(c.routedSince(e.At), e.At)
 			if len(states) == 0 {
 				continue
 			}
@@ -619,7 +669,7 @@ func (c *checker) routing() {
 			// show instances passing "throughout": right after the
 			// recorder started, one sample is not 10 s of them.
 			always := c.consulSince(e.At.Add(-c.o.Propagation))
-			for _, st := range states {
+			for _, st := range c.consulIn(e.At.Add(-c.o.Propagation), e.At) {
 				if len(st.Passing[u.Service]) == 0 {
 					always = false
 				}
@@ -637,7 +687,7 @@ func (c *checker) routing() {
 			if a.Task == "" || len(addrs[a.Task]) == 0 {
 				continue
 			}
-			states := c.consulIn(e.At.Add(-c.o.Propagation), e.At)
+			states := c.consulIn(c.routedSince(e.At), e.At)
 			if len(states) == 0 {
 				continue
 			}
@@ -656,6 +706,27 @@ func (c *checker) routing() {
 	}
 	routed.close()
 	empty.close()
+}
+
+// routedSince is how far back an instance nginx routes to at t must have
+// been passing: Propagation, or, within SourceHold after a Consul restart,
+// Propagation before the restart (the templates hold the list they had).
+// Emptiness is still judged against Propagation alone.
+func (c *checker) routedSince(t time.Time) time.Time {
+	from := t.Add(-c.o.Propagation)
+	for _, f := range c.faults {
+		if f.Name == FaultConsulRestart && !t.Before(f.Start) && !t.After(f.End.Add(c.o.SourceHold)) {
+			from = minTime(from, f.Start.Add(-c.o.Propagation))
+		}
+	}
+	return from
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // unsampledPassing reports whether Consul went unsampled for longer than

@@ -104,6 +104,11 @@ type Job struct {
 	Concurrent bool `json:"concurrent,omitempty"`
 }
 
+// FaultConsulRestart names a restart of the Consul agent the templates
+// render from: the checker allows for the templates' hold of a list that
+// comes back shorter right after it (see Options.SourceHold).
+const FaultConsulRestart = "consul-restart"
+
 // Fault is one injected fault.
 type Fault struct {
 	Name   string    `json:"name"` // e.g. "kill-leader", "zk-quorum"

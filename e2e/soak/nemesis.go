@@ -85,8 +85,8 @@ func newNemesis(s *soak, seed int64) *nemesis {
 			return history.Fault{Name: "zk-quorum", Target: fmt.Sprintf("zookeeper-%d,zookeeper-%d", i+1, j+1), Global: true, ControlPlane: true},
 				func() { startAgain(c.ZK.Servers[i].Restart); startAgain(c.ZK.Servers[j].Restart) }, nil
 		}},
-		{name: "consul-restart", resource: "consul", weight: 1, inject: func(ctx context.Context, rnd *rand.Rand) (history.Fault, func(), error) {
-			return history.Fault{Name: "consul-restart", Target: "consul"}, nil, c.Consul.TryRestart()
+		{name: history.FaultConsulRestart, resource: "consul", weight: 1, inject: func(ctx context.Context, rnd *rand.Rand) (history.Fault, func(), error) {
+			return history.Fault{Name: history.FaultConsulRestart, Target: "consul"}, nil, c.Consul.TryRestart()
 		}},
 		{name: "kill-container", resource: "", weight: 3, inject: func(ctx context.Context, rnd *rand.Rand) (history.Fault, func(), error) {
 			return s.hitContainer(ctx, rnd, false)
