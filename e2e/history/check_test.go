@@ -419,6 +419,8 @@ func FuzzReadCheck(f *testing.F) {
 	_ = h.Write(&b)
 	f.Add(b.String())
 	f.Add(`{"events":[{"kind":"upstream"},{"kind":"settle"},{"kind":"faults-stopped"},{"kind":"job-runs","job":"x"}]}`)
+	f.Add(`{"events":[{"kind":"members","at":"2026-12-07T03:00:00Z","members":{"down":["a"]}},{"kind":"members","at":"2026-12-07T03:01:00Z"},` +
+		`{"kind":"fault","fault":{"name":"consul-restart","agent":"a"}},{"kind":"consul","consul":{"passing":{"web":["x"]}}},{"kind":"upstream","upstream":{"service":"web","servers":["x","y"]}}]}`)
 	f.Fuzz(func(t *testing.T, s string) {
 		h, err := Read(strings.NewReader(s))
 		if err != nil {
