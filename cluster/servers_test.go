@@ -25,23 +25,21 @@ func (s *existsSignal) Register(ctx context.Context, p string, data []byte) (clu
 	return r, err
 }
 
-// TestRegisterServerWaitsForItsPreviousSession: a server restarted before
-// its previous session expired finds its old announcement, and registers
-// once that session ends instead of failing (which made `berth server`
-// exit, and left the 06:00 soak with no server at all).
-func TestRegisterServerWaitsForItsPreviousSession(t *testing.T) {
+// restartWithinSession registers a process (register, with the address
+// it announces) the way a crashed process and its restart do: the restart
+// finds the crashed one's node while its session lives, must wait instead
+// of failing, and must register once that session ends. It returns the
+// restarted process's store.
+func restartWithinSession(t *testing.T, register func(st *cluster.State, address string) error) cluster.Store {
+	t.Helper()
 	tree := memstore.New()
-	ctx := context.Background()
 	crashed := tree.Client()
-	if _, err := cluster.NewState(crashed).RegisterServer(ctx, cluster.ServerInfo{ID: "server-1"}); err != nil {
+	if err := register(cluster.NewState(crashed), "first"); err != nil {
 		t.Fatal(err)
 	}
 	store := &existsSignal{Client: tree.Client(), found: make(chan struct{})}
 	done := make(chan error, 1)
-	go func() {
-		_, err := cluster.NewState(store).RegisterServer(ctx, cluster.ServerInfo{ID: "server-1", Address: "again"})
-		done <- err
-	}()
+	go func() { done <- register(cluster.NewState(store), "again") }()
 	select {
 	case <-store.found:
 	case err := <-done:
@@ -52,6 +50,19 @@ func TestRegisterServerWaitsForItsPreviousSession(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("after the old session expired: %v", err)
 	}
+	return store
+}
+
+// TestRegisterServerWaitsForItsPreviousSession: a server restarted before
+// its previous session expired finds its old announcement, and registers
+// once that session ends instead of failing (which made `berth server`
+// exit, and left the 06:00 soak with no server at all).
+func TestRegisterServerWaitsForItsPreviousSession(t *testing.T) {
+	ctx := context.Background()
+	store := restartWithinSession(t, func(st *cluster.State, address string) error {
+		_, err := st.RegisterServer(ctx, cluster.ServerInfo{ID: "server-1", Address: address})
+		return err
+	})
 	got, err := cluster.NewState(store).Server(ctx, "server-1")
 	if err != nil || got.Address != "again" {
 		t.Fatalf("announcement %+v, %v; want the restarted server's", got, err)
@@ -64,27 +75,11 @@ func TestRegisterServerWaitsForItsPreviousSession(t *testing.T) {
 // replaced elsewhere meanwhile, so only a check that processes stay up
 // (the soak's process-down-without-fault) could see it.
 func TestRegisterAgentWaitsForItsPreviousSession(t *testing.T) {
-	tree := memstore.New()
 	ctx := context.Background()
-	crashed := tree.Client()
-	if _, err := cluster.NewState(crashed).RegisterAgent(ctx, cluster.Agent{ID: "agent-1", Address: "first"}); err != nil {
-		t.Fatal(err)
-	}
-	store := &existsSignal{Client: tree.Client(), found: make(chan struct{})}
-	done := make(chan error, 1)
-	go func() {
-		_, err := cluster.NewState(store).RegisterAgent(ctx, cluster.Agent{ID: "agent-1", Address: "again"})
-		done <- err
-	}()
-	select {
-	case <-store.found:
-	case err := <-done:
-		t.Fatalf("registered while the old session lived: %v", err)
-	}
-	crashed.Close()
-	if err := <-done; err != nil {
-		t.Fatalf("after the old session expired: %v", err)
-	}
+	store := restartWithinSession(t, func(st *cluster.State, address string) error {
+		_, err := st.RegisterAgent(ctx, cluster.Agent{ID: "agent-1", Address: address})
+		return err
+	})
 	agents, err := cluster.NewState(store).Agents(ctx)
 	if err != nil || len(agents) != 1 || !agents[0].Reachable || agents[0].Address != "again" {
 		t.Fatalf("agents %+v, %v; want agent-1 reachable at its new address", agents, err)
