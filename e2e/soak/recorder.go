@@ -46,15 +46,20 @@ func (r *recorder) history(seed int64) history.History {
 	return h
 }
 
-// every runs fn every interval until ctx ends.
+// every runs fn every interval until ctx ends, each call with 2 s.
 func every(ctx context.Context, wg *sync.WaitGroup, interval time.Duration, fn func(ctx context.Context)) {
+	everyWithin(ctx, wg, interval, 2*time.Second, fn)
+}
+
+// everyWithin is every with each call given limit.
+func everyWithin(ctx context.Context, wg *sync.WaitGroup, interval, limit time.Duration, fn func(ctx context.Context)) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {
-			qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			qctx, cancel := context.WithTimeout(ctx, limit)
 			fn(qctx)
 			cancel()
 			select {
@@ -123,42 +128,29 @@ func (s *soak) record(ctx context.Context, wg *sync.WaitGroup) {
 	// Which processes run and who leads: a server that exits, or a
 	// cluster that stops electing, would otherwise pass unnoticed (nothing
 	// is decided, so no other rule is broken). The leader is asked with a
-	// longer deadline than the other samples: a paused server costs one
+	// longer limit than the other samples: a paused server costs one
 	// second of it.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			at := time.Now()
-			m := &history.Members{}
-			for _, sv := range s.c.Servers {
-				if !sv.Proc.Running() {
-					m.Down = append(m.Down, sv.ID)
-				}
-			}
-			for _, a := range s.c.Agents {
-				if !a.Proc.Running() {
-					m.Down = append(m.Down, a.ID)
-				}
-			}
-			lctx, cancel := context.WithTimeout(ctx, 4*time.Second)
-			if l, err := s.c.Leader(lctx); err == nil {
-				m.Leader = l.ID
-			}
-			cancel()
-			if ctx.Err() != nil {
-				return
-			}
-			s.rec.add(history.Event{At: at, Kind: history.KindMembers, Members: m})
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
+	everyWithin(ctx, wg, time.Second, 4*time.Second, func(qctx context.Context) {
+		at := time.Now()
+		m := &history.Members{}
+		for _, sv := range s.c.Servers {
+			if !sv.Proc.Running() {
+				m.Down = append(m.Down, sv.ID)
 			}
 		}
-	}()
+		for _, a := range s.c.Agents {
+			if !a.Proc.Running() {
+				m.Down = append(m.Down, a.ID)
+			}
+		}
+		if l, err := s.c.Leader(qctx); err == nil {
+			m.Leader = l.ID
+		}
+		if ctx.Err() != nil {
+			return // the recording stopped: "no leader" would be ours, not the cluster's
+		}
+		s.rec.add(history.Event{At: at, Kind: history.KindMembers, Members: m})
+	})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
